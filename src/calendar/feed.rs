@@ -1,0 +1,151 @@
+//! The GOV.UK bank-holidays feed (gov.uk/bank-holidays.json): parsing and shape validation.
+//!
+//! A feed is parsed once into [`HolidayFeed`]; a file that is not in the feed's shape is refused
+//! whole, so a bad download can never half-replace the calendar.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+
+use super::{Division, FIRST_YEAR, Holiday, HolidaySource, LAST_YEAR, rules};
+
+/// The copy shipped in `config/bank-holidays.json`, used when no config file names another.
+const BUILTIN_FEED: &str = include_str!("../../config/bank-holidays.json");
+
+/// Why a file is not a usable bank-holidays feed.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("cannot read bank-holidays file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{origin} is not in the GOV.UK bank-holidays feed shape: {message} (expected an object keyed \
+         by division, each with `division` and `events` of `title`, `date`, `notes`, `bunting`)"
+    )]
+    Shape { origin: String, message: String },
+}
+
+#[derive(Deserialize)]
+struct RawDivision {
+    division: String,
+    events: Vec<RawEvent>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // `bunting` is part of the shape we check, not something we use.
+struct RawEvent {
+    title: String,
+    date: NaiveDate,
+    notes: String,
+    bunting: bool,
+}
+
+/// A validated feed: every division's events, sorted by date, and the years each one covers.
+#[derive(Debug, Clone)]
+pub struct HolidayFeed {
+    events: BTreeMap<Division, Vec<Holiday>>,
+}
+
+impl HolidayFeed {
+    /// The feed compiled into the binary (a copy of `config/bank-holidays.json`).
+    pub fn builtin() -> Self {
+        Self::parse(BUILTIN_FEED, "the built-in bank-holidays feed")
+            .expect("the shipped bank-holidays feed is valid")
+    }
+
+    pub fn load(path: &Path) -> Result<Self, FeedError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FeedError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates feed text; `origin` names the source in error messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, FeedError> {
+        let shape = |message: String| FeedError::Shape {
+            origin: origin.to_owned(),
+            message,
+        };
+        let raw: BTreeMap<String, RawDivision> =
+            serde_json::from_str(text).map_err(|e| shape(e.to_string()))?;
+        let mut events = BTreeMap::new();
+        for (key, raw_division) in raw {
+            let division: Division = key.parse().map_err(|e| shape(format!("{e}")))?;
+            if raw_division.division != key {
+                return Err(shape(format!(
+                    "division `{key}` says its name is `{}`",
+                    raw_division.division
+                )));
+            }
+            if raw_division.events.is_empty() {
+                return Err(shape(format!("division `{key}` has no events")));
+            }
+            let mut holidays: Vec<Holiday> = Vec::with_capacity(raw_division.events.len());
+            for event in raw_division.events {
+                if !(FIRST_YEAR..=LAST_YEAR).contains(&event.date.year()) {
+                    return Err(shape(format!(
+                        "division `{key}` has an event on {} outside {FIRST_YEAR}-{LAST_YEAR}",
+                        event.date
+                    )));
+                }
+                if event.title.trim().is_empty() {
+                    return Err(shape(format!(
+                        "division `{key}` has an event on {} with no title",
+                        event.date
+                    )));
+                }
+                holidays.push(Holiday {
+                    date: event.date,
+                    title: event.title,
+                    substitute: event.notes.eq_ignore_ascii_case("substitute day"),
+                    source: HolidaySource::Feed,
+                });
+            }
+            holidays.sort_by_key(|h| h.date);
+            if let Some(pair) = holidays.windows(2).find(|w| w[0].date == w[1].date) {
+                return Err(shape(format!(
+                    "division `{key}` lists {} twice",
+                    pair[0].date
+                )));
+            }
+            events.insert(division, holidays);
+        }
+        for division in Division::ALL {
+            if !events.contains_key(&division) {
+                return Err(shape(format!("division `{division}` is missing")));
+            }
+        }
+        Ok(Self { events })
+    }
+
+    /// The years the feed lists for `division`: the file wins for these, the rules for the rest.
+    pub fn coverage(&self, division: Division) -> RangeInclusive<i32> {
+        let events = &self.events[&division];
+        events[0].date.year()..=events[events.len() - 1].date.year()
+    }
+
+    /// The bank holidays of `division` in `year`: the feed's where it covers the year, else the
+    /// statutory rules'.
+    pub fn holidays_in(&self, division: Division, year: i32) -> Vec<Holiday> {
+        if self.coverage(division).contains(&year) {
+            self.events[&division]
+                .iter()
+                .filter(|h| h.date.year() == year)
+                .cloned()
+                .collect()
+        } else {
+            rules::statutory_holidays(division, year)
+        }
+    }
+
+    /// Every event the feed lists for `division`.
+    pub fn events(&self, division: Division) -> &[Holiday] {
+        &self.events[&division]
+    }
+}

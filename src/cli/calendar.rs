@@ -1,0 +1,80 @@
+//! `rrn calendar …`: working-day arithmetic and the bank-holiday feed.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::{CalendarCommand, CliError, load_config, usage};
+use crate::calendar::{Division, HolidayFeed};
+
+pub(super) fn run(config: Option<&Path>, command: CalendarCommand) -> Result<String, CliError> {
+    let config = load_config(config)?;
+    if let CalendarCommand::Import { file } = &command {
+        return import(&config, file);
+    }
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let calendar_for = |division: Option<Division>| config.calendar(&feed, division);
+    match command {
+        CalendarCommand::Workday { date, n, division } => {
+            let date = calendar_for(division.division)
+                .add_working_days(date, n)
+                .map_err(usage)?;
+            Ok(format!("{date}\n"))
+        }
+        CalendarCommand::Between { a, b, division } => {
+            let count = calendar_for(division.division)
+                .between(a, b)
+                .map_err(usage)?;
+            Ok(format!("{count}\n"))
+        }
+        CalendarCommand::Holidays { year, division } => {
+            let mut out = String::new();
+            for holiday in calendar_for(division.division).holidays(&feed, year) {
+                writeln!(out, "{}\t{}", holiday.date, holiday.title).expect("writing to a String");
+            }
+            Ok(out)
+        }
+        CalendarCommand::Import { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Validates `file` as a feed and, only if it is valid, replaces the configured feed file with it
+/// atomically (write beside it, then rename), so a failure leaves the old file in place.
+fn import(config: &crate::config::Config, file: &Path) -> Result<String, CliError> {
+    let feed = HolidayFeed::load(file).map_err(usage)?;
+    let target = config.calendar.bank_holidays.as_ref().ok_or_else(|| {
+        usage(anyhow::anyhow!(
+            "no bank-holidays file is configured to import into: set `[calendar] bank_holidays` \
+             in the config (the built-in copy cannot be replaced)"
+        ))
+    })?;
+    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let folder = target.parent().unwrap_or(Path::new("."));
+    let mut staged = tempfile::NamedTempFile::new_in(folder)
+        .with_context(|| format!("creating a temporary file in {}", folder.display()))?;
+    staged
+        .write_all(&text)
+        .and_then(|()| staged.as_file().sync_all())
+        .with_context(|| format!("writing a temporary file in {}", folder.display()))?;
+    staged
+        .persist(target)
+        .with_context(|| format!("replacing {}", target.display()))?;
+
+    let mut out = format!("imported {} into {}\n", file.display(), target.display());
+    for division in Division::ALL {
+        let years = feed.coverage(division);
+        writeln!(
+            out,
+            "{division}: {} events, {}-{}",
+            feed.events(division).len(),
+            years.start(),
+            years.end()
+        )
+        .expect("writing to a String");
+    }
+    Ok(out)
+}

@@ -1,0 +1,110 @@
+//! `rrn check-config`: every problem with its location, then what will need attention soon.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::{Datelike, Months, NaiveDate};
+
+use super::{CheckConfigArgs, CliError, load_config, usage};
+use crate::config::Config;
+use crate::moment;
+
+/// The milestone the statutory limit is compared with.
+const SUBMISSION_MILESTONE: &str = "national_panel_submission";
+
+pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<String, CliError> {
+    let config = load_config(config_path)?;
+    let today = moment::now_or(args.at.at, config.partnership.timezone)
+        .map_err(usage)?
+        .date_naive();
+
+    let mut problems = Vec::new();
+    let timeline = config
+        .load_timeline()
+        .map_err(|e| problems.push(e.to_string()))
+        .ok();
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| problems.push(e.to_string()))
+        .ok();
+    if !problems.is_empty() {
+        return Err(CliError::Failed(anyhow::anyhow!(problems.join("\n"))));
+    }
+    let (timeline, feed) = (timeline.expect("checked"), feed.expect("checked"));
+
+    let mut out = String::new();
+    let source = |p: Option<&Path>| p.map_or("built-in".to_owned(), |p| p.display().to_string());
+    writeln!(out, "config: {}", source(config.file.as_deref())).expect("String");
+    writeln!(
+        out,
+        "timeline: {} ({} milestones)",
+        source(config.timeline.file.as_deref()),
+        timeline.milestones().len()
+    )
+    .expect("String");
+    let division = config.partnership.division;
+    let years = feed.coverage(division);
+    writeln!(
+        out,
+        "bank holidays: {} ({division}: {}-{} from the file, other years from the rules)",
+        source(config.calendar.bank_holidays.as_deref()),
+        years.start(),
+        years.end()
+    )
+    .expect("String");
+
+    for warning in warnings(&config, &timeline, *years.end(), today) {
+        writeln!(out, "warning: {warning}").expect("String");
+    }
+    out.push_str("ok\n");
+    Ok(out)
+}
+
+fn warnings(
+    config: &Config,
+    timeline: &crate::timeline::Timeline,
+    last_covered_year: i32,
+    today: NaiveDate,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let end_of_data = NaiveDate::from_ymd_opt(last_covered_year, 12, 31).expect("valid");
+    if today
+        .checked_add_months(Months::new(12))
+        .is_some_and(|d| d > end_of_data)
+    {
+        warnings.push(format!(
+            "the bank-holiday file covers {} only to {last_covered_year}: from {} holidays come \
+             from the statutory rules, which cannot know one-off days; download \
+             https://www.gov.uk/bank-holidays.json and load it with `rrn calendar import FILE`",
+            config.partnership.division,
+            last_covered_year + 1
+        ));
+    }
+    let limit = config.partnership.statutory_limit_working_days;
+    match timeline.working_days_from_day0(SUBMISSION_MILESTONE) {
+        Some(days) if days > limit => warnings.push(format!(
+            "{SUBMISSION_MILESTONE} is due on working day {days} after day 0, {} after the national \
+             panel's expectation of {limit} working days from the notification \
+             (statutory_limit_working_days); the timeline follows the partnership flowchart",
+            plural_days(days - limit)
+        )),
+        Some(_) => {}
+        None if timeline.milestone(SUBMISSION_MILESTONE).is_none() => warnings.push(format!(
+            "the timeline has no `{SUBMISSION_MILESTONE}` milestone: nothing tracks the submission \
+             to the national panel"
+        )),
+        None => {}
+    }
+    if today.year() > crate::calendar::LAST_YEAR {
+        warnings.push("today is beyond the calendar's range".to_owned());
+    }
+    warnings
+}
+
+fn plural_days(n: u32) -> String {
+    if n == 1 {
+        "1 working day".to_owned()
+    } else {
+        format!("{n} working days")
+    }
+}

@@ -1,0 +1,100 @@
+//! `rrn timeline`: a hypothetical case evaluated against the timeline, with no database.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::{CliError, Format, TimelineArgs, load_config, usage};
+use crate::moment;
+use crate::timeline::{CaseFacts, MilestoneState, evaluate};
+
+pub(super) fn run(config: Option<&Path>, args: TimelineArgs) -> Result<String, CliError> {
+    let config = load_config(config)?;
+    if args.aware.is_none() && args.day0.is_none() {
+        return Err(usage(anyhow::anyhow!(
+            "give --aware DATE (the day the local authority became aware) or --day0 DATE (the day \
+             the notification went to Ofsted), or both"
+        )));
+    }
+    if let (Some(aware), Some(day0)) = (args.aware, args.day0)
+        && day0 < aware
+    {
+        return Err(usage(anyhow::anyhow!(
+            "--day0 {day0} is before --aware {aware}: day 0 is on or after the aware date"
+        )));
+    }
+    if !config.agencies.is_empty() {
+        for agency in &args.agencies {
+            if config.agency(agency).is_none() {
+                let known: Vec<&str> = config.agencies.iter().map(|a| a.id.as_str()).collect();
+                return Err(usage(anyhow::anyhow!(
+                    "unknown agency `{agency}` for --agency: expected one of {}",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    let now = moment::now_or(args.at.at, config.partnership.timezone).map_err(usage)?;
+    let today = now.date_naive();
+    let timeline = config
+        .load_timeline()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let calendar = config.calendar(&feed, None);
+    let facts = CaseFacts {
+        aware: args.aware,
+        day0: args.day0,
+        agencies: args.agencies,
+        completions: Vec::new(),
+        local_review_proposed: args.local_review,
+    };
+    let states = evaluate(&timeline, &calendar, &facts, today).map_err(usage)?;
+    match args.format {
+        Format::Json => Ok(serde_json::to_string_pretty(&states).expect("serialisable") + "\n"),
+        Format::Table => {
+            let mut out = String::new();
+            let show = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
+            writeln!(
+                out,
+                "aware {}  day 0 {}  today {}  ({})",
+                show(facts.aware),
+                show(facts.day0),
+                today,
+                calendar.division()
+            )
+            .expect("writing to a String");
+            out.push_str(&table(&states));
+            Ok(out)
+        }
+    }
+}
+
+/// The evaluated milestones as a table that fits an 80-column terminal.
+pub fn table(states: &[MilestoneState]) -> String {
+    const NAME_WIDTH: usize = 30;
+    let mut out = format!(
+        "{:<4} {:<NAME_WIDTH$} {:<10} {:<10} {}\n",
+        "STEP", "MILESTONE", "OPENS", "DUE", "STATUS"
+    );
+    for state in states {
+        let mut name = match &state.agency {
+            Some(agency) => format!("{}/{agency}", state.id),
+            None => state.id.clone(),
+        };
+        if name.chars().count() > NAME_WIDTH {
+            name = name.chars().take(NAME_WIDTH - 1).collect::<String>() + "…";
+        }
+        let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
+        writeln!(
+            out,
+            "{:<4} {name:<NAME_WIDTH$} {:<10} {:<10} {}",
+            state.step,
+            date(state.opens),
+            date(state.due),
+            state.status.describe()
+        )
+        .expect("writing to a String");
+    }
+    out
+}

@@ -1,0 +1,451 @@
+//! The configuration: found, parsed, overridden from the environment and validated once.
+//!
+//! Precedence: built-in defaults < the file < `RRN_<SECTION>__<KEY>` environment variables.
+//! Search order for the file: `--config`, `$RRN_CONFIG`, `/etc/rapid-review-notifier/rrn.toml`,
+//! `./config/rrn.toml`; with none of them, the built-in defaults stand alone. Relative paths in
+//! the file resolve against the file's folder. Nothing here writes a file.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Days, NaiveDate};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+
+use crate::agency::AgencyId;
+use crate::calendar::{Calendar, Division, FeedError, HolidayFeed};
+use crate::diagnostic::Diagnostic;
+use crate::timeline::{Timeline, TimelineError};
+
+/// The system-wide config file, used when neither `--config` nor `$RRN_CONFIG` is given.
+pub const SYSTEM_CONFIG: &str = "/etc/rapid-review-notifier/rrn.toml";
+/// The config of a checkout, used when there is no system-wide one.
+pub const LOCAL_CONFIG: &str = "config/rrn.toml";
+/// The environment variable naming the config file.
+pub const CONFIG_ENV: &str = "RRN_CONFIG";
+/// The prefix of environment overrides: `RRN_DATABASE__URL` sets `[database] url`.
+const OVERRIDE_PREFIX: &str = "RRN_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path} (from {origin}) does not exist: check the path")]
+    NotFound { path: PathBuf, origin: &'static str },
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostic),
+    #[error("environment variable {var}: {message}")]
+    Override { var: String, message: String },
+}
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from; `None` for the built-in defaults.
+    pub file: Option<PathBuf>,
+    pub partnership: Partnership,
+    pub calendar: CalendarSection,
+    pub timeline: TimelineSection,
+    pub database: DatabaseSection,
+    pub mail: MailSection,
+    pub smtp: SmtpSection,
+    pub schedule: ScheduleSection,
+    pub contacts: ContactsSection,
+    pub agencies: Vec<Agency>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    partnership: Partnership,
+    calendar: CalendarSection,
+    timeline: TimelineSection,
+    database: DatabaseSection,
+    mail: MailSection,
+    smtp: SmtpSection,
+    schedule: ScheduleSection,
+    contacts: ContactsSection,
+    agency: Vec<Agency>,
+}
+
+/// `[partnership]`: who runs the reviews, where, and on which calendar.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Partnership {
+    pub name: String,
+    /// Civil dates ("today", "due on") are taken in this zone.
+    pub timezone: Tz,
+    pub division: Division,
+    /// The partnership's own non-working days, as dates or `FROM..TO` spans.
+    pub closure_days: Vec<ClosureDays>,
+    /// The national panel's expectation for the whole Rapid Review, in working days from day 0.
+    pub statutory_limit_working_days: u32,
+}
+
+impl Default for Partnership {
+    fn default() -> Self {
+        Self {
+            name: "Safeguarding Children Partnership".to_owned(),
+            timezone: chrono_tz::Europe::London,
+            division: Division::EnglandAndWales,
+            closure_days: Vec::new(),
+            statutory_limit_working_days: 15,
+        }
+    }
+}
+
+/// One date or an inclusive span of dates: `"2026-12-29"` or `"2026-12-29..2026-12-31"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosureDays {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+impl ClosureDays {
+    pub fn dates(self) -> impl Iterator<Item = NaiveDate> {
+        self.first.iter_days().take_while(move |d| *d <= self.last)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClosureDays {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(deserializer)?;
+        let date = |s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                D::Error::custom(format!(
+                    "invalid closure day `{text}`: use \"YYYY-MM-DD\" or \"YYYY-MM-DD..YYYY-MM-DD\""
+                ))
+            })
+        };
+        let (first, last) = match text.split_once("..") {
+            Some((a, b)) => (date(a)?, date(b)?),
+            None => (date(&text)?, date(&text)?),
+        };
+        if last < first {
+            return Err(D::Error::custom(format!(
+                "closure span `{text}` ends before it starts: write the earlier date first"
+            )));
+        }
+        if first
+            .checked_add_days(Days::new(366))
+            .is_some_and(|limit| last > limit)
+        {
+            return Err(D::Error::custom(format!(
+                "closure span `{text}` is longer than a year: list shorter spans"
+            )));
+        }
+        Ok(Self { first, last })
+    }
+}
+
+/// `[calendar]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarSection {
+    /// A GOV.UK bank-holidays feed file; the built-in copy when unset.
+    pub bank_holidays: Option<PathBuf>,
+}
+
+/// `[timeline]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimelineSection {
+    /// The timeline file; the built-in one when unset.
+    pub file: Option<PathBuf>,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// `sqlite://…` or `postgres://…`; an SQLite file under the state directory when unset.
+    pub url: Option<String>,
+}
+
+/// `[mail]`: filled in by the notification issue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSection {}
+
+/// `[smtp]`: filled in by the notification issue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {}
+
+/// `[schedule]`: filled in by the daemon issue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSection {}
+
+/// `[contacts]`: filled in by the case-store issue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsSection {}
+
+/// `[[agency]]`: an agency that can be involved in cases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    pub id: AgencyId,
+    pub name: String,
+}
+
+impl Config {
+    /// Finds and loads the config, applying overrides from the process environment.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let file = locate(
+            explicit,
+            env.iter().find(|(k, _)| k == CONFIG_ENV).map(|(_, v)| v),
+        )?;
+        Self::load_from(file.as_deref(), &env)
+    }
+
+    /// Loads `file` (or the built-in defaults when `None`) with the `RRN_*__*` overrides in `env`.
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let (text, name) = match file {
+            Some(path) => (
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?,
+                path.display().to_string(),
+            ),
+            None => (String::new(), "built-in defaults".to_owned()),
+        };
+        let mut raw: RawConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid(Diagnostic::from_toml(&name, &text, &e)))?;
+
+        let overrides: Vec<(&String, &String)> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with(OVERRIDE_PREFIX) && k.contains("__"))
+            .map(|(k, v)| (k, v))
+            .collect();
+        if !overrides.is_empty() {
+            let mut table: toml::Table = text.parse().expect("parsed once already");
+            for (var, value) in overrides {
+                apply_override(&mut table, var, value)?;
+            }
+            raw = toml::Value::Table(table)
+                .try_into()
+                .expect("each override was checked as it was applied");
+        }
+
+        let base = file
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let resolve = |p: Option<PathBuf>| p.map(|p| base.join(p));
+        Ok(Self {
+            file: file.map(Path::to_path_buf),
+            partnership: raw.partnership,
+            calendar: CalendarSection {
+                bank_holidays: resolve(raw.calendar.bank_holidays),
+            },
+            timeline: TimelineSection {
+                file: resolve(raw.timeline.file),
+            },
+            database: raw.database,
+            mail: raw.mail,
+            smtp: raw.smtp,
+            schedule: raw.schedule,
+            contacts: raw.contacts,
+            agencies: raw.agency,
+        })
+    }
+
+    /// The bank-holidays feed named by `[calendar] bank_holidays`, or the built-in copy.
+    pub fn holiday_feed(&self) -> Result<HolidayFeed, FeedError> {
+        match &self.calendar.bank_holidays {
+            Some(path) => HolidayFeed::load(path),
+            None => Ok(HolidayFeed::builtin()),
+        }
+    }
+
+    /// The working-day calendar of `division` (the configured one when `None`), closures included.
+    pub fn calendar(&self, feed: &HolidayFeed, division: Option<Division>) -> Calendar {
+        let closures: Vec<NaiveDate> = self
+            .partnership
+            .closure_days
+            .iter()
+            .flat_map(|c| c.dates())
+            .collect();
+        Calendar::new(
+            feed,
+            division.unwrap_or(self.partnership.division),
+            &closures,
+        )
+    }
+
+    /// The timeline named by `[timeline] file`, or the built-in one.
+    pub fn load_timeline(&self) -> Result<Timeline, TimelineError> {
+        match &self.timeline.file {
+            Some(path) => Timeline::load(path),
+            None => Ok(Timeline::builtin()),
+        }
+    }
+
+    /// The configured agency with this id.
+    pub fn agency(&self, id: &AgencyId) -> Option<&Agency> {
+        self.agencies.iter().find(|a| &a.id == id)
+    }
+}
+
+/// The config file to use, by the documented search order; `None` means built-in defaults.
+pub fn locate(
+    explicit: Option<&Path>,
+    from_env: Option<&String>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    let named = explicit
+        .map(|p| (p.to_path_buf(), "--config"))
+        .or_else(|| from_env.map(|p| (PathBuf::from(p), CONFIG_ENV)));
+    if let Some((path, origin)) = named {
+        return if path.exists() {
+            Ok(Some(path))
+        } else {
+            Err(ConfigError::NotFound { path, origin })
+        };
+    }
+    Ok([SYSTEM_CONFIG, LOCAL_CONFIG]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists()))
+}
+
+/// Sets `section.key` (any depth, split on `__`, lowercased) from `RRN_SECTION__KEY`, and checks
+/// the result still makes a valid config. The value is read as a TOML value when it is one
+/// (`587`, `true`, `["a", "b"]`) and as a string otherwise, or when only a string fits.
+fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
+    let fail = |message: String| ConfigError::Override {
+        var: var.to_owned(),
+        message,
+    };
+    let path: Vec<String> = var[OVERRIDE_PREFIX.len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(fail(
+            "empty key: write RRN_<SECTION>__<KEY>, for example RRN_DATABASE__URL".to_owned(),
+        ));
+    }
+    let typed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"));
+    let mut candidates: Vec<toml::Value> = typed.into_iter().collect();
+    candidates.push(toml::Value::String(value.to_owned()));
+
+    let mut last_error = String::new();
+    for candidate in candidates {
+        let mut trial = table.clone();
+        let mut node = &mut trial;
+        for key in &path[..path.len() - 1] {
+            let entry = node
+                .entry(key.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = match entry {
+                toml::Value::Table(t) => t,
+                _ => return Err(fail(format!("`{key}` is not a section"))),
+            };
+        }
+        node.insert(path[path.len() - 1].clone(), candidate);
+        match toml::Value::Table(trial.clone()).try_into::<RawConfig>() {
+            Ok(_) => {
+                *table = trial;
+                return Ok(());
+            }
+            Err(e) => last_error = e.message().trim_end().to_owned(),
+        }
+    }
+    Err(fail(last_error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn built_in_defaults_are_england_and_wales_in_london() {
+        let config = Config::load_from(None, &[]).unwrap();
+        assert_eq!(config.partnership.division, Division::EnglandAndWales);
+        assert_eq!(config.partnership.timezone, chrono_tz::Europe::London);
+        assert_eq!(config.partnership.statutory_limit_working_days, 15);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_types_its_values() {
+        let config = Config::load_from(
+            None,
+            &env(&[
+                ("RRN_DATABASE__URL", "postgres://127.0.0.1/test"),
+                ("RRN_PARTNERSHIP__STATUTORY_LIMIT_WORKING_DAYS", "16"),
+                ("RRN_PARTNERSHIP__NAME", "2026"),
+                ("RRN_CONFIG", "ignored-here"),
+                ("RRN_TEST_POSTGRES_URL", "ignored: no double underscore"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.database.url.as_deref(),
+            Some("postgres://127.0.0.1/test")
+        );
+        assert_eq!(config.partnership.statutory_limit_working_days, 16);
+        assert_eq!(config.partnership.name, "2026");
+    }
+
+    #[test]
+    fn a_bad_override_names_the_variable() {
+        let err = Config::load_from(None, &env(&[("RRN_PARTNERSHIP__DIVISION", "wales")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("RRN_PARTNERSHIP__DIVISION"), "{err}");
+        let err = Config::load_from(None, &env(&[("RRN_NOSUCH__KEY", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("RRN_NOSUCH__KEY") && err.contains("nosuch"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn closure_spans_expand_to_each_day() {
+        let text = "[partnership]\nclosure_days = [\"2026-12-29..2026-12-31\", \"2027-04-06\"]\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rrn.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load_from(Some(&path), &[]).unwrap();
+        let days: Vec<NaiveDate> = config
+            .partnership
+            .closure_days
+            .iter()
+            .flat_map(|c| c.dates())
+            .collect();
+        assert_eq!(days.len(), 4);
+    }
+
+    #[test]
+    fn an_unknown_key_is_located_by_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rrn.toml");
+        std::fs::write(
+            &path,
+            "[partnership]\nname = \"x\"\ndivison = \"scotland\"\n",
+        )
+        .unwrap();
+        let err = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
+        assert!(err.contains("rrn.toml:3:1"), "{err}");
+        assert!(err.contains("divison"), "{err}");
+    }
+}

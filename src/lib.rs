@@ -1,0 +1,12 @@
+//! rapid-review-notifier: keeps child-safeguarding Rapid Reviews on their working-day clock.
+//!
+//! The data flows one way: config -> calendar -> timeline evaluation -> (later) notification
+//! planning -> outbox -> delivery -> audit. See ARCHITECTURE.md for the codemap and invariants.
+
+pub mod agency;
+pub mod calendar;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod moment;
+pub mod timeline;

@@ -1,0 +1,371 @@
+//! Evaluating one case against the timeline on a given day: windows, due dates and statuses.
+//!
+//! Pure: takes the case's facts, the calendar and `today`; never reads the clock or a database,
+//! so any day can be replayed (`--at DATE`).
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+
+use super::{Anchor, Condition, Milestone, Offset, Role, Timeline};
+use crate::agency::AgencyId;
+use crate::calendar::{Calendar, HolidaySource, OutOfRange};
+
+/// What is known about a case: the dates that anchor the clock and what has been done.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFacts {
+    /// The day the local authority became aware of the incident.
+    pub aware: Option<NaiveDate>,
+    /// Working day 0 when known directly; otherwise the day-0 milestone's completion.
+    pub day0: Option<NaiveDate>,
+    /// Agencies involved, in the order per-agency milestones are listed.
+    pub agencies: Vec<AgencyId>,
+    pub completions: Vec<Completion>,
+    pub local_review_proposed: bool,
+}
+
+/// A milestone (for one agency, where per agency) recorded as done on a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub milestone: String,
+    pub agency: Option<AgencyId>,
+    pub on: NaiveDate,
+}
+
+/// Where a milestone stands on the day of evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Its anchor has not happened, so it has no due date yet.
+    AwaitingAnchor,
+    NotYetOpen,
+    Open,
+    DueToday,
+    /// Past due and not done. A non-working day after the due day counts as the next working
+    /// day, so the count is at least 1 and matches what a recipient sees on the next working day.
+    Overdue {
+        working_days: i32,
+    },
+    DoneOnTime,
+    /// Done after the due day; counted like [`Status::Overdue`].
+    DoneLate {
+        working_days: i32,
+    },
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::AwaitingAnchor => "awaiting_anchor",
+            Status::NotYetOpen => "not_yet_open",
+            Status::Open => "open",
+            Status::DueToday => "due_today",
+            Status::Overdue { .. } => "overdue",
+            Status::DoneOnTime => "done_on_time",
+            Status::DoneLate { .. } => "done_late",
+        }
+    }
+
+    /// Working days overdue or late, where that applies.
+    pub fn working_days_late(self) -> Option<i32> {
+        match self {
+            Status::Overdue { working_days } | Status::DoneLate { working_days } => {
+                Some(working_days)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::DoneOnTime | Status::DoneLate { .. })
+    }
+
+    /// Short words for tables: "overdue 3 wd", "due today".
+    pub fn describe(self) -> String {
+        match self {
+            Status::AwaitingAnchor => "awaiting anchor".to_owned(),
+            Status::NotYetOpen => "not yet open".to_owned(),
+            Status::Open => "open".to_owned(),
+            Status::DueToday => "due today".to_owned(),
+            Status::Overdue { working_days } => format!("overdue {working_days} wd"),
+            Status::DoneOnTime => "done on time".to_owned(),
+            Status::DoneLate { working_days } => format!("done late {working_days} wd"),
+        }
+    }
+}
+
+/// One milestone (for one agency, where per agency) of one case, evaluated on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneState {
+    pub id: String,
+    pub step: u32,
+    pub title: String,
+    pub owner: Role,
+    pub agency: Option<AgencyId>,
+    pub anchor: Anchor,
+    /// The anchor's date, once it has happened.
+    pub anchor_on: Option<NaiveDate>,
+    /// When the window opens, for milestones with a window.
+    pub opens: Option<NaiveDate>,
+    pub due: Option<NaiveDate>,
+    pub completed_on: Option<NaiveDate>,
+    pub status: Status,
+    /// How the due date was worked out, in words a recipient can check.
+    pub derivation: Option<String>,
+}
+
+impl Serialize for MilestoneState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("MilestoneState", 13)?;
+        s.serialize_field("id", &self.id)?;
+        s.serialize_field("step", &self.step)?;
+        s.serialize_field("title", &self.title)?;
+        s.serialize_field("owner", &self.owner)?;
+        s.serialize_field("agency", &self.agency)?;
+        s.serialize_field("anchor", &self.anchor.to_string())?;
+        s.serialize_field("anchor_on", &self.anchor_on)?;
+        s.serialize_field("opens", &self.opens)?;
+        s.serialize_field("due", &self.due)?;
+        s.serialize_field("completed_on", &self.completed_on)?;
+        s.serialize_field("status", self.status.as_str())?;
+        s.serialize_field("working_days_late", &self.status.working_days_late())?;
+        s.serialize_field("derivation", &self.derivation)?;
+        s.end()
+    }
+}
+
+/// Evaluates every milestone that applies to the case, in timeline order, per-agency milestones
+/// once for each involved agency.
+pub fn evaluate(
+    timeline: &Timeline,
+    calendar: &Calendar,
+    facts: &CaseFacts,
+    today: NaiveDate,
+) -> Result<Vec<MilestoneState>, OutOfRange> {
+    let completed = |id: &str, agency: Option<&AgencyId>| {
+        facts
+            .completions
+            .iter()
+            .filter(|c| c.milestone == id && c.agency.as_ref() == agency)
+            .map(|c| c.on)
+            .max()
+    };
+    let day0_milestone = timeline.day0_milestone();
+    let day0 = facts.day0.or_else(|| completed(day0_milestone, None));
+
+    // Completion dates by (milestone, agency), filled in anchor order so that every anchor is
+    // known before the milestones that count from it.
+    let mut done: HashMap<(&str, Option<&AgencyId>), Option<NaiveDate>> = HashMap::new();
+    let mut states: Vec<Option<Vec<MilestoneState>>> = vec![None; timeline.milestones.len()];
+    for &i in &timeline.evaluation_order {
+        let milestone = &timeline.milestones[i];
+        if milestone.only_if == Some(Condition::LocalReview) && !facts.local_review_proposed {
+            continue;
+        }
+        let agencies: Vec<Option<&AgencyId>> = if milestone.per_agency {
+            facts.agencies.iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let mut rows = Vec::with_capacity(agencies.len());
+        for agency in agencies {
+            let anchor_on = match &milestone.anchor {
+                Anchor::Aware => facts.aware,
+                Anchor::Day0 => day0,
+                Anchor::Milestone(id) => anchor_completion(&done, timeline, id, agency, facts),
+            };
+            let mut completed_on = completed(&milestone.id, agency);
+            if milestone.id == day0_milestone && completed_on.is_none() {
+                // A case opened with day 0 known had its notification sent that day.
+                completed_on = facts.day0;
+            }
+            done.insert((milestone.id.as_str(), agency), completed_on);
+            rows.push(evaluate_one(
+                milestone,
+                calendar,
+                agency,
+                anchor_on,
+                completed_on,
+                today,
+            )?);
+        }
+        states[i] = Some(rows);
+    }
+    Ok(states.into_iter().flatten().flatten().collect())
+}
+
+/// The date a milestone anchored on `id` counts from. A per-agency anchor seen from a case-level
+/// milestone has happened once every involved agency has done it, on the last of those dates.
+fn anchor_completion(
+    done: &HashMap<(&str, Option<&AgencyId>), Option<NaiveDate>>,
+    timeline: &Timeline,
+    id: &str,
+    agency: Option<&AgencyId>,
+    facts: &CaseFacts,
+) -> Option<NaiveDate> {
+    let anchor_per_agency = timeline.milestone(id).is_some_and(|m| m.per_agency);
+    match (anchor_per_agency, agency) {
+        (false, _) => done.get(&(id, None)).copied().flatten(),
+        (true, Some(agency)) => done.get(&(id, Some(agency))).copied().flatten(),
+        (true, None) if facts.agencies.is_empty() => None,
+        (true, None) => facts
+            .agencies
+            .iter()
+            .map(|a| done.get(&(id, Some(a))).copied().flatten())
+            .collect::<Option<Vec<_>>>()
+            .and_then(|dates| dates.into_iter().max()),
+    }
+}
+
+fn evaluate_one(
+    milestone: &Milestone,
+    calendar: &Calendar,
+    agency: Option<&AgencyId>,
+    anchor_on: Option<NaiveDate>,
+    completed_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<MilestoneState, OutOfRange> {
+    let offset_from = |anchor: NaiveDate, offset: Offset| -> Result<NaiveDate, OutOfRange> {
+        match offset {
+            Offset::WorkingDays(n) => calendar.add_working_days(anchor, n as i32),
+            Offset::Months(n) => anchor
+                .checked_add_months(Months::new(n))
+                .ok_or(OutOfRange::Date(anchor)),
+        }
+    };
+    let opens = match (anchor_on, milestone.opens) {
+        (Some(anchor), Some(offset)) => Some(offset_from(anchor, offset)?),
+        _ => None,
+    };
+    let due = anchor_on
+        .map(|anchor| offset_from(anchor, milestone.due))
+        .transpose()?;
+    let working_days_late = |due: NaiveDate, day: NaiveDate| -> Result<i32, OutOfRange> {
+        calendar.between(due, calendar.working_day_on_or_after(day)?)
+    };
+    let status = match (completed_on, due) {
+        (Some(_), None) => Status::DoneOnTime,
+        (Some(on), Some(due)) if on <= due => Status::DoneOnTime,
+        (Some(on), Some(due)) => Status::DoneLate {
+            working_days: working_days_late(due, on)?,
+        },
+        (None, None) => Status::AwaitingAnchor,
+        (None, Some(due)) if today > due => Status::Overdue {
+            working_days: working_days_late(due, today)?,
+        },
+        (None, Some(due)) if today == due => Status::DueToday,
+        (None, Some(_)) if today < opens.or(anchor_on).expect("due implies an anchor") => {
+            Status::NotYetOpen
+        }
+        (None, Some(_)) => Status::Open,
+    };
+    let derivation = match (anchor_on, due) {
+        (Some(anchor), Some(due)) => Some(explain_due(
+            calendar,
+            &milestone.anchor,
+            anchor,
+            milestone.due,
+            due,
+        )),
+        _ => None,
+    };
+    Ok(MilestoneState {
+        id: milestone.id.clone(),
+        step: milestone.step,
+        title: milestone.title.clone(),
+        owner: milestone.owner,
+        agency: agency.cloned(),
+        anchor: milestone.anchor.clone(),
+        anchor_on,
+        opens,
+        due,
+        completed_on,
+        status,
+        derivation,
+    })
+}
+
+/// "Due Thursday 7 January 2027: working day 10 after day 0 (Monday 21 December 2026), not
+/// counting 25 and 28 December and 1 January (bank holidays) or weekends."
+pub fn explain_due(
+    calendar: &Calendar,
+    anchor: &Anchor,
+    anchor_on: NaiveDate,
+    offset: Offset,
+    due: NaiveDate,
+) -> String {
+    let anchor_words = match anchor {
+        Anchor::Aware => "the day the local authority became aware".to_owned(),
+        Anchor::Day0 => "day 0".to_owned(),
+        Anchor::Milestone(id) => format!("{id} was completed"),
+    };
+    let head = format!(
+        "Due {}: {offset} after {anchor_words} ({})",
+        long_date(due),
+        long_date(anchor_on)
+    );
+    if matches!(offset, Offset::Months(_)) {
+        return format!("{head}.");
+    }
+    let closed = calendar.closed_weekdays_between(anchor_on, due);
+    let mut kinds = Vec::new();
+    for (source, singular, plural) in [
+        (HolidaySource::Feed, "bank holiday", "bank holidays"),
+        (HolidaySource::Rules, "bank holiday", "bank holidays"),
+        (
+            HolidaySource::Closure,
+            "local closure day",
+            "local closure days",
+        ),
+    ] {
+        let dates: Vec<NaiveDate> = closed
+            .iter()
+            .filter(|h| h.source == source)
+            .map(|h| h.date)
+            .collect();
+        if !dates.is_empty() {
+            let noun = if dates.len() == 1 { singular } else { plural };
+            kinds.push(format!("{} ({noun})", list_dates(&dates)));
+        }
+    }
+    if kinds.is_empty() {
+        format!("{head}, not counting weekends.")
+    } else {
+        format!("{head}, not counting {} or weekends.", kinds.join(", "))
+    }
+}
+
+/// "Thursday 7 January 2027"
+pub fn long_date(date: NaiveDate) -> String {
+    date.format("%A %-d %B %Y").to_string()
+}
+
+/// "25 and 28 December and 1 January": days grouped by month, months in order.
+fn list_dates(dates: &[NaiveDate]) -> String {
+    let mut groups: Vec<(NaiveDate, Vec<u32>)> = Vec::new();
+    for &date in dates {
+        match groups.last_mut() {
+            Some((first, days)) if first.year() == date.year() && first.month() == date.month() => {
+                days.push(date.day())
+            }
+            _ => groups.push((date, vec![date.day()])),
+        }
+    }
+    let groups: Vec<String> = groups
+        .into_iter()
+        .map(|(first, days)| {
+            let days: Vec<String> = days.iter().map(u32::to_string).collect();
+            format!("{} {}", join_with_and(&days), first.format("%B"))
+        })
+        .collect();
+    join_with_and(&groups)
+}
+
+fn join_with_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
