@@ -42,8 +42,8 @@ pub enum Status {
     NotYetOpen,
     Open,
     DueToday,
-    /// Past due and not done. A non-working day after the due day counts as the next working
-    /// day, so the count is at least 1 and matches what a recipient sees on the next working day.
+    /// Past due and not done: the working days after the due day up to today, at least 1, so the
+    /// weekend after a Friday deadline is overdue by 1, as is the Monday.
     Overdue {
         working_days: i32,
     },
@@ -143,11 +143,13 @@ pub fn evaluate(
     facts: &CaseFacts,
     today: NaiveDate,
 ) -> Result<Vec<MilestoneState>, OutOfRange> {
+    // A completion dated after `today` has not happened yet on the day being evaluated, which
+    // keeps time travel (`--at`, previews) honest.
     let completed = |id: &str, agency: Option<&AgencyId>| {
         facts
             .completions
             .iter()
-            .filter(|c| c.milestone == id && c.agency.as_ref() == agency)
+            .filter(|c| c.milestone == id && c.agency.as_ref() == agency && c.on <= today)
             .map(|c| c.on)
             .max()
     };
@@ -178,7 +180,7 @@ pub fn evaluate(
             let mut completed_on = completed(&milestone.id, agency);
             if milestone.id == day0_milestone && completed_on.is_none() {
                 // A case opened with day 0 known had its notification sent that day.
-                completed_on = facts.day0;
+                completed_on = facts.day0.filter(|&day0| day0 <= today);
             }
             done.insert((milestone.id.as_str(), agency), completed_on);
             rows.push(evaluate_one(
@@ -241,8 +243,10 @@ fn evaluate_one(
     let due = anchor_on
         .map(|anchor| offset_from(anchor, milestone.due))
         .transpose()?;
+    // Counted in working days since the due day, but never 0 once the due day has passed: the
+    // Saturday after a Friday deadline is already late.
     let working_days_late = |due: NaiveDate, day: NaiveDate| -> Result<i32, OutOfRange> {
-        calendar.between(due, calendar.working_day_on_or_after(day)?)
+        Ok(calendar.between(due, day)?.max(1))
     };
     let status = match (completed_on, due) {
         (Some(_), None) => Status::DoneOnTime,

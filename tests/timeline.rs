@@ -1,0 +1,533 @@
+//! The timeline as data: the shipped file matches the flowchart, bad files are refused with their
+//! location, and evaluation is right to the day across Christmas.
+
+use chrono::NaiveDate;
+use rrn::agency::AgencyId;
+use rrn::calendar::{Calendar, Division, HolidayFeed};
+use rrn::timeline::{
+    Anchor, CaseFacts, Completion, MilestoneState, Offset, Role, Status, Timeline, evaluate,
+};
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn england() -> Calendar {
+    Calendar::new(&HolidayFeed::builtin(), Division::EnglandAndWales, &[])
+}
+
+fn agency(id: &str) -> AgencyId {
+    AgencyId::parse(id).unwrap()
+}
+
+fn done(milestone: &str, agency_id: Option<&str>, on: &str) -> Completion {
+    Completion {
+        milestone: milestone.to_owned(),
+        agency: agency_id.map(agency),
+        on: date(on),
+    }
+}
+
+fn find<'a>(states: &'a [MilestoneState], id: &str, agency_id: Option<&str>) -> &'a MilestoneState {
+    states
+        .iter()
+        .find(|s| s.id == id && s.agency.as_ref().map(AgencyId::as_str) == agency_id)
+        .unwrap_or_else(|| panic!("no row for {id} {agency_id:?}"))
+}
+
+#[test]
+fn shipped_timeline_encodes_the_flowchart_table() {
+    use Role::*;
+    let timeline =
+        Timeline::load(concat!(env!("CARGO_MANIFEST_DIR"), "/config/timeline.toml").as_ref())
+            .unwrap();
+    let expected: [(&str, u32, Anchor, Option<u32>, u32, Role, bool); 12] = [
+        (
+            "ofsted_notification",
+            2,
+            Anchor::Aware,
+            None,
+            5,
+            CscManager,
+            false,
+        ),
+        (
+            "business_team_copy",
+            3,
+            Anchor::Day0,
+            None,
+            1,
+            CscManager,
+            false,
+        ),
+        (
+            "agency_letters",
+            3,
+            Anchor::Day0,
+            None,
+            1,
+            BusinessTeam,
+            false,
+        ),
+        (
+            "agency_summary",
+            4,
+            Anchor::Day0,
+            Some(2),
+            10,
+            AgencyLead,
+            true,
+        ),
+        (
+            "executive_chair_informed",
+            4,
+            Anchor::Day0,
+            Some(2),
+            10,
+            BusinessTeam,
+            false,
+        ),
+        (
+            "progress_meeting",
+            5,
+            Anchor::Day0,
+            Some(2),
+            10,
+            BusinessTeam,
+            false,
+        ),
+        ("panel_review", 6, Anchor::Day0, Some(10), 12, Panel, false),
+        (
+            "summary_and_outcome",
+            6,
+            Anchor::Day0,
+            Some(10),
+            12,
+            BusinessTeam,
+            false,
+        ),
+        (
+            "partner_signoff",
+            7,
+            Anchor::Day0,
+            Some(12),
+            15,
+            SafeguardingPartners,
+            false,
+        ),
+        (
+            "final_version",
+            7,
+            Anchor::Day0,
+            Some(12),
+            15,
+            BusinessTeam,
+            false,
+        ),
+        (
+            "pdg_chair_shared",
+            7,
+            Anchor::Day0,
+            Some(12),
+            15,
+            BusinessTeam,
+            false,
+        ),
+        (
+            "national_panel_submission",
+            8,
+            Anchor::Day0,
+            None,
+            16,
+            BusinessTeam,
+            false,
+        ),
+    ];
+    assert_eq!(timeline.milestones().len(), expected.len());
+    for (m, (id, step, anchor, opens, due, owner, per_agency)) in
+        timeline.milestones().iter().zip(expected)
+    {
+        assert_eq!(m.id, id);
+        assert_eq!(m.step, step, "{id}");
+        assert_eq!(m.anchor, anchor, "{id}");
+        assert_eq!(m.opens, opens.map(Offset::WorkingDays), "{id}");
+        assert_eq!(m.due, Offset::WorkingDays(due), "{id}");
+        assert_eq!(m.owner, owner, "{id}");
+        assert_eq!(m.per_agency, per_agency, "{id}");
+    }
+    assert_eq!(timeline.day0_milestone(), "ofsted_notification");
+}
+
+/// Day 0 on Monday 21 December 2026. Worked out by hand from the 2026-27 England and Wales
+/// calendar: 25 December (Friday), 28 December (Boxing Day substitute, Monday) and 1 January
+/// (Friday) do not count. Working days after day 0: 1 = Tue 22 Dec, 2 = Wed 23, 3 = Thu 24,
+/// 4 = Tue 29, 5 = Wed 30, 6 = Thu 31, 7 = Mon 4 Jan, 8 = Tue 5, 9 = Wed 6, 10 = Thu 7,
+/// 11 = Fri 8, 12 = Mon 11, 13 = Tue 12, 14 = Wed 13, 15 = Thu 14, 16 = Fri 15.
+/// Aware on Wednesday 16 December: 1 = Thu 17, 2 = Fri 18, 3 = Mon 21, 4 = Tue 22, 5 = Wed 23.
+#[test]
+fn christmas_2026_case_is_right_to_the_day() {
+    let expected = [
+        // (id, opens, due)
+        ("ofsted_notification", None, "2026-12-23"),
+        ("business_team_copy", None, "2026-12-22"),
+        ("agency_letters", None, "2026-12-22"),
+        ("agency_summary", Some("2026-12-23"), "2027-01-07"),
+        ("agency_summary", Some("2026-12-23"), "2027-01-07"),
+        ("executive_chair_informed", Some("2026-12-23"), "2027-01-07"),
+        ("progress_meeting", Some("2026-12-23"), "2027-01-07"),
+        ("panel_review", Some("2027-01-07"), "2027-01-11"),
+        ("summary_and_outcome", Some("2027-01-07"), "2027-01-11"),
+        ("partner_signoff", Some("2027-01-11"), "2027-01-14"),
+        ("final_version", Some("2027-01-11"), "2027-01-14"),
+        ("pdg_chair_shared", Some("2027-01-11"), "2027-01-14"),
+        ("national_panel_submission", None, "2027-01-15"),
+    ];
+    let facts = CaseFacts {
+        aware: Some(date("2026-12-16")),
+        day0: Some(date("2026-12-21")),
+        agencies: vec![agency("police"), agency("health")],
+        completions: vec![
+            done("business_team_copy", None, "2026-12-22"),
+            done("agency_letters", None, "2026-12-29"),
+            done("agency_summary", Some("police"), "2026-12-30"),
+        ],
+        local_review_proposed: false,
+    };
+    let timeline = Timeline::builtin();
+    let calendar = england();
+    let on = |today: &str| evaluate(&timeline, &calendar, &facts, date(today)).unwrap();
+
+    let states = on("2027-01-04");
+    assert_eq!(states.len(), expected.len());
+    for (state, (id, opens, due)) in states.iter().zip(expected) {
+        assert_eq!(state.id, id);
+        assert_eq!(state.opens, opens.map(date), "{id} opens");
+        assert_eq!(state.due, Some(date(due)), "{id} due");
+    }
+    assert_eq!(states[3].agency, Some(agency("police")));
+    assert_eq!(states[4].agency, Some(agency("health")));
+
+    // Monday 4 January 2027.
+    assert_eq!(
+        find(&states, "ofsted_notification", None).status,
+        Status::DoneOnTime
+    );
+    assert_eq!(
+        find(&states, "ofsted_notification", None).completed_on,
+        Some(date("2026-12-21"))
+    );
+    assert_eq!(
+        find(&states, "business_team_copy", None).status,
+        Status::DoneOnTime
+    );
+    // Done Tuesday 29 December, due 22nd: 23, 24 and 29 December late.
+    assert_eq!(
+        find(&states, "agency_letters", None).status,
+        Status::DoneLate { working_days: 3 }
+    );
+    assert_eq!(
+        find(&states, "agency_summary", Some("police")).status,
+        Status::DoneOnTime
+    );
+    assert_eq!(
+        find(&states, "agency_summary", Some("health")).status,
+        Status::Open
+    );
+    assert_eq!(
+        find(&states, "panel_review", None).status,
+        Status::NotYetOpen
+    );
+    assert_eq!(
+        find(&states, "national_panel_submission", None).status,
+        Status::Open
+    );
+
+    // Before the window opens on day 2; what is recorded later has not happened yet.
+    let states = on("2026-12-22");
+    assert_eq!(
+        find(&states, "agency_summary", Some("police")).status,
+        Status::NotYetOpen
+    );
+    assert_eq!(
+        find(&states, "agency_summary", Some("health")).status,
+        Status::NotYetOpen
+    );
+    assert_eq!(
+        find(&states, "agency_letters", None).status,
+        Status::DueToday
+    );
+
+    // Thursday 7 January: day 10.
+    let states = on("2027-01-07");
+    assert_eq!(
+        find(&states, "agency_summary", Some("health")).status,
+        Status::DueToday
+    );
+    assert_eq!(find(&states, "panel_review", None).status, Status::Open);
+
+    // Friday 8, the weekend, Monday 11 and Tuesday 12 January.
+    let health = |today: &str| find(&on(today), "agency_summary", Some("health")).status;
+    assert_eq!(health("2027-01-08"), Status::Overdue { working_days: 1 });
+    assert_eq!(health("2027-01-09"), Status::Overdue { working_days: 1 });
+    assert_eq!(health("2027-01-10"), Status::Overdue { working_days: 1 });
+    assert_eq!(health("2027-01-11"), Status::Overdue { working_days: 2 });
+    assert_eq!(health("2027-01-12"), Status::Overdue { working_days: 3 });
+    // Day 16 is Friday 15 January; on Monday 18th the submission is 1 working day overdue.
+    assert_eq!(
+        find(&on("2027-01-18"), "national_panel_submission", None).status,
+        Status::Overdue { working_days: 1 }
+    );
+}
+
+#[test]
+fn each_due_date_explains_itself() {
+    let facts = CaseFacts {
+        aware: Some(date("2026-12-16")),
+        day0: Some(date("2026-12-21")),
+        agencies: vec![agency("police")],
+        ..CaseFacts::default()
+    };
+    let states = evaluate(&Timeline::builtin(), &england(), &facts, date("2026-12-21")).unwrap();
+    assert_eq!(
+        find(&states, "agency_summary", Some("police"))
+            .derivation
+            .as_deref(),
+        Some(
+            "Due Thursday 7 January 2027: working day 10 after day 0 (Monday 21 December 2026), \
+             not counting 25 and 28 December and 1 January (bank holidays) or weekends."
+        )
+    );
+    assert_eq!(
+        find(&states, "agency_letters", None).derivation.as_deref(),
+        Some(
+            "Due Tuesday 22 December 2026: working day 1 after day 0 (Monday 21 December 2026), \
+             not counting weekends."
+        )
+    );
+}
+
+#[test]
+fn without_day0_the_day0_milestones_have_no_due_date() {
+    let facts = CaseFacts {
+        aware: Some(date("2026-12-16")),
+        agencies: vec![agency("police")],
+        ..CaseFacts::default()
+    };
+    let states = evaluate(&Timeline::builtin(), &england(), &facts, date("2026-12-18")).unwrap();
+    let ofsted = find(&states, "ofsted_notification", None);
+    assert_eq!(
+        (ofsted.due, ofsted.status),
+        (Some(date("2026-12-23")), Status::Open)
+    );
+    for state in states.iter().filter(|s| s.id != "ofsted_notification") {
+        assert_eq!(
+            (state.due, state.status),
+            (None, Status::AwaitingAnchor),
+            "{}",
+            state.id
+        );
+    }
+
+    // Recording the notification on Friday 18 December makes that day 0.
+    let facts = CaseFacts {
+        completions: vec![done("ofsted_notification", None, "2026-12-18")],
+        ..facts
+    };
+    let states = evaluate(&Timeline::builtin(), &england(), &facts, date("2026-12-18")).unwrap();
+    assert_eq!(
+        find(&states, "agency_letters", None).due,
+        Some(date("2026-12-21"))
+    );
+    assert_eq!(
+        find(&states, "agency_summary", Some("police")).due,
+        Some(date("2027-01-06"))
+    );
+}
+
+const REVIEW_TIMELINE: &str = r#"
+day0_milestone = "notify"
+
+[[milestone]]
+id = "notify"
+step = 2
+title = "Notification"
+anchor = "aware"
+due = 5
+owner = "csc_manager"
+
+[[milestone]]
+id = "summary"
+step = 4
+title = "Agency summary"
+anchor = "day0"
+due = 10
+owner = "agency_lead"
+per_agency = true
+
+[[milestone]]
+id = "panel"
+step = 6
+title = "Panel after every summary"
+anchor = "summary"
+due = { working_days = 2 }
+owner = "panel"
+
+[[milestone]]
+id = "submission"
+step = 8
+title = "Submission"
+anchor = "day0"
+due = 16
+owner = "business_team"
+
+[[milestone]]
+id = "publication"
+step = 9
+title = "Review published"
+anchor = "submission"
+opens = { months = 5 }
+due = { months = 6 }
+owner = "business_team"
+only_if = "local_review"
+"#;
+
+#[test]
+fn a_review_counts_calendar_months_from_the_submission_and_clamps_to_the_months_end() {
+    let timeline = Timeline::parse(REVIEW_TIMELINE, "review.toml").unwrap();
+    let mut facts = CaseFacts {
+        aware: Some(date("2027-08-02")),
+        day0: Some(date("2027-08-05")),
+        agencies: vec![agency("police")],
+        completions: vec![done("submission", None, "2027-08-31")],
+        local_review_proposed: true,
+    };
+    let states = evaluate(&timeline, &england(), &facts, date("2027-09-01")).unwrap();
+    let publication = find(&states, "publication", None);
+    assert_eq!(publication.opens, Some(date("2028-01-31")));
+    assert_eq!(publication.due, Some(date("2028-02-29")));
+    assert_eq!(publication.status, Status::NotYetOpen);
+    assert_eq!(
+        publication.derivation.as_deref(),
+        Some(
+            "Due Tuesday 29 February 2028: 6 calendar months after submission was completed \
+             (Tuesday 31 August 2027)."
+        )
+    );
+
+    facts.local_review_proposed = false;
+    let states = evaluate(&timeline, &england(), &facts, date("2027-09-01")).unwrap();
+    assert!(states.iter().all(|s| s.id != "publication"));
+}
+
+#[test]
+fn a_case_level_milestone_anchored_on_a_per_agency_one_waits_for_every_agency() {
+    let timeline = Timeline::parse(REVIEW_TIMELINE, "review.toml").unwrap();
+    let mut facts = CaseFacts {
+        aware: Some(date("2027-03-01")),
+        day0: Some(date("2027-03-01")),
+        agencies: vec![agency("police"), agency("health")],
+        completions: vec![done("summary", Some("police"), "2027-03-08")],
+        local_review_proposed: false,
+    };
+    let panel = |facts: &CaseFacts| {
+        let states = evaluate(&timeline, &england(), facts, date("2027-03-10")).unwrap();
+        find(&states, "panel", None).clone()
+    };
+    assert_eq!(panel(&facts).status, Status::AwaitingAnchor);
+    facts
+        .completions
+        .push(done("summary", Some("health"), "2027-03-10"));
+    // The last summary came on Wednesday 10 March; two working days on is Friday 12 March.
+    assert_eq!(panel(&facts).anchor_on, Some(date("2027-03-10")));
+    assert_eq!(panel(&facts).due, Some(date("2027-03-12")));
+}
+
+/// Each broken timeline is refused with the file, line and column of the problem.
+#[test]
+fn invalid_timelines_are_refused_with_their_location() {
+    let milestone = |id: &str, anchor: &str, extra: &str| {
+        format!(
+            "[[milestone]]\nid = \"{id}\"\nstep = 1\ntitle = \"t\"\nanchor = \"{anchor}\"\n\
+             due = 5\nowner = \"business_team\"\n{extra}\n"
+        )
+    };
+    let head = "day0_milestone = \"a\"\n";
+    let cases = [
+        (
+            format!("{head}{}", milestone("a", "nowhere", "")),
+            "t.toml:6:10",
+            "unknown anchor `nowhere`",
+        ),
+        (
+            format!(
+                "{head}{}{}",
+                milestone("a", "aware", ""),
+                milestone("a", "aware", "")
+            ),
+            "t.toml:11:6",
+            "duplicate milestone id `a`",
+        ),
+        (
+            format!(
+                "{head}{}{}",
+                milestone("a", "b", ""),
+                milestone("b", "a", "")
+            ),
+            "t.toml:6:10",
+            "anchors form a cycle (a -> b -> a)",
+        ),
+        (
+            format!("{head}{}", milestone("a", "aware", "opens = 7")),
+            "t.toml:9:9",
+            "opens (7) is after due (5)",
+        ),
+        (
+            format!(
+                "{head}{}",
+                milestone("a", "aware", "").replace("business_team", "boss")
+            ),
+            "t.toml:8:9",
+            "unknown owner role `boss`",
+        ),
+        (
+            format!("{head}{}", milestone("a", "aware", "colour = \"red\"")),
+            "t.toml:9:1",
+            "unknown field `colour`",
+        ),
+        (
+            format!(
+                "{head}{}",
+                milestone("a", "aware", "opens = { months = 1 }")
+            ),
+            "t.toml:9:9",
+            "different units",
+        ),
+        (
+            format!("day0_milestone = \"zz\"\n{}", milestone("a", "aware", "")),
+            "t.toml:1:18",
+            "unknown day0_milestone `zz`",
+        ),
+        (
+            format!("{head}{}", milestone("a", "day0", "")),
+            "t.toml:6:10",
+            "anchors form a cycle (a -> a)",
+        ),
+    ];
+    for (text, location, message) in cases {
+        let error = Timeline::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(
+            error.contains(location),
+            "want {location} in:\n{error}\n---\n{text}"
+        );
+        assert!(error.contains(message), "want `{message}` in:\n{error}");
+    }
+}
+
+#[test]
+fn every_problem_in_a_timeline_is_reported_at_once() {
+    let text = "day0_milestone = \"a\"\n[[milestone]]\nid = \"a\"\nstep = 1\ntitle = \"t\"\n\
+                anchor = \"nowhere\"\ndue = 5\nowner = \"boss\"\n";
+    let error = Timeline::parse(text, "t.toml").unwrap_err().to_string();
+    assert!(error.contains("t.toml:6:10: unknown anchor"), "{error}");
+    assert!(error.contains("t.toml:8:9: unknown owner role"), "{error}");
+}
