@@ -29,10 +29,10 @@ const OVERRIDE_PREFIX: &str = "RRN_";
 pub enum ConfigError {
     #[error("config file {path} (from {origin}) does not exist: check the path")]
     NotFound { path: PathBuf, origin: &'static str },
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {reason}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{0}")]
     Invalid(Diagnostic),
@@ -208,9 +208,9 @@ impl Config {
     pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
         let (text, name) = match file {
             Some(path) => (
-                std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
                     path: path.to_owned(),
-                    source,
+                    reason,
                 })?,
                 path.display().to_string(),
             ),

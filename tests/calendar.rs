@@ -286,7 +286,7 @@ proptest! {
     #[test]
     fn index_agrees_with_walking_day_by_day(d in any_date(), n in -400i32..400, div in any_division()) {
         let cal = calendar(div);
-        prop_assert_eq!(cal.add_working_days(d, n).unwrap(), walk(&cal, d, n));
+        prop_assert_eq!(cal.add_working_days(d, n).unwrap(), walk(cal, d, n));
     }
 
     #[test]

@@ -41,7 +41,8 @@ fn shipped_timeline_encodes_the_flowchart_table() {
     let timeline =
         Timeline::load(concat!(env!("CARGO_MANIFEST_DIR"), "/config/timeline.toml").as_ref())
             .unwrap();
-    let expected: [(&str, u32, Anchor, Option<u32>, u32, Role, bool); 12] = [
+    type Row = (&'static str, u32, Anchor, Option<u32>, u32, Role, bool);
+    let expected: [Row; 12] = [
         (
             "ofsted_notification",
             2,

@@ -18,10 +18,10 @@ const BUILTIN_FEED: &str = include_str!("../../config/bank-holidays.json");
 /// Why a file is not a usable bank-holidays feed.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    #[error("cannot read bank-holidays file {path}: {source}")]
+    #[error("cannot read bank-holidays file {path}: {reason}")]
     Read {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error(
         "{origin} is not in the GOV.UK bank-holidays feed shape: {message} (expected an object keyed \
@@ -59,9 +59,9 @@ impl HolidayFeed {
     }
 
     pub fn load(path: &Path) -> Result<Self, FeedError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FeedError::Read {
+        let text = std::fs::read_to_string(path).map_err(|reason| FeedError::Read {
             path: path.display().to_string(),
-            source,
+            reason,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
@@ -108,6 +108,22 @@ impl HolidayFeed {
                 });
             }
             holidays.sort_by_key(|h| h.date);
+            // A year the file covers replaces the rules for that year, so a partial year would
+            // silently turn holidays into working days.
+            let (first, last) = (
+                holidays[0].date.year(),
+                holidays[holidays.len() - 1].date.year(),
+            );
+            for year in first..=last {
+                let listed = holidays.iter().filter(|h| h.date.year() == year).count();
+                let statutory = rules::statutory_holidays(division, year).len();
+                if listed < statutory {
+                    return Err(shape(format!(
+                        "division `{key}` lists {listed} events in {year}, fewer than the \
+                         {statutory} bank holidays of a full year: use the complete feed"
+                    )));
+                }
+            }
             if let Some(pair) = holidays.windows(2).find(|w| w[0].date == w[1].date) {
                 return Err(shape(format!(
                     "division `{key}` lists {} twice",

@@ -45,19 +45,28 @@ pub(super) fn run(config: Option<&Path>, command: CalendarCommand) -> Result<Str
 /// Validates `file` as a feed and, only if it is valid, replaces the configured feed file with it
 /// atomically (write beside it, then rename), so a failure leaves the old file in place.
 fn import(config: &crate::config::Config, file: &Path) -> Result<String, CliError> {
-    let feed = HolidayFeed::load(file).map_err(usage)?;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {}", file.display()))
+        .map_err(CliError::Usage)?;
+    let feed = HolidayFeed::parse(&text, &file.display().to_string()).map_err(usage)?;
     let target = config.calendar.bank_holidays.as_ref().ok_or_else(|| {
         usage(anyhow::anyhow!(
             "no bank-holidays file is configured to import into: set `[calendar] bank_holidays` \
              in the config (the built-in copy cannot be replaced)"
         ))
     })?;
-    let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let folder = target.parent().unwrap_or(Path::new("."));
     let mut staged = tempfile::NamedTempFile::new_in(folder)
         .with_context(|| format!("creating a temporary file in {}", folder.display()))?;
+    // Keep the installed file's permissions (a temporary file starts as 0600, which would lock
+    // out a service running as another user); a new file gets the usual 0644.
+    let permissions = match std::fs::metadata(target) {
+        Ok(metadata) => metadata.permissions(),
+        Err(_) => default_permissions(),
+    };
     staged
-        .write_all(&text)
+        .write_all(text.as_bytes())
+        .and_then(|()| staged.as_file().set_permissions(permissions))
         .and_then(|()| staged.as_file().sync_all())
         .with_context(|| format!("writing a temporary file in {}", folder.display()))?;
     staged
@@ -77,4 +86,10 @@ fn import(config: &crate::config::Config, file: &Path) -> Result<String, CliErro
         .expect("writing to a String");
     }
     Ok(out)
+}
+
+/// Read for everyone, written by the owner: what a package installs under /etc.
+fn default_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
 }

@@ -194,10 +194,10 @@ pub struct Timeline {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TimelineError {
-    #[error("cannot read timeline file {path}: {source}")]
+    #[error("cannot read timeline file {path}: {reason}")]
     Read {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{0}")]
     Invalid(Diagnostics),
@@ -235,9 +235,9 @@ impl Timeline {
     }
 
     pub fn load(path: &Path) -> Result<Self, TimelineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TimelineError::Read {
+        let text = std::fs::read_to_string(path).map_err(|reason| TimelineError::Read {
             path: path.display().to_string(),
-            source,
+            reason,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
