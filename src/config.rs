@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
+use toml::Spanned;
 
 use crate::agency::AgencyId;
 use crate::calendar::{Calendar, Division, FeedError, HolidayFeed};
 use crate::diagnostic::Diagnostic;
+use crate::email::EmailAddress;
 use crate::timeline::{Timeline, TimelineError};
 
 /// The system-wide config file, used when neither `--config` nor `$RRN_CONFIG` is given.
@@ -67,7 +69,7 @@ struct RawConfig {
     smtp: SmtpSection,
     schedule: ScheduleSection,
     contacts: ContactsSection,
-    agency: Vec<Agency>,
+    agency: Vec<RawAgency>,
 }
 
 /// `[partnership]`: who runs the reviews, where, and on which calendar.
@@ -165,25 +167,51 @@ pub struct DatabaseSection {
     pub url: Option<String>,
 }
 
-/// `[mail]`: filled in by the notification issue.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailSection {}
+/// `[mail]`: read by the notification work; until then its keys are kept but not used.
+pub type MailSection = toml::Table;
 
-/// `[smtp]`: filled in by the notification issue.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSection {}
+/// `[smtp]`: read by the notification work; until then its keys are kept but not used.
+pub type SmtpSection = toml::Table;
 
-/// `[schedule]`: filled in by the daemon issue.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleSection {}
+/// `[schedule]`: read by the daemon work; until then its keys are kept but not used.
+pub type ScheduleSection = toml::Table;
 
-/// `[contacts]`: filled in by the case-store issue.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A person or team that receives email.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ContactsSection {}
+pub struct Contact {
+    pub name: String,
+    pub email: EmailAddress,
+}
+
+/// `[contacts]`: who holds each partnership role.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContactsSection {
+    pub business_team: Option<Contact>,
+    pub csc_manager: Option<Contact>,
+    pub executive_chair: Option<Contact>,
+    pub panel: Option<Contact>,
+    pub safeguarding_partners: Option<Contact>,
+    pub national_panel: Option<Contact>,
+    /// Hears of delivery failures.
+    pub admin: Option<Contact>,
+}
+
+impl ContactsSection {
+    /// Every role with its contact, if configured.
+    pub fn roles(&self) -> [(&'static str, Option<&Contact>); 7] {
+        [
+            ("business_team", self.business_team.as_ref()),
+            ("csc_manager", self.csc_manager.as_ref()),
+            ("executive_chair", self.executive_chair.as_ref()),
+            ("panel", self.panel.as_ref()),
+            ("safeguarding_partners", self.safeguarding_partners.as_ref()),
+            ("national_panel", self.national_panel.as_ref()),
+            ("admin", self.admin.as_ref()),
+        ]
+    }
+}
 
 /// `[[agency]]`: an agency that can be involved in cases.
 #[derive(Debug, Clone, Deserialize)]
@@ -191,6 +219,19 @@ pub struct ContactsSection {}
 pub struct Agency {
     pub id: AgencyId,
     pub name: String,
+    /// Its safeguarding lead, who writes the Individual Agency Summary.
+    pub lead: Contact,
+    /// The lead's manager: the first escalation.
+    pub manager: Contact,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgency {
+    id: Spanned<AgencyId>,
+    name: String,
+    lead: Contact,
+    manager: Contact,
 }
 
 impl Config {
@@ -234,6 +275,25 @@ impl Config {
                 .expect("each override was checked as it was applied");
         }
 
+        let mut agencies: Vec<Agency> = Vec::with_capacity(raw.agency.len());
+        for raw_agency in raw.agency {
+            let id = raw_agency.id.get_ref();
+            if agencies.iter().any(|a| &a.id == id) {
+                return Err(ConfigError::Invalid(Diagnostic::at(
+                    &name,
+                    &text,
+                    raw_agency.id.span(),
+                    format!("duplicate agency id `{id}`: each [[agency]] needs its own id"),
+                )));
+            }
+            agencies.push(Agency {
+                id: raw_agency.id.into_inner(),
+                name: raw_agency.name,
+                lead: raw_agency.lead,
+                manager: raw_agency.manager,
+            });
+        }
+
         let base = file
             .and_then(Path::parent)
             .map(Path::to_path_buf)
@@ -253,7 +313,7 @@ impl Config {
             smtp: raw.smtp,
             schedule: raw.schedule,
             contacts: raw.contacts,
-            agencies: raw.agency,
+            agencies,
         })
     }
 
@@ -339,7 +399,7 @@ fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(),
     let mut candidates: Vec<toml::Value> = typed.into_iter().collect();
     candidates.push(toml::Value::String(value.to_owned()));
 
-    let mut last_error = String::new();
+    let mut first_error = None;
     for candidate in candidates {
         let mut trial = table.clone();
         let mut node = &mut trial;
@@ -358,10 +418,12 @@ fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(),
                 *table = trial;
                 return Ok(());
             }
-            Err(e) => last_error = e.message().trim_end().to_owned(),
+            Err(e) => {
+                first_error.get_or_insert_with(|| e.message().trim_end().to_owned());
+            }
         }
     }
-    Err(fail(last_error))
+    Err(fail(first_error.unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@
 
 pub mod agency;
 pub mod calendar;
+pub mod case;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod email;
 pub mod moment;
+pub mod store;
 pub mod timeline;

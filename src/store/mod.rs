@@ -1,0 +1,511 @@
+//! The case store: the only module that knows SQL.
+//!
+//! One seam over two backends chosen by the URL: embedded SQLite (the default, single instance)
+//! and PostgreSQL (several instances). Each backend has its own migrations folder; the queries
+//! below are written once in the SQL both dialects share and expanded for each backend by
+//! [`on_backend!`]. Writes happen in a [`Tx`]: one transaction per command, so a refused input
+//! leaves the database as it was. On SQLite a write transaction starts with `BEGIN IMMEDIATE`, so
+//! two writers queue on the busy timeout instead of failing half-way.
+
+mod scan;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
+
+use crate::agency::AgencyId;
+use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
+
+pub use scan::StatusFilter;
+
+/// How long an SQLite writer waits for another before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `agency_id` stored for case-level milestones (part of the completions primary key).
+const NO_AGENCY: &str = "";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL (scheme `{0}`): use sqlite://PATH or postgres://USER@HOST/DB"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot create the database folder {path}: {reason}")]
+    CreateFolder {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("cannot connect to the {backend} database: {reason}")]
+    Connect {
+        backend: &'static str,
+        reason: sqlx::Error,
+    },
+    #[error("applying database migrations failed (nothing was changed by the failed step): {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A concurrent writer got there first (a unique key already taken).
+    #[error("another change to the same record happened at the same time: try again")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+/// A connection pool on one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The case's row id, only meaningful inside the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseId(i64);
+
+/// Runs `$body` once per backend with `$conn` bound to that backend's connection and `$pg` a
+/// constant saying which, so one piece of code serves both where the SQL is the same.
+macro_rules! on_backend {
+    ($target:expr, $conn:ident, $pg:ident => $body:expr) => {
+        match $target {
+            Inner::Sqlite($conn) => {
+                #[allow(unused)]
+                const $pg: bool = false;
+                $body
+            }
+            Inner::Postgres($conn) => {
+                #[allow(unused)]
+                const $pg: bool = true;
+                $body
+            }
+        }
+    };
+}
+
+
+/// The scheme of a database URL, without the rest (which may hold a password).
+fn scheme(url: &str) -> &str {
+    url.split_once(':').map_or(url, |(scheme, _)| scheme)
+}
+
+impl Store {
+    /// Connects and applies any pending migrations. An SQLite database (and its folder) is
+    /// created on first use.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        match scheme(url) {
+            "sqlite" => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|reason| StoreError::Connect {
+                        backend: "SQLite",
+                        reason,
+                    })?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true);
+                if let Some(folder) = options.get_filename().parent()
+                    && !folder.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(folder).map_err(|reason| StoreError::CreateFolder {
+                        path: folder.to_owned(),
+                        reason,
+                    })?;
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .map_err(|reason| StoreError::Connect {
+                        backend: "SQLite",
+                        reason,
+                    })?;
+                Ok(Store::Sqlite(pool))
+            }
+            "postgres" | "postgresql" => {
+                let options =
+                    PgConnectOptions::from_str(url).map_err(|reason| StoreError::Connect {
+                        backend: "PostgreSQL",
+                        reason,
+                    })?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|reason| StoreError::Connect {
+                        backend: "PostgreSQL",
+                        reason,
+                    })?;
+                Ok(Store::Postgres(pool))
+            }
+            other => Err(StoreError::UnsupportedUrl(other.to_owned())),
+        }
+    }
+
+    /// Applies the embedded migrations of this backend; each runs in its own transaction.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx(match self {
+            Store::Sqlite(pool) => Inner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(pool) => Inner::Postgres(pool.begin().await?),
+        }))
+    }
+
+    /// One case with its agencies and completions.
+    pub async fn case(&self, reference: &CaseRef) -> Result<Option<Case>, StoreError> {
+        let mut tx = self.read().await?;
+        let found = tx.case(reference, false).await?;
+        tx.rollback().await?;
+        Ok(found.map(|(_, case)| case))
+    }
+
+    /// The audit trail of one case, oldest first.
+    pub async fn audit_trail(&self, reference: &CaseRef) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut tx = self.read().await?;
+        let rows = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query(
+                "SELECT a.at, a.actor, a.action, a.detail FROM audit_log a \
+                 JOIN cases c ON c.id = a.case_id WHERE c.reference = $1 ORDER BY a.id",
+            )
+            .bind(reference.as_str())
+            .fetch_all(&mut **conn)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// A read-only view (a plain transaction, so the reads agree with each other).
+    async fn read(&self) -> Result<Tx, StoreError> {
+        Ok(Tx(match self {
+            Store::Sqlite(pool) => Inner::Sqlite(pool.begin().await?),
+            Store::Postgres(pool) => Inner::Postgres(pool.begin().await?),
+        }))
+    }
+
+    /// Every row of every case table in a stable text form, for comparing a database before and
+    /// after a refused command, and for support.
+    pub async fn dump(&self) -> Result<String, StoreError> {
+        const QUERIES: [&str; 4] = [
+            "SELECT reference || '|' || CAST(aware_on AS TEXT) || '|' || \
+             COALESCE(CAST(day0_on AS TEXT), '-') || '|' || status || '|' || \
+             COALESCE(closed_reason, '-') || '|' || CAST(local_review_proposed AS TEXT) || '|' || \
+             CAST(created_at AS TEXT) || '|' || CAST(updated_at AS TEXT) AS line \
+             FROM cases ORDER BY reference",
+            "SELECT c.reference || '|' || a.agency_id || '|' || CAST(a.added_at AS TEXT) AS line \
+             FROM case_agencies a JOIN cases c ON c.id = a.case_id \
+             ORDER BY c.reference, a.agency_id",
+            "SELECT c.reference || '|' || m.milestone_id || '|' || m.agency_id || '|' || \
+             CAST(m.completed_on AS TEXT) || '|' || m.recorded_by || '|' || \
+             CAST(m.recorded_at AS TEXT) || '|' || COALESCE(m.note, '-') AS line \
+             FROM completions m JOIN cases c ON c.id = m.case_id \
+             ORDER BY c.reference, m.milestone_id, m.agency_id",
+            "SELECT CAST(id AS TEXT) || '|' || COALESCE(CAST(case_id AS TEXT), '-') || '|' || \
+             CAST(at AS TEXT) || '|' || actor || '|' || action || '|' || detail AS line \
+             FROM audit_log ORDER BY id",
+        ];
+        let mut out = String::new();
+        let mut tx = self.read().await?;
+        for (table, query) in ["cases", "case_agencies", "completions", "audit_log"]
+            .into_iter()
+            .zip(QUERIES)
+        {
+            out.push_str(&format!("[{table}]\n"));
+            let lines: Vec<String> = on_backend!(&mut tx.0, conn, _PG => {
+                sqlx::query_scalar(query).fetch_all(&mut **conn).await?
+            });
+            for line in lines {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        tx.rollback().await?;
+        Ok(out)
+    }
+}
+
+enum Inner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// One write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx(Inner);
+
+/// A new case as the business team opens it.
+#[derive(Debug, Clone)]
+pub struct NewCase<'a> {
+    pub reference: &'a CaseRef,
+    pub aware: NaiveDate,
+    pub day0: Option<NaiveDate>,
+    pub local_review_proposed: bool,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.0 {
+            Inner::Sqlite(tx) => tx.commit().await?,
+            Inner::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.0 {
+            Inner::Sqlite(tx) => tx.rollback().await?,
+            Inner::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// Finds a case; with `lock`, holds its row until the transaction ends (PostgreSQL; an SQLite
+    /// write transaction already excludes other writers).
+    pub async fn case(
+        &mut self,
+        reference: &CaseRef,
+        lock: bool,
+    ) -> Result<Option<(CaseId, Case)>, StoreError> {
+        const SELECT: &str = "SELECT id, reference, aware_on, day0_on, status, closed_reason, \
+             local_review_proposed, created_at, updated_at FROM cases WHERE reference = $1";
+        const SELECT_FOR_UPDATE: &str = "SELECT id, reference, aware_on, day0_on, status, \
+             closed_reason, local_review_proposed, created_at, updated_at FROM cases \
+             WHERE reference = $1 FOR UPDATE";
+        on_backend!(&mut self.0, conn, PG => {
+            let query = if PG && lock { SELECT_FOR_UPDATE } else { SELECT };
+            let Some(row) = sqlx::query(query)
+                .bind(reference.as_str())
+                .fetch_optional(&mut **conn)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let id = CaseId(row.try_get("id")?);
+            let mut case = scan::case_from_row(&row)?;
+            let agencies: Vec<String> = sqlx::query_scalar(
+                "SELECT agency_id FROM case_agencies WHERE case_id = $1 ORDER BY agency_id",
+            )
+            .bind(id.0)
+            .fetch_all(&mut **conn)
+            .await?;
+            case.agencies = agencies
+                .iter()
+                .map(|a| scan::agency(a))
+                .collect::<Result<_, _>>()?;
+            for row in sqlx::query(
+                "SELECT case_id, milestone_id, agency_id, completed_on, recorded_by, recorded_at, \
+                 note FROM completions WHERE case_id = $1 ORDER BY completed_on, milestone_id, \
+                 agency_id",
+            )
+            .bind(id.0)
+            .fetch_all(&mut **conn)
+            .await?
+            {
+                case.completions.push(scan::completion_from_row(&row)?.1);
+            }
+            Ok(Some((id, case)))
+        })
+    }
+
+    pub async fn insert_case(
+        &mut self,
+        case: &NewCase<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<CaseId, StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO cases (reference, aware_on, day0_on, status, local_review_proposed, \
+                 created_at, updated_at) VALUES ($1, $2, $3, 'open', $4, $5, $5) RETURNING id",
+            )
+            .bind(case.reference.as_str())
+            .bind(case.aware)
+            .bind(case.day0)
+            .bind(case.local_review_proposed)
+            .bind(now)
+            .fetch_one(&mut **conn)
+            .await?;
+            Ok(CaseId(id))
+        })
+    }
+
+    pub async fn add_agency(
+        &mut self,
+        case: CaseId,
+        agency: &AgencyId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query("INSERT INTO case_agencies (case_id, agency_id, added_at) VALUES ($1, $2, $3)")
+                .bind(case.0)
+                .bind(agency.as_str())
+                .bind(now)
+                .execute(&mut **conn)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn remove_agency(&mut self, case: CaseId, agency: &AgencyId) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query("DELETE FROM case_agencies WHERE case_id = $1 AND agency_id = $2")
+                .bind(case.0)
+                .bind(agency.as_str())
+                .execute(&mut **conn)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn insert_completion(
+        &mut self,
+        case: CaseId,
+        completion: &CompletionRecord,
+    ) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "INSERT INTO completions (case_id, milestone_id, agency_id, completed_on, \
+                 recorded_by, recorded_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(case.0)
+            .bind(&completion.milestone)
+            .bind(completion.agency.as_ref().map_or(NO_AGENCY, AgencyId::as_str))
+            .bind(completion.completed_on)
+            .bind(&completion.recorded_by)
+            .bind(completion.recorded_at)
+            .bind(&completion.note)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a completion; false when there was none.
+    pub async fn delete_completion(
+        &mut self,
+        case: CaseId,
+        milestone: &str,
+        agency: Option<&AgencyId>,
+    ) -> Result<bool, StoreError> {
+        let deleted = on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "DELETE FROM completions WHERE case_id = $1 AND milestone_id = $2 AND agency_id = $3",
+            )
+            .bind(case.0)
+            .bind(milestone)
+            .bind(agency.map_or(NO_AGENCY, AgencyId::as_str))
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(deleted > 0)
+    }
+
+    /// Sets day 0, the state and the local-review flag, and the updated time.
+    pub async fn update_case(
+        &mut self,
+        case: CaseId,
+        day0: Option<NaiveDate>,
+        state: &CaseState,
+        local_review_proposed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (status, reason) = match state {
+            CaseState::Open => ("open", None),
+            CaseState::Closed(reason) => ("closed", Some(reason.as_str())),
+        };
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE cases SET day0_on = $2, status = $3, closed_reason = $4, \
+                 local_review_proposed = $5, updated_at = $6 WHERE id = $1",
+            )
+            .bind(case.0)
+            .bind(day0)
+            .bind(status)
+            .bind(reason)
+            .bind(local_review_proposed)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(
+        &mut self,
+        case: Option<CaseId>,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "INSERT INTO audit_log (case_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(case.map(|c| c.0))
+            .bind(at)
+            .bind(actor)
+            .bind(action)
+            .bind(detail)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+/// The default SQLite database: under systemd's `$STATE_DIRECTORY`, else `$XDG_STATE_HOME` or
+/// `~/.local/state`, in a `rapid-review-notifier` folder.
+pub fn default_sqlite_url() -> String {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let folder = env("STATE_DIRECTORY")
+        .or_else(|| env("XDG_STATE_HOME").map(|p| p.join("rapid-review-notifier")))
+        .or_else(|| env("HOME").map(|p| p.join(".local/state/rapid-review-notifier")))
+        .unwrap_or_else(|| Path::new("/var/lib/rapid-review-notifier").to_owned());
+    format!("sqlite://{}", folder.join("rrn.db").display())
+}
