@@ -247,7 +247,7 @@ impl Config {
 
     /// Loads `file` (or the built-in defaults when `None`) with the `RRN_*__*` overrides in `env`.
     pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
-        let (text, name) = match file {
+        let (mut text, mut name) = match file {
             Some(path) => (
                 std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
                     path: path.to_owned(),
@@ -270,9 +270,10 @@ impl Config {
             for (var, value) in overrides {
                 apply_override(&mut table, var, value)?;
             }
-            raw = toml::Value::Table(table)
-                .try_into()
-                .expect("each override was checked as it was applied");
+            // Re-read from text: `Spanned` values only deserialize from a TOML document.
+            text = toml::to_string(&table).expect("a table serializes");
+            name = format!("{name} with RRN_* overrides");
+            raw = toml::from_str(&text).expect("each override was checked as it was applied");
         }
 
         let mut agencies: Vec<Agency> = Vec::with_capacity(raw.agency.len());
@@ -413,7 +414,8 @@ fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(),
             };
         }
         node.insert(path[path.len() - 1].clone(), candidate);
-        match toml::Value::Table(trial.clone()).try_into::<RawConfig>() {
+        let trial_text = toml::to_string(&trial).expect("a table serializes");
+        match toml::from_str::<RawConfig>(&trial_text) {
             Ok(_) => {
                 *table = trial;
                 return Ok(());

@@ -31,8 +31,7 @@ impl EmailAddress {
         let Some((local, domain)) = s.rsplit_once('@') else {
             return fail("it has no @domain");
         };
-        if local.is_empty() || local.len() > 64 || local.contains(['@', '<', '>', ',', ';', '"'])
-        {
+        if local.is_empty() || local.len() > 64 || local.contains(['@', '<', '>', ',', ';', '"']) {
             return fail("the part before @ is empty, too long or has <>,;\" or a second @");
         }
         let labels_ok = domain.split('.').all(|label| {
@@ -72,7 +71,11 @@ mod tests {
 
     #[test]
     fn plain_addresses_parse() {
-        for good in ["lead@police.example", "a.b+c@x-y.example.org", "admin@localhost"] {
+        for good in [
+            "lead@police.example",
+            "a.b+c@x-y.example.org",
+            "admin@localhost",
+        ] {
             assert!(EmailAddress::parse(good).is_ok(), "{good}");
         }
     }

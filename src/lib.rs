@@ -6,10 +6,12 @@
 pub mod agency;
 pub mod calendar;
 pub mod case;
+pub mod casework;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod email;
 pub mod moment;
+pub mod report;
 pub mod store;
 pub mod timeline;

@@ -6,6 +6,7 @@ use rrn::agency::AgencyId;
 use rrn::calendar::{Calendar, Division, HolidayFeed};
 use rrn::timeline::{
     Anchor, CaseFacts, Completion, MilestoneState, Offset, Role, Status, Timeline, evaluate,
+    explain,
 };
 
 fn date(s: &str) -> NaiveDate {
@@ -402,7 +403,8 @@ fn a_review_counts_calendar_months_from_the_submission_and_clamps_to_the_months_
         completions: vec![done("submission", None, "2027-08-31")],
         local_review_proposed: true,
     };
-    let states = evaluate(&timeline, &england(), &facts, date("2027-09-01")).unwrap();
+    let mut states = evaluate(&timeline, &england(), &facts, date("2027-09-01")).unwrap();
+    explain(&mut states, &england());
     let publication = find(&states, "publication", None);
     assert_eq!(publication.opens, Some(date("2028-01-31")));
     assert_eq!(publication.due, Some(date("2028-02-29")));

@@ -4,7 +4,9 @@
 //! `main` prints it and maps [`CliError`] to an exit status in one place.
 
 mod calendar;
+mod case;
 mod check;
+mod dev;
 mod timeline;
 
 use std::path::PathBuf;
@@ -12,7 +14,9 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::agency::AgencyId;
 use crate::calendar::Division;
+use crate::case::CaseRef;
 use crate::config::Config;
 use crate::moment::At;
 
@@ -39,8 +43,138 @@ pub enum Command {
     Calendar(CalendarCommand),
     /// Evaluate a hypothetical case against the timeline, without a database
     Timeline(TimelineArgs),
+    /// Record and inspect Rapid Review cases
+    Case(CaseArgs),
     /// Validate the config and the timeline, and warn about what will need attention
     CheckConfig(CheckConfigArgs),
+    /// Create the database or bring it up to date (also done by every command that opens it)
+    Migrate,
+    /// Tools for developers: seeding a database for measurements
+    #[command(subcommand, hide = true)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the database with synthetic open cases (references SEED-…), for measuring
+    Seed {
+        /// How many cases
+        #[arg(long, default_value_t = 1000)]
+        cases: usize,
+        /// Seed of the pseudo-random choices, so a run can be repeated
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CaseArgs {
+    /// Who is acting, for the audit log [default: the OS user]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+    #[command(flatten)]
+    pub at: AtArg,
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: CaseCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Open a case: the reference links to the partnership's own case system (no names)
+    Open {
+        reference: CaseRef,
+        /// The day the local authority became aware of the incident (YYYY-MM-DD)
+        #[arg(long, value_parser = parse_date)]
+        aware: NaiveDate,
+        /// Working day 0, when the notification has already gone to Ofsted (YYYY-MM-DD)
+        #[arg(long, value_parser = parse_date)]
+        day0: Option<NaiveDate>,
+        /// An involved agency (repeat for each), as in the config's [[agency]] ids
+        #[arg(long = "agency", value_name = "ID", required = true)]
+        agencies: Vec<AgencyId>,
+        /// The Rapid Review proposed a local child safeguarding practice review
+        #[arg(long)]
+        local_review: bool,
+    },
+    /// Add or remove involved agencies
+    Agencies {
+        reference: CaseRef,
+        #[arg(long, value_name = "ID")]
+        add: Vec<AgencyId>,
+        #[arg(long, value_name = "ID")]
+        remove: Vec<AgencyId>,
+    },
+    /// Record a milestone as done
+    Complete {
+        reference: CaseRef,
+        /// A milestone id from the timeline (see `rrn timeline`)
+        milestone: String,
+        /// The agency, for per-agency milestones such as agency_summary
+        #[arg(long, value_name = "ID")]
+        agency: Option<AgencyId>,
+        /// The day it was done (YYYY-MM-DD) [default: today]
+        #[arg(long, value_parser = parse_date)]
+        on: Option<NaiveDate>,
+        /// A short note for the record (never details about the child)
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Undo a completion recorded by mistake
+    Uncomplete {
+        reference: CaseRef,
+        milestone: String,
+        #[arg(long, value_name = "ID")]
+        agency: Option<AgencyId>,
+    },
+    /// Close a case; nothing more is sent for it
+    Close {
+        reference: CaseRef,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen a closed case
+    Reopen { reference: CaseRef },
+    /// Record whether the Rapid Review proposed a local child safeguarding practice review
+    LocalReview {
+        reference: CaseRef,
+        /// yes or no
+        #[arg(value_parser = parse_yes_no)]
+        proposed: YesNo,
+    },
+    /// One line per case: its next milestone and date, and its worst status (overdue first)
+    List {
+        #[arg(long, value_enum, default_value_t = StatusArg::Open)]
+        status: StatusArg,
+    },
+    /// A case's evaluated timeline, completions and audit trail
+    Show { reference: CaseRef },
+    /// Open cases from a CSV file with the header reference,aware,day0,agencies (all or nothing)
+    Import { file: PathBuf },
+    /// Cases as CSV (reference,aware,day0,agencies, then status columns)
+    Export {
+        #[arg(long, value_enum, default_value_t = StatusArg::All)]
+        status: StatusArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Open,
+    Closed,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YesNo(pub bool);
+
+fn parse_yes_no(s: &str) -> Result<YesNo, String> {
+    match s {
+        "yes" | "true" => Ok(YesNo(true)),
+        "no" | "false" => Ok(YesNo(false)),
+        _ => Err(format!("`{s}` is not yes or no")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,7 +253,7 @@ pub struct CheckConfigArgs {
 pub struct AtArg {
     /// Evaluate as if it were this time: a date (09:00 that day in the partnership's timezone)
     /// or a date-time [default: now]
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, global = true, value_name = "DATE")]
     pub at: Option<At>,
 }
 
@@ -174,5 +308,10 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Calendar(command) => calendar::run(cli.config.as_deref(), command),
         Command::Timeline(args) => timeline::run(cli.config.as_deref(), args),
         Command::CheckConfig(args) => check::run(cli.config.as_deref(), args),
+        Command::Case(args) => case::run(cli.config.as_deref(), args),
+        Command::Migrate => case::migrate(cli.config.as_deref()),
+        Command::Dev(DevCommand::Seed { cases, seed }) => {
+            dev::seed(cli.config.as_deref(), cases, seed)
+        }
     }
 }

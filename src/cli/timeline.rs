@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{CliError, Format, TimelineArgs, load_config, usage};
 use crate::moment;
-use crate::timeline::{CaseFacts, MilestoneState, evaluate};
+use crate::timeline::{CaseFacts, MilestoneState, evaluate, explain};
 
 pub(super) fn run(config: Option<&Path>, args: TimelineArgs) -> Result<String, CliError> {
     let config = load_config(config)?;
@@ -49,7 +49,8 @@ pub(super) fn run(config: Option<&Path>, args: TimelineArgs) -> Result<String, C
         completions: Vec::new(),
         local_review_proposed: args.local_review,
     };
-    let states = evaluate(&timeline, &calendar, &facts, today).map_err(usage)?;
+    let mut states = evaluate(&timeline, &calendar, &facts, today).map_err(usage)?;
+    explain(&mut states, &calendar);
     match args.format {
         Format::Json => Ok(serde_json::to_string_pretty(&states).expect("serialisable") + "\n"),
         Format::Table => {

@@ -94,7 +94,6 @@ macro_rules! on_backend {
     };
 }
 
-
 /// The scheme of a database URL, without the rest (which may hold a password).
 fn scheme(url: &str) -> &str {
     url.split_once(':').map_or(url, |(scheme, _)| scheme)
@@ -334,7 +333,7 @@ impl Tx {
             .await?;
             case.agencies = agencies
                 .iter()
-                .map(|a| scan::agency(a))
+                .map(scan::agency)
                 .collect::<Result<_, _>>()?;
             for row in sqlx::query(
                 "SELECT case_id, milestone_id, agency_id, completed_on, recorded_by, recorded_at, \
@@ -389,7 +388,11 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn remove_agency(&mut self, case: CaseId, agency: &AgencyId) -> Result<(), StoreError> {
+    pub async fn remove_agency(
+        &mut self,
+        case: CaseId,
+        agency: &AgencyId,
+    ) -> Result<(), StoreError> {
         on_backend!(&mut self.0, conn, _PG => {
             sqlx::query("DELETE FROM case_agencies WHERE case_id = $1 AND agency_id = $2")
                 .bind(case.0)
@@ -502,7 +505,11 @@ impl Tx {
 /// The default SQLite database: under systemd's `$STATE_DIRECTORY`, else `$XDG_STATE_HOME` or
 /// `~/.local/state`, in a `rapid-review-notifier` folder.
 pub fn default_sqlite_url() -> String {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let folder = env("STATE_DIRECTORY")
         .or_else(|| env("XDG_STATE_HOME").map(|p| p.join("rapid-review-notifier")))
         .or_else(|| env("HOME").map(|p| p.join(".local/state/rapid-review-notifier")))

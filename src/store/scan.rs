@@ -52,14 +52,19 @@ impl Store {
                     .bind(b)
                     .fetch($pool)
                     .map_err(StoreError::from)
-                    .and_then(|row| async move { Ok((row.try_get::<i64, _>("id")?, case_from_row(&row)?)) });
+                    .and_then(|row| async move {
+                        Ok((row.try_get::<i64, _>("id")?, case_from_row(&row)?))
+                    });
                 let agencies = sqlx::query(AGENCIES)
                     .bind(a)
                     .bind(b)
                     .fetch($pool)
                     .map_err(StoreError::from)
                     .and_then(|row| async move {
-                        Ok((row.try_get::<i64, _>("case_id")?, agency(row.try_get::<String, _>("agency_id")?)?))
+                        Ok((
+                            row.try_get::<i64, _>("case_id")?,
+                            agency(row.try_get::<String, _>("agency_id")?)?,
+                        ))
                     });
                 let completions = sqlx::query(COMPLETIONS)
                     .bind(a)
@@ -127,7 +132,10 @@ where
     let status: String = row.try_get("status")?;
     let state = match status.as_str() {
         "open" => CaseState::Open,
-        "closed" => CaseState::Closed(row.try_get::<Option<String>, _>("closed_reason")?.unwrap_or_default()),
+        "closed" => CaseState::Closed(
+            row.try_get::<Option<String>, _>("closed_reason")?
+                .unwrap_or_default(),
+        ),
         other => return Err(StoreError::Corrupt(format!("case status `{other}`"))),
     };
     Ok(Case {
@@ -156,7 +164,11 @@ where
         row.try_get("case_id")?,
         CompletionRecord {
             milestone: row.try_get("milestone_id")?,
-            agency: if agency_id == NO_AGENCY { None } else { Some(agency(agency_id)?) },
+            agency: if agency_id == NO_AGENCY {
+                None
+            } else {
+                Some(agency(agency_id)?)
+            },
             completed_on: row.try_get("completed_on")?,
             recorded_by: row.try_get("recorded_by")?,
             recorded_at: row.try_get("recorded_at")?,

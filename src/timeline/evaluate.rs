@@ -111,7 +111,10 @@ pub struct MilestoneState {
     pub due: Option<NaiveDate>,
     pub completed_on: Option<NaiveDate>,
     pub status: Status,
-    /// How the due date was worked out, in words a recipient can check.
+    /// The distance from the anchor to the due day, as the timeline gives it.
+    pub due_offset: Offset,
+    /// How the due date was worked out, in words a recipient can check; filled by [`explain`]
+    /// (wording is only worth its cost where a person will read it).
     pub derivation: Option<String>,
 }
 
@@ -264,16 +267,6 @@ fn evaluate_one(
         }
         (None, Some(_)) => Status::Open,
     };
-    let derivation = match (anchor_on, due) {
-        (Some(anchor), Some(due)) => Some(explain_due(
-            calendar,
-            &milestone.anchor,
-            anchor,
-            milestone.due,
-            due,
-        )),
-        _ => None,
-    };
     Ok(MilestoneState {
         id: milestone.id.clone(),
         step: milestone.step,
@@ -286,8 +279,24 @@ fn evaluate_one(
         due,
         completed_on,
         status,
-        derivation,
+        due_offset: milestone.due,
+        derivation: None,
     })
+}
+
+/// Fills in the derivation of every state that has a due date.
+pub fn explain(states: &mut [MilestoneState], calendar: &Calendar) {
+    for state in states {
+        if let (Some(anchor_on), Some(due)) = (state.anchor_on, state.due) {
+            state.derivation = Some(explain_due(
+                calendar,
+                &state.anchor,
+                anchor_on,
+                state.due_offset,
+                due,
+            ));
+        }
+    }
 }
 
 /// "Due Thursday 7 January 2027: working day 10 after day 0 (Monday 21 December 2026), not

@@ -16,7 +16,9 @@ use toml::Spanned;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
-pub use evaluate::{CaseFacts, Completion, MilestoneState, Status, evaluate};
+pub use evaluate::{
+    CaseFacts, Completion, MilestoneState, Status, evaluate, explain, explain_due, long_date,
+};
 
 /// The reserved anchors: the day the local authority became aware, and working day 0.
 pub const ANCHOR_AWARE: &str = "aware";

@@ -1,0 +1,512 @@
+//! `rrn case …` and `rrn migrate`: the business team's record of each Rapid Review.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use super::{CaseArgs, CaseCommand, CliError, Format, StatusArg, load_config, usage};
+use crate::agency::AgencyId;
+use crate::calendar::Calendar;
+use crate::case::{Case, CaseRef};
+use crate::casework::{Casework, CaseworkError, ImportRow, Opening};
+use crate::config::Config;
+use crate::moment::{self, At};
+use crate::report::CaseSummary;
+use crate::store::{StatusFilter, Store, default_sqlite_url};
+use crate::timeline::{Timeline, evaluate, explain};
+
+/// The CSV columns a case import needs, in this order; export adds its own after them.
+pub const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
+
+impl From<CaseworkError> for CliError {
+    fn from(error: CaseworkError) -> Self {
+        match error {
+            CaseworkError::Refused(_) | CaseworkError::RefusedRows(_) => {
+                CliError::Usage(error.into())
+            }
+            CaseworkError::Store(_) => CliError::Failed(error.into()),
+        }
+    }
+}
+
+/// The database the config names, or the default SQLite file; migrated on open.
+pub(super) async fn open_store(config: &Config) -> Result<Store, CliError> {
+    let url = config
+        .database
+        .url
+        .clone()
+        .unwrap_or_else(default_sqlite_url);
+    Store::open(&url)
+        .await
+        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("opening the database")))
+}
+
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .map_err(CliError::Failed)
+}
+
+pub(super) fn migrate(config_path: Option<&Path>) -> Result<String, CliError> {
+    let config = load_config(config_path)?;
+    runtime()?.block_on(async {
+        let store = open_store(&config).await?;
+        Ok(format!("database is up to date ({})\n", store.backend()))
+    })
+}
+
+/// The OS user (or who `sudo` was run by), from the environment or else the password file.
+fn os_user() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    let from_env = ["SUDO_USER", "USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    from_env
+        .or_else(|| {
+            let uid = std::fs::metadata("/proc/self").ok()?.uid();
+            let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+struct Context {
+    config: Config,
+    timeline: Timeline,
+    calendar: Calendar,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+}
+
+fn context(config_path: Option<&Path>, at: Option<At>) -> Result<Context, CliError> {
+    let config = load_config(config_path)?;
+    let timeline = config
+        .load_timeline()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let calendar = config.calendar(&feed, None);
+    let tz: Tz = config.partnership.timezone;
+    let today = moment::now_or(at, tz).map_err(usage)?.date_naive();
+    Ok(Context {
+        config,
+        timeline,
+        calendar,
+        now: Utc::now(),
+        today,
+    })
+}
+
+pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, CliError> {
+    let ctx = context(config_path, args.at.at)?;
+    runtime()?.block_on(async {
+        let store = open_store(&ctx.config).await?;
+        let work = Casework {
+            store: &store,
+            config: &ctx.config,
+            timeline: &ctx.timeline,
+            calendar: &ctx.calendar,
+            actor: args.actor.clone().unwrap_or_else(os_user),
+            now: ctx.now,
+            today: ctx.today,
+        };
+        let done = |message: String| -> Result<String, CliError> {
+            Ok(match args.format {
+                Format::Table => message + "\n",
+                Format::Json => {
+                    serde_json::json!({ "ok": true, "message": message }).to_string() + "\n"
+                }
+            })
+        };
+        match args.command {
+            CaseCommand::Open {
+                reference,
+                aware,
+                day0,
+                agencies,
+                local_review,
+            } => {
+                work.open(Opening {
+                    reference: reference.clone(),
+                    aware,
+                    day0,
+                    agencies,
+                    local_review_proposed: local_review,
+                })
+                .await?;
+                done(format!("opened {reference}"))
+            }
+            CaseCommand::Agencies {
+                reference,
+                add,
+                remove,
+            } => {
+                if add.is_empty() && remove.is_empty() {
+                    return Err(usage(anyhow::anyhow!(
+                        "nothing to change: give --add ID or --remove ID"
+                    )));
+                }
+                work.change_agencies(&reference, &add, &remove).await?;
+                done(format!("updated the agencies of {reference}"))
+            }
+            CaseCommand::Complete {
+                reference,
+                milestone,
+                agency,
+                on,
+                note,
+            } => {
+                let on = on.unwrap_or(ctx.today);
+                work.complete(&reference, &milestone, agency.as_ref(), on, note.as_deref())
+                    .await?;
+                done(format!(
+                    "recorded {milestone} on {reference} as done on {on}"
+                ))
+            }
+            CaseCommand::Uncomplete {
+                reference,
+                milestone,
+                agency,
+            } => {
+                work.uncomplete(&reference, &milestone, agency.as_ref())
+                    .await?;
+                done(format!("recorded {milestone} on {reference} as not done"))
+            }
+            CaseCommand::Close { reference, reason } => {
+                work.close(&reference, &reason).await?;
+                done(format!("closed {reference}"))
+            }
+            CaseCommand::Reopen { reference } => {
+                work.reopen(&reference).await?;
+                done(format!("reopened {reference}"))
+            }
+            CaseCommand::LocalReview {
+                reference,
+                proposed,
+            } => {
+                work.set_local_review(&reference, proposed.0).await?;
+                done(format!(
+                    "recorded that a local review was {}proposed for {reference}",
+                    if proposed.0 { "" } else { "not " }
+                ))
+            }
+            CaseCommand::List { status } => {
+                let summaries = summaries(&store, &ctx, status).await?;
+                Ok(match args.format {
+                    Format::Json => {
+                        serde_json::to_string_pretty(&summaries).expect("serialisable") + "\n"
+                    }
+                    Format::Table => list_table(&summaries),
+                })
+            }
+            CaseCommand::Show { reference } => show(&store, &ctx, &reference, args.format).await,
+            CaseCommand::Import { file } => {
+                let rows = read_csv(&file)?;
+                let count = work.import(rows).await?;
+                done(format!("imported {count} cases from {}", file.display()))
+            }
+            CaseCommand::Export { status } => {
+                let summaries = summaries(&store, &ctx, status).await?;
+                match args.format {
+                    Format::Json => {
+                        Ok(serde_json::to_string_pretty(&summaries).expect("serialisable") + "\n")
+                    }
+                    Format::Table => export_csv(&store, status, &summaries).await,
+                }
+            }
+        }
+    })
+}
+
+/// Evaluates every case of `status`, holding one case at a time.
+async fn summaries(
+    store: &Store,
+    ctx: &Context,
+    status: StatusArg,
+) -> Result<Vec<CaseSummary>, CliError> {
+    let mut summaries = Vec::new();
+    let mut failures = Vec::new();
+    store
+        .scan_cases(status.into(), |case| {
+            match evaluate(&ctx.timeline, &ctx.calendar, &case.facts(), ctx.today) {
+                Ok(states) => summaries.push(CaseSummary::new(&case, &states)),
+                // One case the calendar cannot evaluate must not hide the others.
+                Err(e) => failures.push(format!("{}: {e}", case.reference)),
+            }
+        })
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+    for failure in failures {
+        eprintln!("rrn: warning: cannot evaluate case {failure}");
+    }
+    CaseSummary::sort(&mut summaries);
+    Ok(summaries)
+}
+
+fn list_table(summaries: &[CaseSummary]) -> String {
+    let width = summaries
+        .iter()
+        .map(|s| s.reference.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .clamp(9, 40);
+    let mut out = format!(
+        "{:<width$} {:<10} {:<28} {:<10} {}\n",
+        "REFERENCE", "DAY 0", "NEXT MILESTONE", "DUE", "STATUS"
+    );
+    let date = |d: Option<NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
+    for s in summaries {
+        writeln!(
+            out,
+            "{:<width$} {:<10} {:<28} {:<10} {}",
+            s.reference,
+            date(s.day0),
+            s.next_milestone.as_deref().unwrap_or("-"),
+            date(s.next_due),
+            s.describe_status()
+        )
+        .expect("String");
+    }
+    out
+}
+
+async fn show(
+    store: &Store,
+    ctx: &Context,
+    reference: &CaseRef,
+    format: Format,
+) -> Result<String, CliError> {
+    let case = store
+        .case(reference)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?
+        .ok_or_else(|| {
+            usage(anyhow::anyhow!(
+                "no case {reference}: check the reference with `rrn case list --status all`"
+            ))
+        })?;
+    let audit = store
+        .audit_trail(reference)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let mut states =
+        evaluate(&ctx.timeline, &ctx.calendar, &case.facts(), ctx.today).map_err(usage)?;
+    explain(&mut states, &ctx.calendar);
+    match format {
+        Format::Json => {
+            let mut value = serde_json::to_value(&case).expect("serialisable");
+            value["today"] = serde_json::json!(ctx.today);
+            value["milestones"] = serde_json::to_value(&states).expect("serialisable");
+            value["audit"] = serde_json::to_value(&audit).expect("serialisable");
+            Ok(serde_json::to_string_pretty(&value).expect("serialisable") + "\n")
+        }
+        Format::Table => {
+            let mut out = show_header(&case, ctx.today);
+            out.push_str(&super::timeline::table(&states));
+            out.push_str("\ncompletions:\n");
+            for c in &case.completions {
+                let name = match &c.agency {
+                    Some(a) => format!("{}/{a}", c.milestone),
+                    None => c.milestone.clone(),
+                };
+                let note = c
+                    .note
+                    .as_deref()
+                    .map(|n| format!("  ({n})"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "  {}  {name}  by {}{note}",
+                    c.completed_on, c.recorded_by
+                )
+                .expect("String");
+            }
+            out.push_str("\naudit:\n");
+            for a in &audit {
+                writeln!(
+                    out,
+                    "  {}  {}  {}  {}",
+                    a.at.format("%Y-%m-%d %H:%M:%SZ"),
+                    a.actor,
+                    a.action,
+                    a.detail
+                )
+                .expect("String");
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn show_header(case: &Case, today: NaiveDate) -> String {
+    let state = match &case.state {
+        crate::case::CaseState::Open => "open".to_owned(),
+        crate::case::CaseState::Closed(reason) => format!("closed: {reason}"),
+    };
+    let agencies: Vec<&str> = case.agencies.iter().map(AgencyId::as_str).collect();
+    format!(
+        "case {} ({state})\naware {}  day 0 {}  today {today}\nagencies: {}\nlocal review proposed: {}\n\n",
+        case.reference,
+        case.aware,
+        case.day0.map_or("-".to_owned(), |d| d.to_string()),
+        agencies.join(", "),
+        if case.local_review_proposed {
+            "yes"
+        } else {
+            "no"
+        }
+    )
+}
+
+/// Reads a case CSV; a missing column refuses the whole file, a bad row is reported with its
+/// line number and field.
+fn read_csv(file: &Path) -> Result<Vec<ImportRow>, CliError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("cannot read {}", file.display()))
+        .map_err(CliError::Usage)?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("cannot read the header of {}", file.display()))
+        .map_err(CliError::Usage)?
+        .clone();
+    let found: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    if found.len() < CSV_COLUMNS.len() || found[..CSV_COLUMNS.len()] != CSV_COLUMNS {
+        return Err(usage(anyhow::anyhow!(
+            "{}: the header must start with {} (found: {}); nothing was imported",
+            file.display(),
+            CSV_COLUMNS.join(","),
+            found.join(",")
+        )));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                rows.push((line, Err(format!("unreadable row: {e}"))));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        if record.len() < CSV_COLUMNS.len() {
+            rows.push((
+                line,
+                Err(format!(
+                    "{} fields, expected at least {} ({})",
+                    record.len(),
+                    CSV_COLUMNS.len(),
+                    CSV_COLUMNS.join(",")
+                )),
+            ));
+            continue;
+        }
+        rows.push((line, parse_row(&record)));
+    }
+    Ok(rows)
+}
+
+fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
+    let date = |field: &str, value: &str| {
+        NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .map_err(|_| format!("field {field}: `{value}` is not a date: use YYYY-MM-DD"))
+    };
+    let reference = CaseRef::parse(&record[0]).map_err(|e| format!("field reference: {e}"))?;
+    let aware = date("aware", &record[1])?;
+    let day0 = match &record[2] {
+        "" => None,
+        value => Some(date("day0", value)?),
+    };
+    let agencies = record[3]
+        .split(';')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| AgencyId::parse(a).map_err(|e| format!("field agencies: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Opening {
+        reference,
+        aware,
+        day0,
+        agencies,
+        local_review_proposed: false,
+    })
+}
+
+async fn export_csv(
+    store: &Store,
+    status: StatusArg,
+    summaries: &[CaseSummary],
+) -> Result<String, CliError> {
+    let by_reference: std::collections::HashMap<&CaseRef, &CaseSummary> =
+        summaries.iter().map(|s| (&s.reference, s)).collect();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
+    header.extend([
+        "status",
+        "closed_reason",
+        "local_review_proposed",
+        "next_milestone",
+        "next_due",
+        "worst_status",
+        "created_at",
+    ]);
+    writer.write_record(&header).context("writing CSV")?;
+    let mut rows = Vec::new();
+    store
+        .scan_cases(status.into(), |case| {
+            let summary = by_reference.get(&case.reference);
+            let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
+            let agencies: Vec<&str> = case.agencies.iter().map(AgencyId::as_str).collect();
+            let (state, reason) = match &case.state {
+                crate::case::CaseState::Open => ("open", String::new()),
+                crate::case::CaseState::Closed(r) => ("closed", r.clone()),
+            };
+            rows.push(vec![
+                case.reference.to_string(),
+                case.aware.to_string(),
+                date(case.day0),
+                agencies.join(";"),
+                state.to_owned(),
+                reason,
+                case.local_review_proposed.to_string(),
+                summary
+                    .and_then(|s| s.next_milestone.clone())
+                    .unwrap_or_default(),
+                date(summary.and_then(|s| s.next_due)),
+                summary.map(|s| s.describe_status()).unwrap_or_default(),
+                case.created_at.to_rfc3339(),
+            ]);
+        })
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+    for row in rows {
+        writer.write_record(&row).context("writing CSV")?;
+    }
+    let bytes = writer.into_inner().context("writing CSV")?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))
+}
+
+impl From<StatusArg> for StatusFilter {
+    fn from(status: StatusArg) -> Self {
+        match status {
+            StatusArg::Open => StatusFilter::Open,
+            StatusArg::Closed => StatusFilter::Closed,
+            StatusArg::All => StatusFilter::All,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! `rrn dev seed`: synthetic cases for measuring listings and planning at scale.
+//!
+//! The cases are plausible (aware in the last 90 days, 2-6 agencies, most past milestones done,
+//! some late) and deterministic for a given `--seed`. References are `SEED-<seed>-<n>`; nothing
+//! else is stored, as for real cases.
+
+use std::path::Path;
+
+use chrono::{Days, Utc};
+
+use super::case::{open_store, runtime};
+use super::{CliError, load_config};
+use crate::case::{CaseRef, CompletionRecord};
+use crate::moment;
+use crate::store::NewCase;
+use crate::timeline::{CaseFacts, evaluate};
+
+/// Cases written per transaction.
+const BATCH: usize = 5_000;
+
+/// splitmix64: enough randomness for test data, with no dependency.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+pub(super) fn seed(
+    config_path: Option<&Path>,
+    cases: usize,
+    seed: u64,
+) -> Result<String, CliError> {
+    let config = load_config(config_path)?;
+    let timeline = config
+        .load_timeline()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let calendar = config.calendar(&feed, None);
+    let today = moment::now_or(None, config.partnership.timezone)
+        .map_err(|e| CliError::Failed(e.into()))?
+        .date_naive();
+    if config.agencies.len() < 2 {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "seeding needs at least 2 [[agency]] entries in the config"
+        )));
+    }
+    let now = Utc::now();
+    let mut random = Random(seed);
+    runtime()?.block_on(async {
+        let store = open_store(&config).await?;
+        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
+        let mut written = 0;
+        while written < cases {
+            let mut tx = store.begin().await.map_err(failed)?;
+            for n in written..(written + BATCH).min(cases) {
+                let reference = CaseRef::parse(&format!("SEED-{seed}-{n:07}")).expect("valid");
+                let aware = today - Days::new(random.below(90));
+                let day0 = calendar
+                    .add_working_days(aware, random.below(6) as i32)
+                    .ok()
+                    .filter(|d| *d <= today);
+                let mut agencies = config
+                    .agencies
+                    .iter()
+                    .map(|a| a.id.clone())
+                    .collect::<Vec<_>>();
+                let keep = 2 + random.below(agencies.len().min(6) as u64 - 1) as usize;
+                while agencies.len() > keep {
+                    agencies.swap_remove(random.below(agencies.len() as u64) as usize);
+                }
+                agencies.sort();
+                let id = tx
+                    .insert_case(
+                        &NewCase {
+                            reference: &reference,
+                            aware,
+                            day0,
+                            local_review_proposed: false,
+                        },
+                        now,
+                    )
+                    .await
+                    .map_err(failed)?;
+                for agency in &agencies {
+                    tx.add_agency(id, agency, now).await.map_err(failed)?;
+                }
+                let facts = CaseFacts {
+                    aware: Some(aware),
+                    day0,
+                    agencies,
+                    completions: Vec::new(),
+                    local_review_proposed: false,
+                };
+                let states = evaluate(&timeline, &calendar, &facts, today)
+                    .map_err(|e| CliError::Failed(e.into()))?;
+                for state in states {
+                    let done_on = if state.id == timeline.day0_milestone() {
+                        day0
+                    } else {
+                        // Most milestones past due are done, some a day or two late.
+                        state
+                            .due
+                            .filter(|due| *due < today && random.below(100) < 85)
+                            .and_then(|due| {
+                                calendar.add_working_days(due, random.below(3) as i32).ok()
+                            })
+                            .filter(|on| *on <= today)
+                    };
+                    if let Some(on) = done_on {
+                        let record = CompletionRecord {
+                            milestone: state.id.clone(),
+                            agency: state.agency.clone(),
+                            completed_on: on,
+                            recorded_by: "seed".to_owned(),
+                            recorded_at: now,
+                            note: None,
+                        };
+                        tx.insert_completion(id, &record).await.map_err(failed)?;
+                    }
+                }
+                tx.audit(Some(id), now, "seed", "open", "seeded for measurement")
+                    .await
+                    .map_err(failed)?;
+            }
+            tx.commit().await.map_err(failed)?;
+            written = (written + BATCH).min(cases);
+        }
+        Ok(format!("seeded {cases} open cases ({})\n", store.backend()))
+    })
+}

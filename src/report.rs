@@ -1,0 +1,92 @@
+//! What a listing says about one case: its next deadline and its worst status.
+//!
+//! Pure: built from a case and its evaluated milestones.
+
+use std::cmp::Reverse;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::case::{Case, CaseRef, CaseState};
+use crate::timeline::{MilestoneState, Status};
+
+/// One line of `rrn case list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseSummary {
+    pub reference: CaseRef,
+    pub aware: NaiveDate,
+    pub day0: Option<NaiveDate>,
+    #[serde(flatten)]
+    pub state: CaseState,
+    /// The earliest due date among milestones not yet done, with the milestone (and agency).
+    pub next_milestone: Option<String>,
+    pub next_due: Option<NaiveDate>,
+    /// The most urgent status of any milestone: overdue (longest first), due today, open, …
+    pub worst_status: Option<&'static str>,
+    pub worst_working_days_late: Option<i32>,
+    #[serde(skip)]
+    worst: Option<Status>,
+}
+
+/// Ranks statuses so that the most urgent sorts first.
+pub fn urgency(status: Status) -> (u8, Reverse<i32>) {
+    match status {
+        Status::Overdue { working_days } => (0, Reverse(working_days)),
+        Status::DueToday => (1, Reverse(0)),
+        Status::Open => (2, Reverse(0)),
+        Status::NotYetOpen => (3, Reverse(0)),
+        Status::AwaitingAnchor => (4, Reverse(0)),
+        Status::DoneLate { .. } => (5, Reverse(0)),
+        Status::DoneOnTime => (6, Reverse(0)),
+    }
+}
+
+impl CaseSummary {
+    pub fn new(case: &Case, states: &[MilestoneState]) -> Self {
+        let next = states
+            .iter()
+            .filter(|s| !s.status.is_done())
+            .filter_map(|s| s.due.map(|due| (due, s)))
+            .min_by_key(|(due, _)| *due);
+        let worst = states.iter().map(|s| s.status).min_by_key(|s| urgency(*s));
+        let open = case.state.is_open();
+        Self {
+            reference: case.reference.clone(),
+            aware: case.aware,
+            day0: case.day0,
+            state: case.state.clone(),
+            next_milestone: next.filter(|_| open).map(|(_, s)| match &s.agency {
+                Some(agency) => format!("{}/{agency}", s.id),
+                None => s.id.clone(),
+            }),
+            next_due: next.filter(|_| open).map(|(due, _)| due),
+            worst_status: worst.filter(|_| open).map(Status::as_str),
+            worst_working_days_late: worst.filter(|_| open).and_then(Status::working_days_late),
+            worst: worst.filter(|_| open),
+        }
+    }
+
+    /// Open cases by urgency (overdue longest first), then by next due date; closed cases last.
+    pub fn sort(summaries: &mut [CaseSummary]) {
+        summaries.sort_by(|a, b| {
+            let key = |s: &CaseSummary| {
+                (
+                    !s.state.is_open(),
+                    s.worst.map(urgency).unwrap_or((u8::MAX, Reverse(0))),
+                    s.next_due,
+                    s.reference.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+    }
+
+    /// "overdue 3 wd", "due today", "closed".
+    pub fn describe_status(&self) -> String {
+        match (&self.state, self.worst) {
+            (CaseState::Closed(_), _) => "closed".to_owned(),
+            (CaseState::Open, Some(worst)) => worst.describe(),
+            (CaseState::Open, None) => "-".to_owned(),
+        }
+    }
+}
