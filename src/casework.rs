@@ -201,16 +201,20 @@ impl Casework<'_> {
         let mut seen = std::collections::HashMap::new();
         for (line, row) in rows {
             match row {
-                Err(problem) => problems.push(format!("line {line}: {problem}")),
+                Err(problem) => problems.push((line, format!("line {line}, {problem}"))),
                 Ok(mut opening) => {
                     opening.agencies.sort();
                     opening.agencies.dedup();
                     if let Err(CaseworkError::Refused(problem)) = self.check_opening(&opening) {
-                        problems.push(format!("line {line}: {}", csv_wording(&problem)));
+                        problems.push((line, format!("line {line}, {}", csv_wording(&problem))));
                     } else if let Some(first) = seen.insert(opening.reference.clone(), line) {
-                        problems.push(format!(
-                            "line {line}, field reference: {} is also on line {first}: each case once",
-                            opening.reference
+                        problems.push((
+                            line,
+                            format!(
+                                "line {line}, field reference: {} is also on line {first}: each \
+                                 case once",
+                                opening.reference
+                            ),
                         ));
                     } else {
                         openings.push((line, opening));
@@ -221,16 +225,22 @@ impl Casework<'_> {
         let mut tx = self.store.begin().await?;
         for (line, opening) in &openings {
             if tx.case(&opening.reference, false).await?.is_some() {
-                problems.push(format!(
-                    "line {line}, field reference: case {} already exists: remove the row or \
-                     change the reference",
-                    opening.reference
+                problems.push((
+                    *line,
+                    format!(
+                        "line {line}, field reference: case {} already exists: remove the row \
+                         or change the reference",
+                        opening.reference
+                    ),
                 ));
             }
         }
         if !problems.is_empty() {
             tx.rollback().await?;
-            return Err(CaseworkError::RefusedRows(problems));
+            problems.sort_by_key(|(line, _)| *line);
+            return Err(CaseworkError::RefusedRows(
+                problems.into_iter().map(|(_, p)| p).collect(),
+            ));
         }
         for (_, opening) in &openings {
             self.open_in(&mut tx, opening).await?;
@@ -593,7 +603,7 @@ fn row_name(milestone: &str, agency: Option<&AgencyId>) -> String {
 
 /// Rewords a command-line refusal for a CSV row: flags become column names.
 fn csv_wording(message: &str) -> String {
-    let field = ["--aware", "--day0", "--agency"]
+    let field = ["--day0", "--aware", "--agency"]
         .into_iter()
         .find(|flag| message.contains(flag))
         .map_or("reference", |flag| &flag[2..]);

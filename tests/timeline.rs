@@ -289,7 +289,13 @@ fn each_due_date_explains_itself() {
         agencies: vec![agency("police")],
         ..CaseFacts::default()
     };
-    let states = evaluate(&Timeline::builtin(), &england(), &facts, date("2026-12-21")).unwrap();
+    let calendar = england();
+    let mut states = evaluate(&Timeline::builtin(), &calendar, &facts, date("2026-12-21")).unwrap();
+    assert!(
+        states.iter().all(|s| s.derivation.is_none()),
+        "only on request"
+    );
+    explain(&mut states, &calendar);
     assert_eq!(
         find(&states, "agency_summary", Some("police"))
             .derivation

@@ -1,0 +1,698 @@
+//! The case store through the `rrn` binary, on SQLite and on a real PostgreSQL server.
+//!
+//! Every scenario runs on both backends. PostgreSQL comes from `RRN_TEST_POSTGRES_URL` (set by
+//! `.ci/run`); each test creates its own database, so tests run in parallel. Without the
+//! variable the PostgreSQL half is skipped, except under `CI=true`, where it fails.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rrn::store::Store;
+
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+/// The day the commands act on: after the Christmas 2026 case's dates.
+const AT: &str = "2027-01-20";
+
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database of its own for one test; a PostgreSQL one is dropped at the end.
+struct TestDb {
+    url: String,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+impl TestDb {
+    /// `None` when PostgreSQL is not configured outside CI.
+    fn new(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Some(Self {
+                url: format!("sqlite://{}", dir.path().join("state/rrn.db").display()),
+                _dir: dir,
+                postgres: None,
+            }),
+            Backend::Postgres => {
+                let Ok(base) = std::env::var("RRN_TEST_POSTGRES_URL") else {
+                    assert!(
+                        std::env::var("CI").as_deref() != Ok("true"),
+                        "CI=true but RRN_TEST_POSTGRES_URL is unset: the PostgreSQL tests must run"
+                    );
+                    eprintln!("skipping the PostgreSQL half: RRN_TEST_POSTGRES_URL is unset");
+                    return None;
+                };
+                static COUNTER: AtomicUsize = AtomicUsize::new(0);
+                let name = format!(
+                    "rrn_test_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .subsec_nanos()
+                );
+                block_on(async {
+                    use sqlx::Connection as _;
+                    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                        .execute(&mut admin)
+                        .await
+                        .unwrap();
+                });
+                let (head, tail) = base.rsplit_once('/').expect("a URL with a database");
+                let query = tail
+                    .split_once('?')
+                    .map_or(String::new(), |(_, q)| format!("?{q}"));
+                Some(Self {
+                    url: format!("{head}/{name}{query}"),
+                    _dir: dir,
+                    postgres: Some((base, name)),
+                })
+            }
+        }
+    }
+
+    fn rrn(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("RRN_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("RRN_DATABASE__URL", &self.url)
+            .args(["--config", CONFIG])
+            .args(args);
+        command
+    }
+
+    /// `rrn case ARGS --actor tester --at AT`, which must succeed.
+    fn case(&self, args: &[&str]) -> String {
+        let output = self.case_output(args);
+        assert!(
+            output.status.success(),
+            "rrn case {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn case_output(&self, args: &[&str]) -> Output {
+        let mut full = vec!["case"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--actor", "tester", "--at", AT]);
+        self.rrn(&full)
+    }
+
+    fn dump(&self) -> String {
+        block_on(async {
+            Store::connect(&self.url)
+                .await
+                .unwrap()
+                .dump()
+                .await
+                .unwrap()
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, name)) = self.postgres.take() {
+            let _ = std::thread::spawn(move || {
+                block_on(async {
+                    use sqlx::Connection as _;
+                    if let Ok(mut admin) = sqlx::PgConnection::connect(&base).await {
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut admin)
+                        .await;
+                    }
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs a scenario once per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Sqlite) { super::$name(&db) } })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { if let Some(db) = super::TestDb::new(super::Backend::Postgres) { super::$name(&db) } })*
+        }
+    };
+}
+
+on_both_backends!(
+    a_case_is_opened_completed_and_shown,
+    every_refused_input_leaves_the_database_exactly_as_it_was,
+    a_csv_import_is_all_or_nothing_and_reports_every_bad_row,
+    export_writes_the_import_columns_first_and_reimports,
+    a_closed_case_leaves_the_list_and_refuses_changes_until_reopened,
+    agencies_can_be_added_and_removed_but_not_with_recorded_work,
+    racing_completions_on_one_case_never_corrupt_it,
+    the_audit_log_is_append_only,
+    migrating_twice_is_harmless,
+);
+
+fn open_christmas_case(db: &TestDb) {
+    db.case(&[
+        "open",
+        "RR-2026-014",
+        "--aware",
+        "2026-12-16",
+        "--day0",
+        "2026-12-21",
+        "--agency",
+        "police",
+        "--agency",
+        "health",
+        "--agency",
+        "education",
+    ]);
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn a_case_is_opened_completed_and_shown(db: &TestDb) {
+    open_christmas_case(db);
+    db.case(&[
+        "complete",
+        "RR-2026-014",
+        "agency_letters",
+        "--on",
+        "2026-12-22",
+    ]);
+    db.case(&[
+        "complete",
+        "RR-2026-014",
+        "agency_summary",
+        "--agency",
+        "police",
+        "--on",
+        "2027-01-06",
+        "--note",
+        "by secure email",
+    ]);
+
+    let shown = json(&db.case(&["show", "RR-2026-014", "--format", "json"]));
+    assert_eq!(shown["reference"], "RR-2026-014");
+    assert_eq!(shown["aware"], "2026-12-16");
+    assert_eq!(shown["day0"], "2026-12-21");
+    assert_eq!(shown["status"], "open");
+    assert_eq!(
+        shown["agencies"],
+        serde_json::json!(["education", "health", "police"])
+    );
+    let milestones = shown["milestones"].as_array().unwrap();
+    let row = |id: &str, agency: Option<&str>| {
+        milestones
+            .iter()
+            .find(|m| m["id"] == id && m["agency"].as_str() == agency)
+            .unwrap_or_else(|| panic!("no {id} {agency:?}"))
+            .clone()
+    };
+    assert_eq!(row("ofsted_notification", None)["status"], "done_on_time");
+    assert_eq!(row("agency_letters", None)["status"], "done_on_time");
+    assert_eq!(
+        row("agency_summary", Some("police"))["status"],
+        "done_on_time"
+    );
+    // On 20 January 2027 the other summaries (due Thursday 7 January) are 9 working days late.
+    let health = row("agency_summary", Some("health"));
+    assert_eq!(health["due"], "2027-01-07");
+    assert_eq!(health["status"], "overdue");
+    assert_eq!(health["working_days_late"], 9);
+    assert!(
+        health["derivation"]
+            .as_str()
+            .unwrap()
+            .contains("not counting 25 and 28 December")
+    );
+    let audit = shown["audit"].as_array().unwrap();
+    assert_eq!(audit.len(), 3);
+    assert!(audit.iter().all(|a| a["actor"] == "tester"));
+
+    let listed = json(&db.case(&["list", "--format", "json"]));
+    assert_eq!(listed[0]["reference"], "RR-2026-014");
+    assert_eq!(listed[0]["worst_status"], "overdue");
+    // The business team's copy, due on day 1 (22 December), is the most overdue.
+    assert_eq!(listed[0]["worst_working_days_late"], 18);
+    assert_eq!(listed[0]["next_due"], "2026-12-22");
+    let table = db.case(&["list"]);
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("RR-2026-014"),
+        "{table}"
+    );
+    assert!(table.contains("overdue 18 wd"), "{table}");
+}
+
+/// Each command must be refused with status 2, a message naming the problem, and no change.
+fn every_refused_input_leaves_the_database_exactly_as_it_was(db: &TestDb) {
+    open_christmas_case(db);
+    db.case(&[
+        "open",
+        "RR-2026-015",
+        "--aware",
+        "2026-12-01",
+        "--agency",
+        "police",
+    ]);
+    db.case(&["close", "RR-2026-015", "--reason", "not a serious incident"]);
+    let dir = tempfile::tempdir().unwrap();
+    let missing_column = dir.path().join("missing.csv");
+    std::fs::write(
+        &missing_column,
+        "reference,aware,agencies\nRR-1,2026-12-01,police\n",
+    )
+    .unwrap();
+    let bad_row = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad_row,
+        "reference,aware,day0,agencies\nRR-1,2026-12-01,,police\nRR-2,2026-13-01,,police\n",
+    )
+    .unwrap();
+    let (missing_column, bad_row) = (
+        missing_column.to_str().unwrap().to_owned(),
+        bad_row.to_str().unwrap().to_owned(),
+    );
+
+    let refused: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["open", "RR-9", "--aware", "2026-12-01", "--agency", "fire"],
+            "unknown agency `fire`",
+        ),
+        (
+            vec!["complete", "RR-2026-014", "panel_meeting"],
+            "unknown milestone `panel_meeting`",
+        ),
+        (
+            vec![
+                "complete",
+                "RR-2026-014",
+                "agency_letters",
+                "--on",
+                "2026-12-18",
+            ],
+            "before agency_letters counts from",
+        ),
+        (
+            vec![
+                "complete",
+                "RR-2026-014",
+                "agency_letters",
+                "--on",
+                "2027-02-01",
+            ],
+            "in the future",
+        ),
+        (
+            vec![
+                "open",
+                "RR-9",
+                "--aware",
+                "2026-12-10",
+                "--day0",
+                "2026-12-09",
+                "--agency",
+                "police",
+            ],
+            "--day0 2026-12-09 is before --aware 2026-12-10",
+        ),
+        (
+            vec![
+                "open",
+                "RR-2026-014",
+                "--aware",
+                "2026-12-16",
+                "--agency",
+                "police",
+            ],
+            "case RR-2026-014 already exists",
+        ),
+        (
+            vec!["complete", "RR-404", "agency_letters"],
+            "no case RR-404",
+        ),
+        (vec!["close", "RR-404", "--reason", "x"], "no case RR-404"),
+        (
+            vec!["complete", "RR-2026-014", "agency_summary"],
+            "add --agency ID",
+        ),
+        (
+            vec![
+                "complete",
+                "RR-2026-014",
+                "agency_summary",
+                "--agency",
+                "probation",
+            ],
+            "agency probation is not involved in RR-2026-014",
+        ),
+        (
+            vec![
+                "complete",
+                "RR-2026-014",
+                "agency_letters",
+                "--agency",
+                "police",
+            ],
+            "drop --agency",
+        ),
+        (
+            vec![
+                "complete",
+                "RR-2026-014",
+                "agency_letters",
+                "--on",
+                "22/12/2026",
+            ],
+            "22/12/2026",
+        ),
+        (
+            vec![
+                "open",
+                "RR-9",
+                "--aware",
+                "2026-12-32",
+                "--agency",
+                "police",
+            ],
+            "2026-12-32",
+        ),
+        (
+            vec!["import", &missing_column],
+            "the header must start with reference,aware,day0,agencies",
+        ),
+        (
+            vec!["import", &bad_row],
+            "line 3, field aware: `2026-13-01` is not a date",
+        ),
+        (
+            vec!["complete", "RR-2026-015", "agency_letters"],
+            "case RR-2026-015 is closed",
+        ),
+        (
+            vec!["uncomplete", "RR-2026-014", "agency_letters"],
+            "not recorded as done",
+        ),
+        (vec!["reopen", "RR-2026-014"], "already open"),
+    ];
+    for (args, message) in refused {
+        let before = db.dump();
+        let output = db.case_output(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{args:?}: want `{message}` in: {stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{args:?} printed {:?}",
+            output.stdout
+        );
+        assert_eq!(db.dump(), before, "{args:?} changed the database");
+    }
+}
+
+fn a_csv_import_is_all_or_nothing_and_reports_every_bad_row(db: &TestDb) {
+    open_christmas_case(db);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cases.csv");
+    std::fs::write(
+        &file,
+        "reference,aware,day0,agencies\n\
+         RR-2026-020,2026-12-01,2026-12-03,police;health\n\
+         RR-2026-021,2026-12-01,,nobody\n\
+         RR-2026-022,2026-12-05,2026-12-04,police\n\
+         RR-2026-014,2026-12-01,,police\n\
+         RR-2026-020,2026-12-01,,police\n\
+         bad ref,2026-12-01,,police\n",
+    )
+    .unwrap();
+    let before = db.dump();
+    let output = db.case_output(&["import", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "5 rows refused, nothing imported",
+        "line 3, field agencies: unknown agency `nobody`",
+        "line 4, field day0: day0 2026-12-04 is before aware 2026-12-05",
+        "line 3, field agencies",
+        "line 5, field reference: case RR-2026-014 already exists",
+        "line 6, field reference: RR-2026-020 is also on line 2",
+        "line 7, field reference: invalid case reference `bad ref`",
+    ] {
+        assert!(stderr.contains(expected), "want `{expected}` in:\n{stderr}");
+    }
+    assert_eq!(db.dump(), before);
+
+    std::fs::write(
+        &file,
+        "reference,aware,day0,agencies\n\
+         RR-2026-020,2026-12-01,2026-12-03,police;health\n\
+         RR-2026-021,2026-12-07,,education\n",
+    )
+    .unwrap();
+    assert_eq!(
+        db.case(&["import", file.to_str().unwrap()]),
+        format!("imported 2 cases from {}\n", file.display())
+    );
+    let listed = json(&db.case(&["list", "--format", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let shown = json(&db.case(&["show", "RR-2026-020", "--format", "json"]));
+    assert_eq!(shown["day0"], "2026-12-03");
+    assert_eq!(shown["agencies"], serde_json::json!(["health", "police"]));
+}
+
+fn export_writes_the_import_columns_first_and_reimports(db: &TestDb) {
+    open_christmas_case(db);
+    db.case(&[
+        "open",
+        "RR-2026-030",
+        "--aware",
+        "2026-12-10",
+        "--agency",
+        "probation",
+    ]);
+    let exported = db.case(&["export"]);
+    let mut lines = exported.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("reference,aware,day0,agencies,status")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().any(
+            |r| r.starts_with("RR-2026-014,2026-12-16,2026-12-21,education;health;police,open")
+        )
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("RR-2026-030,2026-12-10,,probation,open"))
+    );
+
+    let other = TestDb::new(Backend::Sqlite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, &exported).unwrap();
+    other.case(&["import", file.to_str().unwrap()]);
+    let reexported = other.case(&["export"]);
+    let strip = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .map(|l| l.split(',').take(5).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(strip(&reexported), strip(&exported));
+}
+
+fn a_closed_case_leaves_the_list_and_refuses_changes_until_reopened(db: &TestDb) {
+    open_christmas_case(db);
+    db.case(&["close", "RR-2026-014", "--reason", "threshold not met"]);
+    assert_eq!(
+        json(&db.case(&["list", "--format", "json"])),
+        serde_json::json!([])
+    );
+    let all = json(&db.case(&["list", "--status", "all", "--format", "json"]));
+    assert_eq!(all[0]["status"], "closed");
+    assert_eq!(all[0]["reason"], "threshold not met");
+    assert_eq!(
+        db.case_output(&["close", "RR-2026-014", "--reason", "again"])
+            .status
+            .code(),
+        Some(2)
+    );
+    db.case(&["reopen", "RR-2026-014"]);
+    db.case(&[
+        "complete",
+        "RR-2026-014",
+        "agency_letters",
+        "--on",
+        "2026-12-22",
+    ]);
+    assert_eq!(
+        json(&db.case(&["list", "--format", "json"]))[0]["status"],
+        "open"
+    );
+}
+
+fn agencies_can_be_added_and_removed_but_not_with_recorded_work(db: &TestDb) {
+    open_christmas_case(db);
+    db.case(&["agencies", "RR-2026-014", "--add", "probation"]);
+    db.case(&[
+        "complete",
+        "RR-2026-014",
+        "agency_summary",
+        "--agency",
+        "police",
+        "--on",
+        "2027-01-05",
+    ]);
+    let output = db.case_output(&["agencies", "RR-2026-014", "--remove", "police"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("uncomplete them first"));
+    db.case(&["agencies", "RR-2026-014", "--remove", "education"]);
+    let shown = json(&db.case(&["show", "RR-2026-014", "--format", "json"]));
+    assert_eq!(
+        shown["agencies"],
+        serde_json::json!(["health", "police", "probation"])
+    );
+    let summaries: Vec<_> = shown["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["id"] == "agency_summary")
+        .map(|m| m["agency"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(summaries, ["health", "police", "probation"]);
+}
+
+/// Two `rrn case complete` processes at once: both succeed, or one fails cleanly; the case is
+/// whole either way.
+fn racing_completions_on_one_case_never_corrupt_it(db: &TestDb) {
+    open_christmas_case(db);
+    for round in 0..5 {
+        // The same milestone twice: exactly one must win.
+        let milestone = [
+            "agency_letters",
+            "business_team_copy",
+            "executive_chair_informed",
+            "progress_meeting",
+            "panel_review",
+        ][round];
+        let spawn = |milestone: &'static str, agency: Option<&'static str>| {
+            let mut args = vec![
+                "case",
+                "complete",
+                "RR-2026-014",
+                milestone,
+                "--on",
+                "2027-01-12",
+            ];
+            if let Some(agency) = agency {
+                args.extend(["--agency", agency]);
+            }
+            args.extend(["--actor", "racer", "--at", AT]);
+            db.command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(milestone, None), spawn(milestone, None));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let wins = [&a, &b].iter().filter(|o| o.status.success()).count();
+        assert_eq!(wins, 1, "round {round}: {a:?} {b:?}");
+        let loser = if a.status.success() { &b } else { &a };
+        assert_eq!(loser.status.code(), Some(2), "{loser:?}");
+        let message = String::from_utf8_lossy(&loser.stderr);
+        assert!(
+            message.contains("already recorded") || message.contains("at the same moment"),
+            "{message}"
+        );
+
+        // Different agencies of one milestone: both must win.
+        let (police, health) = (
+            spawn("agency_summary", Some("police")),
+            spawn("agency_summary", Some("health")),
+        );
+        let (police, health) = (
+            police.wait_with_output().unwrap(),
+            health.wait_with_output().unwrap(),
+        );
+        if round == 0 {
+            assert!(
+                police.status.success() && health.status.success(),
+                "{police:?} {health:?}"
+            );
+        }
+    }
+    let shown = json(&db.case(&["show", "RR-2026-014", "--format", "json"]));
+    let completions = shown["completions"].as_array().unwrap();
+    // The day-0 milestone, five case-level milestones, and two agency summaries.
+    assert_eq!(completions.len(), 8, "{completions:#?}");
+    assert_eq!(shown["audit"].as_array().unwrap().len(), 1 + 5 + 2);
+}
+
+fn the_audit_log_is_append_only(db: &TestDb) {
+    open_christmas_case(db);
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        let result = match &store {
+            Store::Sqlite(pool) => sqlx::query("UPDATE audit_log SET actor = 'someone else'")
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Store::Postgres(pool) => sqlx::query("DELETE FROM audit_log")
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        };
+        let error = result
+            .expect_err("the audit log must refuse changes")
+            .to_string();
+        assert!(error.contains("append-only"), "{error}");
+    });
+}
+
+fn migrating_twice_is_harmless(db: &TestDb) {
+    for _ in 0..2 {
+        let output = db.rrn(&["migrate"]);
+        assert!(output.status.success(), "{output:?}");
+    }
+    let path: Option<PathBuf> = db.url.strip_prefix("sqlite://").map(PathBuf::from);
+    if let Some(path) = path {
+        assert!(
+            path.exists(),
+            "the SQLite file and its folder are created on first use"
+        );
+    }
+}
