@@ -117,6 +117,16 @@ impl Case {
     }
 }
 
+/// A case as listings and planning need it: its facts, without who recorded what. Read in bulk,
+/// one row per case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseOverview {
+    pub reference: CaseRef,
+    pub state: CaseState,
+    /// Aware date, day 0, agencies (sorted), completions and the local-review flag.
+    pub facts: CaseFacts,
+}
+
 /// One entry of the append-only audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {

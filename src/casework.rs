@@ -376,11 +376,12 @@ impl Casework<'_> {
                 done.recorded_by
             ));
         }
-        let states = evaluate(self.timeline, self.calendar, &case.facts(), self.today)
+        let facts = case.facts();
+        let states = evaluate(self.timeline, self.calendar, &facts, self.today)
             .map_err(|e| CaseworkError::Refused(e.to_string()))?;
         let state = states
             .iter()
-            .find(|s| s.id == milestone.id && s.agency.as_ref() == agency)
+            .find(|s| s.id == milestone.id && s.agency == agency)
             .expect("an applicable milestone has a row");
         match state.anchor_on {
             None => {

@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::case::{Case, CaseRef, CaseState};
+use crate::case::{CaseOverview, CaseRef, CaseState};
 use crate::timeline::{MilestoneState, Status};
 
 /// One line of `rrn case list`.
@@ -42,7 +42,7 @@ pub fn urgency(status: Status) -> (u8, Reverse<i32>) {
 }
 
 impl CaseSummary {
-    pub fn new(case: &Case, states: &[MilestoneState]) -> Self {
+    pub fn new(case: &CaseOverview, states: &[MilestoneState]) -> Self {
         let next = states
             .iter()
             .filter(|s| !s.status.is_done())
@@ -52,12 +52,12 @@ impl CaseSummary {
         let open = case.state.is_open();
         Self {
             reference: case.reference.clone(),
-            aware: case.aware,
-            day0: case.day0,
+            aware: case.facts.aware.expect("a stored case has an aware date"),
+            day0: case.facts.day0,
             state: case.state.clone(),
             next_milestone: next.filter(|_| open).map(|(_, s)| match &s.agency {
                 Some(agency) => format!("{}/{agency}", s.id),
-                None => s.id.clone(),
+                None => s.id.to_owned(),
             }),
             next_due: next.filter(|_| open).map(|(due, _)| due),
             worst_status: worst.filter(|_| open).map(Status::as_str),

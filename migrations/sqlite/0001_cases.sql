@@ -22,9 +22,10 @@ CREATE TABLE case_agencies (
     agency_id TEXT NOT NULL,
     added_at TEXT NOT NULL,
     PRIMARY KEY (case_id, agency_id)
-);
+) WITHOUT ROWID;
 
 -- `agency_id` is '' for case-level milestones, so the primary key also guards them.
+-- WITHOUT ROWID keeps each case's rows together, so listings read them in one sweep.
 CREATE TABLE completions (
     case_id INTEGER NOT NULL REFERENCES cases (id),
     milestone_id TEXT NOT NULL,
@@ -34,7 +35,7 @@ CREATE TABLE completions (
     recorded_at TEXT NOT NULL,
     note TEXT,
     PRIMARY KEY (case_id, milestone_id, agency_id)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE audit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -237,7 +237,7 @@ async fn summaries(
     let mut failures = Vec::new();
     store
         .scan_cases(status.into(), |case| {
-            match evaluate(&ctx.timeline, &ctx.calendar, &case.facts(), ctx.today) {
+            match evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today) {
                 Ok(states) => summaries.push(CaseSummary::new(&case, &states)),
                 // One case the calendar cannot evaluate must not hide the others.
                 Err(e) => failures.push(format!("{}: {e}", case.reference)),
@@ -298,8 +298,8 @@ async fn show(
         .audit_trail(reference)
         .await
         .map_err(|e| CliError::Failed(e.into()))?;
-    let mut states =
-        evaluate(&ctx.timeline, &ctx.calendar, &case.facts(), ctx.today).map_err(usage)?;
+    let facts = case.facts();
+    let mut states = evaluate(&ctx.timeline, &ctx.calendar, &facts, ctx.today).map_err(usage)?;
     explain(&mut states, &ctx.calendar);
     match format {
         Format::Json => {
@@ -463,7 +463,6 @@ async fn export_csv(
         "next_milestone",
         "next_due",
         "worst_status",
-        "created_at",
     ]);
     writer.write_record(&header).context("writing CSV")?;
     let mut rows = Vec::new();
@@ -471,25 +470,24 @@ async fn export_csv(
         .scan_cases(status.into(), |case| {
             let summary = by_reference.get(&case.reference);
             let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
-            let agencies: Vec<&str> = case.agencies.iter().map(AgencyId::as_str).collect();
+            let agencies: Vec<&str> = case.facts.agencies.iter().map(AgencyId::as_str).collect();
             let (state, reason) = match &case.state {
                 crate::case::CaseState::Open => ("open", String::new()),
                 crate::case::CaseState::Closed(r) => ("closed", r.clone()),
             };
             rows.push(vec![
                 case.reference.to_string(),
-                case.aware.to_string(),
-                date(case.day0),
+                date(case.facts.aware),
+                date(case.facts.day0),
                 agencies.join(";"),
                 state.to_owned(),
                 reason,
-                case.local_review_proposed.to_string(),
+                case.facts.local_review_proposed.to_string(),
                 summary
                     .and_then(|s| s.next_milestone.clone())
                     .unwrap_or_default(),
                 date(summary.and_then(|s| s.next_due)),
                 summary.map(|s| s.describe_status()).unwrap_or_default(),
-                case.created_at.to_rfc3339(),
             ]);
         })
         .await

@@ -120,8 +120,8 @@ pub(super) fn seed(
                     };
                     if let Some(on) = done_on {
                         let record = CompletionRecord {
-                            milestone: state.id.clone(),
-                            agency: state.agency.clone(),
+                            milestone: state.id.to_owned(),
+                            agency: state.agency.cloned(),
                             completed_on: on,
                             recorded_by: "seed".to_owned(),
                             recorded_at: now,

@@ -81,7 +81,7 @@ pub fn table(states: &[MilestoneState]) -> String {
     for state in states {
         let mut name = match &state.agency {
             Some(agency) => format!("{}/{agency}", state.id),
-            None => state.id.clone(),
+            None => state.id.to_owned(),
         };
         if name.chars().count() > NAME_WIDTH {
             name = name.chars().take(NAME_WIDTH - 1).collect::<String>() + "…";

@@ -121,7 +121,10 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // Let the SQLite worker thread run ahead of a long listing instead of
+                    // handing over every 50 rows.
+                    .row_buffer_size(256);
                 if let Some(folder) = options.get_filename().parent()
                     && !folder.as_os_str().is_empty()
                 {
@@ -344,7 +347,7 @@ impl Tx {
             .fetch_all(&mut **conn)
             .await?
             {
-                case.completions.push(scan::completion_from_row(&row)?.1);
+                case.completions.push(scan::completion_from_row(&row)?);
             }
             Ok(Some((id, case)))
         })

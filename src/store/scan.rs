@@ -1,12 +1,15 @@
-//! Reading many cases at once: each table is read once, in case order, and the three streams are
-//! merged case by case, so memory holds one case at a time whatever the number of cases.
+//! Reading many cases at once: one row per case, its agencies and completions folded into it by
+//! the database, so a listing costs one query and one row per case whatever the number of
+//! cases, and memory holds one case at a time.
 
-use futures_util::{Stream, TryStreamExt};
+use chrono::NaiveDate;
+use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::{NO_AGENCY, Store, StoreError};
 use crate::agency::AgencyId;
-use crate::case::{Case, CaseRef, CaseState, CompletionRecord};
+use crate::case::{Case, CaseOverview, CaseRef, CaseState, CompletionRecord};
+use crate::timeline::{CaseFacts, Completion};
 
 /// Which cases a listing covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +20,7 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    fn matches(self) -> (&'static str, &'static str) {
+    fn statuses(self) -> (&'static str, &'static str) {
         match self {
             StatusFilter::Open => ("open", "open"),
             StatusFilter::Closed => ("closed", "closed"),
@@ -26,124 +29,157 @@ impl StatusFilter {
     }
 }
 
-const CASES: &str = "SELECT id, reference, aware_on, day0_on, status, closed_reason, \
-     local_review_proposed, created_at, updated_at FROM cases \
-     WHERE status IN ($1, $2) ORDER BY id";
-const AGENCIES: &str = "SELECT a.case_id, a.agency_id FROM case_agencies a \
-     JOIN cases c ON c.id = a.case_id WHERE c.status IN ($1, $2) \
-     ORDER BY a.case_id, a.agency_id";
-const COMPLETIONS: &str = "SELECT m.case_id, m.milestone_id, m.agency_id, m.completed_on, \
-     m.recorded_by, m.recorded_at, m.note FROM completions m \
-     JOIN cases c ON c.id = m.case_id WHERE c.status IN ($1, $2) \
-     ORDER BY m.case_id, m.completed_on, m.milestone_id, m.agency_id";
+/// Agencies as `a;b`, completions as `milestone|agency|date;…` (ids cannot contain `|` or `;`).
+const OVERVIEW_SQLITE: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.status, \
+     c.closed_reason, c.local_review_proposed, \
+     (SELECT group_concat(a.agency_id, ';') FROM case_agencies a WHERE a.case_id = c.id) \
+       AS agencies, \
+     (SELECT group_concat(m.milestone_id || '|' || m.agency_id || '|' || m.completed_on, ';') \
+       FROM completions m WHERE m.case_id = c.id) AS completions \
+     FROM cases c WHERE c.status IN ($1, $2) ORDER BY c.id";
+const OVERVIEW_POSTGRES: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.status, \
+     c.closed_reason, c.local_review_proposed, \
+     (SELECT string_agg(a.agency_id, ';') FROM case_agencies a WHERE a.case_id = c.id) \
+       AS agencies, \
+     (SELECT string_agg(m.milestone_id || '|' || m.agency_id || '|' || \
+       to_char(m.completed_on, 'YYYY-MM-DD'), ';') \
+       FROM completions m WHERE m.case_id = c.id) AS completions \
+     FROM cases c WHERE c.status IN ($1, $2) ORDER BY c.id";
 
 impl Store {
     /// Calls `visit` with every case that matches `filter`, in the order they were opened.
     pub async fn scan_cases(
         &self,
         filter: StatusFilter,
-        mut visit: impl FnMut(Case),
+        mut visit: impl FnMut(CaseOverview),
     ) -> Result<(), StoreError> {
-        let (a, b) = filter.matches();
+        let (a, b) = filter.statuses();
         macro_rules! scan {
-            ($pool:expr) => {{
-                let cases = sqlx::query(CASES)
-                    .bind(a)
-                    .bind(b)
-                    .fetch($pool)
-                    .map_err(StoreError::from)
-                    .and_then(|row| async move {
-                        Ok((row.try_get::<i64, _>("id")?, case_from_row(&row)?))
-                    });
-                let agencies = sqlx::query(AGENCIES)
-                    .bind(a)
-                    .bind(b)
-                    .fetch($pool)
-                    .map_err(StoreError::from)
-                    .and_then(|row| async move {
-                        Ok((
-                            row.try_get::<i64, _>("case_id")?,
-                            agency(row.try_get::<String, _>("agency_id")?)?,
-                        ))
-                    });
-                let completions = sqlx::query(COMPLETIONS)
-                    .bind(a)
-                    .bind(b)
-                    .fetch($pool)
-                    .map_err(StoreError::from)
-                    .and_then(|row| async move { completion_from_row(&row) });
-                merge(cases, agencies, completions, &mut visit).await
+            ($pool:expr, $sql:expr) => {{
+                let mut rows = sqlx::query($sql).bind(a).bind(b).fetch($pool);
+                while let Some(row) = rows.try_next().await? {
+                    visit(overview_from_row(&row)?);
+                }
+                Ok(())
             }};
         }
         match self {
-            Store::Sqlite(pool) => scan!(pool),
-            Store::Postgres(pool) => scan!(pool),
+            Store::Sqlite(pool) => scan!(pool, OVERVIEW_SQLITE),
+            Store::Postgres(pool) => scan!(pool, OVERVIEW_POSTGRES),
         }
     }
 }
 
-/// Joins three streams sorted by case id. A child row whose case is not in the case stream (a
-/// case whose status changed between the reads) is skipped.
-async fn merge(
-    cases: impl Stream<Item = Result<(i64, Case), StoreError>>,
-    agencies: impl Stream<Item = Result<(i64, AgencyId), StoreError>>,
-    completions: impl Stream<Item = Result<(i64, CompletionRecord), StoreError>>,
-    visit: &mut impl FnMut(Case),
-) -> Result<(), StoreError> {
-    futures_util::pin_mut!(cases, agencies, completions);
-    let mut next_agency = agencies.try_next().await?;
-    let mut next_completion = completions.try_next().await?;
-    while let Some((id, mut case)) = cases.try_next().await? {
-        while let Some((case_id, agency)) = next_agency.take() {
-            if case_id > id {
-                next_agency = Some((case_id, agency));
-                break;
-            }
-            if case_id == id {
-                case.agencies.push(agency);
-            }
-            next_agency = agencies.try_next().await?;
-        }
-        while let Some((case_id, completion)) = next_completion.take() {
-            if case_id > id {
-                next_completion = Some((case_id, completion));
-                break;
-            }
-            if case_id == id {
-                case.completions.push(completion);
-            }
-            next_completion = completions.try_next().await?;
-        }
-        visit(case);
+/// Decodes the columns a case's own row holds; both backends decode these the same way.
+macro_rules! decode_case_columns {
+    ($row:expr) => {{
+        let row = $row;
+        let reference: String = row.try_get("reference")?;
+        let status: String = row.try_get("status")?;
+        let state = match status.as_str() {
+            "open" => CaseState::Open,
+            "closed" => CaseState::Closed(
+                row.try_get::<Option<String>, _>("closed_reason")?
+                    .unwrap_or_default(),
+            ),
+            other => return Err(StoreError::Corrupt(format!("case status `{other}`"))),
+        };
+        let reference =
+            CaseRef::parse(&reference).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let aware: NaiveDate = row.try_get("aware_on")?;
+        let day0: Option<NaiveDate> = row.try_get("day0_on")?;
+        let local_review_proposed: bool = row.try_get("local_review_proposed")?;
+        (reference, state, aware, day0, local_review_proposed)
+    }};
+}
+
+fn overview_from_row<R: Row>(row: &R) -> Result<CaseOverview, StoreError>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let (reference, state, aware, day0, local_review_proposed) = decode_case_columns!(row);
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of case {reference}"));
+    let agencies_text: Option<String> = row.try_get("agencies")?;
+    let mut agencies = agencies_text
+        .as_deref()
+        .unwrap_or_default()
+        .split(';')
+        .filter(|a| !a.is_empty())
+        .map(|a| AgencyId::parse(a).map_err(|_| corrupt("an agency")))
+        .collect::<Result<Vec<_>, _>>()?;
+    agencies.sort();
+    let completions_text: Option<String> = row.try_get("completions")?;
+    let completions = completions_text
+        .as_deref()
+        .unwrap_or_default()
+        .split(';')
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let mut parts = c.split('|');
+            let (Some(milestone), Some(agency), Some(on), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(corrupt("a completion"));
+            };
+            Ok(Completion {
+                milestone: milestone.to_owned(),
+                agency: match agency {
+                    NO_AGENCY => None,
+                    id => Some(AgencyId::parse(id).map_err(|_| corrupt("a completion"))?),
+                },
+                on: parse_iso_date(on).ok_or_else(|| corrupt("a completion"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CaseOverview {
+        reference,
+        state,
+        facts: CaseFacts {
+            aware: Some(aware),
+            day0,
+            agencies,
+            completions,
+            local_review_proposed,
+        },
+    })
+}
+
+/// `YYYY-MM-DD`, without chrono's general format machinery (this runs once per completion in
+/// every listing).
+fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
     }
-    Ok(())
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes[range].iter().try_fold(0u32, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)
 }
 
 pub(super) fn case_from_row<R: Row>(row: &R) -> Result<Case, StoreError>
 where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> chrono::NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let reference: String = row.try_get("reference")?;
-    let status: String = row.try_get("status")?;
-    let state = match status.as_str() {
-        "open" => CaseState::Open,
-        "closed" => CaseState::Closed(
-            row.try_get::<Option<String>, _>("closed_reason")?
-                .unwrap_or_default(),
-        ),
-        other => return Err(StoreError::Corrupt(format!("case status `{other}`"))),
-    };
+    let (reference, state, aware, day0, local_review_proposed) = decode_case_columns!(row);
     Ok(Case {
-        reference: CaseRef::parse(&reference).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        aware: row.try_get("aware_on")?,
-        day0: row.try_get("day0_on")?,
+        reference,
+        aware,
+        day0,
         state,
-        local_review_proposed: row.try_get("local_review_proposed")?,
+        local_review_proposed,
         agencies: Vec::new(),
         completions: Vec::new(),
         created_at: row.try_get("created_at")?,
@@ -151,30 +187,27 @@ where
     })
 }
 
-pub(super) fn completion_from_row<R: Row>(row: &R) -> Result<(i64, CompletionRecord), StoreError>
+pub(super) fn completion_from_row<R: Row>(row: &R) -> Result<CompletionRecord, StoreError>
 where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> chrono::NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> chrono::DateTime<chrono::Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let agency_id: String = row.try_get("agency_id")?;
-    Ok((
-        row.try_get("case_id")?,
-        CompletionRecord {
-            milestone: row.try_get("milestone_id")?,
-            agency: if agency_id == NO_AGENCY {
-                None
-            } else {
-                Some(agency(agency_id)?)
-            },
-            completed_on: row.try_get("completed_on")?,
-            recorded_by: row.try_get("recorded_by")?,
-            recorded_at: row.try_get("recorded_at")?,
-            note: row.try_get("note")?,
+    Ok(CompletionRecord {
+        milestone: row.try_get("milestone_id")?,
+        agency: if agency_id == NO_AGENCY {
+            None
+        } else {
+            Some(agency(agency_id)?)
         },
-    ))
+        completed_on: row.try_get("completed_on")?,
+        recorded_by: row.try_get("recorded_by")?,
+        recorded_at: row.try_get("recorded_at")?,
+        note: row.try_get("note")?,
+    })
 }
 
 pub(super) fn agency(id: impl AsRef<str>) -> Result<AgencyId, StoreError> {

@@ -3,8 +3,6 @@
 //! Pure: takes the case's facts, the calendar and `today`; never reads the clock or a database,
 //! so any day can be replayed (`--at DATE`).
 
-use std::collections::HashMap;
-
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
@@ -14,7 +12,7 @@ use crate::agency::AgencyId;
 use crate::calendar::{Calendar, HolidaySource, OutOfRange};
 
 /// What is known about a case: the dates that anchor the clock and what has been done.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseFacts {
     /// The day the local authority became aware of the incident.
     pub aware: Option<NaiveDate>,
@@ -97,13 +95,13 @@ impl Status {
 
 /// One milestone (for one agency, where per agency) of one case, evaluated on one day.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MilestoneState {
-    pub id: String,
+pub struct MilestoneState<'t> {
+    pub id: &'t str,
     pub step: u32,
-    pub title: String,
+    pub title: &'t str,
     pub owner: Role,
-    pub agency: Option<AgencyId>,
-    pub anchor: Anchor,
+    pub agency: Option<&'t AgencyId>,
+    pub anchor: &'t Anchor,
     /// The anchor's date, once it has happened.
     pub anchor_on: Option<NaiveDate>,
     /// When the window opens, for milestones with a window.
@@ -118,7 +116,7 @@ pub struct MilestoneState {
     pub derivation: Option<String>,
 }
 
-impl Serialize for MilestoneState {
+impl Serialize for MilestoneState<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("MilestoneState", 13)?;
         s.serialize_field("id", &self.id)?;
@@ -140,12 +138,12 @@ impl Serialize for MilestoneState {
 
 /// Evaluates every milestone that applies to the case, in timeline order, per-agency milestones
 /// once for each involved agency.
-pub fn evaluate(
-    timeline: &Timeline,
+pub fn evaluate<'t>(
+    timeline: &'t Timeline,
     calendar: &Calendar,
-    facts: &CaseFacts,
+    facts: &'t CaseFacts,
     today: NaiveDate,
-) -> Result<Vec<MilestoneState>, OutOfRange> {
+) -> Result<Vec<MilestoneState<'t>>, OutOfRange> {
     // A completion dated after `today` has not happened yet on the day being evaluated, which
     // keeps time travel (`--at`, previews) honest.
     let completed = |id: &str, agency: Option<&AgencyId>| {
@@ -159,78 +157,93 @@ pub fn evaluate(
     let day0_milestone = timeline.day0_milestone();
     let day0 = facts.day0.or_else(|| completed(day0_milestone, None));
 
-    // Completion dates by (milestone, agency), filled in anchor order so that every anchor is
-    // known before the milestones that count from it.
-    let mut done: HashMap<(&str, Option<&AgencyId>), Option<NaiveDate>> = HashMap::new();
-    let mut states: Vec<Option<Vec<MilestoneState>>> = vec![None; timeline.milestones.len()];
+    // Completion dates by milestone index, then by agency position (one slot for case-level
+    // milestones), filled in anchor order so that every anchor is known before the milestones
+    // that count from it.
+    let slots = |m: &Milestone| {
+        if m.per_agency {
+            facts.agencies.len()
+        } else {
+            1
+        }
+    };
+    let mut first_slot = Vec::with_capacity(timeline.milestones.len());
+    let mut total = 0;
+    for milestone in &timeline.milestones {
+        first_slot.push(total);
+        total += slots(milestone);
+    }
+    let mut done: Vec<Option<NaiveDate>> = vec![None; total];
+    let done_of = |i: usize| first_slot[i]..first_slot[i] + slots(&timeline.milestones[i]);
+    // Evaluated in anchor order, listed in timeline order: (milestone index, agency position).
+    let mut states: Vec<(usize, usize, MilestoneState<'t>)> =
+        Vec::with_capacity(timeline.milestones.len() + facts.agencies.len());
+    let case_level: [Option<&'t AgencyId>; 1] = [None];
     for &i in &timeline.evaluation_order {
         let milestone = &timeline.milestones[i];
         if milestone.only_if == Some(Condition::LocalReview) && !facts.local_review_proposed {
             continue;
         }
-        let agencies: Vec<Option<&AgencyId>> = if milestone.per_agency {
-            facts.agencies.iter().map(Some).collect()
+        let agencies: &mut dyn Iterator<Item = Option<&'t AgencyId>> = if milestone.per_agency {
+            &mut facts.agencies.iter().map(Some)
         } else {
-            vec![None]
+            &mut case_level.iter().copied()
         };
-        let mut rows = Vec::with_capacity(agencies.len());
-        for agency in agencies {
-            let anchor_on = match &milestone.anchor {
-                Anchor::Aware => facts.aware,
-                Anchor::Day0 => day0,
-                Anchor::Milestone(id) => anchor_completion(&done, timeline, id, agency, facts),
+        for (position, agency) in agencies.enumerate() {
+            let anchor_on = match (&milestone.anchor, timeline.anchor_index[i]) {
+                (Anchor::Aware, _) => facts.aware,
+                (Anchor::Day0, _) => day0,
+                (Anchor::Milestone(_), Some(anchor)) => anchor_completion(
+                    &done[done_of(anchor)],
+                    timeline.milestones[anchor].per_agency,
+                    position,
+                    milestone.per_agency,
+                ),
+                (Anchor::Milestone(_), None) => unreachable!("validated anchors have an index"),
             };
             let mut completed_on = completed(&milestone.id, agency);
             if milestone.id == day0_milestone && completed_on.is_none() {
                 // A case opened with day 0 known had its notification sent that day.
                 completed_on = facts.day0.filter(|&day0| day0 <= today);
             }
-            done.insert((milestone.id.as_str(), agency), completed_on);
-            rows.push(evaluate_one(
-                milestone,
-                calendar,
-                agency,
-                anchor_on,
-                completed_on,
-                today,
-            )?);
+            done[first_slot[i] + position] = completed_on;
+            let state = evaluate_one(milestone, calendar, agency, anchor_on, completed_on, today)?;
+            states.push((i, position, state));
         }
-        states[i] = Some(rows);
     }
-    Ok(states.into_iter().flatten().flatten().collect())
+    states.sort_unstable_by_key(|&(i, position, _)| (i, position));
+    Ok(states.into_iter().map(|(_, _, state)| state).collect())
 }
 
-/// The date a milestone anchored on `id` counts from. A per-agency anchor seen from a case-level
-/// milestone has happened once every involved agency has done it, on the last of those dates.
+/// The date a milestone counts from, given its anchor's completions (`anchor_done`, one per
+/// agency for a per-agency anchor). A per-agency anchor seen from a case-level milestone has
+/// happened once every involved agency has done it, on the last of those dates.
 fn anchor_completion(
-    done: &HashMap<(&str, Option<&AgencyId>), Option<NaiveDate>>,
-    timeline: &Timeline,
-    id: &str,
-    agency: Option<&AgencyId>,
-    facts: &CaseFacts,
+    anchor_done: &[Option<NaiveDate>],
+    anchor_per_agency: bool,
+    position: usize,
+    per_agency: bool,
 ) -> Option<NaiveDate> {
-    let anchor_per_agency = timeline.milestone(id).is_some_and(|m| m.per_agency);
-    match (anchor_per_agency, agency) {
-        (false, _) => done.get(&(id, None)).copied().flatten(),
-        (true, Some(agency)) => done.get(&(id, Some(agency))).copied().flatten(),
-        (true, None) if facts.agencies.is_empty() => None,
-        (true, None) => facts
-            .agencies
+    match (anchor_per_agency, per_agency) {
+        (false, _) => anchor_done.first().copied().flatten(),
+        (true, true) => anchor_done.get(position).copied().flatten(),
+        (true, false) if anchor_done.is_empty() => None,
+        (true, false) => anchor_done
             .iter()
-            .map(|a| done.get(&(id, Some(a))).copied().flatten())
+            .copied()
             .collect::<Option<Vec<_>>>()
             .and_then(|dates| dates.into_iter().max()),
     }
 }
 
-fn evaluate_one(
-    milestone: &Milestone,
+fn evaluate_one<'t>(
+    milestone: &'t Milestone,
     calendar: &Calendar,
-    agency: Option<&AgencyId>,
+    agency: Option<&'t AgencyId>,
     anchor_on: Option<NaiveDate>,
     completed_on: Option<NaiveDate>,
     today: NaiveDate,
-) -> Result<MilestoneState, OutOfRange> {
+) -> Result<MilestoneState<'t>, OutOfRange> {
     let offset_from = |anchor: NaiveDate, offset: Offset| -> Result<NaiveDate, OutOfRange> {
         match offset {
             Offset::WorkingDays(n) => calendar.add_working_days(anchor, n as i32),
@@ -268,12 +281,12 @@ fn evaluate_one(
         (None, Some(_)) => Status::Open,
     };
     Ok(MilestoneState {
-        id: milestone.id.clone(),
+        id: &milestone.id,
         step: milestone.step,
-        title: milestone.title.clone(),
+        title: &milestone.title,
         owner: milestone.owner,
-        agency: agency.cloned(),
-        anchor: milestone.anchor.clone(),
+        agency,
+        anchor: &milestone.anchor,
         anchor_on,
         opens,
         due,
@@ -290,7 +303,7 @@ pub fn explain(states: &mut [MilestoneState], calendar: &Calendar) {
         if let (Some(anchor_on), Some(due)) = (state.anchor_on, state.due) {
             state.derivation = Some(explain_due(
                 calendar,
-                &state.anchor,
+                state.anchor,
                 anchor_on,
                 state.due_offset,
                 due,

@@ -192,6 +192,8 @@ pub struct Timeline {
     milestones: Vec<Milestone>,
     /// Indices into `milestones` such that every milestone comes after its anchor.
     evaluation_order: Vec<usize>,
+    /// For each milestone anchored on another, that milestone's index.
+    anchor_index: Vec<Option<usize>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -424,10 +426,18 @@ impl Timeline {
         }
         let mut evaluation_order: Vec<usize> = (0..milestones.len()).collect();
         evaluation_order.sort_by_key(|&i| depth[i]);
+        let anchor_index = milestones
+            .iter()
+            .map(|m| match &m.anchor {
+                Anchor::Milestone(id) => index.get(id.as_str()).copied(),
+                _ => None,
+            })
+            .collect();
         Ok(Self {
             day0_milestone: day0.clone(),
             milestones,
             evaluation_order,
+            anchor_index,
         })
     }
 
