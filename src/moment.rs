@@ -41,6 +41,10 @@ impl FromStr for At {
         if let Ok(instant) = DateTime::parse_from_rfc3339(s) {
             return Ok(At::Instant(instant));
         }
+        // An offset without seconds: 2027-07-01T09:00+01:00.
+        if let Ok(instant) = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M%:z") {
+            return Ok(At::Instant(instant));
+        }
         for format in [
             "%Y-%m-%dT%H:%M:%S",
             "%Y-%m-%dT%H:%M",
@@ -87,6 +91,15 @@ mod tests {
     #[test]
     fn a_bare_date_is_nine_in_the_morning_local_time() {
         let at: At = "2027-07-01".parse().unwrap();
+        assert_eq!(
+            at.resolve(London).unwrap().to_rfc3339(),
+            "2027-07-01T09:00:00+01:00"
+        );
+    }
+
+    #[test]
+    fn an_offset_without_seconds_is_accepted() {
+        let at: At = "2027-07-01T09:00+01:00".parse().unwrap();
         assert_eq!(
             at.resolve(London).unwrap().to_rfc3339(),
             "2027-07-01T09:00:00+01:00"

@@ -540,6 +540,59 @@ fn invalid_timelines_are_refused_with_their_location() {
 }
 
 #[test]
+fn a_duplicate_id_is_reported_once_and_cycles_where_they_are() {
+    let milestone = |id: &str, anchor: &str| {
+        format!(
+            "[[milestone]]\nid = \"{id}\"\nstep = 1\ntitle = \"t\"\nanchor = \"{anchor}\"\n\
+             due = 5\nowner = \"business_team\"\n"
+        )
+    };
+    // A copy of the day-0 milestone anchored on day 0: only the duplicate is wrong.
+    let text = format!(
+        "day0_milestone = \"n\"\n{}{}",
+        milestone("n", "aware"),
+        milestone("n", "day0")
+    );
+    let error = Timeline::parse(&text, "t.toml").unwrap_err().to_string();
+    assert!(
+        error.contains("t.toml:10:6: duplicate milestone id `n`"),
+        "{error}"
+    );
+    assert!(!error.contains("cycle"), "{error}");
+
+    // z counts from a, which is in a cycle with b; and c and d form a second cycle.
+    let text = format!(
+        "day0_milestone = \"z\"\n{}{}{}{}{}",
+        milestone("z", "a"),
+        milestone("a", "b"),
+        milestone("b", "a"),
+        milestone("c", "d"),
+        milestone("d", "c")
+    );
+    let error = Timeline::parse(&text, "t.toml").unwrap_err().to_string();
+    assert!(
+        error.contains("t.toml:13:10: anchors form a cycle (a -> b -> a)"),
+        "{error}"
+    );
+    assert!(
+        error.contains("t.toml:27:10: anchors form a cycle (c -> d -> c)"),
+        "{error}"
+    );
+    assert_eq!(error.matches("cycle").count(), 2, "{error}");
+}
+
+#[test]
+fn an_absurd_offset_is_refused_rather_than_wrapped() {
+    let text = "day0_milestone = \"a\"\n[[milestone]]\nid = \"a\"\nstep = 1\ntitle = \"t\"\n\
+                anchor = \"aware\"\ndue = 4294967286\nowner = \"business_team\"\n";
+    let error = Timeline::parse(text, "t.toml").unwrap_err().to_string();
+    assert!(
+        error.contains("t.toml:7:7") && error.contains("out of range"),
+        "{error}"
+    );
+}
+
+#[test]
 fn every_problem_in_a_timeline_is_reported_at_once() {
     let text = "day0_milestone = \"a\"\n[[milestone]]\nid = \"a\"\nstep = 1\ntitle = \"t\"\n\
                 anchor = \"nowhere\"\ndue = 5\nowner = \"boss\"\n";

@@ -54,6 +54,19 @@ pub fn statutory_holidays(division: Division, year: i32) -> Vec<Holiday> {
         holidays.push(holiday(substitute, title, true));
     }
     holidays.sort_by_key(|h| h.date);
+    if division == Division::Scotland && ymd(year, 1, 1).weekday() == Weekday::Sun {
+        // The feed names Scotland's New Year run by order, not by which day moved: with 1 January
+        // on a Sunday, Monday 2nd is "New Year's Day" and Tuesday 3rd "2nd January", both
+        // substitute days (as in 2023).
+        for (holiday, title) in holidays
+            .iter_mut()
+            .take(2)
+            .zip(["New Year’s Day", "2nd January"])
+        {
+            holiday.title = title.to_owned();
+            holiday.substitute = true;
+        }
+    }
     holidays
 }
 
@@ -145,6 +158,19 @@ mod tests {
     fn scottish_new_year_on_a_weekend_takes_monday_and_tuesday() {
         let h = dates(Division::Scotland, 2022);
         assert_eq!(&h[..2], ["2022-01-03", "2022-01-04"]);
+    }
+
+    #[test]
+    fn scottish_new_year_on_a_sunday_is_named_as_the_feed_names_it() {
+        let h = statutory_holidays(Division::Scotland, 2034);
+        assert_eq!(
+            (h[0].date, h[0].title.as_str(), h[0].substitute),
+            (ymd(2034, 1, 2), "New Year’s Day", true)
+        );
+        assert_eq!(
+            (h[1].date, h[1].title.as_str(), h[1].substitute),
+            (ymd(2034, 1, 3), "2nd January", true)
+        );
     }
 
     #[test]

@@ -42,10 +42,13 @@ pub(super) fn run(config: Option<&Path>, args: TimelineArgs) -> Result<String, C
         .holiday_feed()
         .map_err(|e| CliError::Failed(e.into()))?;
     let calendar = config.calendar(&feed, None);
+    let mut agencies = args.agencies;
+    agencies.sort();
+    agencies.dedup();
     let facts = CaseFacts {
         aware: args.aware,
         day0: args.day0,
-        agencies: args.agencies,
+        agencies,
         completions: Vec::new(),
         local_review_proposed: args.local_review,
     };

@@ -66,6 +66,18 @@ impl fmt::Display for Offset {
     }
 }
 
+/// The largest offsets a timeline may use: decades, far beyond any review, and small enough
+/// that date arithmetic can never overflow.
+const MAX_WORKING_DAYS: u32 = 10_000;
+const MAX_MONTHS: u32 = 1_200;
+
+fn checked<E: de::Error>(value: i64, max: u32, unit: &str) -> Result<u32, E> {
+    u32::try_from(value)
+        .ok()
+        .filter(|&n| n <= max)
+        .ok_or_else(|| E::custom(format!("{value} {unit} is out of range: use 0 to {max}")))
+}
+
 /// Accepts `10` (working days), `{ working_days = 10 }` or `{ months = 6 }`.
 impl<'de> Deserialize<'de> for Offset {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -76,11 +88,7 @@ impl<'de> Deserialize<'de> for Offset {
                 f.write_str("a number of working days (10), { working_days = N } or { months = N }")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Offset, E> {
-                u32::try_from(v).map(Offset::WorkingDays).map_err(|_| {
-                    E::custom(format!(
-                        "{v} is not a day count: use a whole number of working days from 0"
-                    ))
-                })
+                checked(v, MAX_WORKING_DAYS, "working days").map(Offset::WorkingDays)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Offset, E> {
                 self.visit_i64(i64::try_from(v).unwrap_or(-1))
@@ -96,12 +104,11 @@ impl<'de> Deserialize<'de> for Offset {
                         "an offset has one key: working_days or months",
                     ));
                 }
-                let n = u32::try_from(value).map_err(|_| {
-                    de::Error::custom(format!("{value} is not a count: use a number from 0"))
-                })?;
                 match key.as_str() {
-                    "working_days" => Ok(Offset::WorkingDays(n)),
-                    "months" => Ok(Offset::Months(n)),
+                    "working_days" => {
+                        checked(value, MAX_WORKING_DAYS, "working days").map(Offset::WorkingDays)
+                    }
+                    "months" => checked(value, MAX_MONTHS, "months").map(Offset::Months),
                     other => Err(de::Error::custom(format!(
                         "unknown offset unit `{other}`: use working_days or months"
                     ))),
@@ -269,11 +276,14 @@ impl Timeline {
                     m.id.span(),
                     format!("`{id}` is a reserved anchor name: choose another milestone id"),
                 );
-            } else if index.insert(id, i).is_some() {
+            } else if index.contains_key(id) {
+                // The first milestone keeps the id, so anchors resolve to it.
                 problem(
                     m.id.span(),
                     format!("duplicate milestone id `{id}`: each id must be unique"),
                 );
+            } else {
+                index.insert(id, i);
             }
         }
         let known_ids = || {
@@ -385,7 +395,6 @@ impl Timeline {
         // Each milestone has one anchor, so following anchors from any milestone either reaches
         // `aware` or loops; depth (distance from `aware`) gives an evaluation order.
         let mut depth = vec![0usize; raw.milestones.len()];
-        let mut reported_cycle = false;
         for (start, m) in raw.milestones.iter().enumerate() {
             let mut chain = vec![start];
             let mut current = start;
@@ -397,13 +406,15 @@ impl Timeline {
                 };
                 let Some(next) = next else { break };
                 if chain.contains(&next) {
-                    if !reported_cycle {
-                        let mut names: Vec<&str> = chain
+                    // Report each cycle once, at the anchor of its first milestone in the file.
+                    let cycle: Vec<usize> =
+                        chain.iter().copied().skip_while(|&i| i != next).collect();
+                    if next == start && cycle.iter().min() == Some(&start) {
+                        let mut names: Vec<&str> = cycle
                             .iter()
-                            .skip_while(|&&i| i != next)
                             .map(|&i| raw.milestones[i].id.get_ref().as_str())
                             .collect();
-                        names.push(raw.milestones[next].id.get_ref());
+                        names.push(m.id.get_ref());
                         problem(
                             m.anchor.span(),
                             format!(
@@ -411,7 +422,6 @@ impl Timeline {
                                 names.join(" -> ")
                             ),
                         );
-                        reported_cycle = true;
                     }
                     break;
                 }
