@@ -320,7 +320,8 @@ fn a_per_agency_milestone_gets_a_row_for_each_agency_and_the_others_have_a_null_
         .filter(|r| r["id"] == "agency_summary")
         .map(|r| &r["agency"])
         .collect();
-    assert_eq!(summary_agencies, ["police", "health"]);
+    // Agencies are listed in a stable order (sorted), as for stored cases.
+    assert_eq!(summary_agencies, ["health", "police"]);
     for row in rows.iter().filter(|r| r["id"] != "agency_summary") {
         assert!(row["agency"].is_null(), "{row}");
     }
@@ -488,6 +489,37 @@ fn an_unknown_config_key_is_located_by_line_and_column() {
     let stderr = run.failed();
     assert!(stderr.contains("rrn.toml:3:1"), "{run:#?}");
     assert!(stderr.contains("divison"), "{run:#?}");
+}
+
+#[test]
+fn an_email_address_with_a_line_break_or_no_domain_is_a_config_error_at_its_key() {
+    let (_dir, config) = temp_config(
+        "[contacts]\nadmin = { name = \"Desk\", email = \"desk@council.example\\r\\nBcc: x@evil.example\" }\n",
+    );
+    let run = rrn_with(&config, &["check-config"]);
+    let stderr = run.failed();
+    assert!(stderr.contains("rrn.toml:2:"), "{stderr}");
+    assert!(stderr.contains("control character"), "{stderr}");
+
+    let (_dir, config) = temp_config(
+        "[[agency]]\nid = \"police\"\nname = \"P\"\nlead = { name = \"L\", email = \"lead\" }\n\
+         manager = { name = \"M\", email = \"m@police.example\" }\n",
+    );
+    let run = rrn_with(&config, &["check-config"]);
+    let stderr = run.failed();
+    assert!(stderr.contains("rrn.toml:4:"), "{stderr}");
+    assert!(stderr.contains("no @domain"), "{stderr}");
+}
+
+#[test]
+fn check_config_warns_about_roles_without_a_contact() {
+    let (_dir, config) = temp_config("[partnership]\nname = \"Test\"\n");
+    let run = rrn_with(&config, &["check-config", "--at", "2026-01-05"]);
+    let stdout = run.ok();
+    assert!(
+        stdout.contains("no contact for executive_chair"),
+        "{stdout}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -95,6 +95,17 @@ fn warnings(
         )),
         None => {}
     }
+    for (role, contact) in config.contacts.roles() {
+        if contact.is_none() {
+            warnings.push(format!(
+                "no contact for {role} in [contacts]: add {role} = {{ name = \"…\", email = \"…\" }} \
+                 so its reminders and escalations can be sent"
+            ));
+        }
+    }
+    if config.agencies.is_empty() {
+        warnings.push("no [[agency]] entries: cases cannot name the agencies involved".to_owned());
+    }
     if today.year() > crate::calendar::LAST_YEAR {
         warnings.push("today is beyond the calendar's range".to_owned());
     }
