@@ -45,7 +45,7 @@ impl FromStr for AgencyId {
 
 impl fmt::Display for AgencyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 

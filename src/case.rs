@@ -52,7 +52,7 @@ impl FromStr for CaseRef {
 
 impl fmt::Display for CaseRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 

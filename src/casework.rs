@@ -11,7 +11,7 @@ use crate::calendar::Calendar;
 use crate::case::{Case, CaseRef, CaseState, CompletionRecord};
 use crate::config::Config;
 use crate::store::{CaseId, NewCase, Store, StoreError, Tx};
-use crate::timeline::{Condition, Timeline, evaluate};
+use crate::timeline::{Anchor, Condition, Timeline, evaluate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaseworkError {
@@ -82,8 +82,20 @@ impl Casework<'_> {
         Ok(())
     }
 
+    /// Refuses a date the calendar cannot count from (outside 1900-2200).
+    fn check_in_range(&self, date: NaiveDate, field: &str) -> Result<(), CaseworkError> {
+        match self.calendar.is_working_day(date) {
+            Ok(_) => Ok(()),
+            Err(e) => refuse(format!("{field} {date}: {e}")),
+        }
+    }
+
     /// Checks an opening against the config and the calendar, without the database.
     fn check_opening(&self, opening: &Opening) -> Result<(), CaseworkError> {
+        self.check_in_range(opening.aware, "--aware")?;
+        if let Some(day0) = opening.day0 {
+            self.check_in_range(day0, "--day0")?;
+        }
         if opening.agencies.is_empty() {
             return refuse(format!(
                 "no agencies for {}: give at least one --agency (one of {})",
@@ -353,6 +365,8 @@ impl Casework<'_> {
         note: Option<&str>,
     ) -> Result<(), CaseworkError> {
         let milestone = self.milestone(milestone_id)?;
+        self.check_in_range(on, "--on")?;
+        let note = check_text(note.map(str::trim).filter(|n| !n.is_empty()), "--note")?;
         if on > self.today {
             return refuse(format!(
                 "--on {on} is in the future (today is {}): record a completion once it has \
@@ -442,6 +456,35 @@ impl Casework<'_> {
         let mut tx = self.store.begin().await?;
         let (id, case) = self.load_for_change(&mut tx, reference, false).await?;
         self.check_milestone_agency(&case, milestone, agency)?;
+        // Milestones counted from this one keep their dates only while it stays done.
+        let is_day0 = milestone.id == self.timeline.day0_milestone();
+        let dependents: Vec<String> = case
+            .completions
+            .iter()
+            .filter(|c| {
+                self.timeline
+                    .milestone(&c.milestone)
+                    .is_some_and(|m| match &m.anchor {
+                        Anchor::Day0 => is_day0,
+                        Anchor::Milestone(anchor) => {
+                            anchor == &milestone.id
+                                && (!milestone.per_agency
+                                    || !m.per_agency
+                                    || c.agency.as_ref() == agency)
+                        }
+                        Anchor::Aware => false,
+                    })
+            })
+            .map(|c| row_name(&c.milestone, c.agency.as_ref()))
+            .collect();
+        if !dependents.is_empty() {
+            return refuse(format!(
+                "{} is the date that {} count from, and they are recorded as done: uncomplete \
+                 them first",
+                row_name(&milestone.id, agency),
+                dependents.join(", ")
+            ));
+        }
         if !tx.delete_completion(id, &milestone.id, agency).await? {
             return refuse(format!(
                 "{} is not recorded as done on {reference}: nothing to undo",
@@ -463,6 +506,7 @@ impl Casework<'_> {
 
     pub async fn close(&self, reference: &CaseRef, reason: &str) -> Result<(), CaseworkError> {
         let reason = reason.trim();
+        check_text(Some(reason), "--reason")?;
         if reason.is_empty() {
             return refuse(
                 "--reason is empty: say why the case is closed (for example \"review complete\")",
@@ -587,6 +631,23 @@ impl Casework<'_> {
     }
 }
 
+/// Free text (notes, reasons, actor names) is printed back in tables and CSV: no control
+/// characters, so nothing can rewrite a terminal or split a row.
+pub fn check_text<'a>(
+    text: Option<&'a str>,
+    field: &str,
+) -> Result<Option<&'a str>, CaseworkError> {
+    match text {
+        Some(t) if t.chars().any(char::is_control) => refuse(format!(
+            "{field} contains a control character (a line break, tab or escape): use plain text"
+        )),
+        Some(t) if t.chars().count() > 500 => refuse(format!(
+            "{field} is longer than 500 characters: keep it short"
+        )),
+        other => Ok(other),
+    }
+}
+
 fn join(agencies: &[AgencyId]) -> String {
     if agencies.is_empty() {
         return "none".to_owned();
@@ -609,11 +670,13 @@ fn csv_wording(message: &str) -> String {
         .find(|flag| message.contains(flag))
         .map_or("reference", |flag| &flag[2..]);
     let field = if field == "agency" { "agencies" } else { field };
-    format!(
-        "field {field}: {}",
-        message
-            .replace("--aware", "aware")
-            .replace("--day0", "day0")
-            .replace("--agency", "agencies")
-    )
+    let message = message
+        .replace(
+            "at least one --agency",
+            "at least one agency in the agencies column",
+        )
+        .replace("--aware", "aware")
+        .replace("--day0", "day0")
+        .replace("--agency", "agencies");
+    format!("field {field}: {message}")
 }

@@ -121,6 +121,15 @@ impl TestDb {
         self.rrn(&full)
     }
 
+    /// `rrn ARGS --format json` with its own `--at`, which must succeed.
+    fn rrn_json(&self, args: &[&str]) -> String {
+        let mut full = args.to_vec();
+        full.extend_from_slice(&["--format", "json"]);
+        let output = self.rrn(&full);
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     fn dump(&self) -> String {
         block_on(async {
             Store::connect(&self.url)
@@ -175,7 +184,42 @@ on_both_backends!(
     racing_completions_on_one_case_never_corrupt_it,
     the_audit_log_is_append_only,
     migrating_twice_is_harmless,
+    a_milestone_others_count_from_cannot_be_undone_under_them,
+    time_travel_before_day0_shows_day0_as_not_yet_happened,
 );
+
+/// Six processes opening cases on a new SQLite file at once: the first migrates, the others
+/// wait for it (sqlx has no migration lock for SQLite).
+#[test]
+fn processes_starting_together_on_a_new_sqlite_file_all_succeed() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            let reference = format!("RR-RACE-{i}");
+            db.command(&[
+                "case",
+                "open",
+                &reference,
+                "--aware",
+                "2026-11-02",
+                "--agency",
+                "police",
+                "--actor",
+                "racer",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let listed = json(&db.case(&["list", "--format", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 6);
+}
 
 fn open_christmas_case(db: &TestDb) {
     db.case(&[
@@ -421,6 +465,20 @@ fn every_refused_input_leaves_the_database_exactly_as_it_was(db: &TestDb) {
             "not recorded as done",
         ),
         (vec!["reopen", "RR-2026-014"], "already open"),
+        (
+            vec!["open", "RR-9", "--aware=0099-01-05", "--agency", "police"],
+            "outside the calendar's range",
+        ),
+        (
+            vec![
+                "complete",
+                "RR-2026-014",
+                "agency_letters",
+                "--note",
+                "line one\nline two",
+            ],
+            "--note contains a control character",
+        ),
     ];
     for (args, message) in refused {
         let before = db.dump();
@@ -470,6 +528,19 @@ fn a_csv_import_is_all_or_nothing_and_reports_every_bad_row(db: &TestDb) {
     ] {
         assert!(stderr.contains(expected), "want `{expected}` in:\n{stderr}");
     }
+    assert_eq!(db.dump(), before);
+
+    // Windows line ends and blank lines, as spreadsheets write them: lines still count right.
+    std::fs::write(
+        &file,
+        "reference,aware,day0,agencies\r\nRR-2026-040,2026-12-01,,police\r\n\r\n\r\n\
+         RR-2026-041,2026-12-01,,nobody\r\nRR-2026-042\r\n",
+    )
+    .unwrap();
+    let output = db.case_output(&["import", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 5, field agencies"), "{stderr}");
+    assert!(stderr.contains("line 6, field aware: missing"), "{stderr}");
     assert_eq!(db.dump(), before);
 
     std::fs::write(
@@ -660,6 +731,60 @@ fn racing_completions_on_one_case_never_corrupt_it(db: &TestDb) {
     // The day-0 milestone, five case-level milestones, and two agency summaries.
     assert_eq!(completions.len(), 8, "{completions:#?}");
     assert_eq!(shown["audit"].as_array().unwrap().len(), 1 + 5 + 2);
+}
+
+fn a_milestone_others_count_from_cannot_be_undone_under_them(db: &TestDb) {
+    db.case(&[
+        "open",
+        "RR-2026-050",
+        "--aware",
+        "2026-03-02",
+        "--day0",
+        "2026-03-03",
+        "--agency",
+        "police",
+    ]);
+    db.case(&[
+        "complete",
+        "RR-2026-050",
+        "business_team_copy",
+        "--on",
+        "2026-03-04",
+    ]);
+    let before = db.dump();
+    let output = db.case_output(&["uncomplete", "RR-2026-050", "ofsted_notification"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("business_team_copy"), "{stderr}");
+    assert_eq!(db.dump(), before);
+    // Undone in order, both can be recorded again with a later day 0.
+    db.case(&["uncomplete", "RR-2026-050", "business_team_copy"]);
+    db.case(&["uncomplete", "RR-2026-050", "ofsted_notification"]);
+    db.case(&[
+        "complete",
+        "RR-2026-050",
+        "ofsted_notification",
+        "--on",
+        "2026-03-05",
+    ]);
+    let shown = json(&db.case(&["show", "RR-2026-050", "--format", "json"]));
+    assert_eq!(shown["day0"], "2026-03-05");
+}
+
+fn time_travel_before_day0_shows_day0_as_not_yet_happened(db: &TestDb) {
+    open_christmas_case(db);
+    let shown = json(&db.rrn_json(&["case", "show", "RR-2026-014", "--at", "2026-12-18"]));
+    let status = |id: &str| {
+        shown["milestones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("ofsted_notification"), "open");
+    assert_eq!(status("business_team_copy"), "awaiting_anchor");
 }
 
 fn the_audit_log_is_append_only(db: &TestDb) {

@@ -110,12 +110,19 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
     let ctx = context(config_path, args.at.at)?;
     runtime()?.block_on(async {
         let store = open_store(&ctx.config).await?;
+        let actor = match args.actor.as_deref().map(str::trim) {
+            Some("") => return Err(usage(anyhow::anyhow!("--actor is empty: give a name"))),
+            Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
+                .expect("given")
+                .to_owned(),
+            None => os_user(),
+        };
         let work = Casework {
             store: &store,
             config: &ctx.config,
             timeline: &ctx.timeline,
             calendar: &ctx.calendar,
-            actor: args.actor.clone().unwrap_or_else(os_user),
+            actor,
             now: ctx.now,
             today: ctx.today,
         };
@@ -214,15 +221,13 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
                 let count = work.import(rows).await?;
                 done(format!("imported {count} cases from {}", file.display()))
             }
-            CaseCommand::Export { status } => {
-                let summaries = summaries(&store, &ctx, status).await?;
-                match args.format {
-                    Format::Json => {
-                        Ok(serde_json::to_string_pretty(&summaries).expect("serialisable") + "\n")
-                    }
-                    Format::Table => export_csv(&store, status, &summaries).await,
+            CaseCommand::Export { status } => match args.format {
+                Format::Json => {
+                    let summaries = summaries(&store, &ctx, status).await?;
+                    Ok(serde_json::to_string_pretty(&summaries).expect("serialisable") + "\n")
                 }
-            }
+                Format::Table => export_csv(&store, &ctx, status).await,
+            },
         }
     })
 }
@@ -285,8 +290,8 @@ async fn show(
     reference: &CaseRef,
     format: Format,
 ) -> Result<String, CliError> {
-    let case = store
-        .case(reference)
+    let (case, audit) = store
+        .case_with_audit(reference)
         .await
         .map_err(|e| CliError::Failed(e.into()))?
         .ok_or_else(|| {
@@ -294,10 +299,6 @@ async fn show(
                 "no case {reference}: check the reference with `rrn case list --status all`"
             ))
         })?;
-    let audit = store
-        .audit_trail(reference)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
     let facts = case.facts();
     let mut states = evaluate(&ctx.timeline, &ctx.calendar, &facts, ctx.today).map_err(usage)?;
     explain(&mut states, &ctx.calendar);
@@ -370,12 +371,16 @@ fn show_header(case: &Case, today: NaiveDate) -> String {
 /// Reads a case CSV; a missing column refuses the whole file, a bad row is reported with its
 /// line number and field.
 fn read_csv(file: &Path) -> Result<Vec<ImportRow>, CliError> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read {}", file.display()))
+        .map_err(CliError::Usage)?;
+    // Spreadsheets write CRLF; the csv crate's line numbers only count LF, so normalise first
+    // (a CR inside a quoted field goes too, which no field of ours needs).
+    let bytes: Vec<u8> = bytes.into_iter().filter(|&b| b != b'\r').collect();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_path(file)
-        .with_context(|| format!("cannot read {}", file.display()))
-        .map_err(CliError::Usage)?;
+        .from_reader(bytes.as_slice());
     let headers = reader
         .headers()
         .with_context(|| format!("cannot read the header of {}", file.display()))
@@ -393,24 +398,38 @@ fn read_csv(file: &Path) -> Result<Vec<ImportRow>, CliError> {
             found.join(",")
         )));
     }
+    // The line a record starts on, from its byte offset (the csv crate's own line count skips
+    // blank lines).
+    let line_at = |position: Option<&csv::Position>| {
+        position.map_or(0, |p| {
+            let mut start = (p.byte() as usize).min(bytes.len());
+            while bytes.get(start) == Some(&b'\n') {
+                start += 1; // a blank line before the record
+            }
+            bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1
+        })
+    };
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                rows.push((line, Err(format!("unreadable row: {e}"))));
+                let line = line_at(e.position());
+                rows.push((
+                    line,
+                    Err(format!("unreadable row ({e}): save the file as UTF-8 CSV")),
+                ));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = line_at(record.position());
         if record.len() < CSV_COLUMNS.len() {
             rows.push((
                 line,
                 Err(format!(
-                    "{} fields, expected at least {} ({})",
+                    "field {}: missing (the row has {} of the columns {})",
+                    CSV_COLUMNS[record.len()],
                     record.len(),
-                    CSV_COLUMNS.len(),
                     CSV_COLUMNS.join(",")
                 )),
             ));
@@ -447,13 +466,8 @@ fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
     })
 }
 
-async fn export_csv(
-    store: &Store,
-    status: StatusArg,
-    summaries: &[CaseSummary],
-) -> Result<String, CliError> {
-    let by_reference: std::collections::HashMap<&CaseRef, &CaseSummary> =
-        summaries.iter().map(|s| (&s.reference, s)).collect();
+/// Cases as CSV, evaluated in the same single pass that reads them.
+async fn export_csv(store: &Store, ctx: &Context, status: StatusArg) -> Result<String, CliError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
     header.extend([
@@ -468,12 +482,14 @@ async fn export_csv(
     let mut rows = Vec::new();
     store
         .scan_cases(status.into(), |case| {
-            let summary = by_reference.get(&case.reference);
+            let summary = evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today)
+                .ok()
+                .map(|states| CaseSummary::new(&case, &states));
             let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
             let agencies: Vec<&str> = case.facts.agencies.iter().map(AgencyId::as_str).collect();
             let (state, reason) = match &case.state {
                 crate::case::CaseState::Open => ("open", String::new()),
-                crate::case::CaseState::Closed(r) => ("closed", r.clone()),
+                crate::case::CaseState::Closed(r) => ("closed", spreadsheet_safe(r)),
             };
             rows.push(vec![
                 case.reference.to_string(),
@@ -484,10 +500,14 @@ async fn export_csv(
                 reason,
                 case.facts.local_review_proposed.to_string(),
                 summary
+                    .as_ref()
                     .and_then(|s| s.next_milestone.clone())
                     .unwrap_or_default(),
-                date(summary.and_then(|s| s.next_due)),
-                summary.map(|s| s.describe_status()).unwrap_or_default(),
+                date(summary.as_ref().and_then(|s| s.next_due)),
+                summary
+                    .as_ref()
+                    .map(|s| s.describe_status())
+                    .unwrap_or_default(),
             ]);
         })
         .await
@@ -497,6 +517,15 @@ async fn export_csv(
     }
     let bytes = writer.into_inner().context("writing CSV")?;
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))
+}
+
+/// Free text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) gets a leading `'`.
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }
 
 impl From<StatusArg> for StatusFilter {

@@ -44,6 +44,11 @@ pub enum StoreError {
         backend: &'static str,
         reason: sqlx::Error,
     },
+    #[error("cannot lock {path} to apply migrations: {reason}")]
+    MigrationLock {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
     #[error("applying database migrations failed (nothing was changed by the failed step): {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A concurrent writer got there first (a unique key already taken).
@@ -165,9 +170,17 @@ impl Store {
     }
 
     /// Applies the embedded migrations of this backend; each runs in its own transaction.
+    /// PostgreSQL serialises concurrent migrators with an advisory lock; sqlx has no lock for
+    /// SQLite, so two processes starting on a new file take an exclusive lock on a file beside it.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Store::Sqlite(pool) => {
+                let _lock = match sqlite_migration_lock(pool) {
+                    Some(path) => Some(lock_file(&path).await?),
+                    None => None,
+                };
+                sqlx::migrate!("migrations/sqlite").run(pool).await?
+            }
             Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -188,46 +201,46 @@ impl Store {
         }))
     }
 
-    /// One case with its agencies and completions.
-    pub async fn case(&self, reference: &CaseRef) -> Result<Option<Case>, StoreError> {
-        let mut tx = self.read().await?;
-        let found = tx.case(reference, false).await?;
-        tx.rollback().await?;
-        Ok(found.map(|(_, case)| case))
-    }
-
-    /// The audit trail of one case, oldest first.
-    pub async fn audit_trail(&self, reference: &CaseRef) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut tx = self.read().await?;
-        let rows = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query(
-                "SELECT a.at, a.actor, a.action, a.detail FROM audit_log a \
-                 JOIN cases c ON c.id = a.case_id WHERE c.reference = $1 ORDER BY a.id",
-            )
-            .bind(reference.as_str())
-            .fetch_all(&mut **conn)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(AuditEntry {
-                    at: row.try_get("at")?,
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    detail: row.try_get("detail")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?
-        });
-        tx.rollback().await?;
-        Ok(rows)
-    }
-
-    /// A read-only view (a plain transaction, so the reads agree with each other).
+    /// A read-only view: one snapshot, so the reads agree with each other (an SQLite read
+    /// transaction is one already; PostgreSQL needs REPEATABLE READ for that).
     async fn read(&self) -> Result<Tx, StoreError> {
         Ok(Tx(match self {
             Store::Sqlite(pool) => Inner::Sqlite(pool.begin().await?),
-            Store::Postgres(pool) => Inner::Postgres(pool.begin().await?),
+            Store::Postgres(pool) => Inner::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
         }))
+    }
+
+    /// One case and its audit trail from one snapshot.
+    pub async fn case_with_audit(
+        &self,
+        reference: &CaseRef,
+    ) -> Result<Option<(Case, Vec<AuditEntry>)>, StoreError> {
+        let mut tx = self.read().await?;
+        let Some((id, case)) = tx.case(reference, false).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let audit = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query("SELECT at, actor, action, detail FROM audit_log WHERE case_id = $1 ORDER BY id")
+                .bind(id.0)
+                .fetch_all(&mut **conn)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(AuditEntry {
+                        at: row.try_get("at")?,
+                        actor: row.try_get("actor")?,
+                        action: row.try_get("action")?,
+                        detail: row.try_get("detail")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        tx.rollback().await?;
+        Ok(Some((case, audit)))
     }
 
     /// Every row of every case table in a stable text form, for comparing a database before and
@@ -503,6 +516,34 @@ impl Tx {
         });
         Ok(())
     }
+}
+
+/// The lock file serialising migrations of an SQLite database file (`None` in memory).
+fn sqlite_migration_lock(pool: &SqlitePool) -> Option<PathBuf> {
+    let file = pool.connect_options().get_filename().to_owned();
+    let name = file.file_name()?.to_string_lossy().into_owned();
+    (!name.is_empty() && name != ":memory:")
+        .then(|| file.with_file_name(format!("{name}.migrate-lock")))
+}
+
+/// Waits for an exclusive lock on `path` (created if missing), off the async threads.
+async fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
+    let (path, path_for_error) = (path.to_owned(), path.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .expect("the lock task does not panic")
+    .map_err(|reason| StoreError::MigrationLock {
+        path: path_for_error,
+        reason,
+    })
 }
 
 /// The default SQLite database: under systemd's `$STATE_DIRECTORY`, else `$XDG_STATE_HOME` or

@@ -16,7 +16,8 @@ use crate::calendar::{Calendar, HolidaySource, OutOfRange};
 pub struct CaseFacts {
     /// The day the local authority became aware of the incident.
     pub aware: Option<NaiveDate>,
-    /// Working day 0 when known directly; otherwise the day-0 milestone's completion.
+    /// Working day 0 when known directly; otherwise the day-0 milestone's completion. Like a
+    /// completion, it counts only from the day it happened.
     pub day0: Option<NaiveDate>,
     /// Agencies involved, in the order per-agency milestones are listed.
     pub agencies: Vec<AgencyId>,
@@ -155,7 +156,11 @@ pub fn evaluate<'t>(
             .max()
     };
     let day0_milestone = timeline.day0_milestone();
-    let day0 = facts.day0.or_else(|| completed(day0_milestone, None));
+    // Day 0 after `today` has not happened yet on the day being evaluated.
+    let day0 = facts
+        .day0
+        .filter(|&day0| day0 <= today)
+        .or_else(|| completed(day0_milestone, None));
 
     // Completion dates by milestone index, then by agency position (one slot for case-level
     // milestones), filled in anchor order so that every anchor is known before the milestones
