@@ -186,6 +186,7 @@ on_both_backends!(
     migrating_twice_is_harmless,
     a_milestone_others_count_from_cannot_be_undone_under_them,
     time_travel_before_day0_shows_day0_as_not_yet_happened,
+    a_failed_migration_leaves_the_database_as_it_was,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -785,6 +786,30 @@ fn time_travel_before_day0_shows_day0_as_not_yet_happened(db: &TestDb) {
     };
     assert_eq!(status("ofsted_notification"), "open");
     assert_eq!(status("business_team_copy"), "awaiting_anchor");
+}
+
+/// Runs one statement outside the store, as an operator (or another program) might.
+fn execute(db: &TestDb, sql: &'static str) -> Result<(), sqlx::Error> {
+    block_on(async {
+        match Store::connect(&db.url).await.unwrap() {
+            Store::Sqlite(pool) => sqlx::raw_sql(sql).execute(&pool).await.map(|_| ()),
+            Store::Postgres(pool) => sqlx::raw_sql(sql).execute(&pool).await.map(|_| ()),
+        }
+    })
+}
+
+fn a_failed_migration_leaves_the_database_as_it_was(db: &TestDb) {
+    // A table in the way of the first migration's last step.
+    execute(db, "CREATE TABLE audit_log (unrelated INTEGER)").unwrap();
+    let output = db.rrn(&["migrate"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("migrations failed"), "{stderr}");
+    // Nothing of the failed migration stayed: its earlier tables were rolled back with it.
+    assert!(execute(db, "SELECT count(*) FROM cases").is_err());
+    execute(db, "DROP TABLE audit_log").unwrap();
+    assert!(db.rrn(&["migrate"]).status.success());
+    open_christmas_case(db);
 }
 
 fn the_audit_log_is_append_only(db: &TestDb) {

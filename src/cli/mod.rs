@@ -74,6 +74,7 @@ pub struct CaseArgs {
     pub actor: Option<String>,
     #[command(flatten)]
     pub at: AtArg,
+    /// Output: a table for people, or JSON for scripts
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(subcommand)]
@@ -239,6 +240,7 @@ pub struct TimelineArgs {
     pub local_review: bool,
     #[command(flatten)]
     pub at: AtArg,
+    /// Output: a table for people, or JSON for scripts
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
