@@ -12,6 +12,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod email;
 pub mod moment;
+pub mod plan;
 pub mod report;
 pub mod store;
 pub mod timeline;

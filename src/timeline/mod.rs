@@ -5,6 +5,7 @@
 //! never looks at cases or the clock.
 
 mod evaluate;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,6 +13,8 @@ use std::path::Path;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+
+pub use policy::{CatchUp, EscalateTo, MilestonePolicy, Policy};
 use toml::Spanned;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -121,7 +124,7 @@ impl<'de> Deserialize<'de> for Offset {
 
 /// Who must act on a milestone. Agency leads are per agency; the rest are partnership roles
 /// whose contacts live in the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     BusinessTeam,
@@ -190,12 +193,15 @@ pub struct Milestone {
     pub per_agency: bool,
     /// Applies only to cases with this fact.
     pub only_if: Option<Condition>,
+    /// Its own reminders or escalation, where they differ from `[policy]`.
+    pub policy: MilestonePolicy,
 }
 
 /// A validated timeline; milestones in file order.
 #[derive(Debug, Clone)]
 pub struct Timeline {
     day0_milestone: String,
+    policy: Policy,
     milestones: Vec<Milestone>,
     /// Indices into `milestones` such that every milestone comes after its anchor.
     evaluation_order: Vec<usize>,
@@ -218,6 +224,8 @@ pub enum TimelineError {
 #[serde(deny_unknown_fields)]
 struct RawTimeline {
     day0_milestone: Spanned<String>,
+    #[serde(default)]
+    policy: Policy,
     #[serde(default, rename = "milestone")]
     milestones: Vec<RawMilestone>,
 }
@@ -237,6 +245,8 @@ struct RawMilestone {
     per_agency: bool,
     #[serde(default)]
     only_if: Option<Spanned<String>>,
+    #[serde(default)]
+    policy: MilestonePolicy,
 }
 
 impl Timeline {
@@ -388,6 +398,7 @@ impl Timeline {
                     owner,
                     per_agency: m.per_agency,
                     only_if,
+                    policy: m.policy.clone(),
                 });
             }
         }
@@ -431,6 +442,39 @@ impl Timeline {
             depth[start] = chain.len();
         }
 
+        let policy_milestone = |key: &str, id: &Option<String>, per_agency: bool| match id {
+            None => None,
+            Some(id) => match index.get(id.as_str()).map(|&i| &raw.milestones[i]) {
+                None => Some(format!(
+                    "[policy] {key} names unknown milestone `{id}`: expected one of {}",
+                    known_ids()
+                )),
+                Some(m) if per_agency && !m.per_agency => Some(format!(
+                    "[policy] {key} `{id}` is not per agency: letters go to each agency's lead"
+                )),
+                Some(_) => None,
+            },
+        };
+        let policy_problems = [
+            policy_milestone(
+                "agency_letter_milestone",
+                &raw.policy.agency_letter_milestone,
+                true,
+            ),
+            policy_milestone(
+                "national_panel_milestone",
+                &raw.policy.national_panel_milestone,
+                false,
+            ),
+            (raw.policy.escalation_repeat_every == 0).then(|| {
+                "[policy] escalation_repeat_every is 0: use 1 or more working days".to_owned()
+            }),
+        ];
+        for message in policy_problems.into_iter().flatten() {
+            let at = text.find("[policy]").unwrap_or(0);
+            problem(at..at, message);
+        }
+
         if !problems.is_empty() {
             return Err(TimelineError::Invalid(Diagnostics(problems)));
         }
@@ -445,6 +489,7 @@ impl Timeline {
             .collect();
         Ok(Self {
             day0_milestone: day0.clone(),
+            policy: raw.policy.clone(),
             milestones,
             evaluation_order,
             anchor_index,
@@ -458,6 +503,11 @@ impl Timeline {
 
     pub fn milestone(&self, id: &str) -> Option<&Milestone> {
         self.milestones.iter().find(|m| m.id == id)
+    }
+
+    /// Who hears what, and when.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// The milestone whose completion date is working day 0.

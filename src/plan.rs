@@ -1,0 +1,736 @@
+//! Notification planning: from a case's evaluated timeline, the policy and `today`, who should
+//! hear what. Pure: never reads the clock, the database or the network.
+//!
+//! Every notification has a stable [`NotificationKey`] made of its logical occurrence (case,
+//! milestone, agency, rule, rung, repeat) and its recipient. Planning proposes every occurrence
+//! whose day has come; [`decide`] then drops the keys already in the notification log, sends what
+//! is due today or may be sent late, and skips (with a reason, for the audit log) what went
+//! stale while no run happened. Because each run re-derives everything from the cases, a run
+//! after downtime sends today's state once instead of every missed day.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::agency::AgencyId;
+use crate::calendar::{Calendar, OutOfRange};
+use crate::case::{CaseOverview, CaseRef};
+use crate::config::{Agency, Contact, ContactsSection};
+use crate::email::EmailAddress;
+use crate::report::urgency;
+use crate::timeline::{
+    CatchUp, EscalateTo, MilestoneState, Policy, Role, Status, Timeline, evaluate, explain_due,
+    long_date,
+};
+
+/// The stable identity of one notification to one recipient; never reused for another.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct NotificationKey(String);
+
+impl NotificationKey {
+    fn new(
+        case: Option<&CaseRef>,
+        milestone: Option<&str>,
+        agency: Option<&AgencyId>,
+        rule: Rule,
+        rung: u32,
+        repeat: u32,
+        recipient: &EmailAddress,
+    ) -> Self {
+        Self(format!(
+            "{}/{}/{}/{}/{rung}/{repeat}/{recipient}",
+            case.map_or("-", CaseRef::as_str),
+            milestone.unwrap_or("-"),
+            agency.map_or("-", AgencyId::as_str),
+            rule.as_str(),
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A key as stored in the notification log.
+    pub fn from_stored(key: String) -> Self {
+        Self(key)
+    }
+}
+
+impl fmt::Display for NotificationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+/// The kind of notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Day 1: the request to each agency's lead for its summary.
+    AgencyLetter,
+    /// A case opened: the Executive Chair is told a Rapid Review is in progress.
+    ChairNotice,
+    /// N working days before the due day (`rung` = N).
+    Reminder,
+    DueToday,
+    /// Overdue: `rung` is the ladder's step (1, 2), `repeat` counts its repeats from 0.
+    Escalation,
+    /// The submission was recorded: the national panel contact is told.
+    NationalPanelSubmitted,
+    /// The submission is overdue (only when the policy turns it on).
+    NationalPanelDelay,
+    /// The daily summary to the business team.
+    Heartbeat,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::AgencyLetter => "agency_letter",
+            Rule::ChairNotice => "chair_notice",
+            Rule::Reminder => "reminder",
+            Rule::DueToday => "due_today",
+            Rule::Escalation => "escalation",
+            Rule::NationalPanelSubmitted => "national_panel_submitted",
+            Rule::NationalPanelDelay => "national_panel_delay",
+            Rule::Heartbeat => "heartbeat",
+        }
+    }
+
+    fn catch_up(self, policy: &Policy) -> CatchUp {
+        let rules = &policy.catch_up;
+        match self {
+            Rule::AgencyLetter => rules.agency_letter,
+            Rule::ChairNotice => rules.chair_notice,
+            Rule::Reminder => rules.reminder,
+            Rule::DueToday => rules.due_today,
+            Rule::Escalation => rules.escalation,
+            Rule::NationalPanelSubmitted | Rule::NationalPanelDelay => rules.national_panel,
+            // Yesterday's summary is of no use today.
+            Rule::Heartbeat => CatchUp::Skip,
+        }
+    }
+}
+
+/// Who receives a notification, and in which capacity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    /// `executive_chair`, `agency_lead:police`, `agency_manager:police`, …
+    pub role: String,
+    pub name: String,
+    pub email: EmailAddress,
+}
+
+/// What a notification says about its milestone; only the case reference, titles, dates and
+/// counts: nothing about the child exists to say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub title: String,
+    pub step: Option<u32>,
+    pub due: Option<NaiveDate>,
+    /// "overdue by 3 working days", "due in 1 working day", "due today".
+    pub status: String,
+    pub derivation: Option<String>,
+    /// For per-agency milestones: "2 of 3 received".
+    pub progress: Option<String>,
+}
+
+/// One planned notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub key: NotificationKey,
+    pub case: Option<CaseRef>,
+    pub milestone: Option<String>,
+    pub agency: Option<AgencyId>,
+    pub rule: Rule,
+    pub rung: u32,
+    pub repeat: u32,
+    pub recipient: Recipient,
+    /// The day it was meant for; earlier than today when it comes late after downtime.
+    pub scheduled: NaiveDate,
+    pub item: Item,
+    #[serde(skip)]
+    urgency: (u8, Reverse<i32>),
+}
+
+/// A notification proposed by planning, before the notification log is consulted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    pub notification: Notification,
+    /// Why it cannot be sent at all (no contact configured), if so.
+    pub unaddressed: Option<String>,
+}
+
+/// What a run does with a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    Send {
+        #[serde(flatten)]
+        notification: Notification,
+    },
+    /// Not sent, and recorded so it is not considered again; the reason goes to the audit log.
+    Skip {
+        #[serde(flatten)]
+        notification: Notification,
+        reason: String,
+    },
+}
+
+impl Decision {
+    pub fn notification(&self) -> &Notification {
+        match self {
+            Decision::Send { notification } | Decision::Skip { notification, .. } => notification,
+        }
+    }
+}
+
+/// The rules and people planning needs, borrowed from the loaded config.
+pub struct Planner<'a> {
+    pub timeline: &'a Timeline,
+    pub calendar: &'a Calendar,
+    pub contacts: &'a ContactsSection,
+    pub agencies: &'a [Agency],
+}
+
+/// A notification that cannot be addressed (no contact configured): planned as a skip.
+struct Unaddressed(String);
+
+impl Planner<'_> {
+    fn policy(&self) -> &Policy {
+        self.timeline.policy()
+    }
+
+    fn role_contact(&self, role: Role) -> Result<Recipient, Unaddressed> {
+        let contact = match role {
+            Role::BusinessTeam => self.contacts.business_team.as_ref(),
+            Role::CscManager => self.contacts.csc_manager.as_ref(),
+            Role::ExecutiveChair => self.contacts.executive_chair.as_ref(),
+            Role::Panel => self.contacts.panel.as_ref(),
+            Role::SafeguardingPartners => self.contacts.safeguarding_partners.as_ref(),
+            Role::NationalPanel => self.contacts.national_panel.as_ref(),
+            Role::AgencyLead => None,
+        };
+        contact
+            .map(|c| recipient(role.as_str().to_owned(), c))
+            .ok_or_else(|| Unaddressed(format!("no contact for {role} in [contacts]")))
+    }
+
+    fn agency(&self, id: &AgencyId) -> Result<&Agency, Unaddressed> {
+        self.agencies
+            .iter()
+            .find(|a| &a.id == id)
+            .ok_or_else(|| Unaddressed(format!("agency {id} is not in the config")))
+    }
+
+    /// Who must act on a milestone (for one agency, where per agency).
+    fn owner(&self, state: &MilestoneState) -> Result<Recipient, Unaddressed> {
+        match (state.owner, state.agency) {
+            (Role::AgencyLead, Some(agency)) => {
+                let agency = self.agency(agency)?;
+                Ok(recipient(
+                    format!("agency_lead:{}", agency.id),
+                    &agency.lead,
+                ))
+            }
+            (role, _) => self.role_contact(role),
+        }
+    }
+
+    fn manager(&self, state: &MilestoneState) -> Result<Recipient, Unaddressed> {
+        match state.agency {
+            Some(agency) => {
+                let agency = self.agency(agency)?;
+                Ok(recipient(
+                    format!("agency_manager:{}", agency.id),
+                    &agency.manager,
+                ))
+            }
+            None => match self.policy().manager_of.of(state.owner) {
+                Some(role) => self.role_contact(role),
+                None => Err(Unaddressed(format!("no manager for {}", state.owner))),
+            },
+        }
+    }
+
+    /// Every notification whose day has come for one open case, before deduplication.
+    pub fn plan_case(
+        &self,
+        case: &CaseOverview,
+        today: NaiveDate,
+    ) -> Result<Vec<Proposal>, OutOfRange> {
+        if !case.state.is_open() {
+            return Ok(Vec::new());
+        }
+        let states = evaluate(self.timeline, self.calendar, &case.facts, today)?;
+        let policy = self.policy();
+        let mut planned = Vec::new();
+        let mut add = |rule: Rule,
+                       state: Option<&MilestoneState>,
+                       rung: u32,
+                       repeat: u32,
+                       scheduled: NaiveDate,
+                       to: Result<Recipient, Unaddressed>,
+                       item: Item,
+                       urgency: (u8, Reverse<i32>)| {
+            let (recipient, why_unaddressed) = match to {
+                Ok(recipient) => (recipient, None),
+                Err(Unaddressed(why)) => (unaddressed(), Some(why)),
+            };
+            let milestone = state.map(|s| s.id.to_owned());
+            let agency = state.and_then(|s| s.agency.cloned());
+            planned.push(Proposal {
+                notification: Notification {
+                    key: NotificationKey::new(
+                        Some(&case.reference),
+                        milestone.as_deref(),
+                        agency.as_ref(),
+                        rule,
+                        rung,
+                        repeat,
+                        &recipient.email,
+                    ),
+                    case: Some(case.reference.clone()),
+                    milestone,
+                    agency,
+                    rule,
+                    rung,
+                    repeat,
+                    recipient,
+                    scheduled,
+                    item,
+                    urgency,
+                },
+                unaddressed: why_unaddressed,
+            });
+        };
+
+        if policy.chair_notice {
+            let item = Item {
+                title: "A Rapid Review is in progress".to_owned(),
+                step: Some(4),
+                due: None,
+                status: "opened".to_owned(),
+                derivation: None,
+                progress: None,
+            };
+            let to = self.role_contact(Role::ExecutiveChair);
+            add(
+                Rule::ChairNotice,
+                None,
+                0,
+                0,
+                today,
+                to,
+                item,
+                (4, Reverse(0)),
+            );
+        }
+
+        for state in &states {
+            let milestone = self
+                .timeline
+                .milestone(state.id)
+                .expect("states come from the timeline");
+            let progress = progress(&states, state);
+            let item = |status: String| Item {
+                title: state.title.to_owned(),
+                step: Some(state.step),
+                due: state.due,
+                status,
+                derivation: state.anchor_on.zip(state.due).map(|(anchor_on, due)| {
+                    explain_due(
+                        self.calendar,
+                        state.anchor,
+                        anchor_on,
+                        state.due_offset,
+                        due,
+                    )
+                }),
+                progress: progress.clone(),
+            };
+
+            // Day-1 letters asking each agency's lead for its part.
+            if policy.agency_letter_milestone.as_deref() == Some(state.id)
+                && !state.status.is_done()
+                && let (Some(anchor_on), Some(due)) = (state.anchor_on, state.due)
+            {
+                let scheduled = self
+                    .calendar
+                    .add_working_days(anchor_on, policy.agency_letter_day as i32)?;
+                if scheduled <= today {
+                    let status = format!("requested by {}", long_date(due));
+                    add(
+                        Rule::AgencyLetter,
+                        Some(state),
+                        0,
+                        0,
+                        scheduled,
+                        self.owner(state),
+                        item(status),
+                        (3, Reverse(0)),
+                    );
+                }
+            }
+
+            // The national panel hears of the submission, and of its delay if configured.
+            if policy.national_panel_milestone.as_deref() == Some(state.id) {
+                if let (true, Some(on)) = (state.status.is_done(), state.completed_on) {
+                    let status = format!("sent on {}", long_date(on));
+                    let to = self.role_contact(Role::NationalPanel);
+                    add(
+                        Rule::NationalPanelSubmitted,
+                        Some(state),
+                        0,
+                        0,
+                        on,
+                        to,
+                        item(status),
+                        (4, Reverse(0)),
+                    );
+                }
+                if policy.national_panel_delay_notice
+                    && let (Status::Overdue { working_days }, Some(due)) = (state.status, state.due)
+                {
+                    let scheduled = self.calendar.add_working_days(due, 1)?;
+                    let to = self.role_contact(Role::NationalPanel);
+                    add(
+                        Rule::NationalPanelDelay,
+                        Some(state),
+                        0,
+                        0,
+                        scheduled,
+                        to,
+                        item(overdue_words(working_days)),
+                        urgency(state.status),
+                    );
+                }
+            }
+
+            let (Some(due), false) = (state.due, state.status.is_done()) else {
+                continue;
+            };
+            let anchor_on = state.anchor_on.expect("a due date has an anchor");
+
+            // Reminders before the due day, and on it.
+            let days_before = milestone
+                .policy
+                .reminder_days_before
+                .as_ref()
+                .unwrap_or(&policy.reminder_days_before);
+            for &n in days_before {
+                let scheduled = self.calendar.add_working_days(due, -(n as i32))?;
+                // Proposed until done, even after the due day: a reminder that never went out
+                // is then skipped, and the skip recorded, rather than silently forgotten.
+                if scheduled >= anchor_on && scheduled <= today {
+                    let status = if today < due {
+                        due_in_words(self.calendar.between(today, due)?)
+                    } else {
+                        status_words(state.status)
+                    };
+                    add(
+                        Rule::Reminder,
+                        Some(state),
+                        n,
+                        0,
+                        scheduled,
+                        self.owner(state),
+                        item(status),
+                        urgency(state.status),
+                    );
+                }
+            }
+            let on_due_day = milestone
+                .policy
+                .remind_on_due_day
+                .unwrap_or(policy.remind_on_due_day);
+            if on_due_day && due <= today {
+                let status = if due == today {
+                    "due today".to_owned()
+                } else {
+                    status_words(state.status)
+                };
+                add(
+                    Rule::DueToday,
+                    Some(state),
+                    0,
+                    0,
+                    due,
+                    self.owner(state),
+                    item(status),
+                    urgency(state.status),
+                );
+            }
+
+            // The escalation ladder while overdue.
+            if let Status::Overdue { working_days } = state.status
+                && milestone.policy.escalate != Some(false)
+            {
+                self.escalate(
+                    state,
+                    due,
+                    working_days,
+                    &mut |rung, repeat, scheduled, to| {
+                        add(
+                            Rule::Escalation,
+                            Some(state),
+                            rung,
+                            repeat,
+                            scheduled,
+                            to,
+                            item(overdue_words(working_days)),
+                            urgency(state.status),
+                        );
+                    },
+                )?;
+            }
+        }
+        Ok(planned)
+    }
+
+    /// Calls `add` for each repeat of each rung reached by `working_days` overdue.
+    fn escalate(
+        &self,
+        state: &MilestoneState,
+        due: NaiveDate,
+        working_days: i32,
+        add: &mut dyn FnMut(u32, u32, NaiveDate, Result<Recipient, Unaddressed>),
+    ) -> Result<(), OutOfRange> {
+        let policy = self.policy();
+        for (index, rung) in policy.escalation.iter().enumerate() {
+            for repeat in 0..policy.escalation_max_sends {
+                let after = rung.after + repeat * policy.escalation_repeat_every;
+                if working_days < after as i32 {
+                    break;
+                }
+                let scheduled = self.calendar.add_working_days(due, after as i32)?;
+                let to = match rung.to {
+                    EscalateTo::Manager => self.manager(state),
+                    EscalateTo::ExecutiveChair => self.role_contact(Role::ExecutiveChair),
+                };
+                add(index as u32 + 1, repeat, scheduled, to);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn recipient(role: String, contact: &Contact) -> Recipient {
+    Recipient {
+        role,
+        name: contact.name.clone(),
+        email: contact.email.clone(),
+    }
+}
+
+/// A placeholder address for a notification that has no contact; it is only ever skipped.
+fn unaddressed() -> Recipient {
+    Recipient {
+        role: "unaddressed".to_owned(),
+        name: "no contact configured".to_owned(),
+        email: EmailAddress::parse("unaddressed@invalid").expect("valid"),
+    }
+}
+
+/// "2 of 3 received", for the rows of a per-agency milestone.
+fn progress(states: &[MilestoneState], state: &MilestoneState) -> Option<String> {
+    state.agency?;
+    let rows = states.iter().filter(|s| s.id == state.id);
+    let (done, total) = rows.fold((0, 0), |(d, t), s| {
+        (d + usize::from(s.status.is_done()), t + 1)
+    });
+    Some(format!("{done} of {total} received"))
+}
+
+fn plural_days(n: i32) -> String {
+    if n == 1 {
+        "1 working day".to_owned()
+    } else {
+        format!("{n} working days")
+    }
+}
+
+fn due_in_words(left: i32) -> String {
+    format!("due in {}", plural_days(left))
+}
+
+fn overdue_words(working_days: i32) -> String {
+    format!("overdue by {}", plural_days(working_days))
+}
+
+fn status_words(status: Status) -> String {
+    match status {
+        Status::Overdue { working_days } => overdue_words(working_days),
+        Status::DueToday => "due today".to_owned(),
+        other => other.describe(),
+    }
+}
+
+/// One series of occurrences: a rung's repeats, or a milestone's reminders, for one recipient.
+type Series = (
+    Option<CaseRef>,
+    Option<String>,
+    Option<AgencyId>,
+    u8,
+    u32,
+    EmailAddress,
+);
+
+/// Decides each planned notification against the notification log (`logged` says whether a
+/// key is in it): logged keys are dropped; of the rest, what is due today is sent, what came
+/// late is sent or skipped by its rule's catch-up setting, and of several unlogged repeats of
+/// one series only the newest is sent. Sorted most urgent first.
+pub fn decide(
+    planned: Vec<Proposal>,
+    policy: &Policy,
+    today: NaiveDate,
+    logged: &dyn Fn(&NotificationKey) -> bool,
+) -> Vec<Decision> {
+    let fresh: Vec<Proposal> = planned
+        .into_iter()
+        .filter(|p| !logged(&p.notification.key))
+        .collect();
+    // The newest unlogged occurrence of each series (a rung's repeats; a milestone's reminders).
+    let mut newest: HashMap<Series, NaiveDate> = HashMap::new();
+    let series = |n: &Notification| {
+        let family = match n.rule {
+            Rule::Reminder | Rule::DueToday => (0, 0),
+            Rule::Escalation => (1, n.rung),
+            other => (2 + other as u8, 0),
+        };
+        (
+            n.case.clone(),
+            n.milestone.clone(),
+            n.agency.clone(),
+            family.0,
+            family.1,
+            n.recipient.email.clone(),
+        )
+    };
+    for Proposal {
+        notification: n, ..
+    } in &fresh
+    {
+        let latest = newest.entry(series(n)).or_insert(n.scheduled);
+        *latest = (*latest).max(n.scheduled);
+    }
+    let mut decisions: Vec<Decision> = fresh
+        .into_iter()
+        .map(
+            |Proposal {
+                 notification,
+                 unaddressed,
+             }| {
+                let reason = match unaddressed {
+                    Some(why) => Some(why),
+                    None if newest[&series(&notification)] > notification.scheduled => {
+                        Some(format!(
+                            "superseded: a later {} for the same milestone is sent instead",
+                            notification.rule.as_str().replace('_', " ")
+                        ))
+                    }
+                    None if notification.scheduled < today
+                        && notification.rule.catch_up(policy) == CatchUp::Skip =>
+                    {
+                        Some(format!(
+                            "its day ({}) passed while no run happened, and {} is not sent late",
+                            notification.scheduled,
+                            notification.rule.as_str().replace('_', " ")
+                        ))
+                    }
+                    None => None,
+                };
+                match reason {
+                    None => Decision::Send { notification },
+                    Some(reason) => Decision::Skip {
+                        notification,
+                        reason,
+                    },
+                }
+            },
+        )
+        .collect();
+    decisions.sort_by(|a, b| {
+        let key = |d: &Decision| {
+            let n = d.notification();
+            (n.urgency, n.item.due, n.case.clone(), n.key.clone())
+        };
+        key(a).cmp(&key(b))
+    });
+    decisions
+}
+
+/// One email: a digest of a recipient's items, or a single agency letter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email {
+    pub recipient: Recipient,
+    pub kind: EmailKind,
+    /// Most urgent first.
+    pub items: Vec<Notification>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailKind {
+    Digest,
+    AgencyLetter,
+}
+
+/// Groups what is to be sent: one digest per recipient, and each agency letter on its own.
+pub fn group(decisions: &[Decision]) -> Vec<Email> {
+    let mut digests: BTreeMap<EmailAddress, Email> = BTreeMap::new();
+    let mut letters = Vec::new();
+    for decision in decisions {
+        let Decision::Send { notification } = decision else {
+            continue;
+        };
+        if notification.rule == Rule::AgencyLetter {
+            letters.push(Email {
+                recipient: notification.recipient.clone(),
+                kind: EmailKind::AgencyLetter,
+                items: vec![notification.clone()],
+            });
+        } else {
+            digests
+                .entry(notification.recipient.email.clone())
+                .or_insert_with(|| Email {
+                    recipient: notification.recipient.clone(),
+                    kind: EmailKind::Digest,
+                    items: Vec::new(),
+                })
+                .items
+                .push(notification.clone());
+        }
+    }
+    letters.extend(digests.into_values());
+    letters
+}
+
+/// Every decision a case would produce on each working day from `from` to `to` (the sending
+/// window opens only on working days), each day decided against the keys of the days before,
+/// and assuming nothing is completed beyond what the case already records.
+pub fn preview(
+    planner: &Planner,
+    case: &CaseOverview,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, Vec<Decision>)>, OutOfRange> {
+    let mut log = std::collections::HashSet::new();
+    let mut days = Vec::new();
+    for today in from.iter_days().take_while(|d| *d <= to) {
+        if !planner.calendar.is_working_day(today)? {
+            continue;
+        }
+        let planned = planner.plan_case(case, today)?;
+        let decisions = decide(planned, planner.timeline.policy(), today, &|key| {
+            log.contains(key)
+        });
+        log.extend(decisions.iter().map(|d| d.notification().key.clone()));
+        days.push((today, decisions));
+    }
+    Ok(days)
+}

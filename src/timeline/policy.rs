@@ -1,0 +1,168 @@
+//! The notification policy: who hears what, and when, around each milestone.
+//!
+//! Lives in `timeline.toml` under `[policy]`, with defaults here; a milestone can override its
+//! reminders and turn escalation off. Parsed once with the timeline; planning reads it.
+
+use serde::Deserialize;
+
+use super::Role;
+
+/// What to do with an occurrence whose day passed while no run happened (downtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// Send it now: it is still true and still useful (letters, escalations).
+    SendLate,
+    /// Drop it and record that in the audit log (a "3 days to go" reminder on day 2 is wrong).
+    Skip,
+}
+
+/// The catch-up rule of each kind of notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatchUpRules {
+    pub agency_letter: CatchUp,
+    pub chair_notice: CatchUp,
+    pub reminder: CatchUp,
+    pub due_today: CatchUp,
+    pub escalation: CatchUp,
+    pub national_panel: CatchUp,
+}
+
+impl Default for CatchUpRules {
+    fn default() -> Self {
+        Self {
+            agency_letter: CatchUp::SendLate,
+            chair_notice: CatchUp::SendLate,
+            reminder: CatchUp::Skip,
+            due_today: CatchUp::Skip,
+            escalation: CatchUp::SendLate,
+            national_panel: CatchUp::SendLate,
+        }
+    }
+}
+
+/// One rung of the escalation ladder: from this many working days overdue, tell `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rung {
+    pub after: u32,
+    pub to: EscalateTo,
+}
+
+/// Who a rung goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalateTo {
+    /// The owner's manager: the agency's manager for agency milestones, else `manager_of`.
+    Manager,
+    ExecutiveChair,
+}
+
+/// Who manages each partnership role, for the first rung of non-agency milestones.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManagerOf {
+    pub business_team: Role,
+    pub csc_manager: Role,
+    pub panel: Role,
+    pub safeguarding_partners: Role,
+    pub executive_chair: Role,
+    pub national_panel: Role,
+}
+
+impl Default for ManagerOf {
+    fn default() -> Self {
+        Self {
+            business_team: Role::CscManager,
+            csc_manager: Role::BusinessTeam,
+            panel: Role::BusinessTeam,
+            safeguarding_partners: Role::BusinessTeam,
+            executive_chair: Role::BusinessTeam,
+            national_panel: Role::BusinessTeam,
+        }
+    }
+}
+
+impl ManagerOf {
+    /// The manager of a partnership role; `None` for agency leads (their agency's manager).
+    pub fn of(&self, role: Role) -> Option<Role> {
+        match role {
+            Role::BusinessTeam => Some(self.business_team),
+            Role::CscManager => Some(self.csc_manager),
+            Role::Panel => Some(self.panel),
+            Role::SafeguardingPartners => Some(self.safeguarding_partners),
+            Role::ExecutiveChair => Some(self.executive_chair),
+            Role::NationalPanel => Some(self.national_panel),
+            Role::AgencyLead => None,
+        }
+    }
+}
+
+/// `[policy]` of the timeline file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Working days before the due day on which the owner is reminded.
+    pub reminder_days_before: Vec<u32>,
+    /// Remind the owner on the due day itself.
+    pub remind_on_due_day: bool,
+    /// The per-agency milestone whose request goes to each agency's lead on `agency_letter_day`.
+    pub agency_letter_milestone: Option<String>,
+    /// The working day after day 0 on which agency letters go out.
+    pub agency_letter_day: u32,
+    /// Tell the Executive Chair when a case opens.
+    pub chair_notice: bool,
+    pub escalation: Vec<Rung>,
+    /// Working days between repeats of a rung while the milestone stays overdue.
+    pub escalation_repeat_every: u32,
+    /// How many times each rung is sent at most.
+    pub escalation_max_sends: u32,
+    pub manager_of: ManagerOf,
+    /// The milestone whose recording is reported to the national panel contact.
+    pub national_panel_milestone: Option<String>,
+    /// Also tell the national panel contact when that milestone is overdue.
+    pub national_panel_delay_notice: bool,
+    /// A daily summary to the business team on working days.
+    pub heartbeat: bool,
+    pub catch_up: CatchUpRules,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            reminder_days_before: vec![3, 1],
+            remind_on_due_day: true,
+            agency_letter_milestone: Some("agency_summary".to_owned()),
+            agency_letter_day: 1,
+            chair_notice: true,
+            escalation: vec![
+                Rung {
+                    after: 1,
+                    to: EscalateTo::Manager,
+                },
+                Rung {
+                    after: 3,
+                    to: EscalateTo::ExecutiveChair,
+                },
+            ],
+            escalation_repeat_every: 2,
+            escalation_max_sends: 3,
+            manager_of: ManagerOf::default(),
+            national_panel_milestone: Some("national_panel_submission".to_owned()),
+            national_panel_delay_notice: false,
+            heartbeat: false,
+            catch_up: CatchUpRules::default(),
+        }
+    }
+}
+
+/// A milestone's own overrides of the policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MilestonePolicy {
+    pub reminder_days_before: Option<Vec<u32>>,
+    pub remind_on_due_day: Option<bool>,
+    /// `false` turns the escalation ladder off for this milestone.
+    pub escalate: Option<bool>,
+}

@@ -1,0 +1,604 @@
+//! Notification planning, day by day on a simulated calendar: who hears what, once, and what a
+//! run after downtime does.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use rrn::agency::AgencyId;
+use rrn::calendar::{Calendar, Division, HolidayFeed};
+use rrn::case::{CaseOverview, CaseRef, CaseState};
+use rrn::config::Config;
+use rrn::plan::{Decision, EmailKind, NotificationKey, Planner, Rule, decide, group, preview};
+use rrn::timeline::{CaseFacts, Completion, Timeline};
+
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+struct World {
+    config: Config,
+    timeline: Timeline,
+    calendar: Calendar,
+}
+
+impl World {
+    fn new() -> Self {
+        let config = Config::load_from(Some(CONFIG.as_ref()), &[]).unwrap();
+        Self {
+            timeline: config.load_timeline().unwrap(),
+            calendar: Calendar::new(&HolidayFeed::builtin(), Division::EnglandAndWales, &[]),
+            config,
+        }
+    }
+
+    fn planner(&self) -> Planner<'_> {
+        Planner {
+            timeline: &self.timeline,
+            calendar: &self.calendar,
+            contacts: &self.config.contacts,
+            agencies: &self.config.agencies,
+        }
+    }
+}
+
+fn done(milestone: &str, agency: Option<&str>, on: &str) -> Completion {
+    Completion {
+        milestone: milestone.to_owned(),
+        agency: agency.map(|a| AgencyId::parse(a).unwrap()),
+        on: date(on),
+    }
+}
+
+/// The Christmas 2026 case: aware Wednesday 16 December, the notification (day 0) on Monday
+/// 21st, three agencies. Education's summary, due Thursday 7 January (day 10), arrives on
+/// Wednesday 13th, four working days late; everything else is on time.
+fn christmas_case() -> CaseOverview {
+    CaseOverview {
+        reference: CaseRef::parse("RR-2026-014").unwrap(),
+        state: CaseState::Open,
+        facts: CaseFacts {
+            aware: Some(date("2026-12-16")),
+            day0: None,
+            agencies: ["education", "health", "police"]
+                .map(|a| AgencyId::parse(a).unwrap())
+                .to_vec(),
+            completions: vec![
+                done("ofsted_notification", None, "2026-12-21"),
+                done("business_team_copy", None, "2026-12-22"),
+                done("agency_letters", None, "2026-12-22"),
+                done("executive_chair_informed", None, "2026-12-23"),
+                done("progress_meeting", None, "2027-01-05"),
+                done("agency_summary", Some("police"), "2027-01-06"),
+                done("agency_summary", Some("health"), "2027-01-07"),
+                done("agency_summary", Some("education"), "2027-01-13"),
+                done("panel_review", None, "2027-01-11"),
+                done("summary_and_outcome", None, "2027-01-11"),
+                done("partner_signoff", None, "2027-01-14"),
+                done("final_version", None, "2027-01-14"),
+                done("pdg_chair_shared", None, "2027-01-14"),
+                done("national_panel_submission", None, "2027-01-15"),
+            ],
+            local_review_proposed: false,
+        },
+    }
+}
+
+/// (day, recipient role, rule, milestone[/agency], rung, repeat) of what is sent.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u32,
+    u32,
+);
+
+/// Worked out by hand from the timeline (due dates: notification 23 December; copy and letters
+/// 22 December; summaries, chair informed, progress meeting 7 January; panel and summary 11
+/// January; sign-off, final version, PDG chair 14 January; submission 15 January) and the
+/// policy: reminders 3 and 1 working days before and on the due day, the day-1 letters, and the
+/// ladder (manager from 1 working day overdue, Executive Chair from 3, every 2 working days).
+const EXPECTED: [Row; 28] = [
+    ("2026-12-16", "executive_chair", "chair_notice", "-", 0, 0),
+    (
+        "2026-12-18",
+        "csc_manager",
+        "reminder",
+        "ofsted_notification",
+        3,
+        0,
+    ),
+    // Day 0 is known from Monday 21st: tomorrow's copy and letters are reminded today.
+    (
+        "2026-12-21",
+        "business_team",
+        "reminder",
+        "agency_letters",
+        1,
+        0,
+    ),
+    (
+        "2026-12-21",
+        "csc_manager",
+        "reminder",
+        "business_team_copy",
+        1,
+        0,
+    ),
+    // Day 1: one letter to each agency's safeguarding lead.
+    (
+        "2026-12-22",
+        "agency_lead:education",
+        "agency_letter",
+        "agency_summary/education",
+        0,
+        0,
+    ),
+    (
+        "2026-12-22",
+        "agency_lead:health",
+        "agency_letter",
+        "agency_summary/health",
+        0,
+        0,
+    ),
+    (
+        "2026-12-22",
+        "agency_lead:police",
+        "agency_letter",
+        "agency_summary/police",
+        0,
+        0,
+    ),
+    // Monday 4 January is day 7, three working days before day 10.
+    (
+        "2027-01-04",
+        "agency_lead:education",
+        "reminder",
+        "agency_summary/education",
+        3,
+        0,
+    ),
+    (
+        "2027-01-04",
+        "agency_lead:health",
+        "reminder",
+        "agency_summary/health",
+        3,
+        0,
+    ),
+    (
+        "2027-01-04",
+        "agency_lead:police",
+        "reminder",
+        "agency_summary/police",
+        3,
+        0,
+    ),
+    (
+        "2027-01-04",
+        "business_team",
+        "reminder",
+        "progress_meeting",
+        3,
+        0,
+    ),
+    // Police sent theirs on the 6th: no reminder for them.
+    (
+        "2027-01-06",
+        "agency_lead:education",
+        "reminder",
+        "agency_summary/education",
+        1,
+        0,
+    ),
+    (
+        "2027-01-06",
+        "agency_lead:health",
+        "reminder",
+        "agency_summary/health",
+        1,
+        0,
+    ),
+    (
+        "2027-01-06",
+        "business_team",
+        "reminder",
+        "summary_and_outcome",
+        3,
+        0,
+    ),
+    ("2027-01-06", "panel", "reminder", "panel_review", 3, 0),
+    (
+        "2027-01-07",
+        "agency_lead:education",
+        "due_today",
+        "agency_summary/education",
+        0,
+        0,
+    ),
+    // Education is 1 working day overdue: its manager is told.
+    (
+        "2027-01-08",
+        "agency_manager:education",
+        "escalation",
+        "agency_summary/education",
+        1,
+        0,
+    ),
+    (
+        "2027-01-08",
+        "business_team",
+        "reminder",
+        "summary_and_outcome",
+        1,
+        0,
+    ),
+    ("2027-01-08", "panel", "reminder", "panel_review", 1, 0),
+    (
+        "2027-01-11",
+        "business_team",
+        "reminder",
+        "final_version",
+        3,
+        0,
+    ),
+    (
+        "2027-01-11",
+        "business_team",
+        "reminder",
+        "pdg_chair_shared",
+        3,
+        0,
+    ),
+    (
+        "2027-01-11",
+        "safeguarding_partners",
+        "reminder",
+        "partner_signoff",
+        3,
+        0,
+    ),
+    // 3 working days overdue: the manager again (repeat 1) and the Executive Chair.
+    (
+        "2027-01-12",
+        "agency_manager:education",
+        "escalation",
+        "agency_summary/education",
+        1,
+        1,
+    ),
+    (
+        "2027-01-12",
+        "business_team",
+        "reminder",
+        "national_panel_submission",
+        3,
+        0,
+    ),
+    (
+        "2027-01-12",
+        "executive_chair",
+        "escalation",
+        "agency_summary/education",
+        2,
+        0,
+    ),
+    // Education's summary arrived on the 13th: the ladder stops.
+    (
+        "2027-01-13",
+        "business_team",
+        "reminder",
+        "final_version",
+        1,
+        0,
+    ),
+    (
+        "2027-01-13",
+        "business_team",
+        "reminder",
+        "pdg_chair_shared",
+        1,
+        0,
+    ),
+    (
+        "2027-01-13",
+        "safeguarding_partners",
+        "reminder",
+        "partner_signoff",
+        1,
+        0,
+    ),
+];
+
+/// The two rows not in the array above (arrays need one length): Thursday 14th and Friday 15th.
+const EXPECTED_TAIL: [Row; 2] = [
+    (
+        "2027-01-14",
+        "business_team",
+        "reminder",
+        "national_panel_submission",
+        1,
+        0,
+    ),
+    (
+        "2027-01-15",
+        "national_panel",
+        "national_panel_submitted",
+        "national_panel_submission",
+        0,
+        0,
+    ),
+];
+
+fn row_of(day: NaiveDate, decision: &Decision) -> (String, String, String, String, u32, u32) {
+    let n = decision.notification();
+    let milestone = match (&n.milestone, &n.agency) {
+        (Some(m), Some(a)) => format!("{m}/{a}"),
+        (Some(m), None) => m.clone(),
+        (None, _) => "-".to_owned(),
+    };
+    (
+        day.to_string(),
+        n.recipient.role.clone(),
+        n.rule.as_str().to_owned(),
+        milestone,
+        n.rung,
+        n.repeat,
+    )
+}
+
+#[test]
+fn the_christmas_case_emails_the_right_people_on_the_right_days() {
+    let world = World::new();
+    // From the aware date to day 20 (Thursday 21 January).
+    let days = preview(
+        &world.planner(),
+        &christmas_case(),
+        date("2026-12-16"),
+        date("2027-01-21"),
+    )
+    .unwrap();
+    let mut sent: Vec<_> = days
+        .iter()
+        .flat_map(|(day, decisions)| decisions.iter().map(move |d| (day, d)))
+        .filter(|(_, d)| matches!(d, Decision::Send { .. }))
+        .map(|(day, d)| row_of(*day, d))
+        .collect();
+    sent.sort();
+    let mut expected: Vec<_> = EXPECTED
+        .iter()
+        .chain(&EXPECTED_TAIL)
+        .map(|&(d, r, rule, m, rung, repeat)| {
+            (
+                d.to_owned(),
+                r.to_owned(),
+                rule.to_owned(),
+                m.to_owned(),
+                rung,
+                repeat,
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(sent, expected);
+    // Nothing was skipped: a run every working day misses nothing.
+    let skipped: Vec<_> = days
+        .iter()
+        .flat_map(|(day, ds)| {
+            ds.iter()
+                .filter(|d| matches!(d, Decision::Skip { .. }))
+                .map(move |d| row_of(*day, d))
+        })
+        .collect();
+    assert_eq!(skipped, Vec::new());
+    // Weekends and bank holidays are not sending days.
+    assert!(
+        days.iter()
+            .all(|(day, _)| world.calendar.is_working_day(*day).unwrap())
+    );
+    assert!(!days.iter().any(|(day, _)| *day == date("2026-12-28")));
+}
+
+#[test]
+fn running_twice_on_one_day_queues_nothing_new() {
+    let world = World::new();
+    let planner = world.planner();
+    let case = christmas_case();
+    let today = date("2027-01-12");
+    let first = decide(
+        planner.plan_case(&case, today).unwrap(),
+        world.timeline.policy(),
+        today,
+        &|_| false,
+    );
+    assert!(!first.is_empty());
+    let log: HashSet<NotificationKey> =
+        first.iter().map(|d| d.notification().key.clone()).collect();
+    let second = decide(
+        planner.plan_case(&case, today).unwrap(),
+        world.timeline.policy(),
+        today,
+        &|k| log.contains(k),
+    );
+    assert_eq!(second, Vec::new());
+}
+
+#[test]
+fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skipped() {
+    let world = World::new();
+    let planner = world.planner();
+    let mut case = christmas_case();
+    // Education never sends its summary in this story.
+    case.facts
+        .completions
+        .retain(|c| c.agency.as_ref().map(AgencyId::as_str) != Some("education"));
+    // Everything up to Tuesday 5 January went out; the service was then down until Monday 11th.
+    let mut log = HashSet::new();
+    for (_, decisions) in preview(&planner, &case, date("2026-12-16"), date("2027-01-05")).unwrap()
+    {
+        log.extend(decisions.iter().map(|d| d.notification().key.clone()));
+    }
+    let today = date("2027-01-11");
+    let decisions = decide(
+        planner.plan_case(&case, today).unwrap(),
+        world.timeline.policy(),
+        today,
+        &|k| log.contains(k),
+    );
+    let rows: Vec<_> = decisions
+        .iter()
+        .map(|d| {
+            let r = row_of(today, d);
+            (matches!(d, Decision::Send { .. }), r.1, r.2, r.3, r.4, r.5)
+        })
+        .collect();
+    let education = "agency_summary/education".to_owned();
+    let has = |send: bool, role: &str, rule: &str, milestone: &str, rung: u32, repeat: u32| {
+        rows.contains(&(
+            send,
+            role.to_owned(),
+            rule.to_owned(),
+            milestone.to_owned(),
+            rung,
+            repeat,
+        ))
+    };
+    // Overdue by 2 working days on the 11th: one escalation to the manager, the first repeat.
+    assert!(
+        has(
+            true,
+            "agency_manager:education",
+            "escalation",
+            &education,
+            1,
+            0
+        ),
+        "{rows:#?}"
+    );
+    // The missed "1 day before" and "due today" reminders went stale: skipped, not sent.
+    assert!(
+        has(false, "agency_lead:education", "reminder", &education, 1, 0),
+        "{rows:#?}"
+    );
+    assert!(
+        has(
+            false,
+            "agency_lead:education",
+            "due_today",
+            &education,
+            0,
+            0
+        ),
+        "{rows:#?}"
+    );
+    // And nothing is sent twice or for days gone by.
+    assert_eq!(
+        rows.iter().filter(|r| r.0 && r.3 == education).count(),
+        1,
+        "{rows:#?}"
+    );
+
+    // Two days later, down again: only the newest repeat of each rung goes out.
+    let log: HashSet<NotificationKey> = log
+        .into_iter()
+        .chain(decisions.iter().map(|d| d.notification().key.clone()))
+        .collect();
+    let today = date("2027-01-15"); // overdue by 6
+    let decisions = decide(
+        planner.plan_case(&case, today).unwrap(),
+        world.timeline.policy(),
+        today,
+        &|k| log.contains(k),
+    );
+    let escalations: Vec<_> = decisions
+        .iter()
+        .filter(|d| d.notification().rule == Rule::Escalation)
+        .map(|d| {
+            (
+                matches!(d, Decision::Send { .. }),
+                d.notification().rung,
+                d.notification().repeat,
+            )
+        })
+        .collect();
+    // Manager: repeats at 1, 3, 5 overdue (0 sent on the 11th; 1 superseded by 2); chair at 3, 5.
+    assert_eq!(
+        {
+            let mut e = escalations.clone();
+            e.sort();
+            e
+        },
+        vec![(false, 1, 1), (false, 2, 0), (true, 1, 2), (true, 2, 1)]
+    );
+}
+
+#[test]
+fn closed_cases_and_done_milestones_produce_nothing() {
+    let world = World::new();
+    let mut case = christmas_case();
+    case.state = CaseState::Closed("threshold not met".to_owned());
+    assert!(
+        world
+            .planner()
+            .plan_case(&case, date("2027-01-08"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_digest_per_recipient_most_urgent_first_and_letters_on_their_own() {
+    let world = World::new();
+    let planner = world.planner();
+    let mut case = christmas_case();
+    case.facts.completions.clear();
+    case.facts.day0 = Some(date("2026-12-21"));
+    let today = date("2026-12-22");
+    let decisions = decide(
+        planner.plan_case(&case, today).unwrap(),
+        world.timeline.policy(),
+        today,
+        &|_| false,
+    );
+    let emails = group(&decisions);
+    let letters: Vec<_> = emails
+        .iter()
+        .filter(|e| e.kind == EmailKind::AgencyLetter)
+        .collect();
+    assert_eq!(letters.len(), 3);
+    for letter in &letters {
+        assert_eq!(letter.items.len(), 1);
+        assert_eq!(
+            letter.items[0].item.status,
+            "requested by Thursday 7 January 2027"
+        );
+        assert!(
+            letter.items[0]
+                .item
+                .derivation
+                .as_deref()
+                .unwrap()
+                .contains("not counting 25 and 28 December")
+        );
+    }
+    let business_team: Vec<_> = emails
+        .iter()
+        .filter(|e| e.kind == EmailKind::Digest && e.recipient.role == "business_team")
+        .collect();
+    assert_eq!(business_team.len(), 1, "one digest per recipient");
+    let statuses: Vec<&str> = business_team[0]
+        .items
+        .iter()
+        .map(|n| n.item.status.as_str())
+        .collect();
+    assert_eq!(statuses[0], "due today", "{statuses:?}");
+    // Each item names the case and only the case: no other personal detail exists to leak.
+    for email in &emails {
+        for item in &email.items {
+            assert_eq!(item.case.as_ref().map(CaseRef::as_str), Some("RR-2026-014"));
+        }
+    }
+}
