@@ -83,8 +83,6 @@ pub enum Rule {
     NationalPanelSubmitted,
     /// The submission is overdue (only when the policy turns it on).
     NationalPanelDelay,
-    /// The daily summary to the business team.
-    Heartbeat,
 }
 
 impl Rule {
@@ -97,7 +95,6 @@ impl Rule {
             Rule::Escalation => "escalation",
             Rule::NationalPanelSubmitted => "national_panel_submitted",
             Rule::NationalPanelDelay => "national_panel_delay",
-            Rule::Heartbeat => "heartbeat",
         }
     }
 
@@ -110,8 +107,6 @@ impl Rule {
             Rule::DueToday => rules.due_today,
             Rule::Escalation => rules.escalation,
             Rule::NationalPanelSubmitted | Rule::NationalPanelDelay => rules.national_panel,
-            // Yesterday's summary is of no use today.
-            Rule::Heartbeat => CatchUp::Skip,
         }
     }
 }

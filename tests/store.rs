@@ -187,6 +187,7 @@ on_both_backends!(
     a_milestone_others_count_from_cannot_be_undone_under_them,
     time_travel_before_day0_shows_day0_as_not_yet_happened,
     a_failed_migration_leaves_the_database_as_it_was,
+    plan_previews_a_case_day_by_day_and_writes_nothing,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -786,6 +787,51 @@ fn time_travel_before_day0_shows_day0_as_not_yet_happened(db: &TestDb) {
     };
     assert_eq!(status("ofsted_notification"), "open");
     assert_eq!(status("business_team_copy"), "awaiting_anchor");
+}
+
+fn plan_previews_a_case_day_by_day_and_writes_nothing(db: &TestDb) {
+    open_christmas_case(db);
+    let before = db.dump();
+    let preview = db.rrn(&[
+        "plan",
+        "--from",
+        "2026-12-21",
+        "--to",
+        "2026-12-23",
+        "--case",
+        "RR-2026-014",
+        "--format",
+        "json",
+    ]);
+    assert!(preview.status.success(), "{preview:?}");
+    let days = json(&String::from_utf8(preview.stdout).unwrap());
+    let dates: Vec<&str> = days
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates, ["2026-12-21", "2026-12-22", "2026-12-23"]);
+    // Day 1 (22 December): one letter to each agency's lead.
+    let letters: Vec<&str> = days[1]["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "agency_letter")
+        .map(|e| e["recipient"]["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        letters,
+        [
+            "agency_lead:education",
+            "agency_lead:health",
+            "agency_lead:police"
+        ]
+    );
+    let now = db.rrn(&["plan", "--at", "2026-12-22"]);
+    assert!(now.status.success(), "{now:?}");
+    assert!(String::from_utf8_lossy(&now.stdout).contains("agency_letter"));
+    assert_eq!(db.dump(), before, "planning writes nothing");
 }
 
 /// Runs one statement outside the store, as an operator (or another program) might.

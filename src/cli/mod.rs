@@ -7,6 +7,7 @@ mod calendar;
 mod case;
 mod check;
 mod dev;
+mod plan;
 mod timeline;
 
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Record and inspect Rapid Review cases
     Case(CaseArgs),
+    /// Show what a run would send now, or preview a case's emails day by day; writes nothing
+    Plan(PlanArgs),
     /// Validate the config and the timeline, and warn about what will need attention
     CheckConfig(CheckConfigArgs),
     /// Create the database or bring it up to date (also done by every command that opens it)
@@ -246,6 +249,24 @@ pub struct TimelineArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub at: AtArg,
+    /// Preview from this day (with --to and --case)
+    #[arg(long, value_parser = parse_date, requires_all = ["to", "case"])]
+    pub from: Option<NaiveDate>,
+    /// Preview up to this day
+    #[arg(long, value_parser = parse_date, requires_all = ["from", "case"])]
+    pub to: Option<NaiveDate>,
+    /// The case to preview
+    #[arg(long, value_name = "REF", requires_all = ["from", "to"])]
+    pub case: Option<CaseRef>,
+    /// Output: a table for people, or JSON for scripts
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct CheckConfigArgs {
     #[command(flatten)]
     pub at: AtArg,
@@ -312,6 +333,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::CheckConfig(args) => check::run(cli.config.as_deref(), args),
         Command::Case(args) => case::run(cli.config.as_deref(), args),
         Command::Migrate => case::migrate(cli.config.as_deref()),
+        Command::Plan(args) => plan::run(cli.config.as_deref(), args),
         Command::Dev(DevCommand::Seed { cases, seed }) => {
             dev::seed(cli.config.as_deref(), cases, seed)
         }

@@ -455,15 +455,34 @@ impl Timeline {
                 Some(_) => None,
             },
         };
+        // Unset: the conventional milestone where the timeline has it; "": off.
+        let mut policy = raw.policy.clone();
+        let resolve = |named: &mut Option<String>, conventional: &str| match named.as_deref() {
+            Some("") => *named = None,
+            Some(_) => {}
+            None => {
+                *named = index
+                    .contains_key(conventional)
+                    .then(|| conventional.to_owned())
+            }
+        };
+        resolve(
+            &mut policy.agency_letter_milestone,
+            policy::DEFAULT_AGENCY_LETTER_MILESTONE,
+        );
+        resolve(
+            &mut policy.national_panel_milestone,
+            policy::DEFAULT_NATIONAL_PANEL_MILESTONE,
+        );
         let policy_problems = [
             policy_milestone(
                 "agency_letter_milestone",
-                &raw.policy.agency_letter_milestone,
+                &policy.agency_letter_milestone,
                 true,
             ),
             policy_milestone(
                 "national_panel_milestone",
-                &raw.policy.national_panel_milestone,
+                &policy.national_panel_milestone,
                 false,
             ),
             (raw.policy.escalation_repeat_every == 0).then(|| {
@@ -489,7 +508,7 @@ impl Timeline {
             .collect();
         Ok(Self {
             day0_milestone: day0.clone(),
-            policy: raw.policy.clone(),
+            policy,
             milestones,
             evaluation_order,
             anchor_index,

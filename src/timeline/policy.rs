@@ -108,6 +108,8 @@ pub struct Policy {
     /// Remind the owner on the due day itself.
     pub remind_on_due_day: bool,
     /// The per-agency milestone whose request goes to each agency's lead on `agency_letter_day`.
+    /// Unset: `agency_summary` if the timeline has it; `""` turns the letters off.
+    #[serde(default)]
     pub agency_letter_milestone: Option<String>,
     /// The working day after day 0 on which agency letters go out.
     pub agency_letter_day: u32,
@@ -120,20 +122,24 @@ pub struct Policy {
     pub escalation_max_sends: u32,
     pub manager_of: ManagerOf,
     /// The milestone whose recording is reported to the national panel contact.
+    /// Unset: `national_panel_submission` if the timeline has it; `""` turns the notices off.
+    #[serde(default)]
     pub national_panel_milestone: Option<String>,
     /// Also tell the national panel contact when that milestone is overdue.
     pub national_panel_delay_notice: bool,
-    /// A daily summary to the business team on working days.
-    pub heartbeat: bool,
     pub catch_up: CatchUpRules,
 }
+
+/// The conventional milestones, used when the policy does not name others.
+pub const DEFAULT_AGENCY_LETTER_MILESTONE: &str = "agency_summary";
+pub const DEFAULT_NATIONAL_PANEL_MILESTONE: &str = "national_panel_submission";
 
 impl Default for Policy {
     fn default() -> Self {
         Self {
             reminder_days_before: vec![3, 1],
             remind_on_due_day: true,
-            agency_letter_milestone: Some("agency_summary".to_owned()),
+            agency_letter_milestone: None,
             agency_letter_day: 1,
             chair_notice: true,
             escalation: vec![
@@ -149,9 +155,8 @@ impl Default for Policy {
             escalation_repeat_every: 2,
             escalation_max_sends: 3,
             manager_of: ManagerOf::default(),
-            national_panel_milestone: Some("national_panel_submission".to_owned()),
+            national_panel_milestone: None,
             national_panel_delay_notice: false,
-            heartbeat: false,
             catch_up: CatchUpRules::default(),
         }
     }

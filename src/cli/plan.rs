@@ -1,0 +1,154 @@
+//! `rrn plan`: what a run would queue now, or every email a case would produce day by day.
+//! Writes nothing.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use super::case::{open_store, runtime};
+use super::{CliError, Format, PlanArgs, load_config, usage};
+use crate::case::CaseOverview;
+use crate::moment;
+use crate::plan::{Decision, Planner, decide, group, preview};
+use crate::store::StatusFilter;
+
+pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
+    let config = load_config(config_path)?;
+    let timeline = config
+        .load_timeline()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let calendar = config.calendar(&feed, None);
+    let today = moment::now_or(args.at.at, config.partnership.timezone)
+        .map_err(usage)?
+        .date_naive();
+    let planner = Planner {
+        timeline: &timeline,
+        calendar: &calendar,
+        contacts: &config.contacts,
+        agencies: &config.agencies,
+    };
+    match (args.from, args.to, &args.case) {
+        (None, None, None) => {}
+        (Some(from), Some(to), Some(_)) if from > to => {
+            return Err(usage(anyhow::anyhow!(
+                "--from {from} is after --to {to}: give the earlier date first"
+            )));
+        }
+        (Some(_), Some(_), Some(_)) => {}
+        _ => {
+            return Err(usage(anyhow::anyhow!(
+                "a preview needs all of --from DATE, --to DATE and --case REF"
+            )));
+        }
+    }
+    runtime()?.block_on(async {
+        let store = open_store(&config).await?;
+        let mut cases: Vec<CaseOverview> = Vec::new();
+        store
+            .scan_cases(StatusFilter::Open, |case| {
+                if args.case.as_ref().is_none_or(|r| *r == case.reference) {
+                    cases.push(case);
+                }
+            })
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
+
+        if let (Some(from), Some(to), Some(reference)) = (args.from, args.to, &args.case) {
+            let case = cases.first().ok_or_else(|| {
+                usage(anyhow::anyhow!(
+                    "no open case {reference}: check the reference with `rrn case list`"
+                ))
+            })?;
+            let days = preview(&planner, case, from, to).map_err(usage)?;
+            return Ok(match args.format {
+                Format::Json => {
+                    let days: Vec<_> = days
+                        .iter()
+                        .map(|(day, decisions)| {
+                            serde_json::json!({ "date": day, "emails": group(decisions), "decisions": decisions })
+                        })
+                        .collect();
+                    serde_json::to_string_pretty(&days).expect("serialisable") + "\n"
+                }
+                Format::Table => preview_table(&days),
+            });
+        }
+
+        // Until delivery keeps a notification log, nothing counts as sent yet.
+        let mut decisions = Vec::new();
+        let mut failures = Vec::new();
+        for case in &cases {
+            match planner.plan_case(case, today) {
+                Ok(planned) => decisions.extend(decide(planned, timeline.policy(), today, &|_| false)),
+                Err(e) => failures.push(format!("{}: {e}", case.reference)),
+            }
+        }
+        for failure in failures {
+            eprintln!("rrn: warning: cannot plan case {failure}");
+        }
+        Ok(match args.format {
+            Format::Json => serde_json::to_string_pretty(&decisions).expect("serialisable") + "\n",
+            Format::Table => decisions_table(&decisions),
+        })
+    })
+}
+
+fn line(out: &mut String, prefix: &str, decision: &Decision) {
+    let n = decision.notification();
+    let milestone = match (&n.milestone, &n.agency) {
+        (Some(m), Some(a)) => format!("{m}/{a}"),
+        (Some(m), None) => m.clone(),
+        (None, _) => "-".to_owned(),
+    };
+    let (what, why) = match decision {
+        Decision::Send { .. } => ("send", String::new()),
+        Decision::Skip { reason, .. } => ("skip", format!("  ({reason})")),
+    };
+    writeln!(
+        out,
+        "{prefix}{what:<4}  {:<26}  {:<12}  {:<30}  {:<24}  {}{why}",
+        n.recipient.role,
+        n.case.as_ref().map_or("-", |c| c.as_str()),
+        milestone,
+        n.rule.as_str(),
+        n.key
+    )
+    .expect("String");
+}
+
+fn decisions_table(decisions: &[Decision]) -> String {
+    let mut out = String::new();
+    for decision in decisions {
+        line(&mut out, "", decision);
+    }
+    if decisions.is_empty() {
+        out.push_str("nothing to send\n");
+    }
+    out
+}
+
+fn preview_table(days: &[(NaiveDate, Vec<Decision>)]) -> String {
+    let mut out = String::new();
+    for (day, decisions) in days {
+        if decisions.is_empty() {
+            continue;
+        }
+        let emails = group(decisions);
+        let count = match emails.len() {
+            1 => "1 email".to_owned(),
+            n => format!("{n} emails"),
+        };
+        writeln!(out, "{} ({count})", day.format("%a %Y-%m-%d")).expect("String");
+        for decision in decisions {
+            line(&mut out, "  ", decision);
+        }
+    }
+    if out.is_empty() {
+        out.push_str("nothing to send in that period\n");
+    }
+    out
+}
