@@ -14,5 +14,6 @@ pub mod email;
 pub mod moment;
 pub mod plan;
 pub mod report;
+pub mod run;
 pub mod store;
 pub mod timeline;

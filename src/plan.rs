@@ -622,12 +622,10 @@ pub fn decide(
              }| {
                 let reason = match unaddressed {
                     Some(why) => Some(why),
-                    None if newest[&series(&notification)] > notification.scheduled => {
-                        Some(format!(
-                            "superseded: a later {} for the same milestone is sent instead",
-                            notification.rule.as_str().replace('_', " ")
-                        ))
-                    }
+                    None if newest[&series(&notification)] > notification.scheduled => Some(
+                        "superseded by a later notification for the same milestone and recipient"
+                            .to_owned(),
+                    ),
                     None if notification.scheduled < today
                         && notification.rule.catch_up(policy) == CatchUp::Skip =>
                     {

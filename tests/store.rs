@@ -188,6 +188,7 @@ on_both_backends!(
     time_travel_before_day0_shows_day0_as_not_yet_happened,
     a_failed_migration_leaves_the_database_as_it_was,
     plan_previews_a_case_day_by_day_and_writes_nothing,
+    a_run_queues_each_notification_once_and_records_what_it_skips,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -832,6 +833,100 @@ fn plan_previews_a_case_day_by_day_and_writes_nothing(db: &TestDb) {
     assert!(now.status.success(), "{now:?}");
     assert!(String::from_utf8_lossy(&now.stdout).contains("agency_letter"));
     assert_eq!(db.dump(), before, "planning writes nothing");
+}
+
+fn run_once(db: &TestDb, day: &str) -> serde_json::Value {
+    json(&db.rrn_json(&["run", "--once", "--at", day]))
+}
+
+fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
+    open_christmas_case(db);
+    // A case the calendar cannot evaluate (its deadlines fall after 2200) must not stop the run.
+    db.rrn(&[
+        "case",
+        "open",
+        "RR-FAR",
+        "--aware",
+        "2200-12-29",
+        "--agency",
+        "police",
+        "--at",
+        "2200-12-29",
+    ]);
+
+    // Day 1: three agency letters, and digests to the Executive Chair (case opened), the CSC
+    // manager and the business team (the copy and the letters are due today).
+    let first = run_once(db, "2026-12-22");
+    assert_eq!(first["queued"], 6, "{first}");
+    assert_eq!(
+        first["failed_cases"].as_array().unwrap().len(),
+        1,
+        "{first}"
+    );
+    assert!(
+        first["failed_cases"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("RR-FAR"),
+        "{first}"
+    );
+    let outbox = json(&db.rrn_json(&["outbox", "list"]));
+    assert_eq!(outbox.as_array().unwrap().len(), 6);
+    let letters = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "agency_letter")
+        .count();
+    assert_eq!(letters, 3);
+    assert!(
+        outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "pending")
+    );
+
+    // The same day again: nothing new.
+    let again = run_once(db, "2026-12-22");
+    assert_eq!(
+        (again["queued"].as_i64(), again["skipped"].as_i64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    assert_eq!(
+        json(&db.rrn_json(&["outbox", "list"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+
+    // Down until Tuesday 29 December: the copy and letters are 3 working days overdue. The
+    // manager's first escalation went stale (superseded by the repeat due today); it is recorded.
+    let later = run_once(db, "2026-12-29");
+    assert!(later["queued"].as_i64().unwrap() > 0, "{later}");
+    assert!(later["skipped"].as_i64().unwrap() > 0, "{later}");
+    let shown = json(&db.case(&["show", "RR-2026-014", "--format", "json"]));
+    let skips: Vec<&serde_json::Value> = shown["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "skip")
+        .collect();
+    // Every skip of every run is in the audit log (on day 1, the reminders of day 0 came late).
+    assert_eq!(
+        skips.len() as i64,
+        first["skipped"].as_i64().unwrap() + later["skipped"].as_i64().unwrap()
+    );
+    assert!(skips.iter().all(|a| a["actor"] == "rrn run"));
+    assert!(
+        skips[0]["detail"].as_str().unwrap().contains("superseded"),
+        "{skips:?}"
+    );
+    // And what a run would send now is nothing: all of it is in the log.
+    let plan = db.rrn(&["plan", "--at", "2026-12-29"]);
+    assert_eq!(String::from_utf8_lossy(&plan.stdout), "nothing to send\n");
 }
 
 /// Runs one statement outside the store, as an operator (or another program) might.

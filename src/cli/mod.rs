@@ -8,6 +8,7 @@ mod case;
 mod check;
 mod dev;
 mod plan;
+mod run;
 mod timeline;
 
 use std::path::PathBuf;
@@ -48,6 +49,11 @@ pub enum Command {
     Case(CaseArgs),
     /// Show what a run would send now, or preview a case's emails day by day; writes nothing
     Plan(PlanArgs),
+    /// Evaluate every open case and queue what is due in the outbox
+    Run(RunArgs),
+    /// The emails queued for delivery
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Validate the config and the timeline, and warn about what will need attention
     CheckConfig(CheckConfigArgs),
     /// Create the database or bring it up to date (also done by every command that opens it)
@@ -267,6 +273,41 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// One evaluation run, then exit (for a systemd timer, cron, or tests)
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub at: AtArg,
+    /// Output: a table for people, or JSON for scripts
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Queued emails, newest first
+    List(OutboxArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OutboxArgs {
+    #[arg(long, value_enum)]
+    pub status: Option<OutboxStatusArg>,
+    /// Output: a table for people, or JSON for scripts
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutboxStatusArg {
+    Pending,
+    InFlight,
+    Sent,
+    Failed,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct CheckConfigArgs {
     #[command(flatten)]
     pub at: AtArg,
@@ -334,6 +375,8 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Case(args) => case::run(cli.config.as_deref(), args),
         Command::Migrate => case::migrate(cli.config.as_deref()),
         Command::Plan(args) => plan::run(cli.config.as_deref(), args),
+        Command::Run(args) => run::run(cli.config.as_deref(), args),
+        Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
         Command::Dev(DevCommand::Seed { cases, seed }) => {
             dev::seed(cli.config.as_deref(), cases, seed)
         }

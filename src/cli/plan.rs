@@ -78,15 +78,20 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
             });
         }
 
-        // Until delivery keeps a notification log, nothing counts as sent yet.
-        let mut decisions = Vec::new();
+        let mut proposals = Vec::new();
         let mut failures = Vec::new();
         for case in &cases {
             match planner.plan_case(case, today) {
-                Ok(planned) => decisions.extend(decide(planned, timeline.policy(), today, &|_| false)),
+                Ok(planned) => proposals.extend(planned),
                 Err(e) => failures.push(format!("{}: {e}", case.reference)),
             }
         }
+        let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
+        let logged = store
+            .logged_keys(&keys)
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
+        let decisions = decide(proposals, timeline.policy(), today, &|key| logged.contains(key));
         for failure in failures {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }

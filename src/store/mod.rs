@@ -21,6 +21,7 @@ use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 use crate::agency::AgencyId;
 use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
+pub use outbox::{OutboxRow, OutboxStatus, RunCounts};
 pub use scan::StatusFilter;
 
 /// How long an SQLite writer waits for another before giving up.
@@ -98,6 +99,9 @@ macro_rules! on_backend {
         }
     };
 }
+
+// After the macro, so that the module sees it.
+mod outbox;
 
 /// The scheme of a database URL, without the rest (which may hold a password).
 fn scheme(url: &str) -> &str {

@@ -1,0 +1,39 @@
+-- The notification log (what was decided for each key, never expiring while the case exists),
+-- the outbox (emails waiting for delivery, written in the same transaction as their log
+-- entries), and the record of evaluation runs.
+
+CREATE TABLE outbox (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    created_at TIMESTAMPTZ NOT NULL,
+    case_id BIGINT REFERENCES cases (id),
+    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter')),
+    recipient TEXT NOT NULL,
+    -- The email as planned (recipient, items, derivations), as JSON; rendered at delivery.
+    email TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'in_flight', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMPTZ NOT NULL,
+    last_error TEXT,
+    sent_at TIMESTAMPTZ
+);
+CREATE INDEX outbox_by_status ON outbox (status, next_attempt_at);
+
+CREATE TABLE notification_log (
+    key TEXT PRIMARY KEY,
+    case_id BIGINT REFERENCES cases (id),
+    decision TEXT NOT NULL CHECK (decision IN ('send', 'skip')),
+    reason TEXT,
+    decided_at TIMESTAMPTZ NOT NULL,
+    outbox_id BIGINT REFERENCES outbox (id)
+);
+
+CREATE TABLE runs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    today_on DATE NOT NULL,
+    queued INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    failed_cases INTEGER NOT NULL DEFAULT 0
+);

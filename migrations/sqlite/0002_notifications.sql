@@ -1,0 +1,39 @@
+-- The notification log (what was decided for each key, never expiring while the case exists),
+-- the outbox (emails waiting for delivery, written in the same transaction as their log
+-- entries), and the record of evaluation runs.
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    case_id INTEGER REFERENCES cases (id),
+    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter')),
+    recipient TEXT NOT NULL,
+    -- The email as planned (recipient, items, derivations), as JSON; rendered at delivery.
+    email TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'in_flight', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    sent_at TEXT
+);
+CREATE INDEX outbox_by_status ON outbox (status, next_attempt_at);
+
+CREATE TABLE notification_log (
+    key TEXT PRIMARY KEY,
+    case_id INTEGER REFERENCES cases (id),
+    decision TEXT NOT NULL CHECK (decision IN ('send', 'skip')),
+    reason TEXT,
+    decided_at TEXT NOT NULL,
+    outbox_id INTEGER REFERENCES outbox (id)
+) WITHOUT ROWID;
+
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    today_on TEXT NOT NULL,
+    queued INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    failed_cases INTEGER NOT NULL DEFAULT 0
+);

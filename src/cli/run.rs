@@ -1,0 +1,98 @@
+//! `rrn run --once` and `rrn outbox list`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::Utc;
+
+use super::case::{open_store, runtime};
+use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
+use crate::moment;
+use crate::plan::Planner;
+use crate::run::run_once;
+use crate::store::OutboxStatus;
+
+pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, CliError> {
+    if !args.once {
+        return Err(usage(anyhow::anyhow!(
+            "the daemon is not built yet: use `rrn run --once` for one evaluation run"
+        )));
+    }
+    let config = load_config(config_path)?;
+    let timeline = config
+        .load_timeline()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let calendar = config.calendar(&feed, None);
+    let today = moment::now_or(args.at.at, config.partnership.timezone)
+        .map_err(usage)?
+        .date_naive();
+    let planner = Planner {
+        timeline: &timeline,
+        calendar: &calendar,
+        contacts: &config.contacts,
+        agencies: &config.agencies,
+    };
+    runtime()?.block_on(async {
+        let store = open_store(&config).await?;
+        let report = run_once(&store, &planner, today, Utc::now())
+            .await
+            .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("the run failed")))?;
+        for failure in &report.failed_cases {
+            eprintln!("rrn: warning: cannot evaluate case {failure}");
+        }
+        Ok(match args.format {
+            Format::Json => serde_json::to_string_pretty(&report).expect("serialisable") + "\n",
+            Format::Table => format!(
+                "run for {}: {} open cases, {} emails queued, {} skipped, {} cases failed\n",
+                report.today,
+                report.cases,
+                report.queued,
+                report.skipped,
+                report.failed_cases.len()
+            ),
+        })
+    })
+}
+
+pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<String, CliError> {
+    let config = load_config(config_path)?;
+    let status = args.status.map(|s| match s {
+        super::OutboxStatusArg::Pending => OutboxStatus::Pending,
+        super::OutboxStatusArg::InFlight => OutboxStatus::InFlight,
+        super::OutboxStatusArg::Sent => OutboxStatus::Sent,
+        super::OutboxStatusArg::Failed => OutboxStatus::Failed,
+    });
+    runtime()?.block_on(async {
+        let store = open_store(&config).await?;
+        let rows = store
+            .outbox(status)
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
+        Ok(match args.format {
+            Format::Json => serde_json::to_string_pretty(&rows).expect("serialisable") + "\n",
+            Format::Table => {
+                let mut out = format!(
+                    "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}\n",
+                    "ID", "QUEUED", "STATUS", "KIND", "CASE", "RECIPIENT"
+                );
+                for row in rows {
+                    writeln!(
+                        out,
+                        "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}",
+                        row.id,
+                        row.created_at.format("%Y-%m-%d %H:%M:%SZ"),
+                        row.status.as_str(),
+                        row.kind,
+                        row.case.as_deref().unwrap_or("-"),
+                        row.recipient
+                    )
+                    .expect("String");
+                }
+                out
+            }
+        })
+    })
+}

@@ -1,0 +1,267 @@
+//! The notification log, the outbox and the record of runs.
+//!
+//! Planned emails and their log entries are written in one transaction (a transactional
+//! outbox), so a key is logged exactly when its email is queued; delivery reads the outbox.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+
+use super::{Inner, Store, StoreError, Tx};
+use crate::case::CaseRef;
+use crate::plan::NotificationKey;
+
+/// How many keys one lookup asks for.
+const KEYS_PER_QUERY: usize = 500;
+
+const LOGGED_SQLITE: &str =
+    "SELECT key FROM notification_log WHERE key IN (SELECT value FROM json_each($1))";
+const LOGGED_POSTGRES: &str = "SELECT key FROM notification_log \
+     WHERE key IN (SELECT jsonb_array_elements_text($1::jsonb))";
+
+/// Where an outbox row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    Pending,
+    InFlight,
+    Sent,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::InFlight => "in_flight",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "pending" => OutboxStatus::Pending,
+            "in_flight" => OutboxStatus::InFlight,
+            "sent" => OutboxStatus::Sent,
+            "failed" => OutboxStatus::Failed,
+            other => return Err(StoreError::Corrupt(format!("outbox status `{other}`"))),
+        })
+    }
+}
+
+/// One outbox row, without its body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub case: Option<String>,
+    pub kind: String,
+    pub recipient: String,
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// What a run decided, for the record of runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunCounts {
+    pub queued: i64,
+    pub skipped: i64,
+    pub failed_cases: i64,
+}
+
+impl Store {
+    /// The keys among `keys` that are already in the notification log. Asks only about these
+    /// keys, a few hundred at a time: the log itself is never read whole.
+    pub async fn logged_keys(
+        &self,
+        keys: &[&NotificationKey],
+    ) -> Result<HashSet<NotificationKey>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let list = serde_json::to_string(&chunk.iter().map(|k| k.as_str()).collect::<Vec<_>>())
+                .expect("strings serialise");
+            let rows: Vec<String> = match self {
+                Store::Sqlite(pool) => {
+                    sqlx::query_scalar(LOGGED_SQLITE)
+                        .bind(list)
+                        .fetch_all(pool)
+                        .await?
+                }
+                Store::Postgres(pool) => {
+                    sqlx::query_scalar(LOGGED_POSTGRES)
+                        .bind(list)
+                        .fetch_all(pool)
+                        .await?
+                }
+            };
+            found.extend(rows.into_iter().map(NotificationKey::from_stored));
+        }
+        Ok(found)
+    }
+
+    /// Outbox rows, newest first, optionally of one status.
+    pub async fn outbox(&self, status: Option<OutboxStatus>) -> Result<Vec<OutboxRow>, StoreError> {
+        let (a, b, c, d) = match status {
+            Some(s) => (s.as_str(), s.as_str(), s.as_str(), s.as_str()),
+            None => ("pending", "in_flight", "sent", "failed"),
+        };
+        let mut tx = self.read().await?;
+        let rows = on_backend!(&mut tx.0, conn, _PG => {
+            let rows = sqlx::query(
+                "SELECT o.id, o.created_at, c.reference, o.kind, o.recipient, o.status, o.attempts, \
+                 o.last_error FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
+                 WHERE o.status IN ($1, $2, $3, $4) ORDER BY o.id DESC",
+            )
+            .bind(a)
+            .bind(b)
+            .bind(c)
+            .bind(d)
+            .fetch_all(&mut **conn)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(OutboxRow {
+                    id: row.try_get("id")?,
+                    created_at: row.try_get("created_at")?,
+                    case: row.try_get("reference")?,
+                    kind: row.try_get("kind")?,
+                    recipient: row.try_get("recipient")?,
+                    status: OutboxStatus::parse(&row.try_get::<String, _>("status")?)?,
+                    attempts: row.try_get("attempts")?,
+                    last_error: row.try_get("last_error")?,
+                });
+            }
+            out
+        });
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// The day of the last run that finished, if any.
+    pub async fn last_run(&self) -> Result<Option<(DateTime<Utc>, NaiveDate)>, StoreError> {
+        let mut tx = self.read().await?;
+        let row = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query(
+                "SELECT started_at, today_on FROM runs WHERE finished_at IS NOT NULL \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(&mut **conn)
+            .await?
+            .map(|row| Ok::<_, sqlx::Error>((row.try_get("started_at")?, row.try_get("today_on")?)))
+            .transpose()?
+        });
+        tx.rollback().await?;
+        Ok(row)
+    }
+}
+
+impl Tx {
+    /// Queues one email; returns its outbox id.
+    pub async fn enqueue(
+        &mut self,
+        case: Option<&CaseRef>,
+        kind: &str,
+        recipient: &str,
+        email_json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO outbox (created_at, case_id, kind, recipient, email, status, \
+                 next_attempt_at) VALUES ($1, (SELECT id FROM cases WHERE reference = $2), $3, $4, \
+                 $5, 'pending', $1) RETURNING id",
+            )
+            .bind(now)
+            .bind(case.map(CaseRef::as_str))
+            .bind(kind)
+            .bind(recipient)
+            .bind(email_json)
+            .fetch_one(&mut **conn)
+            .await?)
+        })
+    }
+
+    /// Records a decision for a key: sent (with its outbox row) or skipped (with the reason).
+    pub async fn log_decision(
+        &mut self,
+        key: &NotificationKey,
+        case: Option<&CaseRef>,
+        outbox_id: Option<i64>,
+        skip_reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let decision = if skip_reason.is_some() {
+            "skip"
+        } else {
+            "send"
+        };
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "INSERT INTO notification_log (key, case_id, decision, reason, decided_at, outbox_id) \
+                 VALUES ($1, (SELECT id FROM cases WHERE reference = $2), $3, $4, $5, $6)",
+            )
+            .bind(key.as_str())
+            .bind(case.map(CaseRef::as_str))
+            .bind(decision)
+            .bind(skip_reason)
+            .bind(now)
+            .bind(outbox_id)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Appends an audit entry for a case named by reference (the run's own records).
+    pub async fn audit_case(
+        &mut self,
+        case: &CaseRef,
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "INSERT INTO audit_log (case_id, at, actor, action, detail) \
+                 VALUES ((SELECT id FROM cases WHERE reference = $1), $2, $3, $4, $5)",
+            )
+            .bind(case.as_str())
+            .bind(at)
+            .bind(actor)
+            .bind(action)
+            .bind(detail)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records a finished run.
+    pub async fn record_run(
+        &mut self,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        today: NaiveDate,
+        counts: RunCounts,
+    ) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "INSERT INTO runs (started_at, finished_at, today_on, queued, skipped, failed_cases) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(started_at)
+            .bind(finished_at)
+            .bind(today)
+            .bind(counts.queued as i32)
+            .bind(counts.skipped as i32)
+            .bind(counts.failed_cases as i32)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+}
