@@ -43,6 +43,13 @@ impl CaseRef {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for CaseRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for CaseRef {
     type Err = InvalidCaseRef;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

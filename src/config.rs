@@ -167,11 +167,83 @@ pub struct DatabaseSection {
     pub url: Option<String>,
 }
 
-/// `[mail]`: read by the notification work; until then its keys are kept but not used.
-pub type MailSection = toml::Table;
+/// `[mail]`: how emails are sent and what they look like.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSection {
+    pub transport: Transport,
+    /// The folder `maildir` writes `.eml` files into; under the state directory when unset.
+    pub maildir: Option<PathBuf>,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// Where replies go; the business team's address when unset.
+    pub reply_to: Option<EmailAddress>,
+    /// The protective marking every subject starts with.
+    pub marking: String,
+    /// The folder of the email templates.
+    pub templates: Option<PathBuf>,
+    /// Emails go out on working days between these local times; what is queued outside the
+    /// window waits for the next one.
+    pub window_start: String,
+    pub window_end: String,
+}
 
-/// `[smtp]`: read by the notification work; until then its keys are kept but not used.
-pub type SmtpSection = toml::Table;
+impl Default for MailSection {
+    fn default() -> Self {
+        Self {
+            transport: Transport::Maildir,
+            maildir: None,
+            from: "Rapid Review Notifier <rrn@localhost>".to_owned(),
+            reply_to: None,
+            marking: "OFFICIAL-SENSITIVE".to_owned(),
+            templates: None,
+            window_start: "08:00".to_owned(),
+            window_end: "18:00".to_owned(),
+        }
+    }
+}
+
+/// `[mail] transport`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// Each message as an `.eml` file in `[mail] maildir`: real messages with no mail server.
+    Maildir,
+    Smtp,
+}
+
+/// `[smtp]`: the mail server. The password never goes here: it comes from `password_file`,
+/// `$RRN_SMTP_PASSWORD` or the systemd credential `smtp-password`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSection {
+    pub host: String,
+    pub port: Option<u16>,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+impl Default for SmtpSection {
+    fn default() -> Self {
+        Self {
+            host: "localhost".to_owned(),
+            port: None,
+            tls: SmtpTls::Starttls,
+            username: None,
+            password_file: None,
+        }
+    }
+}
+
+/// `[smtp] tls`. There is no "opportunistic": a downgrade to plain text must be explicit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    Starttls,
+    Implicit,
+    None,
+}
 
 /// `[schedule]`: read by the daemon work; until then its keys are kept but not used.
 pub type ScheduleSection = toml::Table;
@@ -235,6 +307,24 @@ struct RawAgency {
 }
 
 impl Config {
+    /// The local times of `[mail] window_start` and `window_end`.
+    pub fn sending_window(&self) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+        let parse = |key: &str, value: &str| {
+            chrono::NaiveTime::parse_from_str(value, "%H:%M").map_err(|_| {
+                format!("[mail] {key} `{value}` is not a time: use HH:MM, for example 08:00")
+            })
+        };
+        let start = parse("window_start", &self.mail.window_start)?;
+        let end = parse("window_end", &self.mail.window_end)?;
+        if end <= start {
+            return Err(format!(
+                "[mail] window_end {} is not after window_start {}: the window is one span within a day",
+                self.mail.window_end, self.mail.window_start
+            ));
+        }
+        Ok((start, end))
+    }
+
     /// Finds and loads the config, applying overrides from the process environment.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
         let env: Vec<(String, String)> = std::env::vars().collect();
@@ -300,6 +390,11 @@ impl Config {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let resolve = |p: Option<PathBuf>| p.map(|p| base.join(p));
+        let mut mail = raw.mail;
+        mail.maildir = resolve(mail.maildir);
+        mail.templates = resolve(mail.templates);
+        let mut smtp = raw.smtp;
+        smtp.password_file = resolve(smtp.password_file);
         Ok(Self {
             file: file.map(Path::to_path_buf),
             partnership: raw.partnership,
@@ -310,8 +405,8 @@ impl Config {
                 file: resolve(raw.timeline.file),
             },
             database: raw.database,
-            mail: raw.mail,
-            smtp: raw.smtp,
+            mail,
+            smtp,
             schedule: raw.schedule,
             contacts: raw.contacts,
             agencies,
@@ -353,6 +448,21 @@ impl Config {
     pub fn agency(&self, id: &AgencyId) -> Option<&Agency> {
         self.agencies.iter().find(|a| &a.id == id)
     }
+}
+
+/// Where `rrn` keeps its state (the SQLite database, the maildir): systemd's
+/// `$STATE_DIRECTORY`, else `$XDG_STATE_HOME` or `~/.local/state`, in a `rapid-review-notifier`
+/// folder.
+pub fn state_dir() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("STATE_DIRECTORY")
+        .or_else(|| env("XDG_STATE_HOME").map(|p| p.join("rapid-review-notifier")))
+        .or_else(|| env("HOME").map(|p| p.join(".local/state/rapid-review-notifier")))
+        .unwrap_or_else(|| PathBuf::from("/var/lib/rapid-review-notifier"))
 }
 
 /// The config file to use, by the documented search order; `None` means built-in defaults.

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::agency::AgencyId;
 use crate::calendar::{Calendar, OutOfRange};
@@ -27,7 +27,7 @@ use crate::timeline::{
 };
 
 /// The stable identity of one notification to one recipient; never reused for another.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NotificationKey(String);
 
@@ -67,7 +67,7 @@ impl fmt::Display for NotificationKey {
 }
 
 /// The kind of notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// Day 1: the request to each agency's lead for its summary.
@@ -112,7 +112,7 @@ impl Rule {
 }
 
 /// Who receives a notification, and in which capacity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
     /// `executive_chair`, `agency_lead:police`, `agency_manager:police`, …
     pub role: String,
@@ -122,7 +122,7 @@ pub struct Recipient {
 
 /// What a notification says about its milestone; only the case reference, titles, dates and
 /// counts: nothing about the child exists to say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     pub title: String,
     pub step: Option<u32>,
@@ -135,7 +135,7 @@ pub struct Item {
 }
 
 /// One planned notification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub key: NotificationKey,
     pub case: Option<CaseRef>,
@@ -150,6 +150,31 @@ pub struct Notification {
     pub item: Item,
     #[serde(skip)]
     urgency: (u8, Reverse<i32>),
+}
+
+impl Notification {
+    /// A notification outside any series (rung and repeat 0), for examples and checks.
+    pub fn standalone(
+        case: CaseRef,
+        rule: Rule,
+        recipient: Recipient,
+        scheduled: NaiveDate,
+        item: Item,
+    ) -> Self {
+        Self {
+            key: NotificationKey::new(Some(&case), None, None, rule, 0, 0, &recipient.email),
+            case: Some(case),
+            milestone: None,
+            agency: None,
+            rule,
+            rung: 0,
+            repeat: 0,
+            recipient,
+            scheduled,
+            item,
+            urgency: (0, Reverse(0)),
+        }
+    }
 }
 
 /// A notification proposed by planning, before the notification log is consulted.
@@ -658,7 +683,7 @@ pub fn decide(
 }
 
 /// One email: a digest of a recipient's items, or a single agency letter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Email {
     pub recipient: Recipient,
     pub kind: EmailKind,
@@ -666,7 +691,7 @@ pub struct Email {
     pub items: Vec<Notification>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailKind {
     Digest,

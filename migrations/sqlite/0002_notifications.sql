@@ -6,9 +6,10 @@ CREATE TABLE outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at TEXT NOT NULL,
     case_id INTEGER REFERENCES cases (id),
-    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter')),
+    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter', 'delivery_failure')),
     recipient TEXT NOT NULL,
-    -- The email as planned (recipient, items, derivations), as JSON; rendered at delivery.
+    -- The email as planned (recipient, items, derivations), or the failure report, as JSON;
+    -- rendered at delivery.
     email TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'in_flight', 'sent', 'failed')),

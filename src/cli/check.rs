@@ -27,6 +27,12 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
         .holiday_feed()
         .map_err(|e| problems.push(e.to_string()))
         .ok();
+    if let Err(e) = crate::mailer::Renderer::load(&config) {
+        problems.push(e.to_string());
+    }
+    if let Err(e) = config.sending_window() {
+        problems.push(e);
+    }
     if !problems.is_empty() {
         return Err(CliError::Failed(anyhow::anyhow!(problems.join("\n"))));
     }
@@ -53,7 +59,13 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
     )
     .expect("String");
 
-    for warning in warnings(&config, &timeline, *years.end(), today) {
+    let mut warnings = warnings(&config, &timeline, *years.end(), today);
+    if let Err(e) = crate::mailer::Mailer::from_config(&config, &crate::config::state_dir()) {
+        warnings.push(format!(
+            "{e} (fine if the service gets it at run time, for example as a systemd credential)"
+        ));
+    }
+    for warning in warnings {
         writeln!(out, "warning: {warning}").expect("String");
     }
     out.push_str("ok\n");

@@ -288,6 +288,11 @@ pub struct RunArgs {
 pub enum OutboxCommand {
     /// Queued emails, newest first
     List(OutboxArgs),
+    /// Queue a failed email again (after fixing its address, say)
+    Retry {
+        /// The outbox row, as `rrn outbox list` shows it
+        id: i64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -377,6 +382,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Plan(args) => plan::run(cli.config.as_deref(), args),
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
+        Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
         Command::Dev(DevCommand::Seed { cases, seed }) => {
             dev::seed(cli.config.as_deref(), cases, seed)
         }

@@ -7,6 +7,11 @@ use chrono::Utc;
 
 use super::case::{open_store, runtime};
 use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
+use lettre::message::Mailbox;
+
+use crate::config::state_dir;
+use crate::delivery::{SendingWindow, deliver};
+use crate::mailer::{Mailer, Renderer};
 use crate::moment;
 use crate::plan::Planner;
 use crate::run::run_once;
@@ -35,6 +40,27 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         contacts: &config.contacts,
         agencies: &config.agencies,
     };
+    let (start, end) = config
+        .sending_window()
+        .map_err(|e| CliError::Failed(anyhow::anyhow!(e)))?;
+    let window = SendingWindow {
+        start,
+        end,
+        timezone: config.partnership.timezone,
+    };
+    let at = moment::now_or(args.at.at, config.partnership.timezone)
+        .map_err(usage)?
+        .with_timezone(&Utc);
+    let renderer = Renderer::load(&config).map_err(|e| CliError::Failed(e.into()))?;
+    let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let admin: Option<Mailbox> = config.contacts.admin.as_ref().and_then(|c| {
+        c.email
+            .as_str()
+            .parse()
+            .ok()
+            .map(|email| Mailbox::new(Some(c.name.clone()), email))
+    });
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
         let report = run_once(&store, &planner, today, Utc::now())
@@ -43,16 +69,43 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         for failure in &report.failed_cases {
             eprintln!("rrn: warning: cannot evaluate case {failure}");
         }
+        let delivery = deliver(
+            &store,
+            &renderer,
+            &mailer,
+            admin.as_ref(),
+            window.contains(at, &calendar),
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("delivery failed")))?;
         Ok(match args.format {
-            Format::Json => serde_json::to_string_pretty(&report).expect("serialisable") + "\n",
-            Format::Table => format!(
-                "run for {}: {} open cases, {} emails queued, {} skipped, {} cases failed\n",
-                report.today,
-                report.cases,
-                report.queued,
-                report.skipped,
-                report.failed_cases.len()
-            ),
+            Format::Json => {
+                serde_json::to_string_pretty(
+                    &serde_json::json!({ "run": report, "delivery": delivery }),
+                )
+                .expect("serialisable")
+                    + "\n"
+            }
+            Format::Table => {
+                let delivered = if delivery.waiting_for_window {
+                    "outside the sending window: queued emails wait for it".to_owned()
+                } else {
+                    format!(
+                        "{} sent, {} to retry, {} failed",
+                        delivery.sent, delivery.retrying, delivery.failed
+                    )
+                };
+                format!(
+                    "run for {}: {} open cases, {} emails queued, {} skipped, {} cases failed; \
+                     delivery: {delivered}\n",
+                    report.today,
+                    report.cases,
+                    report.queued,
+                    report.skipped,
+                    report.failed_cases.len()
+                )
+            }
         })
     })
 }
@@ -94,5 +147,25 @@ pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<Str
                 out
             }
         })
+    })
+}
+
+pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliError> {
+    let config = load_config(config_path)?;
+    runtime()?.block_on(async {
+        let store = open_store(&config).await?;
+        if store
+            .retry(id, Utc::now())
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?
+        {
+            Ok(format!(
+                "outbox row {id} is queued again; the next run sends it\n"
+            ))
+        } else {
+            Err(usage(anyhow::anyhow!(
+                "no failed outbox row {id}: see `rrn outbox list --status failed`"
+            )))
+        }
     })
 }

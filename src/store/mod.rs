@@ -21,7 +21,7 @@ use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 use crate::agency::AgencyId;
 use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
-pub use outbox::{OutboxRow, OutboxStatus, RunCounts};
+pub use outbox::{Claimed, OutboxRow, OutboxStatus, RunCounts};
 pub use scan::StatusFilter;
 
 /// How long an SQLite writer waits for another before giving up.
@@ -550,17 +550,10 @@ async fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
     })
 }
 
-/// The default SQLite database: under systemd's `$STATE_DIRECTORY`, else `$XDG_STATE_HOME` or
-/// `~/.local/state`, in a `rapid-review-notifier` folder.
+/// The default SQLite database: `rrn.db` in the state directory.
 pub fn default_sqlite_url() -> String {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let folder = env("STATE_DIRECTORY")
-        .or_else(|| env("XDG_STATE_HOME").map(|p| p.join("rapid-review-notifier")))
-        .or_else(|| env("HOME").map(|p| p.join(".local/state/rapid-review-notifier")))
-        .unwrap_or_else(|| Path::new("/var/lib/rapid-review-notifier").to_owned());
-    format!("sqlite://{}", folder.join("rrn.db").display())
+    format!(
+        "sqlite://{}",
+        crate::config::state_dir().join("rrn.db").display()
+    )
 }

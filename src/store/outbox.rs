@@ -64,6 +64,26 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// An outbox row claimed for delivery (now in flight).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub email: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+     ORDER BY id LIMIT $2) RETURNING id, kind, recipient, email, attempts, created_at";
+/// SKIP LOCKED: two processes that both think they deliver can never claim one row twice.
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, kind, recipient, email, attempts, created_at";
+
 /// What a run decided, for the record of runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RunCounts {
@@ -155,6 +175,136 @@ impl Store {
         });
         tx.rollback().await?;
         Ok(row)
+    }
+}
+
+impl Store {
+    /// Puts rows left in flight (by a crash mid-send) back in the queue, so they are sent
+    /// again: at most one duplicate each, never a loss. Returns how many.
+    pub async fn release_in_flight(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let released = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query("UPDATE outbox SET status = 'pending' WHERE status = 'in_flight'")
+                .execute(&mut **conn)
+                .await?
+                .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(released)
+    }
+
+    /// Marks up to `limit` due rows in flight and returns them, in a short transaction of its
+    /// own: no transaction stays open while a message is being sent.
+    pub async fn claim(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Claimed>, StoreError> {
+        let mut tx = self.begin().await?;
+        let claimed = on_backend!(&mut tx.0, conn, PG => {
+            let rows = sqlx::query(if PG { CLAIM_POSTGRES } else { CLAIM_SQLITE })
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&mut **conn)
+                .await?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for row in rows {
+                claimed.push(Claimed {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    recipient: row.try_get("recipient")?,
+                    email: row.try_get("email")?,
+                    attempts: row.try_get("attempts")?,
+                    created_at: row.try_get("created_at")?,
+                });
+            }
+            claimed.sort_by_key(|c| c.id);
+            claimed
+        });
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// The server accepted the message.
+    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut **conn)
+                .await?;
+        });
+        tx.commit().await
+    }
+
+    /// A transient failure: back in the queue from `next_attempt_at`.
+    pub async fn mark_retry(
+        &self,
+        id: i64,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(next_attempt_at)
+            .bind(error)
+            .execute(&mut **conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// A permanent failure (or retries exhausted): not tried again until `rrn outbox retry`.
+    /// With `alert`, a report to the admin contact is queued in the same transaction.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        alert: Option<(&str, &str)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1")
+                .bind(id)
+                .bind(error)
+                .execute(&mut **conn)
+                .await?;
+            if let Some((admin, report)) = alert {
+                sqlx::query(
+                    "INSERT INTO outbox (created_at, case_id, kind, recipient, email, status, \
+                     next_attempt_at) SELECT $1, case_id, 'delivery_failure', $2, $3, 'pending', $1 \
+                     FROM outbox WHERE id = $4",
+                )
+                .bind(now)
+                .bind(admin)
+                .bind(report)
+                .bind(id)
+                .execute(&mut **conn)
+                .await?;
+            }
+        });
+        tx.commit().await
+    }
+
+    /// `rrn outbox retry ID`: a failed row goes back in the queue now. False if there is no
+    /// failed row with that id.
+    pub async fn retry(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let changed = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 \
+                 WHERE id = $1 AND status = 'failed'",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(changed > 0)
     }
 }
 

@@ -1,0 +1,221 @@
+//! Delivery: outbox rows to messages on the wire, each recorded only after the transport
+//! accepted it.
+//!
+//! A row is claimed (marked in flight) in a short transaction, sent with no transaction open,
+//! and its outcome recorded in another. Rows left in flight by a crash are released at the
+//! start of a pass and sent again: at most one duplicate of what was in flight, never a loss.
+//! Transient failures are retried with exponential backoff for 24 hours; permanent ones are
+//! marked failed and reported to the admin contact in an email of their own.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use lettre::message::Mailbox;
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::mailer::{FailureReport, MailError, Mailer, Renderer, SendError};
+use crate::plan::Email;
+use crate::store::{Claimed, Store, StoreError};
+
+/// How many rows one claim takes.
+const CLAIM_BATCH: i64 = 50;
+/// The first retry waits this long; each next one twice as long, up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::minutes(1);
+const MAX_BACKOFF: Duration = Duration::hours(1);
+/// A transient failure is retried for this long after the email was queued.
+const GIVE_UP_AFTER: Duration = Duration::hours(24);
+
+/// When to try again after `attempts` failed attempts, or `None` when it is time to give up.
+/// Pure: a function of the attempt count and the times only.
+pub fn next_attempt(
+    attempts: i32,
+    queued_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let doublings = attempts.saturating_sub(1).clamp(0, 16) as u32;
+    let backoff = (FIRST_BACKOFF * 2i32.pow(doublings)).min(MAX_BACKOFF);
+    let at = now + backoff;
+    (at <= queued_at + GIVE_UP_AFTER).then_some(at)
+}
+
+/// The sending window: `start` to `end` local time on working days.
+#[derive(Debug, Clone, Copy)]
+pub struct SendingWindow {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub timezone: Tz,
+}
+
+impl SendingWindow {
+    /// Whether `now` is inside the window; outside it, queued emails wait (never dropped).
+    pub fn contains(&self, now: DateTime<Utc>, calendar: &Calendar) -> bool {
+        let local = self.timezone.from_utc_datetime(&now.naive_utc());
+        let working = calendar.is_working_day(local.date_naive()).unwrap_or(false);
+        let time = local.time();
+        working && self.start <= time && time < self.end
+    }
+}
+
+/// What a delivery pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    /// Rows found in flight at the start (left by a crash) and queued again.
+    pub released: u64,
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    /// True when the pass found itself outside the sending window and sent nothing.
+    pub waiting_for_window: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One delivery pass: everything due is sent, retried later, or marked failed.
+pub async fn deliver(
+    store: &Store,
+    renderer: &Renderer,
+    mailer: &Mailer,
+    admin: Option<&Mailbox>,
+    in_window: bool,
+    now: DateTime<Utc>,
+) -> Result<DeliveryReport, DeliveryError> {
+    let mut report = DeliveryReport {
+        released: store.release_in_flight().await?,
+        ..DeliveryReport::default()
+    };
+    if !in_window {
+        report.waiting_for_window = true;
+        return Ok(report);
+    }
+    loop {
+        let batch = store.claim(now, CLAIM_BATCH).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for row in batch {
+            match render(renderer, admin, &row) {
+                Err(e) => {
+                    fail(
+                        store,
+                        admin,
+                        &row,
+                        &format!("cannot render: {e}"),
+                        now,
+                        &mut report,
+                    )
+                    .await?
+                }
+                Ok(message) => match mailer.send(&message, row.id).await {
+                    Ok(()) => {
+                        store.mark_sent(row.id, now).await?;
+                        report.sent += 1;
+                    }
+                    Err(SendError::Transient(error)) => {
+                        match next_attempt(row.attempts, row.created_at, now) {
+                            Some(at) => {
+                                store.mark_retry(row.id, at, &error).await?;
+                                report.retrying += 1;
+                            }
+                            None => {
+                                let error = format!("{error} (gave up after 24 hours of retries)");
+                                fail(store, admin, &row, &error, now, &mut report).await?;
+                            }
+                        }
+                    }
+                    Err(SendError::Permanent(error)) => {
+                        fail(store, admin, &row, &error, now, &mut report).await?
+                    }
+                },
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn render(
+    renderer: &Renderer,
+    admin: Option<&Mailbox>,
+    row: &Claimed,
+) -> Result<lettre::Message, MailError> {
+    if row.kind == "delivery_failure" {
+        let report: FailureReport = serde_json::from_str(&row.email)
+            .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
+        let admin = admin.ok_or_else(|| MailError::Message("no admin contact".to_owned()))?;
+        renderer.render_failure(&report, admin, row.id)
+    } else {
+        let email: Email = serde_json::from_str(&row.email)
+            .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
+        renderer.render(&email, row.id)
+    }
+}
+
+/// Marks a row failed and, unless it was itself a failure report, tells the admin contact.
+async fn fail(
+    store: &Store,
+    admin: Option<&Mailbox>,
+    row: &Claimed,
+    error: &str,
+    now: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), StoreError> {
+    let alert = match admin {
+        Some(admin) if row.kind != "delivery_failure" => {
+            let failure = FailureReport {
+                outbox_id: row.id,
+                recipient: row.recipient.clone(),
+                error: error.to_owned(),
+            };
+            Some((
+                admin.email.to_string(),
+                serde_json::to_string(&failure).expect("serialises"),
+            ))
+        }
+        _ => None,
+    };
+    store
+        .mark_failed(
+            row.id,
+            error,
+            alert.as_ref().map(|(a, r)| (a.as_str(), r.as_str())),
+            now,
+        )
+        .await?;
+    report.failed += 1;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour_and_gives_up_after_a_day() {
+        let queued = at("2027-01-07T08:00:00Z");
+        let now = at("2027-01-07T09:00:00Z");
+        assert_eq!(
+            next_attempt(1, queued, now),
+            Some(now + Duration::minutes(1))
+        );
+        assert_eq!(
+            next_attempt(2, queued, now),
+            Some(now + Duration::minutes(2))
+        );
+        assert_eq!(
+            next_attempt(5, queued, now),
+            Some(now + Duration::minutes(16))
+        );
+        assert_eq!(
+            next_attempt(12, queued, now),
+            Some(now + Duration::hours(1))
+        );
+        assert_eq!(next_attempt(12, queued, at("2027-01-08T07:30:00Z")), None);
+    }
+}

@@ -1,0 +1,517 @@
+//! Emails: a planned [`Email`] rendered with the partnership's templates into a message, and the
+//! transports that carry it (a maildir folder, or SMTP).
+//!
+//! The template context holds only what the planner put in an item (case reference, milestone
+//! title and step, dates, their derivation, status words), the recipient's name and role, the
+//! partnership's name, the marking and the reply-to contact. There is nothing about a child to
+//! add, and nothing here would add it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::config::{Config, SmtpTls, Transport};
+use crate::plan::{Email, EmailKind};
+
+/// The templates each partnership can edit, with built-in copies of the shipped ones.
+const TEMPLATES: [(&str, &str); 6] = [
+    ("digest.txt", include_str!("../config/templates/digest.txt")),
+    (
+        "digest.html",
+        include_str!("../config/templates/digest.html"),
+    ),
+    (
+        "agency_letter.txt",
+        include_str!("../config/templates/agency_letter.txt"),
+    ),
+    (
+        "agency_letter.html",
+        include_str!("../config/templates/agency_letter.html"),
+    ),
+    (
+        "delivery_failure.txt",
+        include_str!("../config/templates/delivery_failure.txt"),
+    ),
+    (
+        "delivery_failure.html",
+        include_str!("../config/templates/delivery_failure.html"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("cannot read template {path}: {reason}")]
+    ReadTemplate {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("template {name}: {reason:#}")]
+    Template {
+        name: String,
+        reason: minijinja::Error,
+    },
+    #[error("template {0} rendered empty: it must say something")]
+    EmptyTemplate(String),
+    #[error("invalid [mail] {field} `{value}`: {reason}")]
+    Address {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Message(String),
+    #[error("SMTP settings: {0}")]
+    Smtp(String),
+}
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Serialize)]
+struct Person<'a> {
+    name: &'a str,
+    email: &'a str,
+}
+
+#[derive(Serialize)]
+struct ItemContext<'a> {
+    case: &'a str,
+    title: &'a str,
+    step: Option<u32>,
+    due: Option<String>,
+    status: &'a str,
+    derivation: Option<&'a str>,
+    progress: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RecipientContext<'a> {
+    name: &'a str,
+    role: &'a str,
+}
+
+/// Everything a template may use; nothing else reaches it.
+#[derive(Serialize)]
+struct TemplateContext<'a> {
+    partnership: &'a str,
+    marking: &'a str,
+    recipient: RecipientContext<'a>,
+    reply_to: Person<'a>,
+    items: Vec<ItemContext<'a>>,
+}
+
+/// What a delivery-failure report to the admin contact says.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct FailureReport {
+    pub outbox_id: i64,
+    pub recipient: String,
+    pub error: String,
+}
+
+/// Renders planned emails into messages.
+pub struct Renderer {
+    env: Environment<'static>,
+    partnership: String,
+    marking: String,
+    from: Mailbox,
+    reply_to: Mailbox,
+    /// The domain of the sender, for Message-IDs.
+    domain: String,
+}
+
+impl Renderer {
+    /// Loads the templates from `[mail] templates` (or the built-in ones) and checks each one
+    /// renders with a sample context, so a typo fails at load (and in `check-config`), never
+    /// at 08:00 on a deadline day.
+    pub fn load(config: &Config) -> Result<Self, MailError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, builtin) in TEMPLATES {
+            let source = match &config.mail.templates {
+                Some(folder) => {
+                    let path = folder.join(name);
+                    std::fs::read_to_string(&path)
+                        .map_err(|reason| MailError::ReadTemplate { path, reason })?
+                }
+                None => builtin.to_owned(),
+            };
+            env.add_template_owned(name, source)
+                .map_err(|reason| MailError::Template {
+                    name: name.to_owned(),
+                    reason,
+                })?;
+        }
+        let address = |field: &'static str, value: &str| {
+            value.parse::<Mailbox>().map_err(|e| MailError::Address {
+                field,
+                value: value.to_owned(),
+                reason: e.to_string(),
+            })
+        };
+        let from = address("from", &config.mail.from)?;
+        let reply_to = match (&config.mail.reply_to, &config.contacts.business_team) {
+            (Some(reply_to), _) => address("reply_to", reply_to.as_str())?,
+            (None, Some(team)) => Mailbox::new(
+                Some(team.name.clone()),
+                address("reply_to", team.email.as_str())?.email,
+            ),
+            (None, None) => from.clone(),
+        };
+        let renderer = Self {
+            env,
+            partnership: config.partnership.name.clone(),
+            marking: config.mail.marking.clone(),
+            domain: from.email.domain().to_owned(),
+            from,
+            reply_to,
+        };
+        renderer.check()?;
+        Ok(renderer)
+    }
+
+    fn context<'a>(&'a self, email: &'a Email) -> TemplateContext<'a> {
+        TemplateContext {
+            partnership: &self.partnership,
+            marking: &self.marking,
+            recipient: RecipientContext {
+                name: &email.recipient.name,
+                role: &email.recipient.role,
+            },
+            reply_to: Person {
+                name: self.reply_to.name.as_deref().unwrap_or(""),
+                email: self.reply_to.email.as_ref(),
+            },
+            items: email
+                .items
+                .iter()
+                .map(|n| ItemContext {
+                    case: n.case.as_ref().map_or("", |c| c.as_str()),
+                    title: &n.item.title,
+                    step: n.item.step,
+                    due: n.item.due.map(crate::timeline::long_date),
+                    status: &n.item.status,
+                    derivation: n.item.derivation.as_deref(),
+                    progress: n.item.progress.as_deref(),
+                })
+                .collect(),
+        }
+    }
+
+    fn render_pair(
+        &self,
+        base: &str,
+        context: &impl Serialize,
+    ) -> Result<(String, String), MailError> {
+        let render = |name: String| -> Result<String, MailError> {
+            let text = self
+                .env
+                .get_template(&name)
+                .and_then(|t| t.render(minijinja::value::Serde(context)))
+                .map_err(|reason| MailError::Template {
+                    name: name.clone(),
+                    reason,
+                })?;
+            if text.trim().is_empty() {
+                return Err(MailError::EmptyTemplate(name));
+            }
+            Ok(text)
+        };
+        Ok((
+            render(format!("{base}.txt"))?,
+            render(format!("{base}.html"))?,
+        ))
+    }
+
+    /// Renders every template with a sample of each kind of email.
+    pub fn check(&self) -> Result<(), MailError> {
+        let sample = sample_email();
+        self.render_pair("digest", &self.context(&sample))?;
+        self.render_pair("agency_letter", &self.context(&sample))?;
+        self.render_pair(
+            "delivery_failure",
+            &self.failure_context(&FailureReport {
+                outbox_id: 1,
+                recipient: "someone@example.org".to_owned(),
+                error: "550 mailbox unavailable".to_owned(),
+            }),
+        )?;
+        Ok(())
+    }
+
+    fn failure_context<'a>(&'a self, report: &'a FailureReport) -> impl Serialize + 'a {
+        #[derive(Serialize)]
+        struct FailureContext<'a> {
+            partnership: &'a str,
+            marking: &'a str,
+            failure: &'a FailureReport,
+        }
+        FailureContext {
+            partnership: &self.partnership,
+            marking: &self.marking,
+            failure: report,
+        }
+    }
+
+    /// The message for one outbox row. Its Message-ID is derived from the row, so a re-send
+    /// after a crash carries the same ID; every message of a case refers to the case's thread.
+    pub fn render(&self, email: &Email, outbox_id: i64) -> Result<Message, MailError> {
+        let base = match email.kind {
+            EmailKind::Digest => "digest",
+            EmailKind::AgencyLetter => "agency_letter",
+        };
+        let (text, html) = self.render_pair(base, &self.context(email))?;
+        let to = Mailbox::new(
+            Some(email.recipient.name.clone()),
+            email
+                .recipient
+                .email
+                .as_str()
+                .parse()
+                .map_err(|e| MailError::Message(format!("recipient address: {e}")))?,
+        );
+        let cases: Vec<&str> = {
+            let mut cases: Vec<&str> = email
+                .items
+                .iter()
+                .filter_map(|n| n.case.as_ref().map(|c| c.as_str()))
+                .collect();
+            cases.dedup();
+            cases
+        };
+        let subject = self.subject(email, &cases);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.reply_to.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<rrn.outbox.{outbox_id}@{}>", self.domain)));
+        if let [case] = cases.as_slice() {
+            let thread = format!("<rrn.case.{}@{}>", case.replace('/', "."), self.domain);
+            builder = builder.in_reply_to(thread.clone()).references(thread);
+        }
+        builder
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| MailError::Message(e.to_string()))
+    }
+
+    /// A report of a permanent delivery failure, for the admin contact.
+    pub fn render_failure(
+        &self,
+        report: &FailureReport,
+        admin: &Mailbox,
+        outbox_id: i64,
+    ) -> Result<Message, MailError> {
+        let (text, html) = self.render_pair("delivery_failure", &self.failure_context(report))?;
+        let subject = clean(&format!(
+            "{} Rapid Review Notifier: an email could not be delivered (outbox {})",
+            self.marking, report.outbox_id
+        ));
+        Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.reply_to.clone())
+            .to(admin.clone())
+            .subject(subject)
+            .message_id(Some(format!("<rrn.outbox.{outbox_id}@{}>", self.domain)))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| MailError::Message(e.to_string()))
+    }
+
+    fn subject(&self, email: &Email, cases: &[&str]) -> String {
+        let first = email.items.first();
+        let text = match (email.kind, cases, email.items.len()) {
+            (EmailKind::AgencyLetter, _, _) => format!(
+                "{} Rapid Review {}: Individual Agency Summary {}",
+                self.marking,
+                cases.first().unwrap_or(&""),
+                first.map_or("", |n| n.item.status.as_str())
+            ),
+            (EmailKind::Digest, [case], 1) => format!(
+                "{} Rapid Review {case}: {} {}",
+                self.marking,
+                first.map_or("", |n| n.item.title.as_str()),
+                first.map_or("", |n| n.item.status.as_str())
+            ),
+            (EmailKind::Digest, _, n) => {
+                let overdue = email
+                    .items
+                    .iter()
+                    .filter(|i| i.item.status.starts_with("overdue"))
+                    .count();
+                let plural = if n == 1 { "" } else { "s" };
+                if overdue > 0 {
+                    format!(
+                        "{} Rapid Review: {n} item{plural} need attention, {overdue} overdue",
+                        self.marking
+                    )
+                } else {
+                    format!(
+                        "{} Rapid Review: {n} item{plural} need attention",
+                        self.marking
+                    )
+                }
+            }
+        };
+        clean(&text)
+    }
+}
+
+/// Control characters never reach a header.
+fn clean(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// An email with one of everything, for checking templates.
+fn sample_email() -> Email {
+    use crate::case::CaseRef;
+    use crate::email::EmailAddress;
+    use crate::plan::{Item, Notification, Recipient, Rule};
+    let recipient = Recipient {
+        role: "agency_lead:police".to_owned(),
+        name: "Sample Lead".to_owned(),
+        email: EmailAddress::parse("lead@example.org").expect("valid"),
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(2027, 1, 7).expect("valid");
+    let notification = Notification::standalone(
+        CaseRef::parse("RR-0000-000").expect("valid"),
+        Rule::Reminder,
+        recipient.clone(),
+        date,
+        Item {
+            title: "Individual Agency Summary".to_owned(),
+            step: Some(4),
+            due: Some(date),
+            status: "due in 3 working days".to_owned(),
+            derivation: Some("Due Thursday 7 January 2027: working day 10 after day 0.".to_owned()),
+            progress: Some("1 of 3 received".to_owned()),
+        },
+    );
+    Email {
+        recipient,
+        kind: EmailKind::Digest,
+        items: vec![notification],
+    }
+}
+
+/// A send that did not happen, by what to do next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying: a 4xx reply, a refused or dropped connection, a timeout, a TLS failure.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying will not help: a 5xx reply, a rejected address.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Where messages go.
+pub enum Mailer {
+    /// `.eml` files in a folder.
+    Maildir(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    /// The transport `[mail] transport` names. The SMTP password comes from `password_file`,
+    /// `$RRN_SMTP_PASSWORD` or `$CREDENTIALS_DIRECTORY/smtp-password`, in that order.
+    pub fn from_config(config: &Config, default_maildir: &Path) -> Result<Self, MailError> {
+        match config.mail.transport {
+            Transport::Maildir => Ok(Mailer::Maildir(
+                config
+                    .mail
+                    .maildir
+                    .clone()
+                    .unwrap_or_else(|| default_maildir.to_owned()),
+            )),
+            Transport::Smtp => {
+                let smtp = &config.smtp;
+                let fail = |e: lettre::transport::smtp::Error| {
+                    MailError::Smtp(format!("{} ({})", e, smtp.host))
+                };
+                let builder = match smtp.tls {
+                    SmtpTls::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                            .map_err(fail)?
+                    }
+                    SmtpTls::Implicit => {
+                        AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(fail)?
+                    }
+                    SmtpTls::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                    }
+                };
+                let mut builder = builder.timeout(Some(Duration::from_secs(30)));
+                if let Some(port) = smtp.port {
+                    builder = builder.port(port);
+                }
+                if let Some(user) = &smtp.username {
+                    let password = smtp_password(config)?;
+                    builder = builder.credentials(Credentials::new(user.clone(), password.0));
+                }
+                Ok(Mailer::Smtp(builder.build()))
+            }
+        }
+    }
+
+    /// Sends one message. The maildir file is written atomically, named by the outbox row.
+    pub async fn send(&self, message: &Message, outbox_id: i64) -> Result<(), SendError> {
+        match self {
+            Mailer::Maildir(folder) => {
+                let write = || -> std::io::Result<()> {
+                    std::fs::create_dir_all(folder)?;
+                    let mut file = tempfile::NamedTempFile::new_in(folder)?;
+                    std::io::Write::write_all(&mut file, &message.formatted())?;
+                    file.as_file().sync_all()?;
+                    file.persist(folder.join(format!("{outbox_id:08}.eml")))?;
+                    Ok(())
+                };
+                write().map_err(|e| {
+                    SendError::Transient(format!("writing to {}: {e}", folder.display()))
+                })
+            }
+            Mailer::Smtp(transport) => match transport.send(message.clone()).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                Err(e) => Err(SendError::Transient(e.to_string())),
+            },
+        }
+    }
+}
+
+fn smtp_password(config: &Config) -> Result<Secret, MailError> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path)
+            .map(|s| Secret(s.trim_end_matches(['\n', '\r']).to_owned()))
+            .map_err(|e| {
+                MailError::Smtp(format!(
+                    "cannot read the password file {}: {e}",
+                    path.display()
+                ))
+            })
+    };
+    if let Some(path) = &config.smtp.password_file {
+        return read(path);
+    }
+    if let Ok(password) = std::env::var("RRN_SMTP_PASSWORD") {
+        return Ok(Secret(password));
+    }
+    if let Ok(folder) = std::env::var("CREDENTIALS_DIRECTORY") {
+        return read(&Path::new(&folder).join("smtp-password"));
+    }
+    Err(MailError::Smtp(
+        "a username is set but no password: set [smtp] password_file, $RRN_SMTP_PASSWORD, or \
+         the systemd credential smtp-password"
+            .to_owned(),
+    ))
+}
