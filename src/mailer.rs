@@ -423,8 +423,18 @@ pub enum Mailer {
 }
 
 impl Mailer {
+    /// Checks the transport settings without connecting (for `check-config`): the TLS mode is
+    /// valid for the host, and a password can be found when a username is set.
+    pub fn check(config: &Config) -> Result<(), MailError> {
+        if config.mail.transport == Transport::Smtp && config.smtp.username.is_some() {
+            smtp_password(config)?;
+        }
+        Ok(())
+    }
+
     /// The transport `[mail] transport` names. The SMTP password comes from `password_file`,
-    /// `$RRN_SMTP_PASSWORD` or `$CREDENTIALS_DIRECTORY/smtp-password`, in that order.
+    /// `$RRN_SMTP_PASSWORD` or `$CREDENTIALS_DIRECTORY/smtp-password`, in that order. Call it
+    /// inside the async runtime: the SMTP connection pool starts with it.
     pub fn from_config(config: &Config, default_maildir: &Path) -> Result<Self, MailError> {
         match config.mail.transport {
             Transport::Maildir => Ok(Mailer::Maildir(

@@ -85,6 +85,11 @@ impl TestDb {
         }
     }
 
+    /// Where the maildir transport of this test's runs writes.
+    fn maildir(&self) -> PathBuf {
+        self._dir.path().join("maildir")
+    }
+
     fn rrn(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
@@ -98,6 +103,7 @@ impl TestDb {
         }
         command
             .env("RRN_DATABASE__URL", &self.url)
+            .env("RRN_MAIL__MAILDIR", self.maildir())
             .args(["--config", CONFIG])
             .args(args);
         command
@@ -835,8 +841,13 @@ fn plan_previews_a_case_day_by_day_and_writes_nothing(db: &TestDb) {
     assert_eq!(db.dump(), before, "planning writes nothing");
 }
 
+/// `rrn run --once --at DAY`: the run's report (the delivery report is under `delivery`).
 fn run_once(db: &TestDb, day: &str) -> serde_json::Value {
-    json(&db.rrn_json(&["run", "--once", "--at", day]))
+    let mut report = json(&db.rrn_json(&["run", "--once", "--at", day]));
+    let delivery = report["delivery"].take();
+    let mut run = report["run"].take();
+    run["delivery"] = delivery;
+    run
 }
 
 fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
@@ -870,22 +881,17 @@ fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
             .starts_with("RR-FAR"),
         "{first}"
     );
+    // Delivered through the default transport, the maildir: one file per email.
+    assert_eq!(first["delivery"]["sent"], 6, "{first}");
     let outbox = json(&db.rrn_json(&["outbox", "list"]));
-    assert_eq!(outbox.as_array().unwrap().len(), 6);
-    let letters = outbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["kind"] == "agency_letter")
-        .count();
-    assert_eq!(letters, 3);
-    assert!(
-        outbox
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["status"] == "pending")
+    let rows = outbox.as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(
+        rows.iter().filter(|r| r["kind"] == "agency_letter").count(),
+        3
     );
+    assert!(rows.iter().all(|r| r["status"] == "sent"), "{outbox}");
+    assert_eq!(std::fs::read_dir(db.maildir()).unwrap().count(), 6);
 
     // The same day again: nothing new.
     let again = run_once(db, "2026-12-22");

@@ -60,7 +60,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
     .expect("String");
 
     let mut warnings = warnings(&config, &timeline, *years.end(), today);
-    if let Err(e) = crate::mailer::Mailer::from_config(&config, &crate::config::state_dir()) {
+    if let Err(e) = crate::mailer::Mailer::check(&config) {
         warnings.push(format!(
             "{e} (fine if the service gets it at run time, for example as a systemd credential)"
         ));

@@ -52,8 +52,6 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         .map_err(usage)?
         .with_timezone(&Utc);
     let renderer = Renderer::load(&config).map_err(|e| CliError::Failed(e.into()))?;
-    let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
-        .map_err(|e| CliError::Failed(e.into()))?;
     let admin: Option<Mailbox> = config.contacts.admin.as_ref().and_then(|c| {
         c.email
             .as_str()
@@ -62,8 +60,13 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
             .map(|email| Mailbox::new(Some(c.name.clone()), email))
     });
     runtime()?.block_on(async {
+        let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
+            .map_err(|e| CliError::Failed(e.into()))?;
         let store = open_store(&config).await?;
-        let report = run_once(&store, &planner, today, Utc::now())
+        // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
+        // (what the run records is then stamped with the simulated time).
+        let now = at;
+        let report = run_once(&store, &planner, today, now)
             .await
             .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("the run failed")))?;
         for failure in &report.failed_cases {
@@ -74,8 +77,8 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
             &renderer,
             &mailer,
             admin.as_ref(),
-            window.contains(at, &calendar),
-            Utc::now(),
+            window.contains(now, &calendar),
+            now,
         )
         .await
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("delivery failed")))?;

@@ -1,0 +1,426 @@
+//! Emails end to end through `rrn run --once`: what they say and carry (maildir), and delivery
+//! over SMTP to a real SMTP server on 127.0.0.1 (mailin-embedded, in this test process) that
+//! can answer 4xx or 5xx per recipient.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+use mailin_embedded::response::{INTERNAL_ERROR, NO_MAILBOX, OK};
+use mailin_embedded::{Handler, Response, Server, SslConfig};
+
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+
+/// Every address in the shipped config.
+const ADDRESSES: [&str; 19] = [
+    "business-team@partnership.example",
+    "csc-manager@council.example",
+    "executive-chair@partnership.example",
+    "csprg@partnership.example",
+    "partners@partnership.example",
+    "national-panel@panel.example",
+    "service-desk@council.example",
+    "safeguarding-lead@police.example",
+    "ppu-manager@police.example",
+    "designated-nurse@health.example",
+    "director-of-nursing@health.example",
+    "safeguarding@education.example",
+    "head-of-inclusion@education.example",
+    "safeguarding@probation.example",
+    "head-of-delivery@probation.example",
+    "safeguarding@council.example",
+    "head-of-csc@council.example",
+    "safeguarding@yjs.example",
+    "yjs-manager@yjs.example",
+];
+
+struct Setup {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Setup {
+    fn new(extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = vec![
+            (
+                "RRN_DATABASE__URL".to_owned(),
+                format!("sqlite://{}", dir.path().join("rrn.db").display()),
+            ),
+            (
+                "RRN_MAIL__MAILDIR".to_owned(),
+                dir.path().join("maildir").display().to_string(),
+            ),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let setup = Self { dir, env };
+        let opened = setup.rrn(&[
+            "case",
+            "open",
+            "RR-2026-014",
+            "--aware",
+            "2026-12-16",
+            "--day0",
+            "2026-12-21",
+            "--agency",
+            "police",
+            "--agency",
+            "health",
+            "--agency",
+            "education",
+            "--at",
+            "2026-12-21",
+        ]);
+        assert!(opened.status.success(), "{opened:?}");
+        setup
+    }
+
+    fn rrn(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("RRN_") {
+                command.env_remove(key);
+            }
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+            .args(["--config", CONFIG])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn run(&self, at: &str) -> serde_json::Value {
+        let output = self.rrn(&["run", "--once", "--at", at, "--format", "json"]);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    fn maildir(&self) -> PathBuf {
+        self.dir.path().join("maildir")
+    }
+}
+
+fn emails_in(folder: &Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+/// A header's value, unfolded (long headers continue on lines that start with a space).
+fn header(email: &str, name: &str) -> Option<String> {
+    let prefix = format!("{name}: ");
+    let mut lines = email.lines().skip_while(|l| !l.starts_with(&prefix));
+    let first = lines.next()?.strip_prefix(&prefix)?.to_owned();
+    let rest: String = lines
+        .take_while(|l| l.starts_with(' ') || l.starts_with('\t'))
+        .map(|l| l.trim_start().to_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(if rest.is_empty() {
+        first
+    } else {
+        format!("{first} {rest}")
+    })
+}
+
+/// The addresses of the config that appear anywhere in a message.
+fn addresses_in(email: &str) -> Vec<&'static str> {
+    // Quoted-printable may break a long line with `=\r\n`; join such lines first.
+    let joined = email.replace("=\r\n", "").replace("=\n", "");
+    ADDRESSES
+        .iter()
+        .copied()
+        .filter(|a| joined.contains(a))
+        .collect()
+}
+
+#[test]
+fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
+    let setup = Setup::new(&[]);
+    let report = setup.run("2026-12-22");
+    assert_eq!(report["delivery"]["sent"], 6, "{report}");
+    let emails = emails_in(&setup.maildir());
+    assert_eq!(emails.len(), 6);
+    for email in &emails {
+        let subject = header(email, "Subject").unwrap();
+        assert!(subject.starts_with("OFFICIAL-SENSITIVE "), "{subject}");
+        assert!(email.contains("RR-2026-014"));
+        assert_eq!(
+            header(email, "Reply-To").as_deref(),
+            Some("\"Partnership Business Team\" <business-team@partnership.example>")
+        );
+        let id = header(email, "Message-ID").unwrap();
+        assert!(
+            id.starts_with("<rrn.outbox.") && id.ends_with("@partnership.example>"),
+            "{id}"
+        );
+        assert_eq!(
+            header(email, "In-Reply-To").as_deref(),
+            Some("<rrn.case.RR-2026-014@partnership.example>")
+        );
+        assert_eq!(
+            header(email, "References").as_deref(),
+            Some("<rrn.case.RR-2026-014@partnership.example>")
+        );
+        // Only the recipient and the reply-to address: no other person's address leaks in.
+        let to = header(email, "To").unwrap();
+        for address in addresses_in(email) {
+            assert!(
+                to.contains(address) || address == "business-team@partnership.example",
+                "{address} in an email to {to}"
+            );
+        }
+        // The marking opens and closes the text.
+        assert!(email.matches("OFFICIAL-SENSITIVE").count() >= 3, "{email}");
+    }
+    // The letters ask for the summary by the day-10 date, with its derivation.
+    let letters: Vec<&String> = emails
+        .iter()
+        .filter(|e| {
+            header(e, "Subject")
+                .unwrap()
+                .contains("Individual Agency Summary")
+        })
+        .collect();
+    assert_eq!(letters.len(), 3);
+    for letter in letters {
+        let text = letter.replace("=\r\n", "").replace("=\n", "");
+        assert!(
+            text.contains("requested by Thursday 7 January 2027"),
+            "{text}"
+        );
+        assert!(
+            text.contains("not counting 25 and 28 December and 1 January"),
+            "{text}"
+        );
+    }
+    // A second run the same day sends nothing more.
+    let again = setup.run("2026-12-22T14:00");
+    assert_eq!(again["delivery"]["sent"], 0, "{again}");
+    assert_eq!(emails_in(&setup.maildir()).len(), 6);
+}
+
+#[test]
+fn outside_the_sending_window_emails_wait_and_then_go() {
+    let setup = Setup::new(&[]);
+    let evening = setup.run("2026-12-22T19:30");
+    assert_eq!(evening["run"]["queued"], 6, "{evening}");
+    assert_eq!(evening["delivery"]["waiting_for_window"], true, "{evening}");
+    assert!(!setup.maildir().exists() || emails_in(&setup.maildir()).is_empty());
+    // The next morning: the six waiting, and what the morning's own run queued.
+    let morning = setup.run("2026-12-23T08:00");
+    let queued = morning["run"]["queued"].as_i64().unwrap();
+    assert_eq!(
+        morning["delivery"]["sent"].as_i64(),
+        Some(6 + queued),
+        "{morning}"
+    );
+}
+
+/// What the test SMTP server received, and how it answers each recipient.
+#[derive(Clone, Default)]
+struct Mailbox {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Recipient -> answer to RCPT (250 when absent).
+    answers: HashMap<String, Response>,
+    /// (recipients, message) of each accepted message.
+    received: Vec<(Vec<String>, String)>,
+    current: Vec<u8>,
+    current_to: Vec<String>,
+}
+
+impl Handler for Mailbox {
+    fn rcpt(&mut self, to: &str) -> Response {
+        let state = self.state.lock().unwrap();
+        let address = to.trim_matches(['<', '>']);
+        state.answers.get(address).cloned().unwrap_or(OK)
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        let mut state = self.state.lock().unwrap();
+        state.current.clear();
+        state.current_to = to.to_vec();
+        OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.state.lock().unwrap().current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let mut state = self.state.lock().unwrap();
+        let message = String::from_utf8_lossy(&state.current).into_owned();
+        let to = std::mem::take(&mut state.current_to);
+        state.received.push((to, message));
+        OK
+    }
+}
+
+impl Mailbox {
+    fn answer(&self, address: &str, response: Response) {
+        self.state
+            .lock()
+            .unwrap()
+            .answers
+            .insert(address.to_owned(), response);
+    }
+
+    fn forget(&self, address: &str) {
+        self.state.lock().unwrap().answers.remove(address);
+    }
+
+    fn received(&self) -> Vec<(Vec<String>, String)> {
+        self.state.lock().unwrap().received.clone()
+    }
+}
+
+/// A real SMTP server on a free port of 127.0.0.1.
+fn smtp_server() -> (Mailbox, u16) {
+    let mailbox = Mailbox::default();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut server = Server::new(mailbox.clone());
+    server
+        .with_name("smtp.test")
+        .with_ssl(SslConfig::None)
+        .unwrap()
+        .with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    (mailbox, port)
+}
+
+fn smtp_env(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("RRN_MAIL__TRANSPORT", "smtp".to_owned()),
+        ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
+        ("RRN_SMTP__PORT", port.to_string()),
+        ("RRN_SMTP__TLS", "none".to_owned()),
+    ]
+}
+
+fn message_ids(received: &[(Vec<String>, String)]) -> Vec<String> {
+    received
+        .iter()
+        .map(|(_, m)| header(m, "Message-ID").unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice() {
+    let (mailbox, port) = smtp_server();
+    mailbox.answer("safeguarding@education.example", INTERNAL_ERROR); // 451
+    mailbox.answer("safeguarding-lead@police.example", NO_MAILBOX); // 550
+    let env = smtp_env(port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+
+    let first = setup.run("2026-12-22T09:00");
+    let delivery = &first["delivery"];
+    // 6 planned: 4 accepted, the education letter to retry, the police letter failed; and the
+    // failure report to the admin contact, queued and sent in the same pass.
+    assert_eq!(
+        (
+            delivery["sent"].as_i64(),
+            delivery["retrying"].as_i64(),
+            delivery["failed"].as_i64()
+        ),
+        (Some(5), Some(1), Some(1)),
+        "{first}"
+    );
+    let received = mailbox.received();
+    assert_eq!(received.len(), 5);
+    let report = received
+        .iter()
+        .find(|(to, _)| {
+            to.iter()
+                .any(|t| t.contains("service-desk@council.example"))
+        })
+        .expect("the admin contact hears of the 550");
+    assert!(
+        report.1.contains("safeguarding-lead@police.example"),
+        "{}",
+        report.1
+    );
+    assert!(report.1.contains("550"), "{}", report.1);
+    assert!(
+        header(&report.1, "Subject")
+            .unwrap()
+            .starts_with("OFFICIAL-SENSITIVE")
+    );
+
+    // The education server recovers: the retry (due a minute later) is delivered, once.
+    mailbox.forget("safeguarding@education.example");
+    let second = setup.run("2026-12-22T09:05");
+    assert_eq!(second["delivery"]["sent"], 1, "{second}");
+    let received = mailbox.received();
+    assert_eq!(received.len(), 6);
+    let ids = message_ids(&received);
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "a message was delivered twice: {ids:?}"
+    );
+
+    // The failed row stays failed until someone queues it again.
+    let outbox: serde_json::Value = serde_json::from_slice(
+        &setup
+            .rrn(&["outbox", "list", "--status", "failed", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(outbox.as_array().unwrap().len(), 1);
+    let id = outbox[0]["id"].as_i64().unwrap().to_string();
+    mailbox.forget("safeguarding-lead@police.example");
+    assert!(setup.rrn(&["outbox", "retry", &id]).status.success());
+    let third = setup.run("2026-12-22T09:10");
+    assert_eq!(third["delivery"]["sent"], 1, "{third}");
+    assert_eq!(mailbox.received().len(), 7);
+}
+
+#[test]
+fn with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back() {
+    // A port nobody listens on: connection refused, a transient failure.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = smtp_env(closed);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut setup = Setup::new(&env);
+    let down = setup.run("2026-12-22T09:00");
+    assert_eq!(down["delivery"]["retrying"], 6, "{down}");
+    assert_eq!(down["delivery"]["sent"], 0, "{down}");
+
+    let (mailbox, port) = smtp_server();
+    for (key, value) in &mut setup.env {
+        if key == "RRN_SMTP__PORT" {
+            *value = port.to_string();
+        }
+    }
+    let back = setup.run("2026-12-22T09:30");
+    assert_eq!(back["delivery"]["sent"], 6, "{back}");
+    assert_eq!(mailbox.received().len(), 6);
+    let again = setup.run("2026-12-22T10:30");
+    assert_eq!(again["delivery"]["sent"], 0, "{again}");
+    assert_eq!(mailbox.received().len(), 6);
+}
