@@ -222,6 +222,9 @@ pub struct SmtpSection {
     pub tls: SmtpTls,
     pub username: Option<String>,
     pub password_file: Option<PathBuf>,
+    /// A PEM file of a private certificate authority to trust besides the system's (for a mail
+    /// relay with an internal certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for SmtpSection {
@@ -232,6 +235,7 @@ impl Default for SmtpSection {
             tls: SmtpTls::Starttls,
             username: None,
             password_file: None,
+            ca_file: None,
         }
     }
 }
@@ -395,6 +399,7 @@ impl Config {
         mail.templates = resolve(mail.templates);
         let mut smtp = raw.smtp;
         smtp.password_file = resolve(smtp.password_file);
+        smtp.ca_file = resolve(smtp.ca_file);
         Ok(Self {
             file: file.map(Path::to_path_buf),
             partnership: raw.partnership,

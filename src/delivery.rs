@@ -109,8 +109,8 @@ pub async fn deliver(
                     )
                     .await?
                 }
-                Ok(message) => match mailer.send(&message, row.id).await {
-                    Ok(()) => {
+                Ok(message) => match mailer.send(&message, &format!("{:08}", row.id)).await {
+                    Ok(_) => {
                         store.mark_sent(row.id, now).await?;
                         report.sent += 1;
                     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -306,6 +307,26 @@ impl Renderer {
             .map_err(|e| MailError::Message(e.to_string()))
     }
 
+    /// A short message that proves the transport works (`rrn send-test`).
+    pub fn render_test(&self, to: &Mailbox) -> Result<Message, MailError> {
+        let text = format!(
+            "{marking}\n\nThis is a test message from the Rapid Review Notifier of {partnership}.\n\
+             If you can read it, email delivery works.\n\n{marking}\n",
+            marking = self.marking,
+            partnership = self.partnership
+        );
+        Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.reply_to.clone())
+            .to(to.clone())
+            .subject(clean(&format!(
+                "{} Rapid Review Notifier: test message",
+                self.marking
+            )))
+            .body(text)
+            .map_err(|e| MailError::Message(e.to_string()))
+    }
+
     /// A report of a permanent delivery failure, for the admin contact.
     pub fn render_failure(
         &self,
@@ -461,6 +482,29 @@ impl Mailer {
                         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
                     }
                 };
+                let builder = match (&smtp.ca_file, smtp.tls) {
+                    (Some(path), tls @ (SmtpTls::Starttls | SmtpTls::Implicit)) => {
+                        let pem = std::fs::read(path).map_err(|e| {
+                            MailError::Smtp(format!("cannot read ca_file {}: {e}", path.display()))
+                        })?;
+                        let ca = Certificate::from_pem(&pem).map_err(|e| {
+                            MailError::Smtp(format!(
+                                "ca_file {} is not a PEM certificate: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        let parameters = TlsParameters::builder(smtp.host.clone())
+                            .add_root_certificate(ca)
+                            .build_rustls()
+                            .map_err(fail)?;
+                        builder.tls(if tls == SmtpTls::Implicit {
+                            Tls::Wrapper(parameters)
+                        } else {
+                            Tls::Required(parameters)
+                        })
+                    }
+                    _ => builder,
+                };
                 let mut builder = builder.timeout(Some(Duration::from_secs(30)));
                 if let Some(port) = smtp.port {
                     builder = builder.port(port);
@@ -474,24 +518,32 @@ impl Mailer {
         }
     }
 
-    /// Sends one message. The maildir file is written atomically, named by the outbox row.
-    pub async fn send(&self, message: &Message, outbox_id: i64) -> Result<(), SendError> {
+    /// Sends one message, named `name` in a maildir (the file is written atomically), and says
+    /// what the transport answered.
+    pub async fn send(&self, message: &Message, name: &str) -> Result<String, SendError> {
         match self {
             Mailer::Maildir(folder) => {
+                let path = folder.join(format!("{name}.eml"));
                 let write = || -> std::io::Result<()> {
                     std::fs::create_dir_all(folder)?;
                     let mut file = tempfile::NamedTempFile::new_in(folder)?;
                     std::io::Write::write_all(&mut file, &message.formatted())?;
                     file.as_file().sync_all()?;
-                    file.persist(folder.join(format!("{outbox_id:08}.eml")))?;
+                    file.persist(&path)?;
                     Ok(())
                 };
-                write().map_err(|e| {
-                    SendError::Transient(format!("writing to {}: {e}", folder.display()))
-                })
+                write()
+                    .map(|()| format!("written to {}", path.display()))
+                    .map_err(|e| {
+                        SendError::Transient(format!("writing to {}: {e}", folder.display()))
+                    })
             }
             Mailer::Smtp(transport) => match transport.send(message.clone()).await {
-                Ok(_) => Ok(()),
+                Ok(response) => Ok(format!(
+                    "{} {}",
+                    response.code(),
+                    response.message().collect::<Vec<_>>().join(" ")
+                )),
                 Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
                 Err(e) => Err(SendError::Transient(e.to_string())),
             },

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // One TLS provider for the process, whatever else the dependency tree enables.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = rrn::cli::Cli::parse();
     match rrn::cli::run(cli) {
         Ok(output) => {

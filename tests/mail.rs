@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
+use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS};
 use mailin_embedded::response::{INTERNAL_ERROR, NO_MAILBOX, OK};
-use mailin_embedded::{Handler, Response, Server, SslConfig};
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
 
@@ -238,6 +239,9 @@ struct State {
     answers: HashMap<String, Response>,
     /// (recipients, message) of each accepted message.
     received: Vec<(Vec<String>, String)>,
+    /// The user and password AUTH PLAIN must present, when the server asks for AUTH.
+    credentials: Option<(String, String)>,
+    authenticated: Vec<String>,
     current: Vec<u8>,
     current_to: Vec<String>,
 }
@@ -259,6 +263,17 @@ impl Handler for Mailbox {
     fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
         self.state.lock().unwrap().current.extend_from_slice(buf);
         Ok(())
+    }
+
+    fn auth_plain(&mut self, _authorization_id: &str, user: &str, password: &str) -> Response {
+        let mut state = self.state.lock().unwrap();
+        match &state.credentials {
+            Some((u, p)) if u == user && p == password => {
+                state.authenticated.push(user.to_owned());
+                AUTH_OK
+            }
+            _ => INVALID_CREDENTIALS,
+        }
     }
 
     fn data_end(&mut self) -> Response {
@@ -290,15 +305,27 @@ impl Mailbox {
 
 /// A real SMTP server on a free port of 127.0.0.1.
 fn smtp_server() -> (Mailbox, u16) {
+    smtp_server_with(None, SslConfig::None)
+}
+
+/// The same, requiring AUTH PLAIN with these credentials when given, with this TLS setup.
+fn smtp_server_with(credentials: Option<(&str, &str)>, ssl: SslConfig) -> (Mailbox, u16) {
+    // The test server's TLS (rustls) needs one process-wide provider chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mailbox = Mailbox::default();
+    mailbox.state.lock().unwrap().credentials =
+        credentials.map(|(u, p)| (u.to_owned(), p.to_owned()));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut server = Server::new(mailbox.clone());
     server
         .with_name("smtp.test")
-        .with_ssl(SslConfig::None)
+        .with_ssl(ssl)
         .unwrap()
         .with_tcp_listener(listener);
+    if credentials.is_some() {
+        server.with_auth(AuthMechanism::Plain);
+    }
     std::thread::spawn(move || {
         let _ = server.serve();
     });
@@ -423,4 +450,148 @@ fn with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back() {
     let again = setup.run("2026-12-22T10:30");
     assert_eq!(again["delivery"]["sent"], 0, "{again}");
     assert_eq!(mailbox.received().len(), 6);
+}
+
+/// A private certificate authority and a server certificate for 127.0.0.1 signed by it, made
+/// with the `openssl` command (as a partnership's internal relay would have).
+fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=rrn test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+#[test]
+fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed() {
+    const PASSWORD: &str = "correct horse battery staple";
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_ca(dir.path());
+    let ssl = SslConfig::Trusted {
+        cert_path: cert.display().to_string(),
+        key_path: key.display().to_string(),
+        chain_path: ca.display().to_string(),
+    };
+    let (mailbox, port) = smtp_server_with(Some(("rrn", PASSWORD)), ssl);
+    let password_file = dir.path().join("smtp-password");
+    std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+    let env = [
+        ("RRN_MAIL__TRANSPORT", "smtp".to_owned()),
+        ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
+        ("RRN_SMTP__PORT", port.to_string()),
+        ("RRN_SMTP__TLS", "starttls".to_owned()),
+        ("RRN_SMTP__CA_FILE", ca.display().to_string()),
+        ("RRN_SMTP__USERNAME", "rrn".to_owned()),
+        (
+            "RRN_SMTP__PASSWORD_FILE",
+            password_file.display().to_string(),
+        ),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+
+    let output = setup.rrn(&["send-test", "it-team@council.example"]);
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.starts_with("sent to it-team@council.example: 250"),
+        "{printed}"
+    );
+    assert_eq!(mailbox.state.lock().unwrap().authenticated, ["rrn"]);
+    assert_eq!(mailbox.received().len(), 1);
+
+    // A whole run over STARTTLS, then a refused login: the password appears in no output.
+    let run = setup.rrn(&["run", "--once", "--at", "2026-12-22", "--format", "json"]);
+    assert!(run.status.success(), "{run:?}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["delivery"]["sent"], 6, "{report}");
+    std::fs::write(&password_file, "not the password").unwrap();
+    let refused = setup.rrn(&["send-test", "it-team@council.example"]);
+    assert!(!refused.status.success());
+    for output in [&output, &run, &refused] {
+        for stream in [&output.stdout, &output.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains(PASSWORD) && !text.contains("not the password"),
+                "{text}"
+            );
+        }
+    }
+
+    // Without the private CA the server's certificate is not trusted: no plaintext fallback.
+    let mut untrusting = env.clone();
+    untrusting.retain(|(k, _)| *k != "RRN_SMTP__CA_FILE");
+    let setup = Setup::new(&untrusting);
+    let refused = setup.rrn(&["send-test", "it-team@council.example"]);
+    assert!(!refused.status.success());
+    assert_eq!(mailbox.received().len(), 7, "nothing more was accepted");
 }

@@ -54,6 +54,11 @@ pub enum Command {
     /// The emails queued for delivery
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Send one test message through the configured transport and print the server's reply
+    SendTest {
+        /// Where to send it
+        address: String,
+    },
     /// Validate the config and the timeline, and warn about what will need attention
     CheckConfig(CheckConfigArgs),
     /// Create the database or bring it up to date (also done by every command that opens it)
@@ -383,6 +388,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
+        Command::SendTest { address } => run::send_test(cli.config.as_deref(), &address),
         Command::Dev(DevCommand::Seed { cases, seed }) => {
             dev::seed(cli.config.as_deref(), cases, seed)
         }

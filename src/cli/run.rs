@@ -172,3 +172,27 @@ pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliEr
         }
     })
 }
+
+pub(super) fn send_test(config_path: Option<&Path>, address: &str) -> Result<String, CliError> {
+    let config = load_config(config_path)?;
+    let to: Mailbox = address.parse().map_err(|e| {
+        usage(anyhow::anyhow!(
+            "`{address}` is not an email address ({e}): give one like name@example.org"
+        ))
+    })?;
+    let renderer = Renderer::load(&config).map_err(|e| CliError::Failed(e.into()))?;
+    let message = renderer
+        .render_test(&to)
+        .map_err(|e| CliError::Failed(e.into()))?;
+    runtime()?.block_on(async {
+        let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
+            .map_err(|e| CliError::Failed(e.into()))?;
+        let name = format!("test-{}", Utc::now().format("%Y%m%dT%H%M%S"));
+        match mailer.send(&message, &name).await {
+            Ok(reply) => Ok(format!("sent to {address}: {reply}\n")),
+            Err(e) => Err(CliError::Failed(anyhow::anyhow!(
+                "sending to {address} failed: {e}"
+            ))),
+        }
+    })
+}
