@@ -595,3 +595,107 @@ fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_print
     assert!(!refused.status.success());
     assert_eq!(mailbox.received().len(), 7, "nothing more was accepted");
 }
+
+/// `rrn run --once` killed with SIGKILL at a random moment, again and again, while it delivers
+/// hundreds of emails: no email is lost, and the only duplicates are of messages that were in
+/// flight at a kill (at most one per kill).
+#[test]
+fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight() {
+    let kills: usize = std::env::var("RRN_TEST_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let (mailbox, port) = smtp_server();
+    let env = smtp_env(port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+    // 120 more cases opened on day 0: their day-1 letters and digests make hundreds of emails.
+    let csv = setup.dir.path().join("cases.csv");
+    let mut rows = String::from("reference,aware,day0,agencies\n");
+    for n in 0..120 {
+        rows.push_str(&format!(
+            "RR-KILL-{n:03},2026-12-16,2026-12-21,police;health;education\n"
+        ));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let imported = setup.rrn(&[
+        "case",
+        "import",
+        csv.to_str().unwrap(),
+        "--at",
+        "2026-12-21",
+    ]);
+    assert!(imported.status.success(), "{imported:?}");
+
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("kill schedule seed: {seed}");
+    let mut random = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let mut command = |at: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("RRN_") {
+                command.env_remove(key);
+            }
+        }
+        command.envs(setup.env.iter().map(|(k, v)| (k, v)));
+        command.args(["--config", CONFIG, "run", "--once", "--at", at]);
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    let mut killed = 0;
+    for round in 0..kills {
+        let mut child = command("2026-12-22T09:00").spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5 + random(120)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        let _ = round;
+    }
+    // Then a run to the end.
+    let finish = command("2026-12-22T09:00").status().unwrap();
+    assert!(finish.success());
+
+    let outbox: serde_json::Value =
+        serde_json::from_slice(&setup.rrn(&["outbox", "list", "--format", "json"]).stdout).unwrap();
+    let rows = outbox.as_array().unwrap();
+    assert!(rows.len() >= 360, "{} emails queued", rows.len());
+    assert!(
+        rows.iter().all(|r| r["status"] == "sent"),
+        "every row delivered in the end"
+    );
+    let received = message_ids(&mailbox.received());
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for id in &received {
+        *counts.entry(id.clone()).or_default() += 1;
+    }
+    for row in rows {
+        let id = format!("<rrn.outbox.{}@partnership.example>", row["id"]);
+        assert!(
+            counts.contains_key(&id),
+            "outbox row {} was never received",
+            row["id"]
+        );
+    }
+    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    eprintln!(
+        "{} emails, {killed} kills, {} messages received, {duplicates} duplicates",
+        rows.len(),
+        received.len()
+    );
+    assert!(
+        duplicates <= killed,
+        "{duplicates} duplicates from {killed} kills"
+    );
+}
