@@ -638,7 +638,7 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
         seed ^= seed << 17;
         seed % below
     };
-    let mut command = |at: &str| {
+    let command = |at: &str| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
         for (key, _) in std::env::vars() {
             if key.starts_with("RRN_") {
@@ -653,7 +653,7 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
         command
     };
     let mut killed = 0;
-    for round in 0..kills {
+    for _ in 0..kills {
         let mut child = command("2026-12-22T09:00").spawn().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(5 + random(120)));
         if child.try_wait().unwrap().is_none() {
@@ -661,7 +661,6 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
             killed += 1;
         }
         child.wait().unwrap();
-        let _ = round;
     }
     // Then a run to the end.
     let finish = command("2026-12-22T09:00").status().unwrap();
