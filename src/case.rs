@@ -130,6 +130,10 @@ impl Case {
 pub struct CaseOverview {
     pub reference: CaseRef,
     pub state: CaseState,
+    /// The day the case was opened (UTC).
+    pub opened_on: NaiveDate,
+    /// The revision counter's value at the case's last change.
+    pub revision: i64,
     /// Aware date, day 0, agencies (sorted), completions and the local-review flag.
     pub facts: CaseFacts,
 }

@@ -277,11 +277,14 @@ impl Planner<'_> {
         }
     }
 
-    /// Every notification whose day has come for one open case, before deduplication.
+    /// Every notification whose day has come for one open case, before deduplication. With
+    /// `since`, only those scheduled on or after that day: a run passes the day of the previous
+    /// run for cases that have not changed since, whose earlier occurrences were decided then.
     pub fn plan_case(
         &self,
         case: &CaseOverview,
         today: NaiveDate,
+        since: Option<NaiveDate>,
     ) -> Result<Vec<Proposal>, OutOfRange> {
         if !case.state.is_open() {
             return Ok(Vec::new());
@@ -297,6 +300,9 @@ impl Planner<'_> {
                        to: Result<Recipient, Unaddressed>,
                        item: Item,
                        urgency: (u8, Reverse<i32>)| {
+            if since.is_some_and(|since| scheduled < since) {
+                return;
+            }
             let (recipient, why_unaddressed) = match to {
                 Ok(recipient) => (recipient, None),
                 Err(Unaddressed(why)) => (unaddressed(), Some(why)),
@@ -344,7 +350,7 @@ impl Planner<'_> {
                 None,
                 0,
                 0,
-                today,
+                case.opened_on.min(today),
                 to,
                 item,
                 (4, Reverse(0)),
@@ -743,7 +749,7 @@ pub fn preview(
         if !planner.calendar.is_working_day(today)? {
             continue;
         }
-        let planned = planner.plan_case(case, today)?;
+        let planned = planner.plan_case(case, today, None)?;
         let decisions = decide(planned, planner.timeline.policy(), today, &|key| {
             log.contains(key)
         });

@@ -35,13 +35,22 @@ pub async fn run_once(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
+    // Cases unchanged since the last run only propose what is new since its day; the rest of
+    // their history was decided then. Changed cases (and every case on a first run) propose
+    // their whole history, and the log sorts out what was already done.
+    let revision = store.revision().await?;
+    let last_run = store.last_run().await?;
     let mut proposals: Vec<Proposal> = Vec::new();
     let mut failed_cases = Vec::new();
     let mut cases = 0;
     store
         .scan_cases(StatusFilter::Open, |case: CaseOverview| {
             cases += 1;
-            match planner.plan_case(&case, today) {
+            let since = match last_run {
+                Some((day, seen)) if case.revision <= seen => Some(day.min(today)),
+                _ => None,
+            };
+            match planner.plan_case(&case, today, since) {
                 Ok(planned) => proposals.extend(planned),
                 Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
             }
@@ -99,6 +108,7 @@ pub async fn run_once(
         queued: queued as i64,
         skipped: skipped as i64,
         failed_cases: failed_cases.len() as i64,
+        revision,
     };
     tx.record_run(now, now, today, counts).await?;
     tx.commit().await?;

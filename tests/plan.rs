@@ -58,6 +58,8 @@ fn christmas_case() -> CaseOverview {
     CaseOverview {
         reference: CaseRef::parse("RR-2026-014").unwrap(),
         state: CaseState::Open,
+        opened_on: date("2026-12-16"),
+        revision: 1,
         facts: CaseFacts {
             aware: Some(date("2026-12-16")),
             day0: None,
@@ -409,7 +411,7 @@ fn running_twice_on_one_day_queues_nothing_new() {
     let case = christmas_case();
     let today = date("2027-01-12");
     let first = decide(
-        planner.plan_case(&case, today).unwrap(),
+        planner.plan_case(&case, today, None).unwrap(),
         world.timeline.policy(),
         today,
         &|_| false,
@@ -418,7 +420,7 @@ fn running_twice_on_one_day_queues_nothing_new() {
     let log: HashSet<NotificationKey> =
         first.iter().map(|d| d.notification().key.clone()).collect();
     let second = decide(
-        planner.plan_case(&case, today).unwrap(),
+        planner.plan_case(&case, today, None).unwrap(),
         world.timeline.policy(),
         today,
         &|k| log.contains(k),
@@ -443,7 +445,7 @@ fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skip
     }
     let today = date("2027-01-11");
     let decisions = decide(
-        planner.plan_case(&case, today).unwrap(),
+        planner.plan_case(&case, today, None).unwrap(),
         world.timeline.policy(),
         today,
         &|k| log.contains(k),
@@ -508,7 +510,7 @@ fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skip
         .collect();
     let today = date("2027-01-15"); // overdue by 6
     let decisions = decide(
-        planner.plan_case(&case, today).unwrap(),
+        planner.plan_case(&case, today, None).unwrap(),
         world.timeline.policy(),
         today,
         &|k| log.contains(k),
@@ -543,7 +545,7 @@ fn closed_cases_and_done_milestones_produce_nothing() {
     assert!(
         world
             .planner()
-            .plan_case(&case, date("2027-01-08"))
+            .plan_case(&case, date("2027-01-08"), None)
             .unwrap()
             .is_empty()
     );
@@ -558,7 +560,7 @@ fn a_digest_per_recipient_most_urgent_first_and_letters_on_their_own() {
     case.facts.day0 = Some(date("2026-12-21"));
     let today = date("2026-12-22");
     let decisions = decide(
-        planner.plan_case(&case, today).unwrap(),
+        planner.plan_case(&case, today, None).unwrap(),
         world.timeline.policy(),
         today,
         &|_| false,

@@ -195,6 +195,7 @@ on_both_backends!(
     a_failed_migration_leaves_the_database_as_it_was,
     plan_previews_a_case_day_by_day_and_writes_nothing,
     a_run_queues_each_notification_once_and_records_what_it_skips,
+    a_change_between_runs_brings_back_the_cases_history,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -933,6 +934,35 @@ fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
     // And what a run would send now is nothing: all of it is in the log.
     let plan = db.rrn(&["plan", "--at", "2026-12-29"]);
     assert_eq!(String::from_utf8_lossy(&plan.stdout), "nothing to send\n");
+}
+
+/// Unchanged cases only propose what is new since the last run; a case changed since then is
+/// looked at whole, so an agency added late still gets its day-1 letter.
+fn a_change_between_runs_brings_back_the_cases_history(db: &TestDb) {
+    open_christmas_case(db);
+    run_once(db, "2026-12-22");
+    run_once(db, "2026-12-29");
+    let letters = |db: &TestDb| {
+        json(&db.rrn_json(&["outbox", "list"]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "agency_letter")
+            .map(|r| r["recipient"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(letters(db).len(), 3);
+    db.case(&["agencies", "RR-2026-014", "--add", "probation"]);
+    let after = run_once(db, "2026-12-30");
+    assert!(after["queued"].as_i64().unwrap() >= 1, "{after}");
+    assert!(
+        letters(db).contains(&"safeguarding@probation.example".to_owned()),
+        "{:?}",
+        letters(db)
+    );
+    // And an unchanged case is quiet on a day with nothing new.
+    let quiet = run_once(db, "2026-12-30T14:00");
+    assert_eq!(quiet["queued"], 0, "{quiet}");
 }
 
 /// Runs one statement outside the store, as an operator (or another program) might.

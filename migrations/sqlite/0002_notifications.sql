@@ -29,6 +29,17 @@ CREATE TABLE notification_log (
     outbox_id INTEGER REFERENCES outbox (id)
 ) WITHOUT ROWID;
 
+-- A counter bumped by every change to a case, and the value each case last got: a run proposes
+-- the whole history of a case changed since the previous run, and only new occurrences for the
+-- rest, so it never re-reads the whole notification log. The daemon also polls the counter to
+-- notice changes made with the CLI.
+CREATE TABLE revision_counter (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO revision_counter (id, value) VALUES (1, 0);
+ALTER TABLE cases ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started_at TEXT NOT NULL,
@@ -36,5 +47,7 @@ CREATE TABLE runs (
     today_on TEXT NOT NULL,
     queued INTEGER NOT NULL DEFAULT 0,
     skipped INTEGER NOT NULL DEFAULT 0,
-    failed_cases INTEGER NOT NULL DEFAULT 0
+    failed_cases INTEGER NOT NULL DEFAULT 0,
+    -- The revision counter when the run started.
+    revision INTEGER NOT NULL DEFAULT 0
 );

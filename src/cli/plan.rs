@@ -81,7 +81,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
         let mut proposals = Vec::new();
         let mut failures = Vec::new();
         for case in &cases {
-            match planner.plan_case(case, today) {
+            match planner.plan_case(case, today, None) {
                 Ok(planned) => proposals.extend(planned),
                 Err(e) => failures.push(format!("{}: {e}", case.reference)),
             }

@@ -375,7 +375,7 @@ impl Tx {
         case: &NewCase<'_>,
         now: DateTime<Utc>,
     ) -> Result<CaseId, StoreError> {
-        on_backend!(&mut self.0, conn, _PG => {
+        let id = on_backend!(&mut self.0, conn, _PG => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO cases (reference, aware_on, day0_on, status, local_review_proposed, \
                  created_at, updated_at) VALUES ($1, $2, $3, 'open', $4, $5, $5) RETURNING id",
@@ -387,8 +387,28 @@ impl Tx {
             .bind(now)
             .fetch_one(&mut **conn)
             .await?;
-            Ok(CaseId(id))
-        })
+            CaseId(id)
+        });
+        self.bump_revision(id).await?;
+        Ok(id)
+    }
+
+    /// Takes the next value of the revision counter for a changed case, in this transaction, so
+    /// runs and the daemon can tell which cases changed since they last looked.
+    async fn bump_revision(&mut self, case: CaseId) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query("UPDATE revision_counter SET value = value + 1 WHERE id = 1")
+                .execute(&mut **conn)
+                .await?;
+            sqlx::query(
+                "UPDATE cases SET revision = (SELECT value FROM revision_counter WHERE id = 1) \
+                 WHERE id = $1",
+            )
+            .bind(case.0)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
     }
 
     pub async fn add_agency(
@@ -494,7 +514,7 @@ impl Tx {
             .execute(&mut **conn)
             .await?;
         });
-        Ok(())
+        self.bump_revision(case).await
     }
 
     /// Appends to the audit log.

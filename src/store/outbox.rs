@@ -90,6 +90,8 @@ pub struct RunCounts {
     pub queued: i64,
     pub skipped: i64,
     pub failed_cases: i64,
+    /// The revision counter when the run started.
+    pub revision: i64,
 }
 
 impl Store {
@@ -160,21 +162,33 @@ impl Store {
         Ok(rows)
     }
 
-    /// The day of the last run that finished, if any.
-    pub async fn last_run(&self) -> Result<Option<(DateTime<Utc>, NaiveDate)>, StoreError> {
+    /// The last run that finished: its day and the revision counter when it started.
+    pub async fn last_run(&self) -> Result<Option<(NaiveDate, i64)>, StoreError> {
         let mut tx = self.read().await?;
         let row = on_backend!(&mut tx.0, conn, _PG => {
             sqlx::query(
-                "SELECT started_at, today_on FROM runs WHERE finished_at IS NOT NULL \
+                "SELECT today_on, revision FROM runs WHERE finished_at IS NOT NULL \
                  ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(&mut **conn)
             .await?
-            .map(|row| Ok::<_, sqlx::Error>((row.try_get("started_at")?, row.try_get("today_on")?)))
+            .map(|row| Ok::<_, sqlx::Error>((row.try_get("today_on")?, row.try_get("revision")?)))
             .transpose()?
         });
         tx.rollback().await?;
         Ok(row)
+    }
+
+    /// The revision counter: it moves whenever any case changes.
+    pub async fn revision(&self) -> Result<i64, StoreError> {
+        let mut tx = self.read().await?;
+        let value = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query_scalar("SELECT value FROM revision_counter WHERE id = 1")
+                .fetch_one(&mut **conn)
+                .await?
+        });
+        tx.rollback().await?;
+        Ok(value)
     }
 }
 
@@ -400,8 +414,8 @@ impl Tx {
     ) -> Result<(), StoreError> {
         on_backend!(&mut self.0, conn, _PG => {
             sqlx::query(
-                "INSERT INTO runs (started_at, finished_at, today_on, queued, skipped, failed_cases) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO runs (started_at, finished_at, today_on, queued, skipped, failed_cases, \
+                 revision) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(started_at)
             .bind(finished_at)
@@ -409,6 +423,7 @@ impl Tx {
             .bind(counts.queued as i32)
             .bind(counts.skipped as i32)
             .bind(counts.failed_cases as i32)
+            .bind(counts.revision)
             .execute(&mut **conn)
             .await?;
         });

@@ -31,14 +31,14 @@ impl StatusFilter {
 
 /// Agencies as `a;b`, completions as `milestone|agency|date;…` (ids cannot contain `|` or `;`).
 const OVERVIEW_SQLITE: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.status, \
-     c.closed_reason, c.local_review_proposed, \
+     c.closed_reason, c.local_review_proposed, c.created_at, c.revision, \
      (SELECT group_concat(a.agency_id, ';') FROM case_agencies a WHERE a.case_id = c.id) \
        AS agencies, \
      (SELECT group_concat(m.milestone_id || '|' || m.agency_id || '|' || m.completed_on, ';') \
        FROM completions m WHERE m.case_id = c.id) AS completions \
      FROM cases c WHERE c.status IN ($1, $2) ORDER BY c.id";
 const OVERVIEW_POSTGRES: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.status, \
-     c.closed_reason, c.local_review_proposed, \
+     c.closed_reason, c.local_review_proposed, c.created_at, c.revision, \
      (SELECT string_agg(a.agency_id, ';') FROM case_agencies a WHERE a.case_id = c.id) \
        AS agencies, \
      (SELECT string_agg(m.milestone_id || '|' || m.agency_id || '|' || \
@@ -96,6 +96,7 @@ macro_rules! decode_case_columns {
 fn overview_from_row<R: Row>(row: &R) -> Result<CaseOverview, StoreError>
 where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -136,9 +137,12 @@ where
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let opened_at: chrono::DateTime<chrono::Utc> = row.try_get("created_at")?;
     Ok(CaseOverview {
         reference,
         state,
+        opened_on: opened_at.date_naive(),
+        revision: row.try_get("revision")?,
         facts: CaseFacts {
             aware: Some(aware),
             day0,
