@@ -217,7 +217,30 @@ pub struct Planner<'a> {
     pub agencies: &'a [Agency],
 }
 
+impl Planner<'_> {
+    /// A fingerprint of everything planning depends on besides the cases: the timeline and its
+    /// policy, the contacts and agencies, and the calendar's non-working days. A run records it;
+    /// when it changes, the next run looks at every case whole again.
+    pub fn fingerprint(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        format!(
+            "{:?}|{:?}|{:?}",
+            self.timeline, self.contacts, self.agencies
+        )
+        .hash(&mut hasher);
+        self.calendar.division().hash(&mut hasher);
+        let first = NaiveDate::from_ymd_opt(crate::calendar::FIRST_YEAR, 1, 1).expect("valid");
+        let last = NaiveDate::from_ymd_opt(crate::calendar::LAST_YEAR, 12, 31).expect("valid");
+        for day in self.calendar.closed_weekdays_between(first, last) {
+            day.date.hash(&mut hasher);
+        }
+        format!("{:016x}", hasher.finish())
+    }
+}
+
 /// A notification that cannot be addressed (no contact configured): planned as a skip.
+#[derive(Clone)]
 struct Unaddressed(String);
 
 impl Planner<'_> {
@@ -297,13 +320,15 @@ impl Planner<'_> {
                        rung: u32,
                        repeat: u32,
                        scheduled: NaiveDate,
-                       to: Result<Recipient, Unaddressed>,
-                       item: Item,
+                       to: &dyn Fn() -> Result<Recipient, Unaddressed>,
+                       item: &dyn Fn() -> Item,
                        urgency: (u8, Reverse<i32>)| {
+            // Decided by an earlier run: not even worth the words.
             if since.is_some_and(|since| scheduled < since) {
                 return;
             }
-            let (recipient, why_unaddressed) = match to {
+            let item = item();
+            let (recipient, why_unaddressed) = match to() {
                 Ok(recipient) => (recipient, None),
                 Err(Unaddressed(why)) => (unaddressed(), Some(why)),
             };
@@ -351,8 +376,8 @@ impl Planner<'_> {
                 0,
                 0,
                 case.opened_on.min(today),
-                to,
-                item,
+                &|| to.clone(),
+                &|| item.clone(),
                 (4, Reverse(0)),
             );
         }
@@ -396,8 +421,8 @@ impl Planner<'_> {
                         0,
                         0,
                         scheduled,
-                        self.owner(state),
-                        item(status),
+                        &|| self.owner(state),
+                        &|| item(status.clone()),
                         (3, Reverse(0)),
                     );
                 }
@@ -414,8 +439,8 @@ impl Planner<'_> {
                         0,
                         0,
                         on,
-                        to,
-                        item(status),
+                        &|| to.clone(),
+                        &|| item(status.clone()),
                         (4, Reverse(0)),
                     );
                 }
@@ -430,8 +455,8 @@ impl Planner<'_> {
                         0,
                         0,
                         scheduled,
-                        to,
-                        item(overdue_words(working_days)),
+                        &|| to.clone(),
+                        &|| item(overdue_words(working_days)),
                         urgency(state.status),
                     );
                 }
@@ -464,8 +489,8 @@ impl Planner<'_> {
                         n,
                         0,
                         scheduled,
-                        self.owner(state),
-                        item(status),
+                        &|| self.owner(state),
+                        &|| item(status.clone()),
                         urgency(state.status),
                     );
                 }
@@ -486,8 +511,8 @@ impl Planner<'_> {
                     0,
                     0,
                     due,
-                    self.owner(state),
-                    item(status),
+                    &|| self.owner(state),
+                    &|| item(status.clone()),
                     urgency(state.status),
                 );
             }
@@ -507,8 +532,8 @@ impl Planner<'_> {
                             rung,
                             repeat,
                             scheduled,
-                            to,
-                            item(overdue_words(working_days)),
+                            &|| to.clone(),
+                            &|| item(overdue_words(working_days)),
                             urgency(state.status),
                         );
                     },

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::case::CaseOverview;
 use crate::plan::{Decision, Planner, Proposal, decide, group};
-use crate::store::{RunCounts, StatusFilter, Store, StoreError};
+use crate::store::{LogEntry, RunCounts, StatusFilter, Store, StoreError};
 
 /// Who the run writes in the audit log.
 const RUN_ACTOR: &str = "rrn run";
@@ -20,12 +20,81 @@ const RUN_ACTOR: &str = "rrn run";
 pub struct RunReport {
     pub today: NaiveDate,
     pub cases: usize,
+    /// Occurrences proposed by planning and looked up in the notification log.
+    pub proposals: usize,
     /// Emails queued in the outbox.
     pub queued: usize,
     /// Notifications skipped (stale, superseded, unaddressed), each recorded in the audit log.
     pub skipped: usize,
     /// Cases that could not be evaluated, with the reason.
     pub failed_cases: Vec<String>,
+}
+
+/// What planning decided for every open case, before anything is written.
+#[derive(Debug)]
+pub struct Decided {
+    pub cases: usize,
+    /// How many occurrences were proposed and looked up in the log.
+    pub proposals: usize,
+    pub decisions: Vec<Decision>,
+    pub failed_cases: Vec<String>,
+    /// The revision counter when planning started.
+    pub revision: i64,
+    /// The fingerprint of the rules planning used.
+    pub rules: String,
+}
+
+/// Plans every open case for `today` and decides against the notification log; writes nothing
+/// (`rrn plan` shows this, `run_once` acts on it).
+///
+/// Cases unchanged since the last run only propose what is new since its day: the rest of their
+/// history was decided then. Changed cases (and every case on a first run) propose their whole
+/// history, and the log sorts out what was already done. Only the proposed keys are looked up:
+/// the log itself is never read whole.
+pub async fn decide_all(
+    store: &Store,
+    planner: &Planner<'_>,
+    today: NaiveDate,
+) -> Result<Decided, StoreError> {
+    let revision = store.revision().await?;
+    let rules = planner.fingerprint();
+    // Occurrences up to the last run's day were all proposed to that run, for a case unchanged
+    // since and under the same rules: only the days after it are new.
+    let window = store
+        .last_run()
+        .await?
+        .filter(|(_, _, last_rules)| *last_rules == rules)
+        .map(|(day, seen, _)| (day.succ_opt().unwrap_or(day), seen));
+    let mut proposals: Vec<Proposal> = Vec::new();
+    let mut failed_cases = Vec::new();
+    let mut cases = 0;
+    store
+        .scan_cases(StatusFilter::Open, |case: CaseOverview| {
+            cases += 1;
+            let since = match window {
+                Some((day, seen)) if case.revision <= seen => Some(day),
+                _ => None,
+            };
+            match planner.plan_case(&case, today, since) {
+                Ok(planned) => proposals.extend(planned),
+                Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
+            }
+        })
+        .await?;
+    let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
+    let logged = store.logged_keys(&keys).await?;
+    let count = proposals.len();
+    let decisions = decide(proposals, planner.timeline.policy(), today, &|key| {
+        logged.contains(key)
+    });
+    Ok(Decided {
+        cases,
+        proposals: count,
+        decisions,
+        failed_cases,
+        revision,
+        rules,
+    })
 }
 
 /// Plans every open case for `today` and queues what is due. `now` stamps the records.
@@ -35,37 +104,18 @@ pub async fn run_once(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<RunReport, StoreError> {
-    // Cases unchanged since the last run only propose what is new since its day; the rest of
-    // their history was decided then. Changed cases (and every case on a first run) propose
-    // their whole history, and the log sorts out what was already done.
-    let revision = store.revision().await?;
-    let last_run = store.last_run().await?;
-    let mut proposals: Vec<Proposal> = Vec::new();
-    let mut failed_cases = Vec::new();
-    let mut cases = 0;
-    store
-        .scan_cases(StatusFilter::Open, |case: CaseOverview| {
-            cases += 1;
-            let since = match last_run {
-                Some((day, seen)) if case.revision <= seen => Some(day.min(today)),
-                _ => None,
-            };
-            match planner.plan_case(&case, today, since) {
-                Ok(planned) => proposals.extend(planned),
-                Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
-            }
-        })
-        .await?;
-
-    let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
-    let logged = store.logged_keys(&keys).await?;
-    let decisions = decide(proposals, planner.timeline.policy(), today, &|key| {
-        logged.contains(key)
-    });
+    let Decided {
+        cases,
+        proposals,
+        decisions,
+        failed_cases,
+        revision,
+        rules,
+    } = decide_all(store, planner, today).await?;
     let emails = group(&decisions);
 
     let mut tx = store.begin().await?;
-    let mut queued = 0;
+    let mut entries: Vec<LogEntry> = Vec::with_capacity(decisions.len());
     for email in &emails {
         let case = email.items.first().and_then(|n| n.case.as_ref());
         let json = serde_json::to_string(email).expect("emails serialise");
@@ -76,12 +126,14 @@ pub async fn run_once(
         let outbox_id = tx
             .enqueue(case, kind, email.recipient.email.as_str(), &json, now)
             .await?;
-        for item in &email.items {
-            tx.log_decision(&item.key, item.case.as_ref(), Some(outbox_id), None, now)
-                .await?;
-        }
-        queued += 1;
+        entries.extend(email.items.iter().map(|item| LogEntry {
+            key: &item.key,
+            case: item.case.as_ref(),
+            outbox_id: Some(outbox_id),
+            skip_reason: None,
+        }));
     }
+    let queued = emails.len();
     let mut skipped = 0;
     for decision in &decisions {
         if let Decision::Skip {
@@ -89,32 +141,29 @@ pub async fn run_once(
             reason,
         } = decision
         {
-            tx.log_decision(
-                &notification.key,
-                notification.case.as_ref(),
-                None,
-                Some(reason),
-                now,
-            )
-            .await?;
-            if let Some(case) = &notification.case {
-                let detail = format!("{}: {reason}", notification.key);
-                tx.audit_case(case, now, RUN_ACTOR, "skip", &detail).await?;
-            }
+            entries.push(LogEntry {
+                key: &notification.key,
+                case: notification.case.as_ref(),
+                outbox_id: None,
+                skip_reason: Some(reason),
+            });
             skipped += 1;
         }
     }
+    tx.log_decisions(&entries, RUN_ACTOR, now).await?;
     let counts = RunCounts {
         queued: queued as i64,
         skipped: skipped as i64,
         failed_cases: failed_cases.len() as i64,
         revision,
+        rules,
     };
     tx.record_run(now, now, today, counts).await?;
     tx.commit().await?;
     Ok(RunReport {
         today,
         cases,
+        proposals,
         queued,
         skipped,
         failed_cases,

@@ -49,5 +49,8 @@ CREATE TABLE runs (
     skipped INTEGER NOT NULL DEFAULT 0,
     failed_cases INTEGER NOT NULL DEFAULT 0,
     -- The revision counter when the run started.
-    revision BIGINT NOT NULL DEFAULT 0
+    revision BIGINT NOT NULL DEFAULT 0,
+    -- A fingerprint of the rules the run planned with (timeline, policy, contacts, calendar):
+    -- when it changes, the next run looks at every case whole again.
+    rules TEXT NOT NULL DEFAULT ''
 );

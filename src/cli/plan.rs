@@ -10,7 +10,7 @@ use super::case::{open_store, runtime};
 use super::{CliError, Format, PlanArgs, load_config, usage};
 use crate::case::CaseOverview;
 use crate::moment;
-use crate::plan::{Decision, Planner, decide, group, preview};
+use crate::plan::{Decision, Planner, group, preview};
 use crate::store::StatusFilter;
 
 pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
@@ -48,6 +48,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
         let mut cases: Vec<CaseOverview> = Vec::new();
+        if args.case.is_some() {
         store
             .scan_cases(StatusFilter::Open, |case| {
                 if args.case.as_ref().is_none_or(|r| *r == case.reference) {
@@ -56,6 +57,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
             })
             .await
             .map_err(|e| CliError::Failed(e.into()))?;
+        }
 
         if let (Some(from), Some(to), Some(reference)) = (args.from, args.to, &args.case) {
             let case = cases.first().ok_or_else(|| {
@@ -78,23 +80,13 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
             });
         }
 
-        let mut proposals = Vec::new();
-        let mut failures = Vec::new();
-        for case in &cases {
-            match planner.plan_case(case, today, None) {
-                Ok(planned) => proposals.extend(planned),
-                Err(e) => failures.push(format!("{}: {e}", case.reference)),
-            }
-        }
-        let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
-        let logged = store
-            .logged_keys(&keys)
+        let decided = crate::run::decide_all(&store, &planner, today)
             .await
             .map_err(|e| CliError::Failed(e.into()))?;
-        let decisions = decide(proposals, timeline.policy(), today, &|key| logged.contains(key));
-        for failure in failures {
+        for failure in &decided.failed_cases {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }
+        let decisions = decided.decisions;
         Ok(match args.format {
             Format::Json => serde_json::to_string_pretty(&decisions).expect("serialisable") + "\n",
             Format::Table => decisions_table(&decisions),

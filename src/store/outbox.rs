@@ -64,6 +64,17 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// One decision to record in the notification log.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEntry<'a> {
+    pub key: &'a NotificationKey,
+    pub case: Option<&'a CaseRef>,
+    /// The outbox row of a sent notification.
+    pub outbox_id: Option<i64>,
+    /// Why a notification was skipped.
+    pub skip_reason: Option<&'a str>,
+}
+
 /// An outbox row claimed for delivery (now in flight).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
@@ -85,13 +96,15 @@ const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'in_flight', attempts =
      RETURNING id, kind, recipient, email, attempts, created_at";
 
 /// What a run decided, for the record of runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RunCounts {
     pub queued: i64,
     pub skipped: i64,
     pub failed_cases: i64,
     /// The revision counter when the run started.
     pub revision: i64,
+    /// The fingerprint of the rules the run planned with.
+    pub rules: String,
 }
 
 impl Store {
@@ -162,17 +175,24 @@ impl Store {
         Ok(rows)
     }
 
-    /// The last run that finished: its day and the revision counter when it started.
-    pub async fn last_run(&self) -> Result<Option<(NaiveDate, i64)>, StoreError> {
+    /// The last run that finished: its day, the revision counter when it started, and the
+    /// fingerprint of the rules it planned with.
+    pub async fn last_run(&self) -> Result<Option<(NaiveDate, i64, String)>, StoreError> {
         let mut tx = self.read().await?;
         let row = on_backend!(&mut tx.0, conn, _PG => {
             sqlx::query(
-                "SELECT today_on, revision FROM runs WHERE finished_at IS NOT NULL \
+                "SELECT today_on, revision, rules FROM runs WHERE finished_at IS NOT NULL \
                  ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(&mut **conn)
             .await?
-            .map(|row| Ok::<_, sqlx::Error>((row.try_get("today_on")?, row.try_get("revision")?)))
+            .map(|row| {
+                Ok::<_, sqlx::Error>((
+                    row.try_get("today_on")?,
+                    row.try_get("revision")?,
+                    row.try_get("rules")?,
+                ))
+            })
             .transpose()?
         });
         tx.rollback().await?;
@@ -348,59 +368,56 @@ impl Tx {
         })
     }
 
-    /// Records a decision for a key: sent (with its outbox row) or skipped (with the reason).
-    pub async fn log_decision(
+    /// Records many decisions, a few hundred rows per statement (a first run over many cases
+    /// records hundreds of thousands). Skips also go to their case's audit log, as run actor.
+    pub async fn log_decisions(
         &mut self,
-        key: &NotificationKey,
-        case: Option<&CaseRef>,
-        outbox_id: Option<i64>,
-        skip_reason: Option<&str>,
+        entries: &[LogEntry<'_>],
+        actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let decision = if skip_reason.is_some() {
-            "skip"
-        } else {
-            "send"
-        };
-        on_backend!(&mut self.0, conn, _PG => {
-            sqlx::query(
-                "INSERT INTO notification_log (key, case_id, decision, reason, decided_at, outbox_id) \
-                 VALUES ($1, (SELECT id FROM cases WHERE reference = $2), $3, $4, $5, $6)",
-            )
-            .bind(key.as_str())
-            .bind(case.map(CaseRef::as_str))
-            .bind(decision)
-            .bind(skip_reason)
-            .bind(now)
-            .bind(outbox_id)
-            .execute(&mut **conn)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Appends an audit entry for a case named by reference (the run's own records).
-    pub async fn audit_case(
-        &mut self,
-        case: &CaseRef,
-        at: DateTime<Utc>,
-        actor: &str,
-        action: &str,
-        detail: &str,
-    ) -> Result<(), StoreError> {
-        on_backend!(&mut self.0, conn, _PG => {
-            sqlx::query(
-                "INSERT INTO audit_log (case_id, at, actor, action, detail) \
-                 VALUES ((SELECT id FROM cases WHERE reference = $1), $2, $3, $4, $5)",
-            )
-            .bind(case.as_str())
-            .bind(at)
-            .bind(actor)
-            .bind(action)
-            .bind(detail)
-            .execute(&mut **conn)
-            .await?;
-        });
+        const ROWS_PER_STATEMENT: usize = 400;
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            on_backend!(&mut self.0, conn, _PG => {
+                let mut log = sqlx::QueryBuilder::new(
+                    "INSERT INTO notification_log (key, case_id, decision, reason, decided_at, outbox_id) ",
+                );
+                log.push_values(chunk, |mut row, entry| {
+                    row.push_bind(entry.key.as_str())
+                        .push("(SELECT id FROM cases WHERE reference = ")
+                        .push_bind_unseparated(entry.case.map(CaseRef::as_str))
+                        .push_unseparated(")")
+                        .push_bind(if entry.skip_reason.is_some() { "skip" } else { "send" })
+                        .push_bind(entry.skip_reason)
+                        .push_bind(now)
+                        .push_bind(entry.outbox_id);
+                });
+                log.build().execute(&mut **conn).await?;
+                let skips: Vec<&LogEntry> = chunk
+                    .iter()
+                    .filter(|e| e.skip_reason.is_some() && e.case.is_some())
+                    .collect();
+                if !skips.is_empty() {
+                    let mut audit = sqlx::QueryBuilder::new(
+                        "INSERT INTO audit_log (case_id, at, actor, action, detail) ",
+                    );
+                    audit.push_values(skips, |mut row, entry| {
+                        row.push("(SELECT id FROM cases WHERE reference = ")
+                            .push_bind_unseparated(entry.case.map(CaseRef::as_str))
+                            .push_unseparated(")")
+                            .push_bind(now)
+                            .push_bind(actor)
+                            .push_bind("skip")
+                            .push_bind(format!(
+                                "{}: {}",
+                                entry.key,
+                                entry.skip_reason.unwrap_or_default()
+                            ));
+                    });
+                    audit.build().execute(&mut **conn).await?;
+                }
+            });
+        }
         Ok(())
     }
 
@@ -415,7 +432,7 @@ impl Tx {
         on_backend!(&mut self.0, conn, _PG => {
             sqlx::query(
                 "INSERT INTO runs (started_at, finished_at, today_on, queued, skipped, failed_cases, \
-                 revision) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 revision, rules) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(started_at)
             .bind(finished_at)
@@ -424,6 +441,7 @@ impl Tx {
             .bind(counts.skipped as i32)
             .bind(counts.failed_cases as i32)
             .bind(counts.revision)
+            .bind(&counts.rules)
             .execute(&mut **conn)
             .await?;
         });
