@@ -4,19 +4,16 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::{NaiveDate, Utc};
 
-use super::{CaseArgs, CaseCommand, CliError, Format, StatusArg, load_config, usage};
+use super::{CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, usage};
 use crate::agency::AgencyId;
-use crate::calendar::Calendar;
 use crate::case::{Case, CaseRef};
 use crate::casework::{Casework, CaseworkError, ImportRow, Opening};
 use crate::config::Config;
-use crate::moment::{self, At};
 use crate::report::CaseSummary;
 use crate::store::{StatusFilter, Store, default_sqlite_url};
-use crate::timeline::{Timeline, evaluate, explain};
+use crate::timeline::{evaluate, explain};
 
 /// The CSV columns a case import needs, in this order; export adds its own after them.
 pub const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
@@ -78,36 +75,8 @@ fn os_user() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-struct Context {
-    config: Config,
-    timeline: Timeline,
-    calendar: Calendar,
-    now: DateTime<Utc>,
-    today: NaiveDate,
-}
-
-fn context(config_path: Option<&Path>, at: Option<At>) -> Result<Context, CliError> {
-    let config = load_config(config_path)?;
-    let timeline = config
-        .load_timeline()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let calendar = config.calendar(&feed, None);
-    let tz: Tz = config.partnership.timezone;
-    let today = moment::now_or(at, tz).map_err(usage)?.date_naive();
-    Ok(Context {
-        config,
-        timeline,
-        calendar,
-        now: Utc::now(),
-        today,
-    })
-}
-
 pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, CliError> {
-    let ctx = context(config_path, args.at.at)?;
+    let ctx = load(config_path, args.at.at)?;
     runtime()?.block_on(async {
         let store = open_store(&ctx.config).await?;
         let actor = match args.actor.as_deref().map(str::trim) {
@@ -123,8 +92,9 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
             timeline: &ctx.timeline,
             calendar: &ctx.calendar,
             actor,
-            now: ctx.now,
-            today: ctx.today,
+            // Audit entries carry the real time; `--at` only moves "today".
+            now: Utc::now(),
+            today: ctx.today(),
         };
         let done = |message: String| -> Result<String, CliError> {
             Ok(match args.format {
@@ -172,7 +142,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
                 on,
                 note,
             } => {
-                let on = on.unwrap_or(ctx.today);
+                let on = on.unwrap_or(ctx.today());
                 work.complete(&reference, &milestone, agency.as_ref(), on, note.as_deref())
                     .await?;
                 done(format!(
@@ -235,14 +205,14 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
 /// Evaluates every case of `status`, holding one case at a time.
 async fn summaries(
     store: &Store,
-    ctx: &Context,
+    ctx: &Loaded,
     status: StatusArg,
 ) -> Result<Vec<CaseSummary>, CliError> {
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
     store
         .scan_cases(status.into(), |case| {
-            match evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today) {
+            match evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today()) {
                 Ok(states) => summaries.push(CaseSummary::new(&case, &states)),
                 // One case the calendar cannot evaluate must not hide the others.
                 Err(e) => failures.push(format!("{}: {e}", case.reference)),
@@ -286,7 +256,7 @@ fn list_table(summaries: &[CaseSummary]) -> String {
 
 async fn show(
     store: &Store,
-    ctx: &Context,
+    ctx: &Loaded,
     reference: &CaseRef,
     format: Format,
 ) -> Result<String, CliError> {
@@ -300,18 +270,18 @@ async fn show(
             ))
         })?;
     let facts = case.facts();
-    let mut states = evaluate(&ctx.timeline, &ctx.calendar, &facts, ctx.today).map_err(usage)?;
+    let mut states = evaluate(&ctx.timeline, &ctx.calendar, &facts, ctx.today()).map_err(usage)?;
     explain(&mut states, &ctx.calendar);
     match format {
         Format::Json => {
             let mut value = serde_json::to_value(&case).expect("serialisable");
-            value["today"] = serde_json::json!(ctx.today);
+            value["today"] = serde_json::json!(ctx.today());
             value["milestones"] = serde_json::to_value(&states).expect("serialisable");
             value["audit"] = serde_json::to_value(&audit).expect("serialisable");
             Ok(serde_json::to_string_pretty(&value).expect("serialisable") + "\n")
         }
         Format::Table => {
-            let mut out = show_header(&case, ctx.today);
+            let mut out = show_header(&case, ctx.today());
             out.push_str(&super::timeline::table(&states));
             out.push_str("\ncompletions:\n");
             for c in &case.completions {
@@ -467,7 +437,7 @@ fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
 }
 
 /// Cases as CSV, evaluated in the same single pass that reads them.
-async fn export_csv(store: &Store, ctx: &Context, status: StatusArg) -> Result<String, CliError> {
+async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<String, CliError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
     header.extend([
@@ -482,7 +452,7 @@ async fn export_csv(store: &Store, ctx: &Context, status: StatusArg) -> Result<S
     let mut rows = Vec::new();
     store
         .scan_cases(status.into(), |case| {
-            let summary = evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today)
+            let summary = evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today())
                 .ok()
                 .map(|states| CaseSummary::new(&case, &states));
             let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());

@@ -9,9 +9,8 @@ use std::path::Path;
 use chrono::{Days, Utc};
 
 use super::case::{open_store, runtime};
-use super::{CliError, load_config};
+use super::{CliError, load};
 use crate::case::{CaseRef, CompletionRecord};
-use crate::moment;
 use crate::store::NewCase;
 use crate::timeline::{CaseFacts, evaluate};
 
@@ -40,17 +39,9 @@ pub(super) fn seed(
     cases: usize,
     seed: u64,
 ) -> Result<String, CliError> {
-    let config = load_config(config_path)?;
-    let timeline = config
-        .load_timeline()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let calendar = config.calendar(&feed, None);
-    let today = moment::now_or(None, config.partnership.timezone)
-        .map_err(|e| CliError::Failed(e.into()))?
-        .date_naive();
+    let loaded = load(config_path, None)?;
+    let (config, timeline, calendar) = (&loaded.config, &loaded.timeline, &loaded.calendar);
+    let today = loaded.today();
     if config.agencies.len() < 2 {
         return Err(CliError::Failed(anyhow::anyhow!(
             "seeding needs at least 2 [[agency]] entries in the config"
@@ -59,7 +50,7 @@ pub(super) fn seed(
     let now = Utc::now();
     let mut random = Random(seed);
     runtime()?.block_on(async {
-        let store = open_store(&config).await?;
+        let store = open_store(config).await?;
         let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
         let mut written = 0;
         while written < cases {
@@ -103,7 +94,7 @@ pub(super) fn seed(
                     completions: Vec::new(),
                     local_review_proposed: false,
                 };
-                let states = evaluate(&timeline, &calendar, &facts, today)
+                let states = evaluate(timeline, calendar, &facts, today)
                     .map_err(|e| CliError::Failed(e.into()))?;
                 for state in states {
                     let done_on = if state.id == timeline.day0_milestone() {

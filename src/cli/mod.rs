@@ -376,6 +376,49 @@ fn load_config(cli_config: Option<&std::path::Path>) -> Result<Config, CliError>
     Config::load(cli_config).map_err(|e| CliError::Failed(e.into()))
 }
 
+/// What most commands load: the config, its timeline and calendar, and the moment they act at
+/// (`--at`, or now).
+struct Loaded {
+    config: Config,
+    timeline: crate::timeline::Timeline,
+    calendar: crate::calendar::Calendar,
+    at: chrono::DateTime<chrono_tz::Tz>,
+}
+
+fn load(cli_config: Option<&std::path::Path>, at: Option<At>) -> Result<Loaded, CliError> {
+    let config = load_config(cli_config)?;
+    let timeline = config
+        .load_timeline()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config
+        .holiday_feed()
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let calendar = config.calendar(&feed, None);
+    let at = crate::moment::now_or(at, config.partnership.timezone).map_err(usage)?;
+    Ok(Loaded {
+        config,
+        timeline,
+        calendar,
+        at,
+    })
+}
+
+impl Loaded {
+    /// The civil date the command acts on, in the partnership's timezone.
+    fn today(&self) -> NaiveDate {
+        self.at.date_naive()
+    }
+
+    fn planner(&self) -> crate::plan::Planner<'_> {
+        crate::plan::Planner {
+            timeline: &self.timeline,
+            calendar: &self.calendar,
+            contacts: &self.config.contacts,
+            agencies: &self.config.agencies,
+        }
+    }
+}
+
 /// Runs one command and returns what it prints on stdout.
 pub fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {

@@ -7,30 +7,15 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::case::{open_store, runtime};
-use super::{CliError, Format, PlanArgs, load_config, usage};
+use super::{CliError, Format, PlanArgs, load, usage};
 use crate::case::CaseOverview;
-use crate::moment;
-use crate::plan::{Decision, Planner, group, preview};
+use crate::plan::{Decision, group, preview};
 use crate::store::StatusFilter;
 
 pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
-    let config = load_config(config_path)?;
-    let timeline = config
-        .load_timeline()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let calendar = config.calendar(&feed, None);
-    let today = moment::now_or(args.at.at, config.partnership.timezone)
-        .map_err(usage)?
-        .date_naive();
-    let planner = Planner {
-        timeline: &timeline,
-        calendar: &calendar,
-        contacts: &config.contacts,
-        agencies: &config.agencies,
-    };
+    let loaded = load(config_path, args.at.at)?;
+    let (config, today) = (&loaded.config, loaded.today());
+    let planner = loaded.planner();
     match (args.from, args.to, &args.case) {
         (None, None, None) => {}
         (Some(from), Some(to), Some(_)) if from > to => {
@@ -46,7 +31,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
         }
     }
     runtime()?.block_on(async {
-        let store = open_store(&config).await?;
+        let store = open_store(config).await?;
         let mut cases: Vec<CaseOverview> = Vec::new();
         if args.case.is_some() {
         store

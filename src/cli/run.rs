@@ -6,14 +6,12 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::case::{open_store, runtime};
-use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
+use super::{CliError, Format, OutboxArgs, RunArgs, load, load_config, usage};
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
 use crate::delivery::{SendingWindow, deliver};
 use crate::mailer::{Mailer, Renderer};
-use crate::moment;
-use crate::plan::Planner;
 use crate::run::run_once;
 use crate::store::OutboxStatus;
 
@@ -23,23 +21,9 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
             "the daemon is not built yet: use `rrn run --once` for one evaluation run"
         )));
     }
-    let config = load_config(config_path)?;
-    let timeline = config
-        .load_timeline()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let calendar = config.calendar(&feed, None);
-    let today = moment::now_or(args.at.at, config.partnership.timezone)
-        .map_err(usage)?
-        .date_naive();
-    let planner = Planner {
-        timeline: &timeline,
-        calendar: &calendar,
-        contacts: &config.contacts,
-        agencies: &config.agencies,
-    };
+    let loaded = load(config_path, args.at.at)?;
+    let (config, calendar, today) = (&loaded.config, &loaded.calendar, loaded.today());
+    let planner = loaded.planner();
     let (start, end) = config
         .sending_window()
         .map_err(|e| CliError::Failed(anyhow::anyhow!(e)))?;
@@ -48,10 +32,8 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         end,
         timezone: config.partnership.timezone,
     };
-    let at = moment::now_or(args.at.at, config.partnership.timezone)
-        .map_err(usage)?
-        .with_timezone(&Utc);
-    let renderer = Renderer::load(&config).map_err(|e| CliError::Failed(e.into()))?;
+    let at = loaded.at.with_timezone(&Utc);
+    let renderer = Renderer::load(config).map_err(|e| CliError::Failed(e.into()))?;
     let admin: Option<Mailbox> = config.contacts.admin.as_ref().and_then(|c| {
         c.email
             .as_str()
@@ -60,9 +42,9 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
             .map(|email| Mailbox::new(Some(c.name.clone()), email))
     });
     runtime()?.block_on(async {
-        let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
+        let mailer = Mailer::from_config(config, &state_dir().join("maildir"))
             .map_err(|e| CliError::Failed(e.into()))?;
-        let store = open_store(&config).await?;
+        let store = open_store(config).await?;
         // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
         // (what the run records is then stamped with the simulated time).
         let now = at;
@@ -77,7 +59,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
             &renderer,
             &mailer,
             admin.as_ref(),
-            window.contains(now, &calendar),
+            window.contains(now, calendar),
             now,
         )
         .await

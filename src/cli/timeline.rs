@@ -3,12 +3,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CliError, Format, TimelineArgs, load_config, usage};
-use crate::moment;
+use super::{CliError, Format, TimelineArgs, load, usage};
 use crate::timeline::{CaseFacts, MilestoneState, evaluate, explain};
 
-pub(super) fn run(config: Option<&Path>, args: TimelineArgs) -> Result<String, CliError> {
-    let config = load_config(config)?;
+pub(super) fn run(config_path: Option<&Path>, args: TimelineArgs) -> Result<String, CliError> {
+    let loaded = load(config_path, args.at.at)?;
+    let (config, timeline, calendar) = (&loaded.config, &loaded.timeline, &loaded.calendar);
+    let today = loaded.today();
     if args.aware.is_none() && args.day0.is_none() {
         return Err(usage(anyhow::anyhow!(
             "give --aware DATE (the day the local authority became aware) or --day0 DATE (the day \
@@ -33,15 +34,6 @@ pub(super) fn run(config: Option<&Path>, args: TimelineArgs) -> Result<String, C
             }
         }
     }
-    let now = moment::now_or(args.at.at, config.partnership.timezone).map_err(usage)?;
-    let today = now.date_naive();
-    let timeline = config
-        .load_timeline()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let calendar = config.calendar(&feed, None);
     let mut agencies = args.agencies;
     agencies.sort();
     agencies.dedup();
@@ -52,8 +44,8 @@ pub(super) fn run(config: Option<&Path>, args: TimelineArgs) -> Result<String, C
         completions: Vec::new(),
         local_review_proposed: args.local_review,
     };
-    let mut states = evaluate(&timeline, &calendar, &facts, today).map_err(usage)?;
-    explain(&mut states, &calendar);
+    let mut states = evaluate(timeline, calendar, &facts, today).map_err(usage)?;
+    explain(&mut states, calendar);
     match args.format {
         Format::Json => Ok(serde_json::to_string_pretty(&states).expect("serialisable") + "\n"),
         Format::Table => {
