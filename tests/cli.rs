@@ -10,6 +10,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+use common::rrn_command;
+
 /// The repository's example config, with its bank-holiday file and timeline beside it.
 const REPO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
 /// The shipped copy of the GOV.UK bank-holidays feed.
@@ -57,17 +60,6 @@ impl Run {
             .filter(|l| l.starts_with("warning:"))
             .collect()
     }
-}
-
-/// `rrn` with every `RRN_*` variable of the test process removed from its environment.
-fn rrn_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("RRN_") {
-            command.env_remove(name);
-        }
-    }
-    command
 }
 
 fn run(command: &mut Command) -> Run {

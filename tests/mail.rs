@@ -12,6 +12,9 @@ use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS};
 use mailin_embedded::response::{INTERNAL_ERROR, NO_MAILBOX, OK};
 use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 
+mod common;
+use common::rrn_command;
+
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
 
 /// Every address in the shipped config.
@@ -79,12 +82,7 @@ impl Setup {
     }
 
     fn rrn(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("RRN_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = rrn_command();
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
             .args(["--config", CONFIG])
@@ -639,12 +637,7 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
         seed % below
     };
     let command = |at: &str| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("RRN_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = rrn_command();
         command.envs(setup.env.iter().map(|(k, v)| (k, v)));
         command.args(["--config", CONFIG, "run", "--once", "--at", at]);
         command

@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rrn::store::Store;
 
+mod common;
+use common::rrn_command;
+
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
 /// The day the commands act on: after the Christmas 2026 case's dates.
 const AT: &str = "2027-01-20";
@@ -95,12 +98,7 @@ impl TestDb {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("RRN_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = rrn_command();
         command
             .env("RRN_DATABASE__URL", &self.url)
             .env("RRN_MAIL__MAILDIR", self.maildir())
