@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lettre::message::{Mailbox, MultiPart};
+use icalendar::{Component as _, EventLike as _};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -302,9 +304,67 @@ impl Renderer {
             let thread = format!("<rrn.case.{}@{}>", case.replace('/', "."), self.domain);
             builder = builder.in_reply_to(thread.clone()).references(thread);
         }
+        let body = MultiPart::alternative_plain_html(text, html);
+        let body = match self.deadlines(email, outbox_id) {
+            Some(ics) => MultiPart::mixed().multipart(body).singlepart(
+                Attachment::new("deadlines.ics".to_owned()).body(
+                    ics,
+                    ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                        .expect("a valid content type"),
+                ),
+            ),
+            None => body,
+        };
         builder
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(body)
             .map_err(|e| MailError::Message(e.to_string()))
+    }
+
+    /// The email's deadlines as an iCalendar file (RFC 5545): an all-day VEVENT per item with
+    /// a due date. The UID names the deadline (case, milestone, agency), so every email about it
+    /// updates one calendar entry; the SEQUENCE is the outbox row, which only grows, so the
+    /// newest email wins. `None` when no item has a due date.
+    fn deadlines(&self, email: &Email, outbox_id: i64) -> Option<String> {
+        let mut calendar = icalendar::Calendar::new();
+        calendar.append_property(icalendar::Property::new(
+            "PRODID",
+            "-//rapid-review-notifier//EN",
+        ));
+        calendar.append_property(icalendar::Property::new("METHOD", "PUBLISH"));
+        let mut any = false;
+        for notification in &email.items {
+            let (Some(due), Some(case), Some(milestone)) = (
+                notification.item.due,
+                &notification.case,
+                &notification.milestone,
+            ) else {
+                continue;
+            };
+            let agency = notification.agency.as_ref().map_or("-", |a| a.as_str());
+            let uid = format!(
+                "rrn.{}.{milestone}.{agency}@{}",
+                case.as_str().replace('/', "."),
+                self.domain
+            );
+            let summary = clean(&format!(
+                "{} Rapid Review {case}: {} due",
+                self.marking, notification.item.title
+            ));
+            let mut event = icalendar::Event::new();
+            event
+                .uid(&uid)
+                .summary(&summary)
+                // An all-day event: DTEND is exclusive, the day after.
+                .starts(due)
+                .ends(due.succ_opt().unwrap_or(due))
+                .sequence(u32::try_from(outbox_id).unwrap_or(u32::MAX));
+            if let Some(derivation) = &notification.item.derivation {
+                event.description(derivation);
+            }
+            calendar.push(event.done());
+            any = true;
+        }
+        any.then(|| calendar.done().to_string())
     }
 
     /// A short message that proves the transport works (`rrn send-test`).

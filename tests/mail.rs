@@ -201,6 +201,18 @@ fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
             text.contains("not counting 25 and 28 December and 1 January"),
             "{text}"
         );
+        // The deadline as a calendar entry a recipient's calendar updates, not duplicates.
+        assert!(
+            text.contains("BEGIN:VCALENDAR") && text.contains("METHOD:PUBLISH"),
+            "{text}"
+        );
+        assert!(
+            text.contains("UID:rrn.RR-2026-014.agency_summary."),
+            "{text}"
+        );
+        assert!(text.contains("DTSTART;VALUE=3DDATE:20270107"), "{text}");
+        assert!(text.contains("DTEND;VALUE=3DDATE:20270108"), "{text}");
+        assert!(text.contains("SEQUENCE:"), "{text}");
     }
     // A second run the same day sends nothing more.
     let again = setup.run("2026-12-22T14:00");
