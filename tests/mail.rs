@@ -703,3 +703,42 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
         "{duplicates} duplicates from {killed} kills"
     );
 }
+
+#[test]
+fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = rrn_command()
+        .args([
+            "--config",
+            CONFIG,
+            "demo",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    // Day 1 letters, the late agency's manager told on day 11, the submission on day 16.
+    assert!(text.contains("Tue 22 Dec 2026 (working day 1):"), "{text}");
+    assert!(
+        text.contains("Individual Agency Summary requested by Thursday 7 January 2027"),
+        "{text}"
+    );
+    assert!(text.contains("Fri 08 Jan 2027 (working day 11):"), "{text}");
+    assert!(
+        text.contains("head-of-inclusion@education.example"),
+        "{text}"
+    );
+    assert!(text.contains("national-panel@panel.example"), "{text}");
+    assert!(
+        !text.contains("Mon 28 Dec"),
+        "no emails on a bank holiday: {text}"
+    );
+    assert!(
+        std::fs::read_dir(dir.path().join("maildir"))
+            .unwrap()
+            .count()
+            > 20
+    );
+}

@@ -6,6 +6,7 @@
 mod calendar;
 mod case;
 mod check;
+mod demo;
 mod dev;
 mod plan;
 mod run;
@@ -54,6 +55,12 @@ pub enum Command {
     /// The emails queued for delivery
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Run a sample case day by day into a maildir and show who was emailed and why
+    Demo {
+        /// Where to put the demo's database and maildir [default: a new temporary folder]
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Send one test message through the configured transport and print the server's reply
     SendTest {
         /// Where to send it
@@ -432,6 +439,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
         Command::SendTest { address } => run::send_test(cli.config.as_deref(), &address),
+        Command::Demo { dir } => demo::run(cli.config.as_deref(), dir),
         Command::Dev(DevCommand::Seed { cases, seed }) => {
             dev::seed(cli.config.as_deref(), cases, seed)
         }

@@ -1,0 +1,187 @@
+//! `rrn demo`: a sample case run day by day into a maildir, for a newcomer to see what the
+//! service does. It uses the same code as the real thing (casework, `run_once`, `deliver`);
+//! only the calendar days are simulated.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::{NaiveTime, TimeZone, Utc};
+use lettre::message::Mailbox;
+
+use super::case::runtime;
+use super::{CliError, load};
+use crate::case::CaseRef;
+use crate::casework::{Casework, Opening};
+use crate::config::Transport;
+use crate::delivery::deliver;
+use crate::mailer::{Mailer, Renderer};
+use crate::run::run_once;
+use crate::store::Store;
+use crate::timeline::{Status, evaluate};
+
+/// The sample case: aware Wednesday 16 December 2026, notification (day 0) Monday 21st, so the
+/// clock runs across Christmas and New Year.
+const AWARE: (i32, u32, u32) = (2026, 12, 16);
+const DAY0: (i32, u32, u32) = (2026, 12, 21);
+/// The last agency's summary arrives this many working days late.
+const LATE_BY: i32 = 3;
+
+pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<String, CliError> {
+    let mut loaded = load(config_path, None)?;
+    let dir = match dir {
+        Some(dir) => dir,
+        None => tempfile::Builder::new()
+            .prefix("rrn-demo-")
+            .tempdir()
+            .context("creating a folder for the demo")?
+            .keep(),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let maildir = dir.join("maildir");
+    // A throwaway database and the maildir transport, whatever the config says.
+    loaded.config.database.url = Some(format!("sqlite://{}", dir.join("demo.db").display()));
+    loaded.config.mail.transport = Transport::Maildir;
+    loaded.config.mail.maildir = Some(maildir.clone());
+    let agencies: Vec<_> = loaded
+        .config
+        .agencies
+        .iter()
+        .take(3)
+        .map(|a| a.id.clone())
+        .collect();
+    if agencies.is_empty() {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "the demo needs [[agency]] entries in the config"
+        )));
+    }
+    let late_agency = agencies.last().expect("not empty").clone();
+    let date =
+        |(y, m, d): (i32, u32, u32)| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("valid");
+    let (aware, day0) = (date(AWARE), date(DAY0));
+    let last_day = loaded
+        .calendar
+        .add_working_days(day0, 20)
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let tz = loaded.config.partnership.timezone;
+    let reference = CaseRef::parse("RR-DEMO-001").expect("valid");
+
+    runtime()?.block_on(async {
+        let url = loaded.config.database.url.clone().expect("set above");
+        let store = Store::open(&url).await.map_err(|e| CliError::Failed(e.into()))?;
+        let renderer = Renderer::load(&loaded.config).map_err(|e| CliError::Failed(e.into()))?;
+        let mailer = Mailer::from_config(&loaded.config, &maildir).map_err(|e| CliError::Failed(e.into()))?;
+        let admin: Option<Mailbox> = loaded.config.contacts.admin.as_ref().and_then(|c| {
+            c.email.as_str().parse().ok().map(|email| Mailbox::new(Some(c.name.clone()), email))
+        });
+        let planner = loaded.planner();
+        let mut out = format!(
+            "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); {late_agency}'s summary \
+             arrives {LATE_BY} working days late.\n\n",
+            agencies.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        for today in aware.iter_days().take_while(|d| *d <= last_day) {
+            if !loaded.calendar.is_working_day(today).unwrap_or(false) {
+                continue;
+            }
+            let at = tz
+                .from_local_datetime(&today.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("valid")))
+                .earliest()
+                .expect("09:00 exists")
+                .with_timezone(&Utc);
+            let work = Casework {
+                store: &store,
+                config: &loaded.config,
+                timeline: &loaded.timeline,
+                calendar: &loaded.calendar,
+                actor: "demo".to_owned(),
+                now: at,
+                today,
+            };
+            let mut done = Vec::new();
+            if today == aware {
+                work.open(Opening {
+                    reference: reference.clone(),
+                    aware,
+                    day0: None,
+                    agencies: agencies.clone(),
+                    local_review_proposed: false,
+                })
+                .await?;
+                done.push("case opened".to_owned());
+            }
+            if today == day0 {
+                work.complete(&reference, planner.timeline.day0_milestone(), None, today, None).await?;
+                done.push(format!("{} recorded", planner.timeline.day0_milestone()));
+            }
+            // The business team records each milestone on its due day; the late agency later.
+            let (case, _) = store
+                .case_with_audit(&reference)
+                .await
+                .map_err(|e| CliError::Failed(e.into()))?
+                .expect("opened on the aware day");
+            let facts = case.facts();
+            let states = evaluate(&loaded.timeline, &loaded.calendar, &facts, today)
+                .map_err(|e| CliError::Failed(e.into()))?;
+            for state in &states {
+                let Some(due) = state.due else { continue };
+                let late = state.agency == Some(&late_agency);
+                let when = if late {
+                    loaded.calendar.add_working_days(due, LATE_BY).unwrap_or(due)
+                } else {
+                    due
+                };
+                if when == today && !matches!(state.status, Status::DoneOnTime | Status::DoneLate { .. }) {
+                    work.complete(&reference, state.id, state.agency, today, None).await?;
+                    done.push(match state.agency {
+                        Some(a) => format!("{}/{a} recorded", state.id),
+                        None => format!("{} recorded", state.id),
+                    });
+                }
+            }
+            run_once(&store, &planner, today, at).await.map_err(|e| CliError::Failed(e.into()))?;
+            let before: std::collections::HashSet<PathBuf> = emails(&maildir);
+            deliver(&store, &renderer, &mailer, admin.as_ref(), true, at)
+                .await
+                .map_err(|e| CliError::Failed(e.into()))?;
+            let mut new: Vec<PathBuf> = emails(&maildir).difference(&before).cloned().collect();
+            new.sort();
+            writeln!(out, "{} (working day {}):", today.format("%a %d %b %Y"), day_number(&loaded.calendar, day0, today)).expect("String");
+            for what in &done {
+                writeln!(out, "  business team: {what}").expect("String");
+            }
+            for path in new {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                // A header's value, unfolded (long ones continue on indented lines).
+                let header = |name: &str| {
+                    let prefix = format!("{name}: ");
+                    let mut lines = text.lines().skip_while(|l| !l.starts_with(&prefix));
+                    let first = lines.next().and_then(|l| l.strip_prefix(&prefix)).unwrap_or("");
+                    let rest: Vec<&str> = lines.take_while(|l| l.starts_with(' ')).map(str::trim_start).collect();
+                    std::iter::once(first).chain(rest).collect::<Vec<_>>().join(" ")
+                };
+                writeln!(out, "  email to {}: {}", header("To"), header("Subject")).expect("String");
+            }
+        }
+        writeln!(out, "\nThe emails are .eml files in {}", maildir.display()).expect("String");
+        writeln!(out, "The demo database is {}", dir.join("demo.db").display()).expect("String");
+        Ok(out)
+    })
+}
+
+fn emails(maildir: &Path) -> std::collections::HashSet<PathBuf> {
+    std::fs::read_dir(maildir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+/// "-3" before day 0, "0" on it, "10" on day 10.
+fn day_number(
+    calendar: &crate::calendar::Calendar,
+    day0: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> String {
+    calendar
+        .between(day0, today)
+        .map_or("?".to_owned(), |n| n.to_string())
+}
