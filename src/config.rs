@@ -186,6 +186,10 @@ pub struct MailSection {
     /// window waits for the next one.
     pub window_start: String,
     pub window_end: String,
+    /// A daily summary to the business team on working days: open cases, what is due in the
+    /// next 3 working days, what is overdue, what failed to send. If it stops, the service is
+    /// down.
+    pub heartbeat: bool,
 }
 
 impl Default for MailSection {
@@ -199,6 +203,7 @@ impl Default for MailSection {
             templates: None,
             window_start: "08:00".to_owned(),
             window_end: "18:00".to_owned(),
+            heartbeat: false,
         }
     }
 }

@@ -22,7 +22,15 @@ use crate::config::{Config, SmtpTls, Transport};
 use crate::plan::{Email, EmailKind};
 
 /// The templates each partnership can edit, with built-in copies of the shipped ones.
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 8] = [
+    (
+        "heartbeat.txt",
+        include_str!("../config/templates/heartbeat.txt"),
+    ),
+    (
+        "heartbeat.html",
+        include_str!("../config/templates/heartbeat.html"),
+    ),
     ("digest.txt", include_str!("../config/templates/digest.txt")),
     (
         "digest.html",
@@ -113,6 +121,9 @@ struct TemplateContext<'a> {
     recipient: RecipientContext<'a>,
     reply_to: Person<'a>,
     items: Vec<ItemContext<'a>>,
+    /// The daily summary's figures; only in heartbeat emails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a crate::plan::Summary>,
 }
 
 /// What a delivery-failure report to the admin contact says.
@@ -209,6 +220,7 @@ impl Renderer {
                     progress: n.item.progress.as_deref(),
                 })
                 .collect(),
+            summary: email.summary.as_ref(),
         }
     }
 
@@ -242,6 +254,17 @@ impl Renderer {
         let sample = sample_email();
         self.render_pair("digest", &self.context(&sample))?;
         self.render_pair("agency_letter", &self.context(&sample))?;
+        let mut heartbeat = sample.clone();
+        heartbeat.kind = EmailKind::Heartbeat;
+        heartbeat.summary = Some(crate::plan::Summary {
+            key: crate::plan::NotificationKey::from_stored("heartbeat/sample".to_owned()),
+            date: chrono::NaiveDate::from_ymd_opt(2027, 1, 7).expect("valid"),
+            open_cases: 1,
+            overdue: 0,
+            due_soon: 1,
+            failed_emails: 0,
+        });
+        self.render_pair("heartbeat", &self.context(&heartbeat))?;
         self.render_pair(
             "delivery_failure",
             &self.failure_context(&FailureReport {
@@ -273,6 +296,7 @@ impl Renderer {
         let base = match email.kind {
             EmailKind::Digest => "digest",
             EmailKind::AgencyLetter => "agency_letter",
+            EmailKind::Heartbeat => "heartbeat",
         };
         let (text, html) = self.render_pair(base, &self.context(email))?;
         let to = Mailbox::new(
@@ -300,7 +324,7 @@ impl Renderer {
             .to(to)
             .subject(subject)
             .message_id(Some(format!("<rrn.outbox.{outbox_id}@{}>", self.domain)));
-        if let [case] = cases.as_slice() {
+        if let ([case], false) = (cases.as_slice(), email.kind == EmailKind::Heartbeat) {
             let thread = format!("<rrn.case.{}@{}>", case.replace('/', "."), self.domain);
             builder = builder.in_reply_to(thread.clone()).references(thread);
         }
@@ -412,6 +436,21 @@ impl Renderer {
     fn subject(&self, email: &Email, cases: &[&str]) -> String {
         let first = email.items.first();
         let text = match (email.kind, cases, email.items.len()) {
+            (EmailKind::Heartbeat, _, _) => {
+                let summary = email.summary.as_ref();
+                let figure = |f: fn(&crate::plan::Summary) -> usize| summary.map_or(0, f);
+                let mut text = format!(
+                    "{} Rapid Review daily summary: {} open cases, {} overdue, {} due soon",
+                    self.marking,
+                    figure(|s| s.open_cases),
+                    figure(|s| s.overdue),
+                    figure(|s| s.due_soon)
+                );
+                if figure(|s| s.failed_emails) > 0 {
+                    text.push_str(&format!(", {} emails failed", figure(|s| s.failed_emails)));
+                }
+                text
+            }
             (EmailKind::AgencyLetter, _, _) => format!(
                 "{} Rapid Review {}: Individual Agency Summary {}",
                 self.marking,
@@ -482,6 +521,7 @@ fn sample_email() -> Email {
         recipient,
         kind: EmailKind::Digest,
         items: vec![notification],
+        summary: None,
     }
 }
 

@@ -83,6 +83,8 @@ pub enum Rule {
     NationalPanelSubmitted,
     /// The submission is overdue (only when the policy turns it on).
     NationalPanelDelay,
+    /// A line of the business team's daily summary.
+    Heartbeat,
 }
 
 impl Rule {
@@ -95,6 +97,7 @@ impl Rule {
             Rule::Escalation => "escalation",
             Rule::NationalPanelSubmitted => "national_panel_submitted",
             Rule::NationalPanelDelay => "national_panel_delay",
+            Rule::Heartbeat => "heartbeat",
         }
     }
 
@@ -107,6 +110,8 @@ impl Rule {
             Rule::DueToday => rules.due_today,
             Rule::Escalation => rules.escalation,
             Rule::NationalPanelSubmitted | Rule::NationalPanelDelay => rules.national_panel,
+            // Yesterday's summary is of no use today.
+            Rule::Heartbeat => CatchUp::Skip,
         }
     }
 }
@@ -720,6 +725,104 @@ pub struct Email {
     pub kind: EmailKind,
     /// Most urgent first.
     pub items: Vec<Notification>,
+    /// The daily summary's own figures (heartbeat emails only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+}
+
+/// The figures of the daily summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Its own key: one summary per recipient per day.
+    pub key: NotificationKey,
+    pub date: NaiveDate,
+    pub open_cases: usize,
+    pub overdue: usize,
+    pub due_soon: usize,
+    /// Emails that could not be delivered and wait for `rrn outbox retry`.
+    pub failed_emails: usize,
+}
+
+/// How far ahead the daily summary looks, in working days.
+pub const SUMMARY_HORIZON: i32 = 3;
+
+impl Planner<'_> {
+    /// The lines of one case for the daily summary: what is overdue, and what is due within
+    /// [`SUMMARY_HORIZON`] working days.
+    pub fn summary_lines(
+        &self,
+        case: &CaseOverview,
+        today: NaiveDate,
+    ) -> Result<Vec<Notification>, OutOfRange> {
+        let states = evaluate(self.timeline, self.calendar, &case.facts, today)?;
+        let mut lines = Vec::new();
+        let Ok(recipient) = self.role_contact(Role::BusinessTeam) else {
+            return Ok(lines);
+        };
+        for state in &states {
+            let (Some(due), false) = (state.due, state.status.is_done()) else {
+                continue;
+            };
+            let status = match state.status {
+                Status::Overdue { working_days } => overdue_words(working_days),
+                Status::DueToday => "due today".to_owned(),
+                _ if self.calendar.between(today, due)? <= SUMMARY_HORIZON => {
+                    due_in_words(self.calendar.between(today, due)?)
+                }
+                _ => continue,
+            };
+            let title = match state.agency {
+                Some(agency) => format!("{} ({agency})", state.title),
+                None => state.title.to_owned(),
+            };
+            let mut line = Notification::standalone(
+                case.reference.clone(),
+                Rule::Heartbeat,
+                recipient.clone(),
+                today,
+                Item {
+                    title,
+                    step: Some(state.step),
+                    due: Some(due),
+                    status,
+                    derivation: None,
+                    progress: None,
+                },
+            );
+            line.urgency = urgency(state.status);
+            lines.push(line);
+        }
+        Ok(lines)
+    }
+
+    /// The daily summary to the business team, from every case's lines.
+    pub fn summary(
+        &self,
+        today: NaiveDate,
+        open_cases: usize,
+        mut lines: Vec<Notification>,
+        failed_emails: usize,
+    ) -> Option<Email> {
+        let recipient = self.role_contact(Role::BusinessTeam).ok()?;
+        lines.sort_by_key(|l| (l.urgency, l.item.due));
+        let overdue = lines
+            .iter()
+            .filter(|l| l.item.status.starts_with("overdue"))
+            .count();
+        Some(Email {
+            summary: Some(Summary {
+                key: NotificationKey(format!("heartbeat/{today}/{}", recipient.email)),
+                date: today,
+                open_cases,
+                overdue,
+                due_soon: lines.len() - overdue,
+                failed_emails,
+            }),
+            recipient,
+            kind: EmailKind::Heartbeat,
+            items: lines,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -727,6 +830,8 @@ pub struct Email {
 pub enum EmailKind {
     Digest,
     AgencyLetter,
+    /// The business team's daily summary.
+    Heartbeat,
 }
 
 /// Groups what is to be sent: one digest per recipient, and each agency letter on its own.
@@ -742,6 +847,7 @@ pub fn group(decisions: &[Decision]) -> Vec<Email> {
                 recipient: notification.recipient.clone(),
                 kind: EmailKind::AgencyLetter,
                 items: vec![notification.clone()],
+                summary: None,
             });
         } else {
             digests
@@ -750,6 +856,7 @@ pub fn group(decisions: &[Decision]) -> Vec<Email> {
                     recipient: notification.recipient.clone(),
                     kind: EmailKind::Digest,
                     items: Vec::new(),
+                    summary: None,
                 })
                 .items
                 .push(notification.clone());

@@ -33,6 +33,8 @@ pub struct RunReport {
 /// What planning decided for every open case, before anything is written.
 #[derive(Debug)]
 pub struct Decided {
+    /// The business team's daily summary, when it is on and not yet sent today.
+    pub summary: Option<crate::plan::Email>,
     pub cases: usize,
     /// How many occurrences were proposed and looked up in the log.
     pub proposals: usize,
@@ -55,7 +57,11 @@ pub async fn decide_all(
     store: &Store,
     planner: &Planner<'_>,
     today: NaiveDate,
+    heartbeat: bool,
 ) -> Result<Decided, StoreError> {
+    // The daily summary goes out on working days only.
+    let heartbeat = heartbeat && planner.calendar.is_working_day(today).unwrap_or(false);
+    let mut summary_lines = Vec::new();
     let revision = store.revision().await?;
     let rules = planner.fingerprint();
     // Occurrences up to the last run's day were all proposed to that run, for a case unchanged
@@ -79,8 +85,28 @@ pub async fn decide_all(
                 Ok(planned) => proposals.extend(planned),
                 Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
             }
+            if heartbeat && let Ok(lines) = planner.summary_lines(&case, today) {
+                summary_lines.extend(lines);
+            }
         })
         .await?;
+    let summary = if heartbeat {
+        let failed = store
+            .outbox(Some(crate::store::OutboxStatus::Failed))
+            .await?
+            .len();
+        planner.summary(today, cases, summary_lines, failed)
+    } else {
+        None
+    };
+    let summary = match summary {
+        Some(email) => {
+            let key = &email.summary.as_ref().expect("a summary email").key;
+            let sent = store.logged_keys(&[key]).await?;
+            (sent.is_empty()).then_some(email)
+        }
+        None => None,
+    };
     let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
     let logged = store.logged_keys(&keys).await?;
     let count = proposals.len();
@@ -88,6 +114,7 @@ pub async fn decide_all(
         logged.contains(key)
     });
     Ok(Decided {
+        summary,
         cases,
         proposals: count,
         decisions,
@@ -103,16 +130,19 @@ pub async fn run_once(
     planner: &Planner<'_>,
     today: NaiveDate,
     now: DateTime<Utc>,
+    heartbeat: bool,
 ) -> Result<RunReport, StoreError> {
     let Decided {
+        summary,
         cases,
         proposals,
         decisions,
         failed_cases,
         revision,
         rules,
-    } = decide_all(store, planner, today).await?;
-    let emails = group(&decisions);
+    } = decide_all(store, planner, today, heartbeat).await?;
+    let mut emails = group(&decisions);
+    emails.extend(summary);
 
     let mut tx = store.begin().await?;
     let mut entries: Vec<LogEntry> = Vec::with_capacity(decisions.len());
@@ -122,16 +152,26 @@ pub async fn run_once(
         let kind = match email.kind {
             crate::plan::EmailKind::Digest => "digest",
             crate::plan::EmailKind::AgencyLetter => "agency_letter",
+            crate::plan::EmailKind::Heartbeat => "heartbeat",
         };
         let outbox_id = tx
             .enqueue(case, kind, email.recipient.email.as_str(), &json, now)
             .await?;
-        entries.extend(email.items.iter().map(|item| LogEntry {
-            key: &item.key,
-            case: item.case.as_ref(),
-            outbox_id: Some(outbox_id),
-            skip_reason: None,
-        }));
+        match &email.summary {
+            // A summary is one notification of its own; its lines are not.
+            Some(summary) => entries.push(LogEntry {
+                key: &summary.key,
+                case: None,
+                outbox_id: Some(outbox_id),
+                skip_reason: None,
+            }),
+            None => entries.extend(email.items.iter().map(|item| LogEntry {
+                key: &item.key,
+                case: item.case.as_ref(),
+                outbox_id: Some(outbox_id),
+                skip_reason: None,
+            })),
+        }
     }
     let queued = emails.len();
     let mut skipped = 0;

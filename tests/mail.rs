@@ -742,3 +742,36 @@ fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
             > 20
     );
 }
+
+#[test]
+fn the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on() {
+    let setup = Setup::new(&[("RRN_MAIL__HEARTBEAT", "true")]);
+    let summaries = |setup: &Setup| -> Vec<String> {
+        emails_in(&setup.maildir())
+            .into_iter()
+            .filter(|e| header(e, "Subject").is_some_and(|s| s.contains("daily summary")))
+            .collect()
+    };
+    // Thursday 7 January 2027, day 10: the three summaries are due today, two earlier
+    // milestones are overdue (nothing was recorded after day 0).
+    setup.run("2027-01-07T09:00");
+    let sent = summaries(&setup);
+    assert_eq!(sent.len(), 1);
+    let summary = sent[0].replace("=\r\n", "").replace("=\n", "");
+    assert_eq!(
+        header(&sent[0], "To").as_deref(),
+        Some("\"Partnership Business Team\" <business-team@partnership.example>")
+    );
+    assert!(summary.contains("Open cases: 1"), "{summary}");
+    assert!(
+        summary.contains("Individual Agency Summary (police), due today"),
+        "{summary}"
+    );
+    assert!(summary.contains("overdue by"), "{summary}");
+    // Once a day, and not at the weekend.
+    setup.run("2027-01-07T14:00");
+    setup.run("2027-01-09T10:00");
+    assert_eq!(summaries(&setup).len(), 1);
+    setup.run("2027-01-11T09:00");
+    assert_eq!(summaries(&setup).len(), 2);
+}

@@ -6,7 +6,7 @@ CREATE TABLE outbox (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     created_at TIMESTAMPTZ NOT NULL,
     case_id BIGINT REFERENCES cases (id),
-    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter', 'delivery_failure')),
+    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter', 'delivery_failure', 'heartbeat')),
     recipient TEXT NOT NULL,
     -- The email as planned (recipient, items, derivations), or the failure report, as JSON;
     -- rendered at delivery.

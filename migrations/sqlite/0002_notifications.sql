@@ -6,7 +6,7 @@ CREATE TABLE outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at TEXT NOT NULL,
     case_id INTEGER REFERENCES cases (id),
-    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter', 'delivery_failure')),
+    kind TEXT NOT NULL CHECK (kind IN ('digest', 'agency_letter', 'delivery_failure', 'heartbeat')),
     recipient TEXT NOT NULL,
     -- The email as planned (recipient, items, derivations), or the failure report, as JSON;
     -- rendered at delivery.

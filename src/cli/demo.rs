@@ -139,7 +139,7 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
                     });
                 }
             }
-            run_once(&store, &planner, today, at).await.map_err(|e| CliError::Failed(e.into()))?;
+            run_once(&store, &planner, today, at, loaded.config.mail.heartbeat).await.map_err(|e| CliError::Failed(e.into()))?;
             let before: std::collections::HashSet<PathBuf> = emails(&maildir);
             deliver(&store, &renderer, &mailer, admin.as_ref(), true, at)
                 .await

@@ -65,7 +65,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
             });
         }
 
-        let decided = crate::run::decide_all(&store, &planner, today)
+        let decided = crate::run::decide_all(&store, &planner, today, false)
             .await
             .map_err(|e| CliError::Failed(e.into()))?;
         for failure in &decided.failed_cases {

@@ -48,7 +48,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
         // (what the run records is then stamped with the simulated time).
         let now = at;
-        let report = run_once(&store, &planner, today, now)
+        let report = run_once(&store, &planner, today, now, config.mail.heartbeat)
             .await
             .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("the run failed")))?;
         for failure in &report.failed_cases {
