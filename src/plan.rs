@@ -318,6 +318,21 @@ impl Planner<'_> {
             return Ok(Vec::new());
         }
         let states = evaluate(self.timeline, self.calendar, &case.facts, today)?;
+        self.plan_states(case, &states, today, since)
+    }
+
+    /// [`Planner::plan_case`] for a case already evaluated on `today`, so a run that also wants
+    /// the daily summary's lines evaluates each case once.
+    pub fn plan_states(
+        &self,
+        case: &CaseOverview,
+        states: &[MilestoneState],
+        today: NaiveDate,
+        since: Option<NaiveDate>,
+    ) -> Result<Vec<Proposal>, OutOfRange> {
+        if !case.state.is_open() {
+            return Ok(Vec::new());
+        }
         let policy = self.policy();
         let mut planned = Vec::new();
         let mut add = |rule: Rule,
@@ -387,12 +402,12 @@ impl Planner<'_> {
             );
         }
 
-        for state in &states {
+        for state in states {
             let milestone = self
                 .timeline
                 .milestone(state.id)
                 .expect("states come from the timeline");
-            let progress = progress(&states, state);
+            let progress = progress(states, state);
             let item = |status: String| Item {
                 title: state.title.to_owned(),
                 step: Some(state.step),
@@ -752,14 +767,14 @@ impl Planner<'_> {
     pub fn summary_lines(
         &self,
         case: &CaseOverview,
+        states: &[MilestoneState],
         today: NaiveDate,
     ) -> Result<Vec<Notification>, OutOfRange> {
-        let states = evaluate(self.timeline, self.calendar, &case.facts, today)?;
         let mut lines = Vec::new();
         let Ok(recipient) = self.role_contact(Role::BusinessTeam) else {
             return Ok(lines);
         };
-        for state in &states {
+        for state in states {
             let (Some(due), false) = (state.due, state.status.is_done()) else {
                 continue;
             };

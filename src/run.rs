@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::case::CaseOverview;
 use crate::plan::{Decision, Planner, Proposal, decide, group};
 use crate::store::{LogEntry, RunCounts, StatusFilter, Store, StoreError};
+use crate::timeline::evaluate;
 
 /// Who the run writes in the audit log.
 const RUN_ACTOR: &str = "rrn run";
@@ -81,32 +82,40 @@ pub async fn decide_all(
                 Some((day, seen)) if case.revision <= seen => Some(day),
                 _ => None,
             };
-            match planner.plan_case(&case, today, since) {
+            let states = match evaluate(planner.timeline, planner.calendar, &case.facts, today) {
+                Ok(states) => states,
+                Err(e) => {
+                    failed_cases.push(format!("{}: {e}", case.reference));
+                    return;
+                }
+            };
+            match planner.plan_states(&case, &states, today, since) {
                 Ok(planned) => proposals.extend(planned),
                 Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
             }
-            if heartbeat && let Ok(lines) = planner.summary_lines(&case, today) {
+            if heartbeat && let Ok(lines) = planner.summary_lines(&case, &states, today) {
                 summary_lines.extend(lines);
             }
         })
         .await?;
-    let summary = if heartbeat {
+    // The daily summary, unless today's was already sent.
+    let mut summary = None;
+    if heartbeat {
         let failed = store
             .outbox(Some(crate::store::OutboxStatus::Failed))
             .await?
             .len();
-        planner.summary(today, cases, summary_lines, failed)
-    } else {
-        None
-    };
-    let summary = match summary {
-        Some(email) => {
-            let key = &email.summary.as_ref().expect("a summary email").key;
-            let sent = store.logged_keys(&[key]).await?;
-            (sent.is_empty()).then_some(email)
+        if let Some(email) = planner.summary(today, cases, summary_lines, failed) {
+            let key = &email
+                .summary
+                .as_ref()
+                .expect("a summary email has figures")
+                .key;
+            if store.logged_keys(&[key]).await?.is_empty() {
+                summary = Some(email);
+            }
         }
-        None => None,
-    };
+    }
     let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
     let logged = store.logged_keys(&keys).await?;
     let count = proposals.len();
