@@ -17,5 +17,6 @@ pub mod moment;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod smtp;
 pub mod store;
 pub mod timeline;

@@ -10,16 +10,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use icalendar::{Component as _, EventLike as _};
+use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::config::{Config, SmtpTls, Transport};
 use crate::plan::{Email, EmailKind};
+use crate::smtp::{Protection, SmtpSession, SmtpSettings};
 
 /// The templates each partnership can edit, with built-in copies of the shipped ones.
 const TEMPLATES: [(&str, &str); 8] = [
@@ -492,8 +493,8 @@ fn clean(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
 
-/// An email with one of everything, for checking templates.
-fn sample_email() -> Email {
+/// An email with one of everything, for checking templates and measuring delivery.
+pub fn sample_email() -> Email {
     use crate::case::CaseRef;
     use crate::email::EmailAddress;
     use crate::plan::{Item, Notification, Recipient, Rule};
@@ -540,7 +541,7 @@ pub enum SendError {
 pub enum Mailer {
     /// `.eml` files in a folder.
     Maildir(PathBuf),
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Box<SmtpSession>),
 }
 
 impl Mailer {
@@ -570,20 +571,9 @@ impl Mailer {
                 let fail = |e: lettre::transport::smtp::Error| {
                     MailError::Smtp(format!("{} ({})", e, smtp.host))
                 };
-                let builder = match smtp.tls {
-                    SmtpTls::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                            .map_err(fail)?
-                    }
-                    SmtpTls::Implicit => {
-                        AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host).map_err(fail)?
-                    }
-                    SmtpTls::None => {
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                    }
-                };
-                let builder = match (&smtp.ca_file, smtp.tls) {
-                    (Some(path), tls @ (SmtpTls::Starttls | SmtpTls::Implicit)) => {
+                let parameters = || -> Result<TlsParameters, MailError> {
+                    let mut builder = TlsParameters::builder(smtp.host.clone());
+                    if let Some(path) = &smtp.ca_file {
                         let pem = std::fs::read(path).map_err(|e| {
                             MailError::Smtp(format!("cannot read ca_file {}: {e}", path.display()))
                         })?;
@@ -593,28 +583,34 @@ impl Mailer {
                                 path.display()
                             ))
                         })?;
-                        let parameters = TlsParameters::builder(smtp.host.clone())
-                            .add_root_certificate(ca)
-                            .build_rustls()
-                            .map_err(fail)?;
-                        builder.tls(if tls == SmtpTls::Implicit {
-                            Tls::Wrapper(parameters)
-                        } else {
-                            Tls::Required(parameters)
-                        })
+                        builder = builder.add_root_certificate(ca);
                     }
-                    _ => builder,
+                    builder.build_rustls().map_err(fail)
                 };
-                let mut builder = builder.timeout(Some(Duration::from_secs(30)));
-                if let Some(port) = smtp.port {
-                    builder = builder.port(port);
-                }
-                if let Some(user) = &smtp.username {
-                    let password = smtp_password(config)?;
-                    builder = builder.credentials(Credentials::new(user.clone(), password.0));
-                }
-                Ok(Mailer::Smtp(builder.build()))
+                let (protection, default_port) = match smtp.tls {
+                    SmtpTls::Starttls => (Protection::StartTls(parameters()?), 587),
+                    SmtpTls::Implicit => (Protection::Implicit(parameters()?), 465),
+                    SmtpTls::None => (Protection::None, 25),
+                };
+                let credentials = match &smtp.username {
+                    Some(user) => Some(Credentials::new(user.clone(), smtp_password(config)?.0)),
+                    None => None,
+                };
+                Ok(Mailer::Smtp(Box::new(SmtpSession::new(SmtpSettings {
+                    host: smtp.host.clone(),
+                    port: smtp.port.unwrap_or(default_port),
+                    protection,
+                    credentials,
+                    timeout: Duration::from_secs(30),
+                }))))
             }
+        }
+    }
+
+    /// Ends the transport's connection, if it keeps one (after a delivery pass).
+    pub async fn close(&self) {
+        if let Mailer::Smtp(session) = self {
+            session.close().await;
         }
     }
 
@@ -638,15 +634,13 @@ impl Mailer {
                         SendError::Transient(format!("writing to {}: {e}", folder.display()))
                     })
             }
-            Mailer::Smtp(transport) => match transport.send(message.clone()).await {
-                Ok(response) => Ok(format!(
+            Mailer::Smtp(session) => session.send(message).await.map(|response| {
+                format!(
                     "{} {}",
                     response.code(),
                     response.message().collect::<Vec<_>>().join(" ")
-                )),
-                Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-                Err(e) => Err(SendError::Transient(e.to_string())),
-            },
+                )
+            }),
         }
     }
 }
@@ -662,14 +656,26 @@ fn smtp_password(config: &Config) -> Result<Secret, MailError> {
                 ))
             })
     };
+    // An empty password is a missing one (the systemd unit's fallback credential is a lone
+    // newline): refuse to start rather than fail every login.
+    let given = |secret: Secret, source: &str| {
+        if secret.0.trim().is_empty() {
+            Err(MailError::Smtp(format!(
+                "the SMTP password from {source} is empty: put the password there"
+            )))
+        } else {
+            Ok(secret)
+        }
+    };
     if let Some(path) = &config.smtp.password_file {
-        return read(path);
+        return given(read(path)?, &path.display().to_string());
     }
     if let Ok(password) = std::env::var("RRN_SMTP_PASSWORD") {
-        return Ok(Secret(password));
+        return given(Secret(password), "$RRN_SMTP_PASSWORD");
     }
     if let Ok(folder) = std::env::var("CREDENTIALS_DIRECTORY") {
-        return read(&Path::new(&folder).join("smtp-password"));
+        let path = Path::new(&folder).join("smtp-password");
+        return given(read(&path)?, "the systemd credential smtp-password");
     }
     Err(MailError::Smtp(
         "a username is set but no password: set [smtp] password_file, $RRN_SMTP_PASSWORD, or \

@@ -64,6 +64,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         )
         .await
         .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("delivery failed")))?;
+        mailer.close().await;
         Ok(match args.format {
             Format::Json => {
                 serde_json::to_string_pretty(
