@@ -17,6 +17,7 @@ pub mod moment;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod smtp;
 pub mod store;
 pub mod timeline;
