@@ -13,7 +13,7 @@ use chrono::Utc;
 use mailin_embedded::response::OK;
 use mailin_embedded::{Handler, Response, Server, SslConfig};
 use rrn::config::Config;
-use rrn::delivery::deliver;
+use rrn::delivery::{Claimer, Delivery, deliver};
 use rrn::mailer::{Mailer, Renderer, sample_email};
 use rrn::store::Store;
 
@@ -76,10 +76,15 @@ fn main() {
         tx.commit().await.unwrap();
 
         let started = Instant::now();
-        let report = deliver(&store, &renderer, &mailer, None, true, now)
-            .await
-            .unwrap();
-        mailer.close().await;
+        let claimer = Claimer::this_process(chrono::Duration::seconds(60));
+        let delivery = Delivery {
+            store: &store,
+            renderer: &renderer,
+            mailer: &mailer,
+            admin: None,
+            claimer: &claimer,
+        };
+        let report = deliver(&delivery, true, now, None).await.unwrap();
         let elapsed = started.elapsed();
         assert_eq!(report.sent, emails, "{report:?}");
         assert_eq!(counter.0.load(Ordering::SeqCst), emails);

@@ -40,6 +40,10 @@ pub enum ConfigError {
     Invalid(Diagnostic),
     #[error("environment variable {var}: {message}")]
     Override { var: String, message: String },
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
+    #[error("{0}")]
+    Setting(String),
 }
 
 /// A loaded, validated configuration.
@@ -54,6 +58,7 @@ pub struct Config {
     pub mail: MailSection,
     pub smtp: SmtpSection,
     pub schedule: ScheduleSection,
+    pub service: ServiceSection,
     pub contacts: ContactsSection,
     pub agencies: Vec<Agency>,
 }
@@ -68,6 +73,7 @@ struct RawConfig {
     mail: MailSection,
     smtp: SmtpSection,
     schedule: ScheduleSection,
+    service: ServiceSection,
     contacts: ContactsSection,
     agency: Vec<RawAgency>,
 }
@@ -254,8 +260,57 @@ pub enum SmtpTls {
     None,
 }
 
-/// `[schedule]`: read by the daemon work; until then its keys are kept but not used.
-pub type ScheduleSection = toml::Table;
+/// `[schedule]`: when the daemon (`rrn run`) evaluates, and how often it looks for changes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleSection {
+    /// Five-field cron patterns in the partnership's timezone.
+    pub runs: Vec<String>,
+    /// How often the daemon looks for changes made with the CLI, retries due, a sending window
+    /// opening, and (on PostgreSQL) a leader to replace.
+    pub poll_seconds: u64,
+}
+
+impl Default for ScheduleSection {
+    fn default() -> Self {
+        Self {
+            runs: vec!["0 8 * * Mon-Fri".to_owned(), "0 13 * * Mon-Fri".to_owned()],
+            poll_seconds: 10,
+        }
+    }
+}
+
+/// `[service]`: how the daemon runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceSection {
+    /// `plain` (default) or `json`, to stderr.
+    pub log_format: LogFormat,
+    /// When set, `/healthz` and `/metrics` are served on 127.0.0.1 at this port.
+    pub http_port: Option<u16>,
+    /// How long a claimed outbox row belongs to the process that claimed it; a live sender
+    /// renews it before each message, and another process may take the row only after it
+    /// lapses.
+    pub lease_seconds: u64,
+}
+
+impl Default for ServiceSection {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Plain,
+            http_port: None,
+            lease_seconds: 60,
+        }
+    }
+}
+
+/// `[service] log_format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
 
 /// A person or team that receives email.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -394,6 +449,12 @@ impl Config {
             });
         }
 
+        crate::schedule::Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
+        if raw.schedule.poll_seconds == 0 || raw.service.lease_seconds == 0 {
+            return Err(ConfigError::Setting(
+                "[schedule] poll_seconds and [service] lease_seconds must be at least 1".to_owned(),
+            ));
+        }
         let base = file
             .and_then(Path::parent)
             .map(Path::to_path_buf)
@@ -418,6 +479,7 @@ impl Config {
             mail,
             smtp,
             schedule: raw.schedule,
+            service: raw.service,
             contacts: raw.contacts,
             agencies,
         })
@@ -452,6 +514,12 @@ impl Config {
             Some(path) => Timeline::load(path),
             None => Ok(Timeline::builtin()),
         }
+    }
+
+    /// The daemon's evaluation schedule (its patterns were checked at load).
+    pub fn schedule(&self) -> crate::schedule::Schedule {
+        crate::schedule::Schedule::new(&self.schedule.runs, self.partnership.timezone)
+            .expect("checked when the config was loaded")
     }
 
     /// The configured agency with this id.

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::calendar::Calendar;
 use crate::mailer::{FailureReport, MailError, Mailer, Renderer, SendError};
@@ -74,35 +75,94 @@ pub enum DeliveryError {
     Store(#[from] StoreError),
 }
 
-/// One delivery pass: everything due is sent, retried later, or marked failed.
+/// Who claims outbox rows, and for how long a claim holds without being renewed.
+#[derive(Debug, Clone)]
+pub struct Claimer {
+    /// This process (host, pid, start time): written on the rows it claims.
+    pub owner: String,
+    pub lease: Duration,
+}
+
+impl Claimer {
+    /// A claimer named after this process.
+    pub fn this_process(lease: Duration) -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        Self {
+            owner: format!(
+                "{host}:{}:{}",
+                std::process::id(),
+                Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+            ),
+            lease,
+        }
+    }
+}
+
+/// Everything a delivery pass needs besides the time.
+pub struct Delivery<'a> {
+    pub store: &'a Store,
+    pub renderer: &'a Renderer,
+    pub mailer: &'a Mailer,
+    pub admin: Option<&'a Mailbox>,
+    pub claimer: &'a Claimer,
+}
+
+/// One delivery pass: everything due is sent, retried later, or marked failed. When `stop` is
+/// cancelled the pass ends after the message being sent, and gives back what it claimed but
+/// did not send.
 pub async fn deliver(
-    store: &Store,
-    renderer: &Renderer,
-    mailer: &Mailer,
-    admin: Option<&Mailbox>,
+    delivery: &Delivery<'_>,
     in_window: bool,
     now: DateTime<Utc>,
+    stop: Option<&CancellationToken>,
 ) -> Result<DeliveryReport, DeliveryError> {
+    let Delivery {
+        store,
+        renderer,
+        mailer,
+        admin,
+        claimer,
+    } = *delivery;
     let mut report = DeliveryReport {
-        released: store.release_in_flight().await?,
+        released: store.release_in_flight(now).await?,
         ..DeliveryReport::default()
     };
     if !in_window {
         report.waiting_for_window = true;
         return Ok(report);
     }
-    loop {
-        let batch = store.claim(now, CLAIM_BATCH).await?;
+    // `now` may be simulated (`--at`); leases move on with the real time the pass takes.
+    let started = std::time::Instant::now();
+    let clock = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
+    let stopping = || stop.is_some_and(CancellationToken::is_cancelled);
+    'pass: while !stopping() {
+        let batch = store
+            .claim(now, CLAIM_BATCH, &claimer.owner, clock() + claimer.lease)
+            .await?;
         if batch.is_empty() {
             break;
         }
-        for row in batch {
-            match render(renderer, admin, &row) {
+        for (index, row) in batch.iter().enumerate() {
+            if stopping() {
+                let unsent: Vec<i64> = batch[index..].iter().map(|r| r.id).collect();
+                store.release_claimed(&unsent, &claimer.owner).await?;
+                break 'pass;
+            }
+            // Renewed before each message: a row whose lease lapsed may be another's by now.
+            if !store
+                .renew_lease(row.id, &claimer.owner, clock() + claimer.lease)
+                .await?
+            {
+                continue;
+            }
+            match render(renderer, admin, row) {
                 Err(e) => {
                     fail(
                         store,
                         admin,
-                        &row,
+                        row,
                         &format!("cannot render: {e}"),
                         now,
                         &mut report,
@@ -122,17 +182,18 @@ pub async fn deliver(
                             }
                             None => {
                                 let error = format!("{error} (gave up after 24 hours of retries)");
-                                fail(store, admin, &row, &error, now, &mut report).await?;
+                                fail(store, admin, row, &error, now, &mut report).await?;
                             }
                         }
                     }
                     Err(SendError::Permanent(error)) => {
-                        fail(store, admin, &row, &error, now, &mut report).await?
+                        fail(store, admin, row, &error, now, &mut report).await?
                     }
                 },
             }
         }
     }
+    mailer.close().await;
     Ok(report)
 }
 

@@ -1,22 +1,20 @@
 //! `rrn demo`: a sample case run day by day into a maildir, for a newcomer to see what the
-//! service does. It uses the same code as the real thing (casework, `run_once`, `deliver`);
-//! only the calendar days are simulated.
+//! service does. It uses the same code as the real thing (casework, and the daemon's
+//! [`Service::step`]); only the calendar days are simulated.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::{NaiveTime, TimeZone, Utc};
-use lettre::message::Mailbox;
 
 use super::case::runtime;
 use super::{CliError, load};
 use crate::case::CaseRef;
 use crate::casework::{Casework, Opening};
 use crate::config::Transport;
-use crate::delivery::deliver;
-use crate::mailer::{Mailer, Renderer};
-use crate::run::run_once;
+use crate::delivery::Claimer;
+use crate::service::Service;
 use crate::store::Store;
 use crate::timeline::{Status, evaluate};
 
@@ -69,11 +67,8 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
     runtime()?.block_on(async {
         let url = loaded.config.database.url.clone().expect("set above");
         let store = Store::open(&url).await.map_err(|e| CliError::Failed(e.into()))?;
-        let renderer = Renderer::load(&loaded.config).map_err(|e| CliError::Failed(e.into()))?;
-        let mailer = Mailer::from_config(&loaded.config, &maildir).map_err(|e| CliError::Failed(e.into()))?;
-        let admin: Option<Mailbox> = loaded.config.contacts.admin.as_ref().and_then(|c| {
-            c.email.as_str().parse().ok().map(|email| Mailbox::new(Some(c.name.clone()), email))
-        });
+        let service = Service::load(loaded.config.clone(), &maildir).map_err(|e| CliError::Failed(e.into()))?;
+        let claimer = Claimer::this_process(chrono::Duration::seconds(60));
         let planner = loaded.planner();
         let mut out = format!(
             "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); {late_agency}'s summary \
@@ -139,11 +134,9 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
                     });
                 }
             }
-            run_once(&store, &planner, today, at, loaded.config.mail.heartbeat).await.map_err(|e| CliError::Failed(e.into()))?;
             let before: std::collections::HashSet<PathBuf> = emails(&maildir);
-            deliver(&store, &renderer, &mailer, admin.as_ref(), true, at)
-                .await
-                .map_err(|e| CliError::Failed(e.into()))?;
+            // The daemon's own step: evaluate and queue, then deliver.
+            service.step(&store, &claimer, at, None).await.map_err(|e| CliError::Failed(e.into()))?;
             let mut new: Vec<PathBuf> = emails(&maildir).difference(&before).cloned().collect();
             new.sort();
             writeln!(out, "{} (working day {}):", today.format("%a %d %b %Y"), day_number(&loaded.calendar, day0, today)).expect("String");

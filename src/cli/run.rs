@@ -6,65 +6,57 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::case::{open_store, runtime};
-use super::{CliError, Format, OutboxArgs, RunArgs, load, load_config, usage};
+use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
-use crate::delivery::{SendingWindow, deliver};
+use crate::delivery::Claimer;
 use crate::mailer::{Mailer, Renderer};
-use crate::run::run_once;
+use crate::service::{Service, StepReport};
 use crate::store::OutboxStatus;
 
 pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, CliError> {
     if !args.once {
-        return Err(usage(anyhow::anyhow!(
-            "the daemon is not built yet: use `rrn run --once` for one evaluation run"
-        )));
+        if args.at.at.is_some() {
+            return Err(usage(anyhow::anyhow!(
+                "--at travels in time for one run: use it with --once"
+            )));
+        }
+        return crate::daemon::run(config_path).map_err(CliError::Failed);
     }
-    let loaded = load(config_path, args.at.at)?;
-    let (config, calendar, today) = (&loaded.config, &loaded.calendar, loaded.today());
-    let planner = loaded.planner();
-    let (start, end) = config
-        .sending_window()
-        .map_err(|e| CliError::Failed(anyhow::anyhow!(e)))?;
-    let window = SendingWindow {
-        start,
-        end,
-        timezone: config.partnership.timezone,
-    };
-    let at = loaded.at.with_timezone(&Utc);
-    let renderer = Renderer::load(config).map_err(|e| CliError::Failed(e.into()))?;
-    let admin: Option<Mailbox> = config.contacts.admin.as_ref().and_then(|c| {
-        c.email
-            .as_str()
-            .parse()
-            .ok()
-            .map(|email| Mailbox::new(Some(c.name.clone()), email))
-    });
+    let config = load_config(config_path)?;
+    let at = crate::moment::now_or(args.at.at, config.partnership.timezone).map_err(usage)?;
+    // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
+    // (what the run records is then stamped with the simulated time).
+    let now = at.with_timezone(&Utc);
+    let service = Service::load(config, &state_dir().join("maildir"))
+        .map_err(|e| CliError::Failed(e.into()))?;
     runtime()?.block_on(async {
-        let mailer = Mailer::from_config(config, &state_dir().join("maildir"))
-            .map_err(|e| CliError::Failed(e.into()))?;
-        let store = open_store(config).await?;
-        // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
-        // (what the run records is then stamped with the simulated time).
-        let now = at;
-        let report = run_once(&store, &planner, today, now, config.mail.heartbeat)
+        let store = open_store(&service.config).await?;
+        // Holding the run lock: one process plans and delivers at a time.
+        let _leadership = match store.try_lead().await {
+            Ok(Some(leadership)) => leadership,
+            Ok(None) => {
+                return Err(CliError::Failed(anyhow::anyhow!(
+                    "another rrn instance is leading on this database: it plans and delivers, \
+                     so nothing was done here"
+                )));
+            }
+            Err(e) => return Err(CliError::Failed(e.into())),
+        };
+        let claimer = Claimer::this_process(chrono::Duration::seconds(
+            service.config.service.lease_seconds as i64,
+        ));
+        let StepReport {
+            run: report,
+            delivery,
+        } = service
+            .step(&store, &claimer, now, None)
             .await
-            .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("the run failed")))?;
+            .map_err(|e| CliError::Failed(e.into()))?;
         for failure in &report.failed_cases {
             eprintln!("rrn: warning: cannot evaluate case {failure}");
         }
-        let delivery = deliver(
-            &store,
-            &renderer,
-            &mailer,
-            admin.as_ref(),
-            window.contains(now, calendar),
-            now,
-        )
-        .await
-        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("delivery failed")))?;
-        mailer.close().await;
         Ok(match args.format {
             Format::Json => {
                 serde_json::to_string_pretty(
@@ -171,7 +163,9 @@ pub(super) fn send_test(config_path: Option<&Path>, address: &str) -> Result<Str
         let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
             .map_err(|e| CliError::Failed(e.into()))?;
         let name = format!("test-{}", Utc::now().format("%Y%m%dT%H%M%S"));
-        match mailer.send(&message, &name).await {
+        let sent = mailer.send(&message, &name).await;
+        mailer.close().await;
+        match sent {
             Ok(reply) => Ok(format!("sent to {address}: {reply}\n")),
             Err(e) => Err(CliError::Failed(anyhow::anyhow!(
                 "sending to {address} failed: {e}"

@@ -100,8 +100,11 @@ macro_rules! on_backend {
     };
 }
 
-// After the macro, so that the module sees it.
+// After the macro, so that the modules see it.
 mod outbox;
+mod service;
+
+pub use service::{LeadError, Leadership};
 
 /// The scheme of a database URL, without the rest (which may hold a password).
 fn scheme(url: &str) -> &str {

@@ -86,12 +86,16 @@ pub struct Claimed {
     pub created_at: DateTime<Utc>,
 }
 
-const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1 \
+const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, \
+     claimed_by = $3, lease_until = $4 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
      ORDER BY id LIMIT $2) RETURNING id, kind, recipient, email, attempts, created_at";
 /// SKIP LOCKED: two processes that both think they deliver can never claim one row twice.
-const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1 \
-     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+/// A row whose lease lapsed (its claimer died or lost the database) is taken like a pending one.
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, \
+     claimed_by = $3, lease_until = $4 \
+     WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
+       OR (status = 'in_flight' AND (lease_until IS NULL OR lease_until < $1)) \
      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, recipient, email, attempts, created_at";
 
@@ -214,27 +218,87 @@ impl Store {
 
 impl Store {
     /// Puts rows left in flight (by a crash mid-send) back in the queue, so they are sent
-    /// again: at most one duplicate each, never a loss. Returns how many.
-    pub async fn release_in_flight(&self) -> Result<u64, StoreError> {
+    /// again: at most one duplicate each, never a loss. Returns how many. On SQLite only one
+    /// process delivers (it holds the run lock), so every row in flight was left by a dead one;
+    /// on PostgreSQL another live instance may be sending, so only lapsed leases are released.
+    pub async fn release_in_flight(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
-        let released = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query("UPDATE outbox SET status = 'pending' WHERE status = 'in_flight'")
-                .execute(&mut **conn)
-                .await?
-                .rows_affected()
+        let released = on_backend!(&mut tx.0, conn, PG => {
+            sqlx::query(if PG {
+                "UPDATE outbox SET status = 'pending', claimed_by = NULL, lease_until = NULL \
+                 WHERE status = 'in_flight' AND (lease_until IS NULL OR lease_until < $1)"
+            } else {
+                "UPDATE outbox SET status = 'pending', claimed_by = NULL, lease_until = NULL \
+                 WHERE status = 'in_flight' AND $1 IS NOT NULL"
+            })
+            .bind(now)
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
         });
         tx.commit().await?;
         Ok(released)
     }
 
-    /// Marks up to `limit` due rows in flight and returns them, in a short transaction of its
-    /// own: no transaction stays open while a message is being sent.
-    pub async fn claim(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Claimed>, StoreError> {
+    /// Extends `owner`'s lease on a claimed row before its message is sent; false when the row
+    /// is no longer ours (the lease lapsed and another instance took it), so it must not be sent.
+    pub async fn renew_lease(
+        &self,
+        id: i64,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let renewed = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE outbox SET lease_until = $3 \
+                 WHERE id = $1 AND status = 'in_flight' AND claimed_by = $2",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(until)
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(renewed == 1)
+    }
+
+    /// Gives back claimed rows that were not sent (the process is stopping).
+    pub async fn release_claimed(&self, ids: &[i64], owner: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for id in ids {
+            on_backend!(&mut tx.0, conn, _PG => {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'pending', claimed_by = NULL, lease_until = NULL \
+                     WHERE id = $1 AND status = 'in_flight' AND claimed_by = $2",
+                )
+                .bind(id)
+                .bind(owner)
+                .execute(&mut **conn)
+                .await?;
+            });
+        }
+        tx.commit().await
+    }
+
+    /// Marks up to `limit` due rows in flight for `owner` until `lease_until` and returns them,
+    /// in a short transaction of its own: no transaction stays open while a message is sent.
+    pub async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Claimed>, StoreError> {
         let mut tx = self.begin().await?;
         let claimed = on_backend!(&mut tx.0, conn, PG => {
             let rows = sqlx::query(if PG { CLAIM_POSTGRES } else { CLAIM_SQLITE })
                 .bind(now)
                 .bind(limit)
+                .bind(owner)
+                .bind(lease_until)
                 .fetch_all(&mut **conn)
                 .await?;
             let mut claimed = Vec::with_capacity(rows.len());
@@ -259,7 +323,8 @@ impl Store {
     pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1")
+            sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL, \
+                 claimed_by = NULL, lease_until = NULL WHERE id = $1")
                 .bind(id)
                 .bind(now)
                 .execute(&mut **conn)
@@ -278,7 +343,8 @@ impl Store {
         let mut tx = self.begin().await?;
         on_backend!(&mut tx.0, conn, _PG => {
             sqlx::query(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3 WHERE id = $1",
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3, \
+                 claimed_by = NULL, lease_until = NULL WHERE id = $1",
             )
             .bind(id)
             .bind(next_attempt_at)
@@ -300,7 +366,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1")
+            sqlx::query(
+                "UPDATE outbox SET status = 'failed', last_error = $2, claimed_by = NULL, \
+                 lease_until = NULL WHERE id = $1",
+            )
                 .bind(id)
                 .bind(error)
                 .execute(&mut **conn)

@@ -1,0 +1,144 @@
+//! One evaluation-and-delivery step, shared by `rrn run --once`, `rrn demo` and the daemon, so
+//! the three cannot drift apart.
+//!
+//! A [`Service`] is everything loaded from the config (timeline, calendar, schedule, templates,
+//! transport); the daemon builds a new one on SIGHUP and keeps the old one if that fails.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use lettre::message::Mailbox;
+use tokio_util::sync::CancellationToken;
+
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::delivery::{Claimer, Delivery, DeliveryError, DeliveryReport, SendingWindow, deliver};
+use crate::mailer::{MailError, Mailer, Renderer};
+use crate::plan::Planner;
+use crate::run::{RunReport, run_once};
+use crate::schedule::Schedule;
+use crate::store::{Store, StoreError};
+use crate::timeline::Timeline;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Timeline(#[from] crate::timeline::TimelineError),
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::FeedError),
+    #[error("{0}")]
+    Window(String),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error("the run failed: {0}")]
+    Run(#[from] StoreError),
+    #[error("delivery failed: {0}")]
+    Delivery(#[from] DeliveryError),
+}
+
+/// The loaded configuration and what is built from it.
+pub struct Service {
+    pub config: Config,
+    pub timeline: Timeline,
+    pub calendar: Calendar,
+    pub schedule: Schedule,
+    pub renderer: Renderer,
+    pub mailer: Mailer,
+    pub window: SendingWindow,
+    pub admin: Option<Mailbox>,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepReport {
+    pub run: RunReport,
+    pub delivery: DeliveryReport,
+}
+
+impl Service {
+    /// Builds everything from `config`; `default_maildir` is used when `[mail] maildir` is unset.
+    pub fn load(config: Config, default_maildir: &Path) -> Result<Self, ServiceError> {
+        let timeline = config.load_timeline()?;
+        let feed = config.holiday_feed()?;
+        let calendar = config.calendar(&feed, None);
+        let (start, end) = config.sending_window().map_err(ServiceError::Window)?;
+        let window = SendingWindow {
+            start,
+            end,
+            timezone: config.partnership.timezone,
+        };
+        let renderer = Renderer::load(&config)?;
+        let mailer = Mailer::from_config(&config, default_maildir)?;
+        let admin = config.contacts.admin.as_ref().and_then(|c| {
+            c.email
+                .as_str()
+                .parse()
+                .ok()
+                .map(|email| Mailbox::new(Some(c.name.clone()), email))
+        });
+        Ok(Self {
+            schedule: config.schedule(),
+            config,
+            timeline,
+            calendar,
+            renderer,
+            mailer,
+            window,
+            admin,
+        })
+    }
+
+    pub fn planner(&self) -> Planner<'_> {
+        Planner {
+            timeline: &self.timeline,
+            calendar: &self.calendar,
+            contacts: &self.config.contacts,
+            agencies: &self.config.agencies,
+        }
+    }
+
+    /// The civil date at `now` in the partnership's timezone.
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.config.partnership.timezone)
+            .date_naive()
+    }
+
+    /// Evaluates every open case and queues what is due, then delivers.
+    pub async fn step(
+        &self,
+        store: &Store,
+        claimer: &Claimer,
+        now: DateTime<Utc>,
+        stop: Option<&CancellationToken>,
+    ) -> Result<StepReport, ServiceError> {
+        let run = run_once(
+            store,
+            &self.planner(),
+            self.today(now),
+            now,
+            self.config.mail.heartbeat,
+        )
+        .await?;
+        let delivery = self.deliver(store, claimer, now, stop).await?;
+        Ok(StepReport { run, delivery })
+    }
+
+    /// Sends what is queued and due, if `now` is inside the sending window.
+    pub async fn deliver(
+        &self,
+        store: &Store,
+        claimer: &Claimer,
+        now: DateTime<Utc>,
+        stop: Option<&CancellationToken>,
+    ) -> Result<DeliveryReport, ServiceError> {
+        let delivery = Delivery {
+            store,
+            renderer: &self.renderer,
+            mailer: &self.mailer,
+            admin: self.admin.as_ref(),
+            claimer,
+        };
+        let in_window = self.window.contains(now, &self.calendar);
+        Ok(deliver(&delivery, in_window, now, stop).await?)
+    }
+}
