@@ -1,4 +1,392 @@
-//! `rrn run`: the daemon. Placeholder replaced below.
-pub fn run(_config: Option<&std::path::Path>) -> anyhow::Result<String> {
-    anyhow::bail!("not yet")
+//! `rrn run`: the daemon. It owns no schedule state that could wedge: every wake-up re-derives
+//! what to do from the database (the last run, the change counter, the outbox) and the clock.
+//!
+//! Wake-ups come from a UTC minute tick (tokio-cron-scheduler), a poll every
+//! `[schedule] poll_seconds`, and signals. On each, the leader (the one instance holding the run
+//! lock) evaluates when a scheduled time has passed, when a case changed, or at start when a
+//! scheduled run was missed, and otherwise only delivers what is due (retries, a sending window
+//! that opened). A standby only asks for the lock again.
+//!
+//! SIGTERM/SIGINT: planning stops at once (its transaction rolls back), delivery ends after the
+//! message in flight (at most [`STOP_GRACE`]), and what was claimed but not sent is given back.
+//! SIGHUP: the config, timeline and templates are loaded again; if they are invalid the error
+//! is logged and the old ones stay.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::config::{Config, LogFormat, state_dir};
+use crate::delivery::Claimer;
+use crate::observe::{Observed, Snapshot};
+use crate::run::run_once;
+use crate::service::Service;
+use crate::store::{LeadError, Leadership, Store, default_sqlite_url};
+
+/// How long a stopping daemon waits for the message in flight.
+pub const STOP_GRACE: Duration = Duration::from_secs(8);
+
+/// Why the daemon wakes up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Tick,
+    Poll,
+    Reload,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(config_path: Option<&Path>) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let config = Config::load(config_path)?;
+    init_logging(config.service.log_format);
+    // One thread: the daemon is mostly asleep, and a small footprint matters more than
+    // parallelism (SQLite and rustls work on their own threads where they need to).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let config_path = config_path.map(Path::to_path_buf);
+    runtime
+        .block_on(daemon(config_path, config, started))
+        .map(|()| String::new())
+}
+
+/// Logs to stderr (journald takes it from there): info and above, nothing of the scheduler
+/// crate's chatter, colours only on a terminal.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = Targets::new()
+        .with_default(tracing::Level::INFO)
+        .with_target("tokio_cron_scheduler", tracing::Level::WARN);
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().finish().with(filter).try_init(),
+        LogFormat::Plain => builder.finish().with(filter).try_init(),
+    };
+}
+
+async fn daemon(
+    config_path: Option<PathBuf>,
+    config: Config,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let mut service = Service::load(config, &state_dir().join("maildir"))?;
+    let url = service
+        .config
+        .database
+        .url
+        .clone()
+        .unwrap_or_else(default_sqlite_url);
+    let store = Store::open(&url).await.context("opening the database")?;
+    let claimer = Claimer::this_process(chrono::Duration::seconds(
+        service.config.service.lease_seconds as i64,
+    ));
+    // SQLite serves one instance: a second daemon refuses to start, before it says READY.
+    let mut leadership = match store.try_lead().await {
+        Ok(leadership) => leadership,
+        Err(e @ LeadError::SqliteBusy(_)) => return Err(e.into()),
+        Err(e) => return Err(anyhow::Error::new(e).context("taking the run lock")),
+    };
+    let observed = Arc::new(Observed::new(store.backend()));
+    if let Some(port) = service.config.service.http_port {
+        crate::observe::serve(port, store.clone(), Arc::clone(&observed))
+            .await
+            .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
+    }
+    let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    info!(
+        backend = store.backend(),
+        instance = %claimer.owner,
+        "ready in {ready_ms:.0} ms; {}",
+        if leadership.is_some() { "leading" } else { "standing by: another instance leads" }
+    );
+
+    let stop = CancellationToken::new();
+    let (wake_tx, mut wake) = mpsc::channel::<Wake>(8);
+    listen_for_signals(stop.clone(), wake_tx.clone())?;
+    let mut ticker = start_ticker(wake_tx.clone()).await?;
+
+    let watchdog = watchdog_interval();
+    let poll = Duration::from_secs(service.config.schedule.poll_seconds);
+    let mut poll = tokio::time::interval(watchdog.map_or(poll, |w| poll.min(w)));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let leading_since = Utc::now();
+    let mut last_check: Option<DateTime<Utc>> = None;
+    let mut last_revision: Option<i64> = None;
+    loop {
+        let woke = tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = poll.tick() => Wake::Poll,
+            Some(wake) = wake.recv() => wake,
+        };
+        if watchdog.is_some() {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+        if woke == Wake::Reload {
+            service = reload(config_path.as_deref(), service);
+        }
+
+        // Leadership: keep it, lose it, or ask for it.
+        let held = match leadership.as_mut() {
+            Some(lock) => Some(lock.still_held().await),
+            None => None,
+        };
+        match held {
+            Some(false) => {
+                warn!("lost the database connection that holds the leader lock: standing by");
+                leadership = None;
+                last_check = None;
+            }
+            Some(true) => {}
+            None => match store.try_lead().await {
+                Ok(Some(lock)) => {
+                    info!("took over as leader");
+                    leadership = Some(lock);
+                }
+                Ok(None) => {}
+                Err(e) => warn!("cannot reach the database to ask for the leader lock: {e}"),
+            },
+        }
+        observed.set_leader(leadership.is_some());
+        if leadership.is_none() {
+            status(&format!(
+                "standby: another instance leads ({})",
+                store.backend()
+            ));
+            continue;
+        }
+
+        let now = Utc::now();
+        match tick(
+            &service,
+            &store,
+            &claimer,
+            &stop,
+            now,
+            &mut last_check,
+            &mut last_revision,
+        )
+        .await
+        {
+            Ok(evaluated) => {
+                // Open cases and overdue milestones, for /metrics, after each evaluation.
+                let snapshot = if evaluated {
+                    Snapshot::take(
+                        &store,
+                        &service.timeline,
+                        &service.calendar,
+                        service.today(now),
+                    )
+                    .await
+                    .ok()
+                } else {
+                    None
+                };
+                observed.record_success(now, snapshot);
+            }
+            Err(e) => {
+                error!("{e:#}");
+                observed.record_failure(now, format!("{e:#}"));
+            }
+        }
+        let _ = store
+            .record_leader(&claimer.owner, leading_since, Utc::now())
+            .await;
+        status(&status_line(&service, &store, Utc::now()).await);
+    }
+
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    info!("stopping");
+    let _ = ticker.shutdown().await;
+    drop(leadership);
+    Ok(())
+}
+
+/// One wake-up of the leader: evaluate if due, then deliver. Returns whether it evaluated.
+async fn tick(
+    service: &Service,
+    store: &Store,
+    claimer: &Claimer,
+    stop: &CancellationToken,
+    now: DateTime<Utc>,
+    last_check: &mut Option<DateTime<Utc>>,
+    last_revision: &mut Option<i64>,
+) -> anyhow::Result<bool> {
+    let revision = store.revision().await?;
+    let reason = match *last_check {
+        // Just started (or just took over): catch up a scheduled run missed while no instance
+        // was up, or the first run ever.
+        None => match store.last_run_at().await? {
+            None => Some("first run".to_owned()),
+            Some(last) => service
+                .schedule
+                .latest_between(last, now)
+                .map(|missed| format!("catching up the run due at {missed}")),
+        },
+        Some(after) => service
+            .schedule
+            .latest_between(after, now)
+            .map(|at| format!("scheduled for {at}"))
+            .or_else(|| (Some(revision) != *last_revision).then(|| "cases changed".to_owned())),
+    };
+    *last_check = Some(now);
+    *last_revision = Some(revision);
+
+    let mut evaluated = false;
+    if let Some(reason) = reason {
+        let planner = service.planner();
+        let today = service.today(now);
+        let run = tokio::select! {
+            run = run_once(store, &planner, today, now, service.config.mail.heartbeat) => run?,
+            // Planning stops at once: its transaction rolls back, and the next start redoes it.
+            _ = stop.cancelled() => return Ok(false),
+        };
+        for failure in &run.failed_cases {
+            warn!("cannot evaluate case {failure}");
+        }
+        info!(
+            reason,
+            today = %run.today,
+            cases = run.cases,
+            queued = run.queued,
+            skipped = run.skipped,
+            failed_cases = run.failed_cases.len(),
+            "evaluated"
+        );
+        evaluated = true;
+    }
+
+    let delivery = service.deliver(store, claimer, now, Some(stop));
+    let grace = async {
+        stop.cancelled().await;
+        tokio::time::sleep(STOP_GRACE).await;
+    };
+    let delivery = tokio::select! {
+        delivery = delivery => delivery?,
+        _ = grace => {
+            warn!("stopping while a message was being sent: it stays in flight and is sent again at the next start");
+            return Ok(evaluated);
+        }
+    };
+    if delivery.sent + delivery.retrying + delivery.failed > 0 || delivery.released > 0 {
+        info!(
+            sent = delivery.sent,
+            retrying = delivery.retrying,
+            failed = delivery.failed,
+            released = delivery.released,
+            "delivered"
+        );
+    }
+    Ok(evaluated)
+}
+
+/// Loads the config again; keeps `current` if the new one is invalid.
+fn reload(config_path: Option<&Path>, current: Service) -> Service {
+    let loaded = Config::load(config_path)
+        .map_err(anyhow::Error::new)
+        .and_then(|config| {
+            Service::load(config, &state_dir().join("maildir")).map_err(anyhow::Error::new)
+        });
+    match loaded {
+        Ok(service) => {
+            info!("configuration reloaded");
+            service
+        }
+        Err(e) => {
+            error!("the new configuration is invalid, keeping the old one: {e:#}");
+            current
+        }
+    }
+}
+
+/// What `systemctl status` shows: the next run and the queue.
+async fn status_line(service: &Service, store: &Store, now: DateTime<Utc>) -> String {
+    let next = service
+        .schedule
+        .next_after(now)
+        .map(|at| {
+            at.with_timezone(&service.config.partnership.timezone)
+                .format("%a %Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "none".to_owned());
+    match store.outbox_counts().await {
+        Ok(counts) => format!(
+            "next run {next}; {} emails pending; {} failed",
+            counts.pending + counts.in_flight,
+            counts.failed
+        ),
+        Err(e) => format!("next run {next}; database unavailable: {e}"),
+    }
+}
+
+fn status(line: &str) {
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(line)]);
+}
+
+/// Half the systemd watchdog period, when one is set.
+fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled()
+        .map(|period| period / 2)
+        .filter(|d| !d.is_zero())
+}
+
+fn listen_for_signals(stop: CancellationToken, wake: mpsc::Sender<Wake>) -> anyhow::Result<()> {
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = terminate.recv() => { info!("SIGTERM"); stop.cancel(); break; }
+                _ = interrupt.recv() => { info!("SIGINT"); stop.cancel(); break; }
+                _ = hangup.recv() => { info!("SIGHUP: reloading"); let _ = wake.send(Wake::Reload).await; }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// A tick at the start of every UTC minute. UTC has no clock changes, so the offset that
+/// tokio-cron-scheduler freezes when a job is created is always right; the local-time
+/// schedule itself is evaluated by [`crate::schedule::Schedule`] on each tick.
+async fn start_ticker(wake: mpsc::Sender<Wake>) -> anyhow::Result<JobScheduler> {
+    let scheduler = JobScheduler::new()
+        .await
+        .context("starting the scheduler")?;
+    let job = Job::new_async("0 * * * * *", move |_, _| {
+        let wake = wake.clone();
+        Box::pin(async move {
+            let _ = wake.try_send(Wake::Tick);
+        })
+    })
+    .context("creating the minute tick")?;
+    scheduler.add(job).await.context("adding the minute tick")?;
+    scheduler.start().await.context("starting the scheduler")?;
+    Ok(scheduler)
+}
+
+impl std::fmt::Debug for Leadership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Leadership::SqliteFile(_) => "Leadership(SQLite run lock)",
+            Leadership::Postgres(_) => "Leadership(PostgreSQL advisory lock)",
+        })
+    }
 }

@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod email;
 pub mod mailer;
 pub mod moment;
+pub mod observe;
 pub mod plan;
 pub mod report;
 pub mod run;

@@ -849,7 +849,8 @@ pub enum EmailKind {
     Heartbeat,
 }
 
-/// Groups what is to be sent: one digest per recipient, and each agency letter on its own.
+/// Groups what is to be sent: one digest per recipient (split past [`MAX_DIGEST_ITEMS`]), and
+/// each agency letter on its own.
 pub fn group(decisions: &[Decision]) -> Vec<Email> {
     let mut digests: BTreeMap<EmailAddress, Email> = BTreeMap::new();
     let mut letters = Vec::new();
@@ -877,9 +878,25 @@ pub fn group(decisions: &[Decision]) -> Vec<Email> {
                 .push(notification.clone());
         }
     }
-    letters.extend(digests.into_values());
+    // A digest stays readable (and cheap to render): past the limit, a recipient's items, still
+    // most urgent first, go in further digests.
+    for digest in digests.into_values() {
+        if digest.items.len() <= MAX_DIGEST_ITEMS {
+            letters.push(digest);
+            continue;
+        }
+        for items in digest.items.chunks(MAX_DIGEST_ITEMS) {
+            letters.push(Email {
+                items: items.to_vec(),
+                ..digest.clone()
+            });
+        }
+    }
     letters
 }
+
+/// The most items one digest lists.
+pub const MAX_DIGEST_ITEMS: usize = 100;
 
 /// Every decision a case would produce on each working day from `from` to `to` (the sending
 /// window opens only on working days), each day decided against the keys of the days before,

@@ -111,6 +111,15 @@ pub struct RunCounts {
     pub rules: String,
 }
 
+/// Outbox rows by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub in_flight: u64,
+    pub sent: u64,
+    pub failed: u64,
+}
+
 impl Store {
     /// The keys among `keys` that are already in the notification log. Asks only about these
     /// keys, a few hundred at a time: the log itself is never read whole.
@@ -201,6 +210,44 @@ impl Store {
         });
         tx.rollback().await?;
         Ok(row)
+    }
+
+    /// When the last finished run started (the daemon's catch-up compares it with the
+    /// schedule).
+    pub async fn last_run_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut tx = self.read().await?;
+        let at = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query_scalar(
+                "SELECT started_at FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(&mut **conn)
+            .await?
+        });
+        tx.rollback().await?;
+        Ok(at)
+    }
+
+    /// How many outbox rows are in each status (pending, in flight, sent, failed).
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let mut tx = self.read().await?;
+        let rows: Vec<(String, i64)> = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query_as("SELECT status, count(*) FROM outbox GROUP BY status")
+                .fetch_all(&mut **conn)
+                .await?
+        });
+        tx.rollback().await?;
+        let mut counts = OutboxCounts::default();
+        for (status, n) in rows {
+            let n = n as u64;
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "in_flight" => counts.in_flight = n,
+                "sent" => counts.sent = n,
+                "failed" => counts.failed = n,
+                other => return Err(StoreError::Corrupt(format!("outbox status `{other}`"))),
+            }
+        }
+        Ok(counts)
     }
 
     /// The revision counter: it moves whenever any case changes.

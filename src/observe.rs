@@ -1,0 +1,246 @@
+//! What the service can say about itself: a [`Snapshot`] of the cases and the queue (for
+//! `rrn status` and `/metrics`), the daemon's own health ([`Observed`]), and the optional HTTP
+//! listener on 127.0.0.1 that serves `/healthz` and `/metrics`.
+//!
+//! Nothing here names a person or an address: references, milestone ids and counts only.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::store::{OutboxCounts, StatusFilter, Store, StoreError};
+use crate::timeline::{Status, Timeline, evaluate};
+
+/// One overdue milestone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overdue {
+    pub case: String,
+    pub milestone: String,
+    pub agency: Option<String>,
+    pub due: Option<NaiveDate>,
+    pub working_days: i32,
+}
+
+/// The cases and the queue at one moment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    pub today: Option<NaiveDate>,
+    pub open_cases: usize,
+    pub overdue: Vec<Overdue>,
+    pub emails: OutboxCounts,
+    pub last_run: Option<DateTime<Utc>>,
+}
+
+impl Snapshot {
+    /// Evaluates every open case on `today` and counts the outbox.
+    pub async fn take(
+        store: &Store,
+        timeline: &Timeline,
+        calendar: &Calendar,
+        today: NaiveDate,
+    ) -> Result<Self, StoreError> {
+        let mut snapshot = Snapshot {
+            today: Some(today),
+            ..Snapshot::default()
+        };
+        store
+            .scan_cases(StatusFilter::Open, |case| {
+                snapshot.open_cases += 1;
+                let Ok(states) = evaluate(timeline, calendar, &case.facts, today) else {
+                    return;
+                };
+                for state in states {
+                    if let Status::Overdue { working_days } = state.status {
+                        snapshot.overdue.push(Overdue {
+                            case: case.reference.to_string(),
+                            milestone: state.id.to_owned(),
+                            agency: state.agency.map(|a| a.to_string()),
+                            due: state.due,
+                            working_days,
+                        });
+                    }
+                }
+            })
+            .await?;
+        snapshot.emails = store.outbox_counts().await?;
+        snapshot.last_run = store.last_run_at().await?;
+        Ok(snapshot)
+    }
+}
+
+/// The daemon's view of itself, shared with the HTTP listener.
+pub struct Observed {
+    backend: &'static str,
+    leader: AtomicBool,
+    state: Mutex<Health>,
+}
+
+/// The outcome of the daemon's recent work.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last failure, if it came after the last success.
+    pub failing: Option<(DateTime<Utc>, String)>,
+    pub snapshot: Option<Snapshot>,
+}
+
+impl Observed {
+    pub fn new(backend: &'static str) -> Self {
+        Self {
+            backend,
+            leader: AtomicBool::new(false),
+            state: Mutex::new(Health::default()),
+        }
+    }
+
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.store(leader, Ordering::Relaxed);
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.leader.load(Ordering::Relaxed)
+    }
+
+    pub fn record_success(&self, at: DateTime<Utc>, snapshot: Option<Snapshot>) {
+        let mut state = self.state.lock().expect("not poisoned");
+        state.last_success = Some(at);
+        state.failing = None;
+        if snapshot.is_some() {
+            state.snapshot = snapshot;
+        }
+    }
+
+    pub fn record_failure(&self, at: DateTime<Utc>, reason: String) {
+        self.state.lock().expect("not poisoned").failing = Some((at, reason));
+    }
+
+    pub fn health(&self) -> Health {
+        self.state.lock().expect("not poisoned").clone()
+    }
+}
+
+/// The Prometheus text exposition of `health` and the current queue.
+pub fn metrics_text(
+    observed: &Observed,
+    emails: Option<OutboxCounts>,
+    now: DateTime<Utc>,
+) -> String {
+    let health = observed.health();
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, value: String| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    };
+    gauge(
+        "rrn_leader",
+        "1 when this process is the instance that plans and delivers.",
+        u8::from(observed.is_leader()).to_string(),
+    );
+    if let Some(snapshot) = &health.snapshot {
+        gauge(
+            "rrn_open_cases",
+            "Open cases at the last evaluation.",
+            snapshot.open_cases.to_string(),
+        );
+        gauge(
+            "rrn_milestones_overdue",
+            "Milestones (per agency where per agency) overdue at the last evaluation.",
+            snapshot.overdue.len().to_string(),
+        );
+    }
+    if let Some(last) = health.last_success {
+        gauge(
+            "rrn_seconds_since_last_successful_run",
+            "Seconds since this process last completed a run or delivery pass without error.",
+            (now - last).num_seconds().max(0).to_string(),
+        );
+    }
+    gauge(
+        "rrn_up",
+        "1 when the last run succeeded.",
+        u8::from(health.failing.is_none() && health.last_success.is_some()).to_string(),
+    );
+    if let Some(emails) = emails {
+        let _ = writeln!(
+            out,
+            "# HELP rrn_emails Outbox rows by status.\n# TYPE rrn_emails gauge\n\
+             rrn_emails{{status=\"pending\"}} {}\nrrn_emails{{status=\"in_flight\"}} {}\n\
+             rrn_emails{{status=\"sent\"}} {}\nrrn_emails{{status=\"failed\"}} {}",
+            emails.pending, emails.in_flight, emails.sent, emails.failed
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP rrn_info The database backend.\n# TYPE rrn_info gauge\nrrn_info{{backend=\"{}\"}} 1",
+        observed.backend
+    );
+    out
+}
+
+#[derive(Clone)]
+struct Shared {
+    store: Store,
+    observed: Arc<Observed>,
+}
+
+/// Serves `/healthz` and `/metrics` on 127.0.0.1:`port` until the process ends.
+pub async fn serve(port: u16, store: Store, observed: Arc<Observed>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(Shared { store, observed });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(())
+}
+
+async fn database_answers(store: &Store) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs(2), store.revision()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("the database does not answer: {e}")),
+        Err(_) => Err("the database does not answer within 2 s".to_owned()),
+    }
+}
+
+async fn healthz(State(shared): State<Shared>) -> impl IntoResponse {
+    if let Err(reason) = database_answers(&shared.store).await {
+        return (StatusCode::SERVICE_UNAVAILABLE, reason + "\n");
+    }
+    let health = shared.observed.health();
+    if !shared.observed.is_leader() {
+        return (StatusCode::OK, "ok: standby\n".to_owned());
+    }
+    match (&health.failing, health.last_success) {
+        (Some((at, reason)), _) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the last run failed at {at}: {reason}\n"),
+        ),
+        (None, None) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no run has completed yet\n".to_owned(),
+        ),
+        (None, Some(at)) => (StatusCode::OK, format!("ok: last run {at}\n")),
+    }
+}
+
+async fn metrics(State(shared): State<Shared>) -> impl IntoResponse {
+    let emails = shared.store.outbox_counts().await.ok();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics_text(&shared.observed, emails, Utc::now()),
+    )
+}
