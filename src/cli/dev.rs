@@ -131,3 +131,32 @@ pub(super) fn seed(
         Ok(format!("seeded {cases} open cases ({})\n", store.backend()))
     })
 }
+
+/// Queues `emails` copies of the sample digest, addressed to the business team, in one
+/// transaction.
+pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<String, CliError> {
+    let loaded = load(config_path, None)?;
+    let Some(team) = loaded.config.contacts.business_team.clone() else {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "queueing needs [contacts] business_team in the config"
+        )));
+    };
+    let mut email = crate::mailer::sample_email();
+    email.recipient.email = team.email.clone();
+    email.recipient.name = team.name.clone();
+    email.recipient.role = "business_team".to_owned();
+    let json = serde_json::to_string(&email).expect("serialises");
+    let now = Utc::now();
+    runtime()?.block_on(async {
+        let store = open_store(&loaded.config).await?;
+        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
+        let mut tx = store.begin().await.map_err(failed)?;
+        for _ in 0..emails {
+            tx.enqueue(None, "digest", team.email.as_str(), &json, now)
+                .await
+                .map_err(failed)?;
+        }
+        tx.commit().await.map_err(failed)?;
+        Ok(format!("queued {emails} emails ({})\n", store.backend()))
+    })
+}

@@ -10,6 +10,7 @@ mod demo;
 mod dev;
 mod plan;
 mod run;
+mod status;
 mod timeline;
 
 use std::path::PathBuf;
@@ -50,8 +51,11 @@ pub enum Command {
     Case(CaseArgs),
     /// Show what a run would send now, or preview a case's emails day by day; writes nothing
     Plan(PlanArgs),
-    /// Evaluate every open case and queue what is due in the outbox
+    /// The daemon: evaluate on the schedule and when cases change, and deliver (--once: one
+    /// evaluation and delivery pass, then exit)
     Run(RunArgs),
+    /// The service at a glance: last and next run, leader, emails, overdue milestones
+    Status(StatusArgs),
     /// The emails queued for delivery
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -85,6 +89,12 @@ pub enum DevCommand {
         /// Seed of the pseudo-random choices, so a run can be repeated
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Queue sample emails (to the business team) for measuring delivery
+    Enqueue {
+        /// How many emails
+        #[arg(long, default_value_t = 1000)]
+        emails: usize,
     },
 }
 
@@ -296,6 +306,15 @@ pub struct RunArgs {
     pub format: Format,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub at: AtArg,
+    /// Output: a table for people, or JSON for scripts
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
     /// Queued emails, newest first
@@ -435,6 +454,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Case(args) => case::run(cli.config.as_deref(), args),
         Command::Migrate => case::migrate(cli.config.as_deref()),
         Command::Plan(args) => plan::run(cli.config.as_deref(), args),
+        Command::Status(args) => status::run(cli.config.as_deref(), args),
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
@@ -443,5 +463,6 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Dev(DevCommand::Seed { cases, seed }) => {
             dev::seed(cli.config.as_deref(), cases, seed)
         }
+        Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(cli.config.as_deref(), emails),
     }
 }

@@ -1,0 +1,121 @@
+//! `rrn status`: what the daemon would report, read from the database by anyone who can open it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::case::{open_store, runtime};
+use super::{CliError, Format, StatusArgs, load};
+use crate::observe::Snapshot;
+
+#[derive(Serialize)]
+struct Leader {
+    instance: String,
+    since: chrono::DateTime<Utc>,
+    seen_at: chrono::DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct Status {
+    backend: &'static str,
+    next_run: Option<chrono::DateTime<Utc>>,
+    leader: Option<Leader>,
+    #[serde(flatten)]
+    snapshot: Snapshot,
+}
+
+pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String, CliError> {
+    let loaded = load(config_path, args.at.at)?;
+    let now = loaded.at.with_timezone(&Utc);
+    let tz = loaded.config.partnership.timezone;
+    let schedule = loaded.config.schedule();
+    runtime()?.block_on(async {
+        let store = open_store(&loaded.config).await?;
+        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
+        let snapshot = Snapshot::take(&store, &loaded.timeline, &loaded.calendar, loaded.today())
+            .await
+            .map_err(failed)?;
+        let leader = store
+            .leader()
+            .await
+            .map_err(failed)?
+            .map(|(instance, since, seen_at)| Leader {
+                instance,
+                since,
+                seen_at,
+            });
+        let status = Status {
+            backend: store.backend(),
+            next_run: schedule.next_after(now),
+            leader,
+            snapshot,
+        };
+        Ok(match args.format {
+            Format::Json => serde_json::to_string_pretty(&status).expect("serialisable") + "\n",
+            Format::Table => {
+                let local = |at: chrono::DateTime<Utc>| {
+                    at.with_timezone(&tz)
+                        .format("%a %Y-%m-%d %H:%M")
+                        .to_string()
+                };
+                let mut out = String::new();
+                let never = || "never".to_owned();
+                let _ = writeln!(out, "database:   {}", status.backend);
+                let _ = writeln!(
+                    out,
+                    "last run:   {}",
+                    status.snapshot.last_run.map(local).unwrap_or_else(never)
+                );
+                let _ = writeln!(
+                    out,
+                    "next run:   {}",
+                    status.next_run.map(local).unwrap_or_else(never)
+                );
+                let _ = writeln!(
+                    out,
+                    "leader:     {}",
+                    match &status.leader {
+                        Some(l) => format!(
+                            "{} (leading since {}, last seen {})",
+                            l.instance,
+                            local(l.since),
+                            local(l.seen_at)
+                        ),
+                        None => "no daemon has run on this database".to_owned(),
+                    }
+                );
+                let e = status.snapshot.emails;
+                let _ = writeln!(
+                    out,
+                    "emails:     {} pending, {} in flight, {} sent, {} failed",
+                    e.pending, e.in_flight, e.sent, e.failed
+                );
+                let _ = writeln!(out, "open cases: {}", status.snapshot.open_cases);
+                if status.snapshot.overdue.is_empty() {
+                    let _ = writeln!(out, "overdue:    none");
+                } else {
+                    let _ = writeln!(out, "overdue:");
+                    let _ = writeln!(
+                        out,
+                        "  {:<14}  {:<32}  {:<12}  {:<10}  {}",
+                        "CASE", "MILESTONE", "AGENCY", "DUE", "WORKING DAYS"
+                    );
+                    for o in &status.snapshot.overdue {
+                        let _ = writeln!(
+                            out,
+                            "  {:<14}  {:<32}  {:<12}  {:<10}  {}",
+                            o.case,
+                            o.milestone,
+                            o.agency.as_deref().unwrap_or("-"),
+                            o.due.map(|d| d.to_string()).unwrap_or_default(),
+                            o.working_days
+                        );
+                    }
+                }
+                out
+            }
+        })
+    })
+}

@@ -1,0 +1,396 @@
+//! `rrn run`, the daemon, as a real process on SQLite with a real SMTP server on 127.0.0.1:
+//! it picks up a change made with the CLI within seconds, refuses a second instance, reloads
+//! on SIGHUP (keeping the old config when the new one is invalid), serves /healthz and
+//! /metrics, stops cleanly on SIGTERM, and never logs the SMTP password or an address.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS, OK};
+use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
+
+mod common;
+use common::{private_ca, rrn_command};
+
+const PASSWORD: &str = "s3cret-Daemon-Passw0rd";
+
+#[derive(Clone, Default)]
+struct Inbox(Arc<Mutex<Vec<String>>>);
+
+impl Handler for Inbox {
+    fn auth_plain(
+        &mut self,
+        _authorization_id: &str,
+        authentication_id: &str,
+        password: &str,
+    ) -> Response {
+        if authentication_id == "rrn" && password == PASSWORD {
+            AUTH_OK
+        } else {
+            INVALID_CREDENTIALS
+        }
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        self.0.lock().unwrap().push(to.to_owned());
+        OK
+    }
+}
+
+/// An SMTP server with STARTTLS (a private CA's certificate) and AUTH PLAIN.
+fn smtp_server(dir: &Path) -> (Inbox, u16, PathBuf) {
+    let (ca, cert, key) = private_ca(dir);
+    // The test server's TLS (rustls) needs one process-wide provider chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let inbox = Inbox::default();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut server = Server::new(inbox.clone());
+    server
+        .with_name("smtp.test")
+        .with_ssl(SslConfig::Trusted {
+            cert_path: cert.display().to_string(),
+            key_path: key.display().to_string(),
+            chain_path: ca.display().to_string(),
+        })
+        .unwrap()
+        .with_auth(AuthMechanism::Plain)
+        .with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    (inbox, port, ca)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A GET over a plain socket: (status code, body).
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    started.elapsed()
+}
+
+/// A copy of the shipped config folder, so a test can break and mend it.
+fn config_copy(dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let target = dir.join("config");
+    std::fs::create_dir_all(target.join("templates")).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(source.join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            target.join("templates").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    target.join("rrn.toml")
+}
+
+/// Every address in the shipped config.
+fn configured_addresses() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")).unwrap();
+    text.split(['"', '<', '>', ' '])
+        .filter(|w| w.contains('@') && w.contains('.') && !w.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Setup {
+    fn rrn(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = rrn_command();
+        command
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args);
+        command
+    }
+
+    fn start(&self, name: &str) -> Daemon {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let child = self
+            .command(&["run"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Daemon { child, log }
+    }
+
+    fn outbox(&self) -> Vec<serde_json::Value> {
+        let output = self.rrn(&["outbox", "list", "--format", "json"]);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+#[test]
+fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inbox, smtp_port, ca) = smtp_server(dir.path());
+    let http_port = free_port();
+    let config = config_copy(dir.path());
+    let env = [
+        (
+            "RRN_DATABASE__URL",
+            format!("sqlite://{}", dir.path().join("rrn.db").display()),
+        ),
+        ("RRN_MAIL__TRANSPORT", "smtp".to_owned()),
+        ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
+        ("RRN_SMTP__PORT", smtp_port.to_string()),
+        ("RRN_SMTP__TLS", "starttls".to_owned()),
+        ("RRN_SMTP__CA_FILE", ca.display().to_string()),
+        ("RRN_SMTP__USERNAME", "rrn".to_owned()),
+        ("RRN_SMTP_PASSWORD", PASSWORD.to_owned()),
+        ("RRN_MAIL__WINDOW_START", "00:00".to_owned()),
+        ("RRN_MAIL__WINDOW_END", "23:59".to_owned()),
+        ("RRN_SCHEDULE__POLL_SECONDS", "1".to_owned()),
+        ("RRN_SERVICE__HTTP_PORT", http_port.to_string()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let setup = Setup {
+        dir,
+        config,
+        env: env.to_vec(),
+    };
+
+    let daemon = setup.start("first");
+    wait_for("READY", Duration::from_secs(20), || {
+        daemon.log().contains("ready in")
+    });
+    assert!(daemon.log().contains("leading"), "{}", daemon.log());
+    wait_for("the first run", Duration::from_secs(20), || {
+        daemon.log().contains("first run")
+    });
+    let (status, body) = http_get(http_port, "/healthz");
+    assert_eq!(status, 200, "{body}");
+
+    // A second daemon on the same SQLite file is refused, and told why.
+    let second = setup.rrn(&["run"]);
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("SQLite serves one instance") && stderr.contains("PostgreSQL"),
+        "{stderr}"
+    );
+    // So is `run --once` while the daemon runs: two processes would deliver the same rows.
+    let once = setup.rrn(&["run", "--once"]);
+    assert!(!once.status.success(), "{once:?}");
+
+    // A case opened with the CLI is evaluated within seconds, not at the next scheduled run:
+    // the Executive Chair hears that a Rapid Review is in progress.
+    let opened = setup.rrn(&[
+        "case",
+        "open",
+        "RR-2026-101",
+        "--aware",
+        &chrono::Utc::now().date_naive().to_string(),
+        "--agency",
+        "police",
+        "--agency",
+        "health",
+    ]);
+    assert!(opened.status.success(), "{opened:?}");
+    let picked_up = wait_for("the change to be queued", Duration::from_secs(30), || {
+        setup
+            .outbox()
+            .iter()
+            .any(|row| row["case"] == "RR-2026-101")
+    });
+    eprintln!("change picked up and queued after {picked_up:?}");
+    assert!(picked_up < Duration::from_secs(60));
+    wait_for(
+        "the change to be evaluated",
+        Duration::from_secs(10),
+        || daemon.log().contains("cases changed"),
+    );
+    // Delivered over SMTP with AUTH (today is always inside the 00:00-23:59 window on a
+    // working day; on a weekend or bank holiday the email waits, as it should).
+    let today = chrono::Utc::now().date_naive();
+    let working = rrn_command()
+        .args(["calendar", "workday", &today.to_string(), "0"])
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&working.stdout).contains(&today.to_string()) {
+        wait_for("delivery", Duration::from_secs(20), || {
+            inbox
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|to| to.contains("executive-chair@"))
+        });
+    }
+
+    let (status, metrics) = http_get(http_port, "/metrics");
+    assert_eq!(status, 200);
+    for line in ["rrn_leader 1", "rrn_open_cases 1", "rrn_up 1"] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+    assert!(
+        metrics.contains("rrn_emails{status=\"pending\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rrn_seconds_since_last_successful_run"),
+        "{metrics}"
+    );
+
+    // SIGHUP with a broken config: refused and logged, the old one stays in force.
+    let good = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(&setup.config, good.replace("[mail]", "[mail]\nbogus = 1")).unwrap();
+    daemon.signal("HUP");
+    wait_for("the refusal", Duration::from_secs(10), || {
+        daemon.log().contains("keeping the old one")
+    });
+    assert!(daemon.log().contains("bogus"), "{}", daemon.log());
+    assert_eq!(http_get(http_port, "/healthz").0, 200);
+    std::fs::write(&setup.config, good).unwrap();
+    daemon.signal("HUP");
+    wait_for("the reload", Duration::from_secs(10), || {
+        daemon.log().contains("configuration reloaded")
+    });
+
+    // SIGTERM: exit 0 well within 10 s.
+    let mut daemon = daemon;
+    daemon.signal("TERM");
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    eprintln!("stopped {:?} after SIGTERM", stopping.elapsed());
+
+    // The log says what happened without a secret or an address in it.
+    let log = daemon.log();
+    assert!(
+        log.contains("evaluated") && log.contains("stopping"),
+        "{log}"
+    );
+    assert!(!log.contains(PASSWORD), "the SMTP password is in the log");
+    for address in configured_addresses() {
+        assert!(!log.contains(&address), "{address} is in the log:\n{log}");
+    }
+    assert!(!log.contains('@') || !log.contains(".example"), "{log}");
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup {
+        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
+        env: vec![
+            (
+                "RRN_DATABASE__URL".to_owned(),
+                format!("sqlite://{}", dir.path().join("rrn.db").display()),
+            ),
+            (
+                "RRN_MAIL__MAILDIR".to_owned(),
+                dir.path().join("maildir").display().to_string(),
+            ),
+            ("RRN_SERVICE__LOG_FORMAT".to_owned(), "json".to_owned()),
+        ],
+        dir,
+    };
+    let daemon = setup.start("json");
+    wait_for("the first run", Duration::from_secs(20), || {
+        daemon.log().contains("first run")
+    });
+    daemon.signal("TERM");
+    let mut daemon = daemon;
+    assert!(daemon.child.wait().unwrap().success());
+    for line in daemon.log().lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {line}");
+        });
+        assert!(value["level"].is_string(), "{line}");
+    }
+}
