@@ -99,8 +99,8 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
                     let _ = writeln!(out, "overdue:");
                     let _ = writeln!(
                         out,
-                        "  {:<14}  {:<32}  {:<12}  {:<10}  {}",
-                        "CASE", "MILESTONE", "AGENCY", "DUE", "WORKING DAYS"
+                        "  {:<14}  {:<32}  {:<12}  {:<10}  WORKING DAYS",
+                        "CASE", "MILESTONE", "AGENCY", "DUE"
                     );
                     for o in &status.snapshot.overdue {
                         let _ = writeln!(
