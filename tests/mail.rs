@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS};
