@@ -68,7 +68,9 @@ fn init_logging(format: LogFormat) {
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = Targets::new()
         .with_default(tracing::Level::INFO)
-        .with_target("tokio_cron_scheduler", tracing::Level::WARN);
+        .with_target("tokio_cron_scheduler", tracing::Level::WARN)
+        // PostgreSQL's notices ("relation … already exists, skipping") at each migration.
+        .with_target("sqlx::postgres::notice", tracing::Level::WARN);
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -138,8 +138,10 @@ pub async fn deliver(
     let clock = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
     let stopping = || stop.is_some_and(CancellationToken::is_cancelled);
     'pass: while !stopping() {
+        // On the moving clock: a lease that lapsed during this pass is seen as lapsed.
+        let at = clock();
         let batch = store
-            .claim(now, CLAIM_BATCH, &claimer.owner, clock() + claimer.lease)
+            .claim(at, CLAIM_BATCH, &claimer.owner, at + claimer.lease)
             .await?;
         if batch.is_empty() {
             break;
@@ -162,6 +164,7 @@ pub async fn deliver(
                     fail(
                         store,
                         admin,
+                        claimer,
                         row,
                         &format!("cannot render: {e}"),
                         now,
@@ -171,23 +174,23 @@ pub async fn deliver(
                 }
                 Ok(message) => match mailer.send(&message, &format!("{:08}", row.id)).await {
                     Ok(_) => {
-                        store.mark_sent(row.id, now).await?;
+                        store.mark_sent(row.id, clock()).await?;
                         report.sent += 1;
                     }
                     Err(SendError::Transient(error)) => {
                         match next_attempt(row.attempts, row.created_at, now) {
                             Some(at) => {
-                                store.mark_retry(row.id, at, &error).await?;
+                                store.mark_retry(row.id, &claimer.owner, at, &error).await?;
                                 report.retrying += 1;
                             }
                             None => {
                                 let error = format!("{error} (gave up after 24 hours of retries)");
-                                fail(store, admin, row, &error, now, &mut report).await?;
+                                fail(store, admin, claimer, row, &error, now, &mut report).await?;
                             }
                         }
                     }
                     Err(SendError::Permanent(error)) => {
-                        fail(store, admin, row, &error, now, &mut report).await?
+                        fail(store, admin, claimer, row, &error, now, &mut report).await?
                     }
                 },
             }
@@ -218,6 +221,7 @@ fn render(
 async fn fail(
     store: &Store,
     admin: Option<&Mailbox>,
+    claimer: &Claimer,
     row: &Claimed,
     error: &str,
     now: DateTime<Utc>,
@@ -240,6 +244,7 @@ async fn fail(
     store
         .mark_failed(
             row.id,
+            &claimer.owner,
             error,
             alert.as_ref().map(|(a, r)| (a.as_str(), r.as_str())),
             now,

@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::case::CaseOverview;
-use crate::plan::{Decision, Planner, Proposal, decide, group};
-use crate::store::{LogEntry, RunCounts, StatusFilter, Store, StoreError};
+use crate::plan::{Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group};
+use crate::store::{LogEntry, RunCounts, StatusFilter, Store, StoreError, Tx};
 use crate::timeline::evaluate;
 
 /// Who the run writes in the audit log.
@@ -31,6 +31,10 @@ pub struct RunReport {
     pub failed_cases: Vec<String>,
 }
 
+/// Cases planned, decided and written together: a run holds one page of cases, their
+/// proposals and decisions in memory at a time, whatever the number of cases.
+pub const CASES_PER_PAGE: i64 = 2_000;
+
 /// What planning decided for every open case, before anything is written.
 #[derive(Debug)]
 pub struct Decided {
@@ -41,14 +45,121 @@ pub struct Decided {
     pub proposals: usize,
     pub decisions: Vec<Decision>,
     pub failed_cases: Vec<String>,
+}
+
+/// What a run knows before it looks at the cases.
+struct Prepared {
+    today: NaiveDate,
+    /// The daily summary is on and today is a working day.
+    heartbeat: bool,
     /// The revision counter when planning started.
-    pub revision: i64,
-    /// The fingerprint of the rules planning used.
-    pub rules: String,
+    revision: i64,
+    /// The fingerprint of the rules planning uses.
+    rules: String,
+    /// The day after the last run, and the revision it had seen, under the same rules.
+    window: Option<(NaiveDate, i64)>,
+}
+
+async fn prepare(
+    store: &Store,
+    planner: &Planner<'_>,
+    today: NaiveDate,
+    heartbeat: bool,
+) -> Result<Prepared, StoreError> {
+    let revision = store.revision().await?;
+    let rules = planner.fingerprint();
+    // Occurrences up to the last run's day were all proposed to that run, for a case unchanged
+    // since and under the same rules: only the days after it are new.
+    let window = store
+        .last_run()
+        .await?
+        .filter(|(_, _, last_rules)| *last_rules == rules)
+        .map(|(day, seen, _)| (day.succ_opt().unwrap_or(day), seen));
+    Ok(Prepared {
+        today,
+        // The daily summary goes out on working days only.
+        heartbeat: heartbeat && planner.calendar.is_working_day(today).unwrap_or(false),
+        revision,
+        rules,
+        window,
+    })
+}
+
+/// One page's decisions, with what it adds to the run's totals.
+#[derive(Default)]
+struct PageDecisions {
+    proposals: usize,
+    decisions: Vec<Decision>,
+}
+
+/// Plans one page of cases and decides against the notification log, looking up only the keys
+/// proposed.
+async fn decide_page(
+    store: &Store,
+    planner: &Planner<'_>,
+    prepared: &Prepared,
+    page: &[(i64, CaseOverview)],
+    summary_lines: &mut Vec<Notification>,
+    failed_cases: &mut Vec<String>,
+) -> Result<PageDecisions, StoreError> {
+    let today = prepared.today;
+    let mut proposals: Vec<Proposal> = Vec::new();
+    for (_, case) in page {
+        let since = match prepared.window {
+            Some((day, seen)) if case.revision <= seen => Some(day),
+            _ => None,
+        };
+        let states = match evaluate(planner.timeline, planner.calendar, &case.facts, today) {
+            Ok(states) => states,
+            Err(e) => {
+                failed_cases.push(format!("{}: {e}", case.reference));
+                continue;
+            }
+        };
+        match planner.plan_states(case, &states, today, since) {
+            Ok(planned) => proposals.extend(planned),
+            Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
+        }
+        if prepared.heartbeat
+            && let Ok(lines) = planner.summary_lines(case, &states, today)
+        {
+            summary_lines.extend(lines);
+        }
+    }
+    let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
+    let logged = store.logged_keys(&keys).await?;
+    let count = proposals.len();
+    let decisions = decide(proposals, planner.timeline.policy(), today, &|key| {
+        logged.contains(key)
+    });
+    Ok(PageDecisions {
+        proposals: count,
+        decisions,
+    })
+}
+
+/// The business team's daily summary, unless today's was already sent.
+async fn daily_summary(
+    store: &Store,
+    planner: &Planner<'_>,
+    today: NaiveDate,
+    cases: usize,
+    lines: Vec<Notification>,
+) -> Result<Option<crate::plan::Email>, StoreError> {
+    let failed = store.outbox_counts().await?.failed as usize;
+    let Some(email) = planner.summary(today, cases, lines, failed) else {
+        return Ok(None);
+    };
+    let key = &email
+        .summary
+        .as_ref()
+        .expect("a summary email has figures")
+        .key;
+    Ok(store.logged_keys(&[key]).await?.is_empty().then_some(email))
 }
 
 /// Plans every open case for `today` and decides against the notification log; writes nothing
-/// (`rrn plan` shows this, `run_once` acts on it).
+/// (`rrn plan` shows this, `run_once` acts on it page by page).
 ///
 /// Cases unchanged since the last run only propose what is new since its day: the rest of their
 /// history was decided then. Changed cases (and every case on a first run) propose their whole
@@ -60,80 +171,48 @@ pub async fn decide_all(
     today: NaiveDate,
     heartbeat: bool,
 ) -> Result<Decided, StoreError> {
-    // The daily summary goes out on working days only.
-    let heartbeat = heartbeat && planner.calendar.is_working_day(today).unwrap_or(false);
+    let prepared = prepare(store, planner, today, heartbeat).await?;
+    let mut decided = Decided {
+        summary: None,
+        cases: 0,
+        proposals: 0,
+        decisions: Vec::new(),
+        failed_cases: Vec::new(),
+    };
     let mut summary_lines = Vec::new();
-    let revision = store.revision().await?;
-    let rules = planner.fingerprint();
-    // Occurrences up to the last run's day were all proposed to that run, for a case unchanged
-    // since and under the same rules: only the days after it are new.
-    let window = store
-        .last_run()
-        .await?
-        .filter(|(_, _, last_rules)| *last_rules == rules)
-        .map(|(day, seen, _)| (day.succ_opt().unwrap_or(day), seen));
-    let mut proposals: Vec<Proposal> = Vec::new();
-    let mut failed_cases = Vec::new();
-    let mut cases = 0;
-    store
-        .scan_cases(StatusFilter::Open, |case: CaseOverview| {
-            cases += 1;
-            let since = match window {
-                Some((day, seen)) if case.revision <= seen => Some(day),
-                _ => None,
-            };
-            let states = match evaluate(planner.timeline, planner.calendar, &case.facts, today) {
-                Ok(states) => states,
-                Err(e) => {
-                    failed_cases.push(format!("{}: {e}", case.reference));
-                    return;
-                }
-            };
-            match planner.plan_states(&case, &states, today, since) {
-                Ok(planned) => proposals.extend(planned),
-                Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
-            }
-            if heartbeat && let Ok(lines) = planner.summary_lines(&case, &states, today) {
-                summary_lines.extend(lines);
-            }
-        })
+    let mut after = 0;
+    loop {
+        let page = store
+            .cases_page(StatusFilter::Open, after, CASES_PER_PAGE)
+            .await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        decided.cases += page.len();
+        let page = decide_page(
+            store,
+            planner,
+            &prepared,
+            &page,
+            &mut summary_lines,
+            &mut decided.failed_cases,
+        )
         .await?;
-    // The daily summary, unless today's was already sent.
-    let mut summary = None;
-    if heartbeat {
-        let failed = store
-            .outbox(Some(crate::store::OutboxStatus::Failed))
-            .await?
-            .len();
-        if let Some(email) = planner.summary(today, cases, summary_lines, failed) {
-            let key = &email
-                .summary
-                .as_ref()
-                .expect("a summary email has figures")
-                .key;
-            if store.logged_keys(&[key]).await?.is_empty() {
-                summary = Some(email);
-            }
-        }
+        decided.proposals += page.proposals;
+        decided.decisions.extend(page.decisions);
     }
-    let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
-    let logged = store.logged_keys(&keys).await?;
-    let count = proposals.len();
-    let decisions = decide(proposals, planner.timeline.policy(), today, &|key| {
-        logged.contains(key)
-    });
-    Ok(Decided {
-        summary,
-        cases,
-        proposals: count,
-        decisions,
-        failed_cases,
-        revision,
-        rules,
-    })
+    if prepared.heartbeat {
+        decided.summary =
+            daily_summary(store, planner, today, decided.cases, summary_lines).await?;
+    }
+    Ok(decided)
 }
 
 /// Plans every open case for `today` and queues what is due. `now` stamps the records.
+///
+/// Page by page: each page's outbox rows, their log entries and its skips are written in one
+/// transaction, so memory holds one page. A run that dies half-way leaves whole pages done and
+/// the rest undone; it records itself only at the end, so the next run looks at the undone
+/// cases over the same days again.
 pub async fn run_once(
     store: &Store,
     planner: &Planner<'_>,
@@ -141,27 +220,80 @@ pub async fn run_once(
     now: DateTime<Utc>,
     heartbeat: bool,
 ) -> Result<RunReport, StoreError> {
-    let Decided {
-        summary,
-        cases,
-        proposals,
-        decisions,
-        failed_cases,
-        revision,
-        rules,
-    } = decide_all(store, planner, today, heartbeat).await?;
-    let mut emails = group(&decisions);
-    emails.extend(summary);
-
+    let prepared = prepare(store, planner, today, heartbeat).await?;
+    let mut report = RunReport {
+        today,
+        cases: 0,
+        proposals: 0,
+        queued: 0,
+        skipped: 0,
+        failed_cases: Vec::new(),
+    };
+    let mut summary_lines = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .cases_page(StatusFilter::Open, after, CASES_PER_PAGE)
+            .await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        report.cases += page.len();
+        let decided = decide_page(
+            store,
+            planner,
+            &prepared,
+            &page,
+            &mut summary_lines,
+            &mut report.failed_cases,
+        )
+        .await?;
+        drop(page);
+        report.proposals += decided.proposals;
+        let emails = group(&decided.decisions);
+        let mut tx = store.begin().await?;
+        let (queued, skipped) = write(&mut tx, &emails, &decided.decisions, now).await?;
+        tx.commit().await?;
+        report.queued += queued;
+        report.skipped += skipped;
+    }
+    let summary = if prepared.heartbeat {
+        daily_summary(store, planner, today, report.cases, summary_lines).await?
+    } else {
+        None
+    };
     let mut tx = store.begin().await?;
+    if let Some(summary) = summary {
+        let (queued, _) = write(&mut tx, &[summary], &[], now).await?;
+        report.queued += queued;
+    }
+    let counts = RunCounts {
+        queued: report.queued as i64,
+        skipped: report.skipped as i64,
+        failed_cases: report.failed_cases.len() as i64,
+        revision: prepared.revision,
+        rules: prepared.rules,
+    };
+    tx.record_run(now, now, today, counts).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Queues `emails` and logs their keys, and logs (and audits) the skips among `decisions`.
+/// Returns how many emails were queued and how many notifications skipped.
+async fn write(
+    tx: &mut Tx,
+    emails: &[Email],
+    decisions: &[Decision],
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), StoreError> {
     let mut entries: Vec<LogEntry> = Vec::with_capacity(decisions.len());
-    for email in &emails {
+    for email in emails {
         let case = email.items.first().and_then(|n| n.case.as_ref());
         let json = serde_json::to_string(email).expect("emails serialise");
         let kind = match email.kind {
-            crate::plan::EmailKind::Digest => "digest",
-            crate::plan::EmailKind::AgencyLetter => "agency_letter",
-            crate::plan::EmailKind::Heartbeat => "heartbeat",
+            EmailKind::Digest => "digest",
+            EmailKind::AgencyLetter => "agency_letter",
+            EmailKind::Heartbeat => "heartbeat",
         };
         let outbox_id = tx
             .enqueue(case, kind, email.recipient.email.as_str(), &json, now)
@@ -182,9 +314,8 @@ pub async fn run_once(
             })),
         }
     }
-    let queued = emails.len();
     let mut skipped = 0;
-    for decision in &decisions {
+    for decision in decisions {
         if let Decision::Skip {
             notification,
             reason,
@@ -200,21 +331,5 @@ pub async fn run_once(
         }
     }
     tx.log_decisions(&entries, RUN_ACTOR, now).await?;
-    let counts = RunCounts {
-        queued: queued as i64,
-        skipped: skipped as i64,
-        failed_cases: failed_cases.len() as i64,
-        revision,
-        rules,
-    };
-    tx.record_run(now, now, today, counts).await?;
-    tx.commit().await?;
-    Ok(RunReport {
-        today,
-        cases,
-        proposals,
-        queued,
-        skipped,
-        failed_cases,
-    })
+    Ok((emails.len(), skipped))
 }

@@ -366,7 +366,8 @@ impl Store {
         Ok(claimed)
     }
 
-    /// The server accepted the message.
+    /// The server accepted the message: sent, whoever holds the row now (what went out is the
+    /// truth).
     pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_backend!(&mut tx.0, conn, _PG => {
@@ -380,10 +381,12 @@ impl Store {
         tx.commit().await
     }
 
-    /// A transient failure: back in the queue from `next_attempt_at`.
+    /// A transient failure: back in the queue from `next_attempt_at`, if the row is still
+    /// `owner`'s (a row whose lease lapsed may have been sent by another instance since).
     pub async fn mark_retry(
         &self,
         id: i64,
+        owner: &str,
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
@@ -391,11 +394,13 @@ impl Store {
         on_backend!(&mut tx.0, conn, _PG => {
             sqlx::query(
                 "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3, \
-                 claimed_by = NULL, lease_until = NULL WHERE id = $1",
+                 claimed_by = NULL, lease_until = NULL \
+                 WHERE id = $1 AND status = 'in_flight' AND claimed_by = $4",
             )
             .bind(id)
             .bind(next_attempt_at)
             .bind(error)
+            .bind(owner)
             .execute(&mut **conn)
             .await?;
         });
@@ -407,21 +412,27 @@ impl Store {
     pub async fn mark_failed(
         &self,
         id: i64,
+        owner: &str,
         error: &str,
         alert: Option<(&str, &str)>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query(
+            // Only while the row is still ours: never turn a row another instance sent into a
+            // failure (nor tell the admin about it).
+            let ours = sqlx::query(
                 "UPDATE outbox SET status = 'failed', last_error = $2, claimed_by = NULL, \
-                 lease_until = NULL WHERE id = $1",
+                 lease_until = NULL WHERE id = $1 AND status = 'in_flight' AND claimed_by = $3",
             )
                 .bind(id)
                 .bind(error)
+                .bind(owner)
                 .execute(&mut **conn)
-                .await?;
-            if let Some((admin, report)) = alert {
+                .await?
+                .rows_affected()
+                == 1;
+            if let (true, Some((admin, report))) = (ours, alert) {
                 sqlx::query(
                     "INSERT INTO outbox (created_at, case_id, kind, recipient, email, status, \
                      next_attempt_at) SELECT $1, case_id, 'delivery_failure', $2, $3, 'pending', $1 \

@@ -46,7 +46,45 @@ const OVERVIEW_POSTGRES: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.st
        FROM completions m WHERE m.case_id = c.id) AS completions \
      FROM cases c WHERE c.status IN ($1, $2) ORDER BY c.id";
 
+/// A page of the listing: cases after a row id, in id order.
+fn paged(sql: &str) -> String {
+    sql.replace("SELECT c.reference", "SELECT c.id, c.reference")
+        .replace("ORDER BY c.id", "AND c.id > $3 ORDER BY c.id LIMIT $4")
+}
+
 impl Store {
+    /// Up to `limit` cases that match `filter`, opened after the case with row id `after` (0 for
+    /// the first page), each with its row id for the next page. Memory holds one page.
+    pub async fn cases_page(
+        &self,
+        filter: StatusFilter,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, CaseOverview)>, StoreError> {
+        let (a, b) = filter.statuses();
+        macro_rules! page {
+            ($pool:expr, $sql:expr) => {{
+                let sql = paged($sql);
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(a)
+                    .bind(b)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all($pool)
+                    .await?;
+                let mut page = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    page.push((row.try_get("id")?, overview_from_row(row)?));
+                }
+                Ok(page)
+            }};
+        }
+        match self {
+            Store::Sqlite(pool) => page!(pool, OVERVIEW_SQLITE),
+            Store::Postgres(pool) => page!(pool, OVERVIEW_POSTGRES),
+        }
+    }
+
     /// Calls `visit` with every case that matches `filter`, in the order they were opened.
     pub async fn scan_cases(
         &self,
