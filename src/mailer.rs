@@ -601,7 +601,11 @@ impl Mailer {
                     port: smtp.port.unwrap_or(default_port),
                     protection,
                     credentials,
-                    timeout: Duration::from_secs(30),
+                    // Within half a lease, so a claim renewed before a message cannot lapse
+                    // while that message is being sent.
+                    timeout: Duration::from_secs(30)
+                        .min(Duration::from_millis(config.service.lease_seconds * 500))
+                        .max(Duration::from_secs(1)),
                 }))))
             }
         }
