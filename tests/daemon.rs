@@ -394,3 +394,61 @@ fn json_logs_are_one_object_per_line() {
         assert!(value["level"].is_string(), "{line}");
     }
 }
+
+#[test]
+fn systemd_hears_ready_status_watchdog_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let setup = Setup {
+        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
+        env: vec![
+            (
+                "RRN_DATABASE__URL".to_owned(),
+                format!("sqlite://{}", dir.path().join("rrn.db").display()),
+            ),
+            (
+                "RRN_MAIL__MAILDIR".to_owned(),
+                dir.path().join("maildir").display().to_string(),
+            ),
+            (
+                "NOTIFY_SOCKET".to_owned(),
+                socket_path.display().to_string(),
+            ),
+            // A 2 s watchdog: the main loop must ping at least every second.
+            ("WATCHDOG_USEC".to_owned(), "2000000".to_owned()),
+        ],
+        dir,
+    };
+    let mut daemon = setup.start("notify");
+    let mut messages: Vec<String> = Vec::new();
+    let receive = |messages: &mut Vec<String>, until: &dyn Fn(&[String]) -> bool| {
+        let mut buffer = [0u8; 4096];
+        while !until(messages) {
+            let n = socket.recv(&mut buffer).expect("a notification in time");
+            messages.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+        }
+    };
+    receive(&mut messages, &|m| m.iter().any(|m| m.contains("READY=1")));
+    receive(&mut messages, &|m| {
+        m.iter().any(|m| m.starts_with("STATUS=next run "))
+            && m.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 2
+    });
+    let status = messages
+        .iter()
+        .find(|m| m.starts_with("STATUS=next run "))
+        .unwrap();
+    assert!(
+        status.contains("emails pending") && status.contains("failed"),
+        "{status}"
+    );
+    daemon.signal("TERM");
+    receive(&mut messages, &|m| {
+        m.iter().any(|m| m.contains("STOPPING=1"))
+    });
+    assert!(daemon.child.wait().unwrap().success());
+}
