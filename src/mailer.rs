@@ -350,12 +350,16 @@ impl Renderer {
     /// updates one calendar entry; the SEQUENCE is the outbox row, which only grows, so the
     /// newest email wins. `None` when no item has a due date.
     fn deadlines(&self, email: &Email, outbox_id: i64) -> Option<String> {
-        let mut calendar = icalendar::Calendar::new();
-        calendar.append_property(icalendar::Property::new(
-            "PRODID",
-            "-//rapid-review-notifier//EN",
-        ));
-        calendar.append_property(icalendar::Property::new("METHOD", "PUBLISH"));
+        // `empty`, not `new`: `new` brings its own PRODID, and RFC 5545 allows exactly one.
+        let mut calendar = icalendar::Calendar::empty();
+        for (name, value) in [
+            ("VERSION", "2.0"),
+            ("PRODID", "-//rapid-review-notifier//EN"),
+            ("CALSCALE", "GREGORIAN"),
+            ("METHOD", "PUBLISH"),
+        ] {
+            calendar.append_property(icalendar::Property::new(name, value));
+        }
         let mut any = false;
         for notification in &email.items {
             let (Some(due), Some(case), Some(milestone)) = (

@@ -408,8 +408,17 @@ impl Planner<'_> {
                 .milestone(state.id)
                 .expect("states come from the timeline");
             let progress = progress(states, state);
+            // A per-agency item names its agency: two late agencies must not read alike.
+            let title = match state.agency {
+                Some(id) => format!(
+                    "{} ({})",
+                    state.title,
+                    self.agency(id).map_or(id.as_str(), |a| a.name.as_str())
+                ),
+                None => state.title.to_owned(),
+            };
             let item = |status: String| Item {
-                title: state.title.to_owned(),
+                title: title.clone(),
                 step: Some(state.step),
                 due: state.due,
                 status,

@@ -213,6 +213,9 @@ fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
         assert!(text.contains("DTSTART;VALUE=3DDATE:20270107"), "{text}");
         assert!(text.contains("DTEND;VALUE=3DDATE:20270108"), "{text}");
         assert!(text.contains("SEQUENCE:"), "{text}");
+        // RFC 5545: exactly one PRODID and one VERSION per calendar.
+        assert_eq!(text.matches("PRODID:").count(), 1, "{text}");
+        assert_eq!(text.matches("VERSION:2.0").count(), 1, "{text}");
     }
     // A second run the same day sends nothing more.
     let again = setup.run("2026-12-22T14:00");
