@@ -14,6 +14,7 @@ import socket
 import subprocess
 import statistics
 import tempfile
+import threading
 import time
 
 
@@ -84,16 +85,21 @@ def main():
         )
         process = start(args.binary, folder, sock_path)
         wait_ready(sock)
+        # Keep reading, as systemd does.
+        sock.settimeout(None)
+        threading.Thread(target=lambda: [sock.recv(4096) for _ in iter(int, 1)], daemon=True).start()
         time.sleep(5)
         before = clock_ticks(process.pid)
         rss_start = rss_kib(process.pid)
         time.sleep(args.idle_seconds)
         cpu = (clock_ticks(process.pid) - before) / hz
         rss_end = rss_kib(process.pid)
-        process.terminate()
-        process.wait(timeout=10)
         print(f"idle RSS: {rss_start / 1024:.1f} MiB after start, {rss_end / 1024:.1f} MiB after {args.idle_seconds} s")
         print(f"CPU time over {args.idle_seconds} idle seconds: {cpu:.2f} s")
+        began = time.monotonic()
+        process.terminate()
+        process.wait(timeout=10)
+        print(f"SIGTERM to exit: {(time.monotonic() - began) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -54,9 +54,10 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<String> {
         .build()
         .context("starting the async runtime")?;
     let config_path = config_path.map(Path::to_path_buf);
-    runtime
-        .block_on(daemon(config_path, config, started))
-        .map(|()| String::new())
+    let result = runtime.block_on(daemon(config_path, config, started));
+    // Nothing left behind may hold up the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result.map(|()| String::new())
 }
 
 /// Logs to stderr (journald takes it from there): info and above, nothing of the scheduler
@@ -110,7 +111,7 @@ async fn daemon(
             .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
     }
     let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let _ = notify(&[sd_notify::NotifyState::Ready]);
     info!(
         backend = store.backend(),
         instance = %claimer.owner,
@@ -129,6 +130,7 @@ async fn daemon(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let leading_since = Utc::now();
+    let mut last_status = String::new();
     let mut last_check: Option<DateTime<Utc>> = None;
     let mut last_revision: Option<i64> = None;
     loop {
@@ -138,7 +140,7 @@ async fn daemon(
             Some(wake) = wake.recv() => wake,
         };
         if watchdog.is_some() {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            let _ = notify(&[sd_notify::NotifyState::Watchdog]);
         }
         if woke == Wake::Reload {
             service = reload(config_path.as_deref(), service);
@@ -210,12 +212,16 @@ async fn daemon(
         let _ = store
             .record_leader(&claimer.owner, leading_since, Utc::now())
             .await;
-        status(&status_line(&service, &store, Utc::now()).await);
+        let line = status_line(&service, &store, Utc::now()).await;
+        if line != last_status {
+            status(&line);
+            last_status = line;
+        }
     }
 
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = notify(&[sd_notify::NotifyState::Stopping]);
     info!("stopping");
-    let _ = ticker.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), ticker.shutdown()).await;
     drop(leadership);
     Ok(())
 }
@@ -339,7 +345,29 @@ async fn status_line(service: &Service, store: &Store, now: DateTime<Utc>) -> St
 }
 
 fn status(line: &str) {
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(line)]);
+    let _ = notify(&[sd_notify::NotifyState::Status(line)]);
+}
+
+/// Tells the service manager (`$NOTIFY_SOCKET`) about `states`, never waiting: a datagram the
+/// socket cannot take at once is dropped. sd-notify's own `notify` sends blocking, and a
+/// listener that stops reading (the socket queue holds 10 datagrams) would stall the daemon,
+/// signals included.
+fn notify(states: &[sd_notify::NotifyState]) -> std::io::Result<()> {
+    use std::os::linux::net::SocketAddrExt as _;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(());
+    };
+    let message: String = states.iter().map(|s| format!("{s}\n")).collect();
+    let socket = UnixDatagram::unbound()?;
+    socket.set_nonblocking(true)?;
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    let address = match bytes.strip_prefix(b"@") {
+        Some(name) => SocketAddr::from_abstract_name(name)?,
+        None => SocketAddr::from_pathname(&path)?,
+    };
+    socket.send_to_addr(message.as_bytes(), &address)?;
+    Ok(())
 }
 
 /// Half the systemd watchdog period, when one is set.

@@ -452,3 +452,46 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
     });
     assert!(daemon.child.wait().unwrap().success());
 }
+
+#[test]
+fn a_notify_socket_nobody_reads_never_stalls_the_daemon() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    // Bound but never read: its queue fills after a few datagrams.
+    let _socket = UnixDatagram::bind(&socket_path).unwrap();
+    let setup = Setup {
+        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
+        env: vec![
+            (
+                "RRN_DATABASE__URL".to_owned(),
+                format!("sqlite://{}", dir.path().join("rrn.db").display()),
+            ),
+            (
+                "RRN_MAIL__MAILDIR".to_owned(),
+                dir.path().join("maildir").display().to_string(),
+            ),
+            (
+                "NOTIFY_SOCKET".to_owned(),
+                socket_path.display().to_string(),
+            ),
+            // Pings every 100 ms: the queue is full within a second.
+            ("WATCHDOG_USEC".to_owned(), "200000".to_owned()),
+        ],
+        dir,
+    };
+    let mut daemon = setup.start("stalled");
+    wait_for("the first run", Duration::from_secs(20), || {
+        daemon.log().contains("first run")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    daemon.signal("TERM");
+    let stopping = Instant::now();
+    while daemon.child.try_wait().unwrap().is_none() {
+        assert!(
+            stopping.elapsed() < Duration::from_secs(10),
+            "stalled on a full notify socket"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
