@@ -495,3 +495,46 @@ fn a_notify_socket_nobody_reads_never_stalls_the_daemon() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup {
+        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
+        env: vec![
+            (
+                "RRN_DATABASE__URL".to_owned(),
+                format!("sqlite://{}", dir.path().join("rrn.db").display()),
+            ),
+            (
+                "RRN_MAIL__MAILDIR".to_owned(),
+                dir.path().join("maildir").display().to_string(),
+            ),
+        ],
+        dir,
+    };
+    // The last run was a week ago: at least one weekday 08:00 and 13:00 passed since.
+    let week_ago = (chrono::Utc::now() - chrono::Duration::days(7)).date_naive();
+    let once = setup.rrn(&["run", "--once", "--at", &format!("{week_ago}T07:00")]);
+    assert!(once.status.success(), "{once:?}");
+    let mut daemon = setup.start("catch-up");
+    wait_for("the catch-up run", Duration::from_secs(20), || {
+        daemon.log().contains("evaluated")
+    });
+    assert!(
+        daemon.log().contains("catching up the run due at"),
+        "{}",
+        daemon.log()
+    );
+    daemon.signal("TERM");
+    assert!(daemon.child.wait().unwrap().success());
+    // Started again at once, nothing was missed: no run until the schedule or a change says so.
+    let mut again = setup.start("no-catch-up");
+    wait_for("READY", Duration::from_secs(20), || {
+        again.log().contains("ready in")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!again.log().contains("evaluated"), "{}", again.log());
+    again.signal("TERM");
+    assert!(again.child.wait().unwrap().success());
+}
