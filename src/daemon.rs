@@ -105,7 +105,8 @@ async fn daemon(
         Err(e) => return Err(anyhow::Error::new(e).context("taking the run lock")),
     };
     let observed = Arc::new(Observed::new(store.backend()));
-    if let Some(port) = service.config.service.http_port {
+    let http_port = service.config.service.http_port;
+    if let Some(port) = http_port {
         crate::observe::serve(port, store.clone(), Arc::clone(&observed))
             .await
             .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
@@ -129,7 +130,7 @@ async fn daemon(
     let mut poll = tokio::time::interval(watchdog.map_or(poll, |w| poll.min(w)));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-    let leading_since = Utc::now();
+    let mut leading_since = Utc::now();
     let mut last_status = String::new();
     let mut last_check: Option<DateTime<Utc>> = None;
     let mut last_revision: Option<i64> = None;
@@ -144,6 +145,12 @@ async fn daemon(
         }
         if woke == Wake::Reload {
             service = reload(config_path.as_deref(), service);
+            let period = Duration::from_secs(service.config.schedule.poll_seconds);
+            let period = watchdog.map_or(period, |w| period.min(w));
+            if period != poll.period() {
+                poll = tokio::time::interval(period);
+                poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            }
         }
 
         // Leadership: keep it, lose it, or ask for it.
@@ -162,6 +169,7 @@ async fn daemon(
                 Ok(Some(lock)) => {
                     info!("took over as leader");
                     leadership = Some(lock);
+                    leading_since = Utc::now();
                 }
                 Ok(None) => {}
                 Err(e) => warn!("cannot reach the database to ask for the leader lock: {e}"),
@@ -169,10 +177,11 @@ async fn daemon(
         }
         observed.set_leader(leadership.is_some());
         if leadership.is_none() {
-            status(&format!(
-                "standby: another instance leads ({})",
-                store.backend()
-            ));
+            let line = format!("standby: another instance leads ({})", store.backend());
+            if line != last_status {
+                status(&line);
+                last_status = line;
+            }
             continue;
         }
 
@@ -189,8 +198,9 @@ async fn daemon(
         .await
         {
             Ok(evaluated) => {
-                // Open cases and overdue milestones, for /metrics, after each evaluation.
-                let snapshot = if evaluated {
+                // Open cases and overdue milestones, for /metrics (when served), after each
+                // evaluation.
+                let snapshot = if evaluated && http_port.is_some() {
                     Snapshot::take(
                         &store,
                         &service.timeline,
@@ -314,6 +324,17 @@ fn reload(config_path: Option<&Path>, current: Service) -> Service {
     match loaded {
         Ok(service) => {
             info!("configuration reloaded");
+            let (old, new) = (&current.config, &service.config);
+            if old.database.url != new.database.url
+                || old.service.http_port != new.service.http_port
+                || old.service.lease_seconds != new.service.lease_seconds
+                || old.service.log_format != new.service.log_format
+            {
+                warn!(
+                    "[database] url and [service] http_port, lease_seconds and log_format take \
+                     effect at the next restart"
+                );
+            }
             service
         }
         Err(e) => {
