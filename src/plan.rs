@@ -380,24 +380,24 @@ impl Planner<'_> {
             });
         };
 
+        // Words and recipients are built only for what is proposed: an unchanged case on a
+        // quiet day proposes nothing, and a run over many cases should cost little then.
         if policy.chair_notice {
-            let item = Item {
-                title: "A Rapid Review is in progress".to_owned(),
-                step: Some(4),
-                due: None,
-                status: "opened".to_owned(),
-                derivation: None,
-                progress: None,
-            };
-            let to = self.role_contact(Role::ExecutiveChair);
             add(
                 Rule::ChairNotice,
                 None,
                 0,
                 0,
                 case.opened_on.min(today),
-                &|| to.clone(),
-                &|| item.clone(),
+                &|| self.role_contact(Role::ExecutiveChair),
+                &|| Item {
+                    title: "A Rapid Review is in progress".to_owned(),
+                    step: Some(4),
+                    due: None,
+                    status: "opened".to_owned(),
+                    derivation: None,
+                    progress: None,
+                },
                 (4, Reverse(0)),
             );
         }
@@ -407,18 +407,16 @@ impl Planner<'_> {
                 .timeline
                 .milestone(state.id)
                 .expect("states come from the timeline");
-            let progress = progress(states, state);
-            // A per-agency item names its agency: two late agencies must not read alike.
-            let title = match state.agency {
-                Some(id) => format!(
-                    "{} ({})",
-                    state.title,
-                    self.agency(id).map_or(id.as_str(), |a| a.name.as_str())
-                ),
-                None => state.title.to_owned(),
-            };
             let item = |status: String| Item {
-                title: title.clone(),
+                // A per-agency item names its agency: two late agencies must not read alike.
+                title: match state.agency {
+                    Some(id) => format!(
+                        "{} ({})",
+                        state.title,
+                        self.agency(id).map_or(id.as_str(), |a| a.name.as_str())
+                    ),
+                    None => state.title.to_owned(),
+                },
                 step: Some(state.step),
                 due: state.due,
                 status,
@@ -431,7 +429,7 @@ impl Planner<'_> {
                         due,
                     )
                 }),
-                progress: progress.clone(),
+                progress: progress(states, state),
             };
 
             // Day-1 letters asking each agency's lead for its part.
@@ -443,7 +441,6 @@ impl Planner<'_> {
                     .calendar
                     .add_working_days(anchor_on, policy.agency_letter_day as i32)?;
                 if scheduled <= today {
-                    let status = format!("requested by {}", long_date(due));
                     add(
                         Rule::AgencyLetter,
                         Some(state),
@@ -451,7 +448,7 @@ impl Planner<'_> {
                         0,
                         scheduled,
                         &|| self.owner(state),
-                        &|| item(status.clone()),
+                        &|| item(format!("requested by {}", long_date(due))),
                         (3, Reverse(0)),
                     );
                 }
@@ -460,16 +457,14 @@ impl Planner<'_> {
             // The national panel hears of the submission, and of its delay if configured.
             if policy.national_panel_milestone.as_deref() == Some(state.id) {
                 if let (true, Some(on)) = (state.status.is_done(), state.completed_on) {
-                    let status = format!("sent on {}", long_date(on));
-                    let to = self.role_contact(Role::NationalPanel);
                     add(
                         Rule::NationalPanelSubmitted,
                         Some(state),
                         0,
                         0,
                         on,
-                        &|| to.clone(),
-                        &|| item(status.clone()),
+                        &|| self.role_contact(Role::NationalPanel),
+                        &|| item(format!("sent on {}", long_date(on))),
                         (4, Reverse(0)),
                     );
                 }
@@ -477,14 +472,13 @@ impl Planner<'_> {
                     && let (Status::Overdue { working_days }, Some(due)) = (state.status, state.due)
                 {
                     let scheduled = self.calendar.add_working_days(due, 1)?;
-                    let to = self.role_contact(Role::NationalPanel);
                     add(
                         Rule::NationalPanelDelay,
                         Some(state),
                         0,
                         0,
                         scheduled,
-                        &|| to.clone(),
+                        &|| self.role_contact(Role::NationalPanel),
                         &|| item(overdue_words(working_days)),
                         urgency(state.status),
                     );
@@ -507,11 +501,7 @@ impl Planner<'_> {
                 // Proposed until done, even after the due day: a reminder that never went out
                 // is then skipped, and the skip recorded, rather than silently forgotten.
                 if scheduled >= anchor_on && scheduled <= today {
-                    let status = if today < due {
-                        due_in_words(self.calendar.between(today, due)?)
-                    } else {
-                        status_words(state.status)
-                    };
+                    let left = self.calendar.between(today, due)?;
                     add(
                         Rule::Reminder,
                         Some(state),
@@ -519,7 +509,13 @@ impl Planner<'_> {
                         0,
                         scheduled,
                         &|| self.owner(state),
-                        &|| item(status.clone()),
+                        &|| {
+                            item(if today < due {
+                                due_in_words(left)
+                            } else {
+                                status_words(state.status)
+                            })
+                        },
                         urgency(state.status),
                     );
                 }
@@ -529,11 +525,6 @@ impl Planner<'_> {
                 .remind_on_due_day
                 .unwrap_or(policy.remind_on_due_day);
             if on_due_day && due <= today {
-                let status = if due == today {
-                    "due today".to_owned()
-                } else {
-                    status_words(state.status)
-                };
                 add(
                     Rule::DueToday,
                     Some(state),
@@ -541,7 +532,13 @@ impl Planner<'_> {
                     0,
                     due,
                     &|| self.owner(state),
-                    &|| item(status.clone()),
+                    &|| {
+                        item(if due == today {
+                            "due today".to_owned()
+                        } else {
+                            status_words(state.status)
+                        })
+                    },
                     urgency(state.status),
                 );
             }
@@ -561,7 +558,7 @@ impl Planner<'_> {
                             rung,
                             repeat,
                             scheduled,
-                            &|| to.clone(),
+                            to,
                             &|| item(overdue_words(working_days)),
                             urgency(state.status),
                         );
@@ -578,7 +575,7 @@ impl Planner<'_> {
         state: &MilestoneState,
         due: NaiveDate,
         working_days: i32,
-        add: &mut dyn FnMut(u32, u32, NaiveDate, Result<Recipient, Unaddressed>),
+        add: &mut dyn FnMut(u32, u32, NaiveDate, &dyn Fn() -> Result<Recipient, Unaddressed>),
     ) -> Result<(), OutOfRange> {
         let policy = self.policy();
         for (index, rung) in policy.escalation.iter().enumerate() {
@@ -588,11 +585,11 @@ impl Planner<'_> {
                     break;
                 }
                 let scheduled = self.calendar.add_working_days(due, after as i32)?;
-                let to = match rung.to {
+                let to = || match rung.to {
                     EscalateTo::Manager => self.manager(state),
                     EscalateTo::ExecutiveChair => self.role_contact(Role::ExecutiveChair),
                 };
-                add(index as u32 + 1, repeat, scheduled, to);
+                add(index as u32 + 1, repeat, scheduled, &to);
             }
         }
         Ok(())
