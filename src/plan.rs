@@ -248,6 +248,9 @@ impl Planner<'_> {
 #[derive(Clone)]
 struct Unaddressed(String);
 
+/// Who a notification goes to, worked out only if it is proposed.
+type ToWhom<'a> = dyn Fn() -> Result<Recipient, Unaddressed> + 'a;
+
 impl Planner<'_> {
     fn policy(&self) -> &Policy {
         self.timeline.policy()
@@ -575,7 +578,7 @@ impl Planner<'_> {
         state: &MilestoneState,
         due: NaiveDate,
         working_days: i32,
-        add: &mut dyn FnMut(u32, u32, NaiveDate, &dyn Fn() -> Result<Recipient, Unaddressed>),
+        add: &mut dyn FnMut(u32, u32, NaiveDate, &ToWhom),
     ) -> Result<(), OutOfRange> {
         let policy = self.policy();
         for (index, rung) in policy.escalation.iter().enumerate() {
