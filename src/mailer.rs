@@ -462,6 +462,11 @@ impl Renderer {
                 cases.first().unwrap_or(&""),
                 first.map_or("", |n| n.item.status.as_str())
             ),
+            (EmailKind::Digest, [case], 1)
+                if first.is_some_and(|n| n.rule == crate::plan::Rule::ChairNotice) =>
+            {
+                format!("{} Rapid Review {case} is in progress", self.marking)
+            }
             (EmailKind::Digest, [case], 1) => format!(
                 "{} Rapid Review {case}: {} {}",
                 self.marking,

@@ -433,6 +433,12 @@ fn read_email(envelope: &[String], message: &str, ids: &HashMap<String, String>)
     cases.dedup();
     assert_eq!(cases.len(), 1, "one case per email here:\n{text}");
     let case = cases.remove(0);
+    if titles == [CHAIR_NOTICE] {
+        assert_eq!(
+            subject,
+            format!("OFFICIAL-SENSITIVE Rapid Review {case} is in progress")
+        );
+    }
 
     // Items about a milestone have a deadline in the calendar attachment, which also says the
     // agency; others (the chair notice) keep their title.
