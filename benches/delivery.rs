@@ -83,6 +83,7 @@ fn main() {
             mailer: &mailer,
             admin: None,
             claimer: &claimer,
+            progress: None,
         };
         let report = deliver(&delivery, true, now, None).await.unwrap();
         let elapsed = started.elapsed();

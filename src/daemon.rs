@@ -74,6 +74,8 @@ fn init_logging(format: LogFormat) {
         .with_target("sqlx::postgres::notice", tracing::Level::WARN);
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // A broken stderr must not panic the task that writes (the signal listener among them).
+        .log_internal_errors(false)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _ = match format {
@@ -136,6 +138,8 @@ async fn daemon(
     let mut last_revision: Option<i64> = None;
     loop {
         let woke = tokio::select! {
+            // Stopping wins over any other wake-up that is ready at the same time.
+            biased;
             _ = stop.cancelled() => break,
             _ = poll.tick() => Wake::Poll,
             Some(wake) = wake.recv() => wake,
@@ -219,6 +223,9 @@ async fn daemon(
                 observed.record_failure(now, format!("{e:#}"));
             }
         }
+        if stop.is_cancelled() {
+            break;
+        }
         let _ = store
             .record_leader(&claimer.owner, leading_since, Utc::now())
             .await;
@@ -249,13 +256,16 @@ async fn tick(
     let revision = store.revision().await?;
     let reason = match *last_check {
         // Just started (or just took over): catch up a scheduled run missed while no instance
-        // was up, or the first run ever.
-        None => match store.last_run_at().await? {
-            None => Some("first run".to_owned()),
-            Some(last) => service
+        // was up, a change made while none led, or the first run ever.
+        None => match (store.last_run_at().await?, store.last_run().await?) {
+            (Some(last), Some((_, seen, _))) => service
                 .schedule
                 .latest_between(last, now)
-                .map(|missed| format!("catching up the run due at {missed}")),
+                .map(|missed| format!("catching up the run due at {missed}"))
+                .or_else(|| {
+                    (revision > seen).then(|| "cases changed while no instance led".to_owned())
+                }),
+            _ => Some("first run".to_owned()),
         },
         Some(after) => service
             .schedule
@@ -263,10 +273,12 @@ async fn tick(
             .map(|at| format!("scheduled for {at}"))
             .or_else(|| (Some(revision) != *last_revision).then(|| "cases changed".to_owned())),
     };
-    *last_check = Some(now);
-    *last_revision = Some(revision);
 
     let mut evaluated = false;
+    if reason.is_none() {
+        *last_check = Some(now);
+        *last_revision = Some(revision);
+    }
     if let Some(reason) = reason {
         let planner = service.planner();
         let today = service.today(now);
@@ -278,6 +290,9 @@ async fn tick(
         for failure in &run.failed_cases {
             warn!("cannot evaluate case {failure}");
         }
+        // Only a run that succeeded moves the marks: a failed one is tried again next wake-up.
+        *last_check = Some(now);
+        *last_revision = Some(revision);
         info!(
             reason,
             today = %run.today,
@@ -290,7 +305,13 @@ async fn tick(
         evaluated = true;
     }
 
-    let delivery = service.deliver(store, claimer, now, Some(stop));
+    // A long pass keeps the watchdog fed between messages.
+    let ping = || {
+        if watchdog_interval().is_some() {
+            let _ = notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+    };
+    let delivery = service.deliver(store, claimer, now, Some(stop), Some(&ping));
     let grace = async {
         stop.cancelled().await;
         tokio::time::sleep(STOP_GRACE).await;
@@ -338,10 +359,28 @@ fn reload(config_path: Option<&Path>, current: Service) -> Service {
             service
         }
         Err(e) => {
-            error!("the new configuration is invalid, keeping the old one: {e:#}");
+            error!(
+                "the new configuration is invalid, keeping the old one: {}",
+                redact_addresses(&format!("{e:#}"))
+            );
             current
         }
     }
+}
+
+/// The text with every word that holds an `@` replaced: a config error quotes the line it
+/// found, and the log never carries an address.
+fn redact_addresses(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            if word.contains('@') {
+                let end = &word[word.trim_end().len()..];
+                format!("[address]{end}")
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect()
 }
 
 /// What `systemctl status` shows: the next run and the queue.
@@ -405,9 +444,14 @@ fn listen_for_signals(stop: CancellationToken, wake: mpsc::Sender<Wake>) -> anyh
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = terminate.recv() => { info!("SIGTERM"); stop.cancel(); break; }
-                _ = interrupt.recv() => { info!("SIGINT"); stop.cancel(); break; }
-                _ = hangup.recv() => { info!("SIGHUP: reloading"); let _ = wake.send(Wake::Reload).await; }
+                // Stop first, then say so: a log write that fails must not lose the signal.
+                _ = terminate.recv() => { stop.cancel(); info!("SIGTERM"); break; }
+                _ = interrupt.recv() => { stop.cancel(); info!("SIGINT"); break; }
+                _ = hangup.recv() => {
+                    // Never wait here: a full queue already holds a wake-up.
+                    let _ = wake.try_send(Wake::Reload);
+                    info!("SIGHUP: reloading");
+                }
             }
         }
     });

@@ -26,17 +26,17 @@ const MAX_BACKOFF: Duration = Duration::hours(1);
 /// A transient failure is retried for this long after the email was queued.
 const GIVE_UP_AFTER: Duration = Duration::hours(24);
 
-/// When to try again after `attempts` failed attempts, or `None` when it is time to give up.
-/// Pure: a function of the attempt count and the times only.
-pub fn next_attempt(
-    attempts: i32,
-    queued_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let doublings = attempts.saturating_sub(1).clamp(0, 16) as u32;
-    let backoff = (FIRST_BACKOFF * 2i32.pow(doublings)).min(MAX_BACKOFF);
-    let at = now + backoff;
-    (at <= queued_at + GIVE_UP_AFTER).then_some(at)
+/// When to try again after `attempts` failed attempts, or `None` when it is time to give up:
+/// after 24 hours of waiting between attempts. Counted in attempts, not from when the email was
+/// queued, so a weekend with the sending window shut does not use the retries up. Pure.
+pub fn next_attempt(attempts: i32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let backoff = |n: i32| {
+        let doublings = n.saturating_sub(1).clamp(0, 16) as u32;
+        (FIRST_BACKOFF * 2i32.pow(doublings)).min(MAX_BACKOFF)
+    };
+    let waited: Duration = (1..attempts).map(backoff).sum();
+    let next = backoff(attempts);
+    (waited + next <= GIVE_UP_AFTER).then_some(now + next)
 }
 
 /// The sending window: `start` to `end` local time on working days.
@@ -107,6 +107,9 @@ pub struct Delivery<'a> {
     pub mailer: &'a Mailer,
     pub admin: Option<&'a Mailbox>,
     pub claimer: &'a Claimer,
+    /// Called between messages: the daemon's watchdog ping, so a long pass is not taken for a
+    /// hung one.
+    pub progress: Option<&'a (dyn Fn() + Send + Sync)>,
 }
 
 /// One delivery pass: everything due is sent, retried later, or marked failed. When `stop` is
@@ -124,6 +127,7 @@ pub async fn deliver(
         mailer,
         admin,
         claimer,
+        progress,
     } = *delivery;
     let mut report = DeliveryReport {
         released: store.release_in_flight(now).await?,
@@ -138,15 +142,20 @@ pub async fn deliver(
     let clock = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
     let stopping = || stop.is_some_and(CancellationToken::is_cancelled);
     'pass: while !stopping() {
-        // On the moving clock: a lease that lapsed during this pass is seen as lapsed.
+        // Rows due when the pass started (one attempt each per pass: a row retried in this pass
+        // is due again only later), and leases on the moving clock, so one that lapsed during
+        // the pass is seen as lapsed.
         let at = clock();
         let batch = store
-            .claim(at, CLAIM_BATCH, &claimer.owner, at + claimer.lease)
+            .claim(now, at, CLAIM_BATCH, &claimer.owner, at + claimer.lease)
             .await?;
         if batch.is_empty() {
             break;
         }
         for (index, row) in batch.iter().enumerate() {
+            if let Some(progress) = progress {
+                progress();
+            }
             if stopping() {
                 let unsent: Vec<i64> = batch[index..].iter().map(|r| r.id).collect();
                 store.release_claimed(&unsent, &claimer.owner).await?;
@@ -174,21 +183,28 @@ pub async fn deliver(
                 }
                 Ok(message) => match mailer.send(&message, &format!("{:08}", row.id)).await {
                     Ok(_) => {
-                        store.mark_sent(row.id, clock()).await?;
+                        // The message went out: a database hiccup now must not leave the row
+                        // in flight to be sent again.
+                        let mut tries = 0;
+                        while let Err(e) = store.mark_sent(row.id, clock()).await {
+                            tries += 1;
+                            if tries == 5 {
+                                return Err(e.into());
+                            }
+                            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                        }
                         report.sent += 1;
                     }
-                    Err(SendError::Transient(error)) => {
-                        match next_attempt(row.attempts, row.created_at, now) {
-                            Some(at) => {
-                                store.mark_retry(row.id, &claimer.owner, at, &error).await?;
-                                report.retrying += 1;
-                            }
-                            None => {
-                                let error = format!("{error} (gave up after 24 hours of retries)");
-                                fail(store, admin, claimer, row, &error, now, &mut report).await?;
-                            }
+                    Err(SendError::Transient(error)) => match next_attempt(row.attempts, clock()) {
+                        Some(at) => {
+                            store.mark_retry(row.id, &claimer.owner, at, &error).await?;
+                            report.retrying += 1;
                         }
-                    }
+                        None => {
+                            let error = format!("{error} (gave up after 24 hours of retries)");
+                            fail(store, admin, claimer, row, &error, now, &mut report).await?;
+                        }
+                    },
                     Err(SendError::Permanent(error)) => {
                         fail(store, admin, claimer, row, &error, now, &mut report).await?
                     }
@@ -263,25 +279,18 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_up_to_an_hour_and_gives_up_after_a_day() {
-        let queued = at("2027-01-07T08:00:00Z");
+    fn backoff_doubles_up_to_an_hour_and_gives_up_after_a_day_of_waiting() {
         let now = at("2027-01-07T09:00:00Z");
-        assert_eq!(
-            next_attempt(1, queued, now),
-            Some(now + Duration::minutes(1))
-        );
-        assert_eq!(
-            next_attempt(2, queued, now),
-            Some(now + Duration::minutes(2))
-        );
-        assert_eq!(
-            next_attempt(5, queued, now),
-            Some(now + Duration::minutes(16))
-        );
-        assert_eq!(
-            next_attempt(12, queued, now),
-            Some(now + Duration::hours(1))
-        );
-        assert_eq!(next_attempt(12, queued, at("2027-01-08T07:30:00Z")), None);
+        assert_eq!(next_attempt(1, now), Some(now + Duration::minutes(1)));
+        assert_eq!(next_attempt(2, now), Some(now + Duration::minutes(2)));
+        assert_eq!(next_attempt(5, now), Some(now + Duration::minutes(16)));
+        assert_eq!(next_attempt(12, now), Some(now + Duration::hours(1)));
+        // 1+2+4+8+16+32 minutes, then hours: the 24 hours of waiting run out after attempt 28,
+        // however long the sending window kept the email waiting in between.
+        let last = (1..60)
+            .take_while(|n| next_attempt(*n, now).is_some())
+            .last();
+        assert_eq!(last, Some(28));
+        assert_eq!(next_attempt(29, now), None);
     }
 }

@@ -119,7 +119,7 @@ impl Service {
             self.config.mail.heartbeat,
         )
         .await?;
-        let delivery = self.deliver(store, claimer, now, stop).await?;
+        let delivery = self.deliver(store, claimer, now, stop, None).await?;
         Ok(StepReport { run, delivery })
     }
 
@@ -130,6 +130,7 @@ impl Service {
         claimer: &Claimer,
         now: DateTime<Utc>,
         stop: Option<&CancellationToken>,
+        progress: Option<&(dyn Fn() + Send + Sync)>,
     ) -> Result<DeliveryReport, ServiceError> {
         let delivery = Delivery {
             store,
@@ -137,6 +138,7 @@ impl Service {
             mailer: &self.mailer,
             admin: self.admin.as_ref(),
             claimer,
+            progress,
         };
         let in_window = self.window.contains(now, &self.calendar);
         Ok(deliver(&delivery, in_window, now, stop).await?)

@@ -89,13 +89,14 @@ pub struct Claimed {
 const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, \
      claimed_by = $3, lease_until = $4 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
-     ORDER BY id LIMIT $2) RETURNING id, kind, recipient, email, attempts, created_at";
+     AND $5 IS NOT NULL ORDER BY id LIMIT $2) \
+     RETURNING id, kind, recipient, email, attempts, created_at";
 /// SKIP LOCKED: two processes that both think they deliver can never claim one row twice.
 /// A row whose lease lapsed (its claimer died or lost the database) is taken like a pending one.
 const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'in_flight', attempts = attempts + 1, \
      claimed_by = $3, lease_until = $4 \
      WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $1) \
-       OR (status = 'in_flight' AND (lease_until IS NULL OR lease_until < $1)) \
+       OR (status = 'in_flight' AND (lease_until IS NULL OR lease_until < $5)) \
      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, recipient, email, attempts, created_at";
 
@@ -335,10 +336,12 @@ impl Store {
         tx.commit().await
     }
 
-    /// Marks up to `limit` due rows in flight for `owner` until `lease_until` and returns them,
-    /// in a short transaction of its own: no transaction stays open while a message is sent.
+    /// Marks up to `limit` rows due by `due_by` (and, on PostgreSQL, rows whose lease lapsed
+    /// before `now`) in flight for `owner` until `lease_until` and returns them, in a short
+    /// transaction of its own: no transaction stays open while a message is sent.
     pub async fn claim(
         &self,
+        due_by: DateTime<Utc>,
         now: DateTime<Utc>,
         limit: i64,
         owner: &str,
@@ -347,10 +350,11 @@ impl Store {
         let mut tx = self.begin().await?;
         let claimed = on_backend!(&mut tx.0, conn, PG => {
             let rows = sqlx::query(if PG { CLAIM_POSTGRES } else { CLAIM_SQLITE })
-                .bind(now)
+                .bind(due_by)
                 .bind(limit)
                 .bind(owner)
                 .bind(lease_until)
+                .bind(now)
                 .fetch_all(&mut **conn)
                 .await?;
             let mut claimed = Vec::with_capacity(rows.len());

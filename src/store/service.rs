@@ -79,9 +79,23 @@ impl Store {
             }
             Store::Postgres(pool) => {
                 let options = pool.connect_options();
-                let mut connection = sqlx::PgConnection::connect_with(&options)
-                    .await
-                    .map_err(StoreError::from)?;
+                let connect = sqlx::PgConnection::connect_with(&options);
+                let mut connection =
+                    match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+                        Ok(connection) => connection.map_err(StoreError::from)?,
+                        // Unreachable: not the leader, ask again at the next poll.
+                        Err(_) => return Ok(None),
+                    };
+                // The server drops this session, and with it the lock, within about 25 s of
+                // this host going silent, so a standby can take over when the leader's machine
+                // dies or is cut off (the system default is two hours).
+                sqlx::raw_sql(
+                    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; \
+                     SET tcp_keepalives_count = 3",
+                )
+                .execute(&mut connection)
+                .await
+                .map_err(StoreError::from)?;
                 let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                     .bind(LEADER_LOCK)
                     .fetch_one(&mut connection)
