@@ -537,4 +537,26 @@ fn at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that() {
     assert!(!again.log().contains("evaluated"), "{}", again.log());
     again.signal("TERM");
     assert!(again.child.wait().unwrap().success());
+    // A case opened while no daemon ran is evaluated as soon as one starts.
+    let opened = setup.rrn(&[
+        "case",
+        "open",
+        "RR-2026-301",
+        "--aware",
+        &chrono::Utc::now().date_naive().to_string(),
+        "--agency",
+        "police",
+    ]);
+    assert!(opened.status.success(), "{opened:?}");
+    let mut third = setup.start("changed-while-down");
+    wait_for("the run for the change", Duration::from_secs(20), || {
+        third.log().contains("evaluated")
+    });
+    assert!(
+        third.log().contains("cases changed while no instance led"),
+        "{}",
+        third.log()
+    );
+    third.signal("TERM");
+    assert!(third.child.wait().unwrap().success());
 }
