@@ -181,11 +181,10 @@ async fn daemon(
         }
         observed.set_leader(leadership.is_some());
         if leadership.is_none() {
-            let line = format!("standby: another instance leads ({})", store.backend());
-            if line != last_status {
-                status(&line);
-                last_status = line;
-            }
+            status(
+                &mut last_status,
+                format!("standby: another instance leads ({})", store.backend()),
+            );
             continue;
         }
 
@@ -229,11 +228,10 @@ async fn daemon(
         let _ = store
             .record_leader(&claimer.owner, leading_since, Utc::now())
             .await;
-        let line = status_line(&service, &store, Utc::now()).await;
-        if line != last_status {
-            status(&line);
-            last_status = line;
-        }
+        status(
+            &mut last_status,
+            status_line(&service, &store, Utc::now()).await,
+        );
     }
 
     let _ = notify(&[sd_notify::NotifyState::Stopping]);
@@ -404,8 +402,12 @@ async fn status_line(service: &Service, store: &Store, now: DateTime<Utc>) -> St
     }
 }
 
-fn status(line: &str) {
-    let _ = notify(&[sd_notify::NotifyState::Status(line)]);
+/// Sends `line` as the STATUS, when it differs from the `last` one sent.
+fn status(last: &mut String, line: String) {
+    if line != *last {
+        let _ = notify(&[sd_notify::NotifyState::Status(&line)]);
+        *last = line;
+    }
 }
 
 /// Tells the service manager (`$NOTIFY_SOCKET`) about `states`, never waiting: a datagram the

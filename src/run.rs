@@ -172,14 +172,48 @@ pub async fn decide_all(
     heartbeat: bool,
 ) -> Result<Decided, StoreError> {
     let prepared = prepare(store, planner, today, heartbeat).await?;
-    let mut decided = Decided {
-        summary: None,
-        cases: 0,
-        proposals: 0,
-        decisions: Vec::new(),
-        failed_cases: Vec::new(),
-    };
     let mut summary_lines = Vec::new();
+    let mut failed_cases = Vec::new();
+    let mut proposals = 0;
+    let mut decisions = Vec::new();
+    let cases = for_each_page(
+        store,
+        planner,
+        &prepared,
+        &mut summary_lines,
+        &mut failed_cases,
+        async |page: PageDecisions| {
+            proposals += page.proposals;
+            decisions.extend(page.decisions);
+            Ok(())
+        },
+    )
+    .await?;
+    let summary = if prepared.heartbeat {
+        daily_summary(store, planner, today, cases, summary_lines).await?
+    } else {
+        None
+    };
+    Ok(Decided {
+        summary,
+        cases,
+        proposals,
+        decisions,
+        failed_cases,
+    })
+}
+
+/// Plans and decides every open case a page at a time, handing each page's decisions to
+/// `on_page` before the next page is read; returns how many cases there were.
+async fn for_each_page(
+    store: &Store,
+    planner: &Planner<'_>,
+    prepared: &Prepared,
+    summary_lines: &mut Vec<Notification>,
+    failed_cases: &mut Vec<String>,
+    mut on_page: impl AsyncFnMut(PageDecisions) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
+    let mut cases = 0;
     let mut after = 0;
     loop {
         let page = store
@@ -187,24 +221,13 @@ pub async fn decide_all(
             .await?;
         let Some((last, _)) = page.last() else { break };
         after = *last;
-        decided.cases += page.len();
-        let page = decide_page(
-            store,
-            planner,
-            &prepared,
-            &page,
-            &mut summary_lines,
-            &mut decided.failed_cases,
-        )
-        .await?;
-        decided.proposals += page.proposals;
-        decided.decisions.extend(page.decisions);
+        cases += page.len();
+        let decided =
+            decide_page(store, planner, prepared, &page, summary_lines, failed_cases).await?;
+        drop(page);
+        on_page(decided).await?;
     }
-    if prepared.heartbeat {
-        decided.summary =
-            daily_summary(store, planner, today, decided.cases, summary_lines).await?;
-    }
-    Ok(decided)
+    Ok(cases)
 }
 
 /// Plans every open case for `today` and queues what is due. `now` stamps the records.
@@ -221,61 +244,53 @@ pub async fn run_once(
     heartbeat: bool,
 ) -> Result<RunReport, StoreError> {
     let prepared = prepare(store, planner, today, heartbeat).await?;
-    let mut report = RunReport {
-        today,
-        cases: 0,
-        proposals: 0,
-        queued: 0,
-        skipped: 0,
-        failed_cases: Vec::new(),
-    };
     let mut summary_lines = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store
-            .cases_page(StatusFilter::Open, after, CASES_PER_PAGE)
-            .await?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
-        report.cases += page.len();
-        let decided = decide_page(
-            store,
-            planner,
-            &prepared,
-            &page,
-            &mut summary_lines,
-            &mut report.failed_cases,
-        )
-        .await?;
-        drop(page);
-        report.proposals += decided.proposals;
-        let emails = group(&decided.decisions);
-        let mut tx = store.begin().await?;
-        let (queued, skipped) = write(&mut tx, &emails, &decided.decisions, now).await?;
-        tx.commit().await?;
-        report.queued += queued;
-        report.skipped += skipped;
-    }
+    let mut failed_cases = Vec::new();
+    let (mut proposals, mut queued, mut skipped) = (0, 0, 0);
+    let cases = for_each_page(
+        store,
+        planner,
+        &prepared,
+        &mut summary_lines,
+        &mut failed_cases,
+        async |page: PageDecisions| {
+            proposals += page.proposals;
+            let emails = group(&page.decisions);
+            let mut tx = store.begin().await?;
+            let (page_queued, page_skipped) = write(&mut tx, &emails, &page.decisions, now).await?;
+            tx.commit().await?;
+            queued += page_queued;
+            skipped += page_skipped;
+            Ok(())
+        },
+    )
+    .await?;
     let summary = if prepared.heartbeat {
-        daily_summary(store, planner, today, report.cases, summary_lines).await?
+        daily_summary(store, planner, today, cases, summary_lines).await?
     } else {
         None
     };
     let mut tx = store.begin().await?;
     if let Some(summary) = summary {
-        let (queued, _) = write(&mut tx, &[summary], &[], now).await?;
-        report.queued += queued;
+        queued += write(&mut tx, &[summary], &[], now).await?.0;
     }
     let counts = RunCounts {
-        queued: report.queued as i64,
-        skipped: report.skipped as i64,
-        failed_cases: report.failed_cases.len() as i64,
+        queued: queued as i64,
+        skipped: skipped as i64,
+        failed_cases: failed_cases.len() as i64,
         revision: prepared.revision,
         rules: prepared.rules,
     };
     tx.record_run(now, now, today, counts).await?;
     tx.commit().await?;
-    Ok(report)
+    Ok(RunReport {
+        today,
+        cases,
+        proposals,
+        queued,
+        skipped,
+        failed_cases,
+    })
 }
 
 /// Queues `emails` and logs their keys, and logs (and audits) the skips among `decisions`.

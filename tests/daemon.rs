@@ -173,6 +173,26 @@ struct Setup {
 }
 
 impl Setup {
+    /// The shipped config with an SQLite database and a maildir in `dir`, and `extra` variables.
+    fn embedded(dir: tempfile::TempDir, extra: Vec<(&str, String)>) -> Self {
+        let mut env = vec![
+            (
+                "RRN_DATABASE__URL".to_owned(),
+                format!("sqlite://{}", dir.path().join("rrn.db").display()),
+            ),
+            (
+                "RRN_MAIL__MAILDIR".to_owned(),
+                dir.path().join("maildir").display().to_string(),
+            ),
+        ];
+        env.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        Self {
+            config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
+            env,
+            dir,
+        }
+    }
+
     fn rrn(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
@@ -365,21 +385,7 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
 #[test]
 fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
-    let setup = Setup {
-        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
-        env: vec![
-            (
-                "RRN_DATABASE__URL".to_owned(),
-                format!("sqlite://{}", dir.path().join("rrn.db").display()),
-            ),
-            (
-                "RRN_MAIL__MAILDIR".to_owned(),
-                dir.path().join("maildir").display().to_string(),
-            ),
-            ("RRN_SERVICE__LOG_FORMAT".to_owned(), "json".to_owned()),
-        ],
-        dir,
-    };
+    let setup = Setup::embedded(dir, vec![("RRN_SERVICE__LOG_FORMAT", "json".to_owned())]);
     let daemon = setup.start("json");
     wait_for("the first run", Duration::from_secs(20), || {
         daemon.log().contains("first run")
@@ -404,26 +410,14 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
     socket
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let setup = Setup {
-        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
-        env: vec![
-            (
-                "RRN_DATABASE__URL".to_owned(),
-                format!("sqlite://{}", dir.path().join("rrn.db").display()),
-            ),
-            (
-                "RRN_MAIL__MAILDIR".to_owned(),
-                dir.path().join("maildir").display().to_string(),
-            ),
-            (
-                "NOTIFY_SOCKET".to_owned(),
-                socket_path.display().to_string(),
-            ),
-            // A 2 s watchdog: the main loop must ping at least every second.
-            ("WATCHDOG_USEC".to_owned(), "2000000".to_owned()),
-        ],
+    let setup = Setup::embedded(
         dir,
-    };
+        vec![
+            ("NOTIFY_SOCKET", socket_path.display().to_string()),
+            // A 2 s watchdog: the main loop must ping at least every second.
+            ("WATCHDOG_USEC", "2000000".to_owned()),
+        ],
+    );
     let mut daemon = setup.start("notify");
     let mut messages: Vec<String> = Vec::new();
     let receive = |messages: &mut Vec<String>, until: &dyn Fn(&[String]) -> bool| {
@@ -460,26 +454,14 @@ fn a_notify_socket_nobody_reads_never_stalls_the_daemon() {
     let socket_path = dir.path().join("notify.sock");
     // Bound but never read: its queue fills after a few datagrams.
     let _socket = UnixDatagram::bind(&socket_path).unwrap();
-    let setup = Setup {
-        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
-        env: vec![
-            (
-                "RRN_DATABASE__URL".to_owned(),
-                format!("sqlite://{}", dir.path().join("rrn.db").display()),
-            ),
-            (
-                "RRN_MAIL__MAILDIR".to_owned(),
-                dir.path().join("maildir").display().to_string(),
-            ),
-            (
-                "NOTIFY_SOCKET".to_owned(),
-                socket_path.display().to_string(),
-            ),
-            // Pings every 100 ms: the queue is full within a second.
-            ("WATCHDOG_USEC".to_owned(), "200000".to_owned()),
-        ],
+    let setup = Setup::embedded(
         dir,
-    };
+        vec![
+            ("NOTIFY_SOCKET", socket_path.display().to_string()),
+            // Pings every 100 ms: the queue is full within a second.
+            ("WATCHDOG_USEC", "200000".to_owned()),
+        ],
+    );
     let mut daemon = setup.start("stalled");
     wait_for("the first run", Duration::from_secs(20), || {
         daemon.log().contains("first run")
@@ -499,20 +481,7 @@ fn a_notify_socket_nobody_reads_never_stalls_the_daemon() {
 #[test]
 fn at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that() {
     let dir = tempfile::tempdir().unwrap();
-    let setup = Setup {
-        config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
-        env: vec![
-            (
-                "RRN_DATABASE__URL".to_owned(),
-                format!("sqlite://{}", dir.path().join("rrn.db").display()),
-            ),
-            (
-                "RRN_MAIL__MAILDIR".to_owned(),
-                dir.path().join("maildir").display().to_string(),
-            ),
-        ],
-        dir,
-    };
+    let setup = Setup::embedded(dir, vec![]);
     // The last run was a week ago: at least one weekday 08:00 and 13:00 passed since.
     let week_ago = (chrono::Utc::now() - chrono::Duration::days(7)).date_naive();
     let once = setup.rrn(&["run", "--once", "--at", &format!("{week_ago}T07:00")]);

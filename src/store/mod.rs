@@ -547,10 +547,15 @@ impl Tx {
 
 /// The lock file serialising migrations of an SQLite database file (`None` in memory).
 fn sqlite_migration_lock(pool: &SqlitePool) -> Option<PathBuf> {
+    sqlite_side_file(pool, "migrate-lock")
+}
+
+/// `<database file>.<suffix>` beside an SQLite database, or `None` for an in-memory one.
+fn sqlite_side_file(pool: &SqlitePool, suffix: &str) -> Option<PathBuf> {
     let file = pool.connect_options().get_filename().to_owned();
     let name = file.file_name()?.to_string_lossy().into_owned();
     (!name.is_empty() && name != ":memory:")
-        .then(|| file.with_file_name(format!("{name}.migrate-lock")))
+        .then(|| file.with_file_name(format!("{name}.{suffix}")))
 }
 
 /// Waits for an exclusive lock on `path` (created if missing), off the async threads.

@@ -46,20 +46,13 @@ impl Store {
     pub async fn try_lead(&self) -> Result<Option<Leadership>, LeadError> {
         match self {
             Store::Sqlite(pool) => {
-                let file = pool.connect_options().get_filename().to_owned();
-                let name = file
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                if name.is_empty() || name == ":memory:" {
+                let Some(path) = super::sqlite_side_file(pool, "run-lock") else {
+                    // In memory: no other process can open this database.
+                    let file = pool.connect_options().get_filename().to_owned();
                     return Ok(Some(Leadership::SqliteFile(tempfile::tempfile().map_err(
-                        |reason| LeadError::SqliteLock {
-                            path: file.clone(),
-                            reason,
-                        },
+                        |reason| LeadError::SqliteLock { path: file, reason },
                     )?)));
-                }
-                let path = file.with_file_name(format!("{name}.run-lock"));
+                };
                 let lock = std::fs::OpenOptions::new()
                     .create(true)
                     .truncate(false)
