@@ -15,6 +15,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+mod stored;
+
 use crate::agency::AgencyId;
 use crate::calendar::{Calendar, OutOfRange};
 use crate::case::{CaseOverview, CaseRef};
@@ -651,14 +653,30 @@ fn status_words(status: Status) -> String {
 }
 
 /// One series of occurrences: a rung's repeats, or a milestone's reminders, for one recipient.
-type Series = (
-    Option<CaseRef>,
-    Option<String>,
-    Option<AgencyId>,
+type Series<'a> = (
+    Option<&'a CaseRef>,
+    Option<&'a str>,
+    Option<&'a AgencyId>,
     u8,
     u32,
-    EmailAddress,
+    &'a EmailAddress,
 );
+
+fn series(n: &Notification) -> Series<'_> {
+    let family = match n.rule {
+        Rule::Reminder | Rule::DueToday => (0, 0),
+        Rule::Escalation => (1, n.rung),
+        other => (2 + other as u8, 0),
+    };
+    (
+        n.case.as_ref(),
+        n.milestone.as_deref(),
+        n.agency.as_ref(),
+        family.0,
+        family.1,
+        &n.recipient.email,
+    )
+}
 
 /// Decides each planned notification against the notification log (`logged` says whether a
 /// key is in it): logged keys are dropped; of the rest, what is due today is sent, what came
@@ -675,39 +693,33 @@ pub fn decide(
         .filter(|p| !logged(&p.notification.key))
         .collect();
     // The newest unlogged occurrence of each series (a rung's repeats; a milestone's reminders).
-    let mut newest: HashMap<Series, NaiveDate> = HashMap::new();
-    let series = |n: &Notification| {
-        let family = match n.rule {
-            Rule::Reminder | Rule::DueToday => (0, 0),
-            Rule::Escalation => (1, n.rung),
-            other => (2 + other as u8, 0),
-        };
-        (
-            n.case.clone(),
-            n.milestone.clone(),
-            n.agency.clone(),
-            family.0,
-            family.1,
-            n.recipient.email.clone(),
-        )
+    let superseded: Vec<bool> = {
+        let mut newest: HashMap<Series, NaiveDate> = HashMap::with_capacity(fresh.len());
+        for p in &fresh {
+            let latest = newest
+                .entry(series(&p.notification))
+                .or_insert(p.notification.scheduled);
+            *latest = (*latest).max(p.notification.scheduled);
+        }
+        fresh
+            .iter()
+            .map(|p| newest[&series(&p.notification)] > p.notification.scheduled)
+            .collect()
     };
-    for Proposal {
-        notification: n, ..
-    } in &fresh
-    {
-        let latest = newest.entry(series(n)).or_insert(n.scheduled);
-        *latest = (*latest).max(n.scheduled);
-    }
     let mut decisions: Vec<Decision> = fresh
         .into_iter()
+        .zip(superseded)
         .map(
-            |Proposal {
-                 notification,
-                 unaddressed,
-             }| {
+            |(
+                Proposal {
+                    notification,
+                    unaddressed,
+                },
+                superseded,
+            )| {
                 let reason = match unaddressed {
                     Some(why) => Some(why),
-                    None if newest[&series(&notification)] > notification.scheduled => Some(
+                    None if superseded => Some(
                         "superseded by a later notification for the same milestone and recipient"
                             .to_owned(),
                     ),
@@ -732,25 +744,23 @@ pub fn decide(
             },
         )
         .collect();
+    // Compared by reference: a run sorts hundreds of thousands of decisions.
     decisions.sort_by(|a, b| {
-        let key = |d: &Decision| {
-            let n = d.notification();
-            (n.urgency, n.item.due, n.case.clone(), n.key.clone())
-        };
-        key(a).cmp(&key(b))
+        let (a, b) = (a.notification(), b.notification());
+        (a.urgency, a.item.due, &a.case, &a.key).cmp(&(b.urgency, b.item.due, &b.case, &b.key))
     });
     decisions
 }
 
-/// One email: a digest of a recipient's items, or a single agency letter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One email: a digest of a recipient's items, or a single agency letter. Kept in the outbox
+/// in a compact form (`stored`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub recipient: Recipient,
     pub kind: EmailKind,
     /// Most urgent first.
     pub items: Vec<Notification>,
     /// The daily summary's own figures (heartbeat emails only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
 }
 
@@ -861,17 +871,38 @@ pub enum EmailKind {
 /// Groups what is to be sent: one digest per recipient (split past [`MAX_DIGEST_ITEMS`]), and
 /// each agency letter on its own.
 pub fn group(decisions: &[Decision]) -> Vec<Email> {
+    group_sends(decisions.iter().filter_map(|d| match d {
+        Decision::Send { notification } => Some(notification.clone()),
+        Decision::Skip { .. } => None,
+    }))
+}
+
+/// [`group`] for decisions the caller is done with: what is sent moves into its email (no
+/// copies, for runs over many cases), and the skips come back with their reasons.
+pub fn group_owned(decisions: Vec<Decision>) -> (Vec<Email>, Vec<(Notification, String)>) {
+    let mut skips = Vec::new();
+    let emails = group_sends(decisions.into_iter().filter_map(|d| match d {
+        Decision::Send { notification } => Some(notification),
+        Decision::Skip {
+            notification,
+            reason,
+        } => {
+            skips.push((notification, reason));
+            None
+        }
+    }));
+    (emails, skips)
+}
+
+fn group_sends(sends: impl Iterator<Item = Notification>) -> Vec<Email> {
     let mut digests: BTreeMap<EmailAddress, Email> = BTreeMap::new();
     let mut letters = Vec::new();
-    for decision in decisions {
-        let Decision::Send { notification } = decision else {
-            continue;
-        };
+    for notification in sends {
         if notification.rule == Rule::AgencyLetter {
             letters.push(Email {
                 recipient: notification.recipient.clone(),
                 kind: EmailKind::AgencyLetter,
-                items: vec![notification.clone()],
+                items: vec![notification],
                 summary: None,
             });
         } else {
@@ -884,22 +915,22 @@ pub fn group(decisions: &[Decision]) -> Vec<Email> {
                     summary: None,
                 })
                 .items
-                .push(notification.clone());
+                .push(notification);
         }
     }
     // A digest stays readable (and cheap to render): past the limit, a recipient's items, still
     // most urgent first, go in further digests.
-    for digest in digests.into_values() {
-        if digest.items.len() <= MAX_DIGEST_ITEMS {
-            letters.push(digest);
-            continue;
-        }
-        for items in digest.items.chunks(MAX_DIGEST_ITEMS) {
+    for mut digest in digests.into_values() {
+        while digest.items.len() > MAX_DIGEST_ITEMS {
+            let rest = digest.items.split_off(MAX_DIGEST_ITEMS);
             letters.push(Email {
-                items: items.to_vec(),
-                ..digest.clone()
+                recipient: digest.recipient.clone(),
+                kind: digest.kind,
+                items: std::mem::replace(&mut digest.items, rest),
+                summary: None,
             });
         }
+        letters.push(digest);
     }
     letters
 }

@@ -5,11 +5,15 @@
 //! heals what was missed. One case that cannot be evaluated is reported and never stops the
 //! others.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::case::CaseOverview;
-use crate::plan::{Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group};
+use crate::case::{CaseOverview, CaseRef};
+use crate::plan::{
+    Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
+};
 use crate::store::{LogEntry, RunCounts, StatusFilter, Store, StoreError, Tx};
 use crate::timeline::evaluate;
 
@@ -90,6 +94,8 @@ async fn prepare(
 struct PageDecisions {
     proposals: usize,
     decisions: Vec<Decision>,
+    /// The page's cases' row ids, for the log.
+    case_ids: HashMap<CaseRef, i64>,
 }
 
 /// Plans one page of cases and decides against the notification log, looking up only the keys
@@ -126,7 +132,17 @@ async fn decide_page(
             summary_lines.extend(lines);
         }
     }
-    let keys: Vec<_> = proposals.iter().map(|p| &p.notification.key).collect();
+    let case_ids: HashMap<CaseRef, i64> = page
+        .iter()
+        .map(|(id, case)| (case.reference.clone(), *id))
+        .collect();
+    let keys: Vec<_> = proposals
+        .iter()
+        .map(|p| {
+            let case = p.notification.case.as_ref().and_then(|c| case_ids.get(c));
+            (case.copied(), &p.notification.key)
+        })
+        .collect();
     let logged = store.logged_keys(&keys).await?;
     let count = proposals.len();
     let decisions = decide(proposals, planner.timeline.policy(), today, &|key| {
@@ -135,6 +151,7 @@ async fn decide_page(
     Ok(PageDecisions {
         proposals: count,
         decisions,
+        case_ids,
     })
 }
 
@@ -155,7 +172,11 @@ async fn daily_summary(
         .as_ref()
         .expect("a summary email has figures")
         .key;
-    Ok(store.logged_keys(&[key]).await?.is_empty().then_some(email))
+    Ok(store
+        .logged_keys(&[(None, key)])
+        .await?
+        .is_empty()
+        .then_some(email))
 }
 
 /// Plans every open case for `today` and decides against the notification log; writes nothing
@@ -182,10 +203,10 @@ pub async fn decide_all(
         &prepared,
         &mut summary_lines,
         &mut failed_cases,
-        async |page: PageDecisions| {
+        |page: PageDecisions| {
             proposals += page.proposals;
             decisions.extend(page.decisions);
-            Ok(())
+            std::future::ready(Ok(()))
         },
     )
     .await?;
@@ -204,28 +225,47 @@ pub async fn decide_all(
 }
 
 /// Plans and decides every open case a page at a time, handing each page's decisions to
-/// `on_page` before the next page is read; returns how many cases there were.
-async fn for_each_page(
+/// `on_page`; returns how many cases there were.
+///
+/// A pipeline: while one page is planned, the next is read and the future `on_page` returned for
+/// the previous one (its writes) runs. The database works on its own threads (SQLite's workers,
+/// PostgreSQL's server), so reading, planning and writing overlap. Pages hold disjoint cases, so
+/// a page's lookups never depend on the previous page's writes.
+async fn for_each_page<W>(
     store: &Store,
     planner: &Planner<'_>,
     prepared: &Prepared,
     summary_lines: &mut Vec<Notification>,
     failed_cases: &mut Vec<String>,
-    mut on_page: impl AsyncFnMut(PageDecisions) -> Result<(), StoreError>,
-) -> Result<usize, StoreError> {
+    mut on_page: impl FnMut(PageDecisions) -> W,
+) -> Result<usize, StoreError>
+where
+    W: Future<Output = Result<(), StoreError>>,
+{
     let mut cases = 0;
-    let mut after = 0;
-    loop {
-        let page = store
-            .cases_page(StatusFilter::Open, after, CASES_PER_PAGE)
-            .await?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
+    let mut page = store
+        .cases_page(StatusFilter::Open, 0, CASES_PER_PAGE)
+        .await?;
+    let mut previous: Option<W> = None;
+    while let Some(&(last, _)) = page.last() {
         cases += page.len();
-        let decided =
-            decide_page(store, planner, prepared, &page, summary_lines, failed_cases).await?;
-        drop(page);
-        on_page(decided).await?;
+        let (next, decided, written) = futures_util::future::join3(
+            store.cases_page(StatusFilter::Open, last, CASES_PER_PAGE),
+            decide_page(store, planner, prepared, &page, summary_lines, failed_cases),
+            async {
+                match previous.take() {
+                    Some(write) => write.await,
+                    None => Ok(()),
+                }
+            },
+        )
+        .await;
+        written?;
+        previous = Some(on_page(decided?));
+        page = next?;
+    }
+    if let Some(write) = previous {
+        write.await?;
     }
     Ok(cases)
 }
@@ -253,15 +293,16 @@ pub async fn run_once(
         &prepared,
         &mut summary_lines,
         &mut failed_cases,
-        async |page: PageDecisions| {
+        |page: PageDecisions| {
             proposals += page.proposals;
-            let emails = group(&page.decisions);
-            let mut tx = store.begin().await?;
-            let (page_queued, page_skipped) = write(&mut tx, &emails, &page.decisions, now).await?;
-            tx.commit().await?;
-            queued += page_queued;
-            skipped += page_skipped;
-            Ok(())
+            let (emails, skips) = group_owned(page.decisions);
+            queued += emails.len();
+            skipped += skips.len();
+            async move {
+                let mut tx = store.begin().await?;
+                write(&mut tx, &emails, &skips, &page.case_ids, now).await?;
+                tx.commit().await
+            }
         },
     )
     .await?;
@@ -272,7 +313,8 @@ pub async fn run_once(
     };
     let mut tx = store.begin().await?;
     if let Some(summary) = summary {
-        queued += write(&mut tx, &[summary], &[], now).await?.0;
+        write(&mut tx, &[summary], &[], &HashMap::new(), now).await?;
+        queued += 1;
     }
     let counts = RunCounts {
         queued: queued as i64,
@@ -293,15 +335,16 @@ pub async fn run_once(
     })
 }
 
-/// Queues `emails` and logs their keys, and logs (and audits) the skips among `decisions`.
-/// Returns how many emails were queued and how many notifications skipped.
+/// Queues `emails` and logs their keys, and logs (and audits) the `skips`.
 async fn write(
     tx: &mut Tx,
     emails: &[Email],
-    decisions: &[Decision],
+    skips: &[(Notification, String)],
+    case_ids: &HashMap<CaseRef, i64>,
     now: DateTime<Utc>,
-) -> Result<(usize, usize), StoreError> {
-    let mut entries: Vec<LogEntry> = Vec::with_capacity(decisions.len());
+) -> Result<(), StoreError> {
+    let case_id = |case: Option<&CaseRef>| case.and_then(|c| case_ids.get(c)).copied();
+    let mut entries: Vec<LogEntry> = Vec::with_capacity(skips.len());
     for email in emails {
         let case = email.items.first().and_then(|n| n.case.as_ref());
         let json = serde_json::to_string(email).expect("emails serialise");
@@ -317,37 +360,27 @@ async fn write(
             // A summary is one notification of its own; its lines are not.
             Some(summary) => entries.push(LogEntry {
                 key: &summary.key,
-                case: None,
+                case_id: None,
                 outbox_id: Some(outbox_id),
                 skip_reason: None,
             }),
             None => entries.extend(email.items.iter().map(|item| LogEntry {
                 key: &item.key,
-                case: item.case.as_ref(),
+                case_id: case_id(item.case.as_ref()),
                 outbox_id: Some(outbox_id),
                 skip_reason: None,
             })),
         }
     }
-    let mut skipped = 0;
-    for decision in decisions {
-        if let Decision::Skip {
-            notification,
-            reason,
-        } = decision
-        {
-            entries.push(LogEntry {
-                key: &notification.key,
-                case: notification.case.as_ref(),
-                outbox_id: None,
-                skip_reason: Some(reason),
-            });
-            skipped += 1;
-        }
-    }
+    entries.extend(skips.iter().map(|(notification, reason)| LogEntry {
+        key: &notification.key,
+        case_id: case_id(notification.case.as_ref()),
+        outbox_id: None,
+        skip_reason: Some(reason),
+    }));
     // In key order, so the inserts walk the log's B-tree instead of touching a random page per
     // row (a quarter less time for a page of 100,000 cases' worth of decisions).
     entries.sort_unstable_by(|a, b| a.key.cmp(b.key));
     tx.log_decisions(&entries, RUN_ACTOR, now).await?;
-    Ok((emails.len(), skipped))
+    Ok(())
 }

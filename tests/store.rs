@@ -194,6 +194,7 @@ on_both_backends!(
     plan_previews_a_case_day_by_day_and_writes_nothing,
     a_run_queues_each_notification_once_and_records_what_it_skips,
     a_change_between_runs_brings_back_the_cases_history,
+    a_log_written_before_the_0004_layout_still_dedups,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -1020,4 +1021,93 @@ fn migrating_twice_is_harmless(db: &TestDb) {
             "the SQLite file and its folder are created on first use"
         );
     }
+}
+
+/// A database left at migration 0003 by an older rrn, with the chair's notice in its log: after
+/// upgrading, the key is found (SQLite hashes the copied rows at start, PostgreSQL in the
+/// migration, and both must agree with rrn's hash), so the chair is not told twice.
+fn a_log_written_before_the_0004_layout_still_dedups(db: &TestDb) {
+    let backend = if db.postgres.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let old = tempfile::tempdir().unwrap();
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0004" {
+            std::fs::copy(&path, old.path().join(name)).unwrap();
+        }
+    }
+    const CHAIR_KEY: &str = "RR-2026-014/-/-/chair_notice/0/0/executive-chair@partnership.example";
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        let migrator = sqlx::migrate::Migrator::new(old.path()).await.unwrap();
+        let statements = [
+            "INSERT INTO cases (reference, aware_on, day0_on, created_at, updated_at) \
+             VALUES ('RR-2026-014', '2026-12-16', '2026-12-21', \
+             '2026-12-16T09:00:00+00:00', '2026-12-16T09:00:00+00:00')",
+            "INSERT INTO case_agencies (case_id, agency_id, added_at) \
+             SELECT id, 'police', '2026-12-16T09:00:00+00:00' FROM cases",
+            "INSERT INTO notification_log (key, case_id, decision, decided_at) \
+             SELECT 'RR-2026-014/-/-/chair_notice/0/0/executive-chair@partnership.example', \
+             id, 'send', '2026-12-16T19:00:00+00:00' FROM cases",
+        ];
+        match &store {
+            Store::Sqlite(pool) => {
+                migrator.run(pool).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(pool).await.unwrap();
+                }
+            }
+            Store::Postgres(pool) => {
+                migrator.run(pool).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(pool).await.unwrap();
+                }
+            }
+        }
+    });
+
+    let run = run_once(db, "2026-12-22");
+    assert_eq!(run["failed_cases"].as_array().unwrap().len(), 0, "{run}");
+    let outbox = json(&db.rrn_json(&["outbox", "list"]));
+    let recipients: Vec<&str> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["recipient"].as_str().unwrap())
+        .collect();
+    // The police letter, the CSC manager's and the business team's digests; not the chair's.
+    assert!(
+        recipients.contains(&"safeguarding-lead@police.example"),
+        "{recipients:?}"
+    );
+    assert!(
+        !recipients.contains(&"executive-chair@partnership.example"),
+        "the chair's notice was logged before the upgrade: {recipients:?}"
+    );
+    // Every row has its hash, and the old entry is still there, once.
+    let (rows, hashed, chair): (i64, i64, i64) = block_on(async {
+        let sql = format!(
+            "SELECT count(*), count(key_hash), \
+             count(CASE WHEN key = '{CHAIR_KEY}' THEN 1 END) FROM notification_log"
+        );
+        match Store::connect(&db.url).await.unwrap() {
+            Store::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+                .unwrap(),
+            Store::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+                .unwrap(),
+        }
+    });
+    assert!(rows > 1);
+    assert_eq!((hashed, chair), (rows, 1));
 }

@@ -15,10 +15,23 @@ use crate::plan::NotificationKey;
 /// How many keys one lookup asks for.
 const KEYS_PER_QUERY: usize = 500;
 
-const LOGGED_SQLITE: &str =
-    "SELECT key FROM notification_log WHERE key IN (SELECT value FROM json_each($1))";
-const LOGGED_POSTGRES: &str = "SELECT key FROM notification_log \
-     WHERE key IN (SELECT jsonb_array_elements_text($1::jsonb))";
+/// `$1` is a JSON array of `[case id or 0, key hash]` pairs.
+/// (A row-value `IN` would scan the log: SQLite only uses the expression index from a join.)
+const LOGGED_SQLITE: &str = "SELECT l.key FROM json_each($1) AS k CROSS JOIN notification_log AS l \
+     ON coalesce(l.case_id, 0) = json_extract(k.value, '$[0]') \
+     AND l.key_hash = json_extract(k.value, '$[1]')";
+const LOGGED_POSTGRES: &str = "SELECT l.key FROM notification_log l \
+     JOIN unnest($1::bigint[], $2::bigint[]) AS k (case_id, key_hash) \
+     ON coalesce(l.case_id, 0) = k.case_id AND l.key_hash = k.key_hash";
+
+/// The notification log's lookup hash of a key: the first 8 bytes of its SHA-256, big-endian
+/// (migration 0004 computes the same in PostgreSQL). Lookups compare the key text as well, so
+/// the hash only has to find the row, never to tell keys apart.
+pub(crate) fn key_hash(key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("SHA-256 has 32 bytes"))
+}
 
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -68,7 +81,8 @@ pub struct OutboxRow {
 #[derive(Debug, Clone, Copy)]
 pub struct LogEntry<'a> {
     pub key: &'a NotificationKey,
-    pub case: Option<&'a CaseRef>,
+    /// The case's row id.
+    pub case_id: Option<i64>,
     /// The outbox row of a sent notification.
     pub outbox_id: Option<i64>,
     /// Why a notification was skipped.
@@ -122,18 +136,21 @@ pub struct OutboxCounts {
 }
 
 impl Store {
-    /// The keys among `keys` that are already in the notification log. Asks only about these
-    /// keys, a few hundred at a time: the log itself is never read whole.
+    /// The keys among `keys` (each with its case's row id) that are already in the notification
+    /// log. Asks only about these keys, a few hundred at a time: the log itself is never read
+    /// whole.
     pub async fn logged_keys(
         &self,
-        keys: &[&NotificationKey],
+        keys: &[(Option<i64>, &NotificationKey)],
     ) -> Result<HashSet<NotificationKey>, StoreError> {
         let mut found = HashSet::new();
         for chunk in keys.chunks(KEYS_PER_QUERY) {
-            let list = serde_json::to_string(&chunk.iter().map(|k| k.as_str()).collect::<Vec<_>>())
-                .expect("strings serialise");
+            let cases = chunk.iter().map(|(case, _)| case.unwrap_or(0));
+            let hashes = chunk.iter().map(|(_, key)| key_hash(key.as_str()));
             let rows: Vec<String> = match self {
                 Store::Sqlite(pool) => {
+                    let pairs: Vec<(i64, i64)> = cases.zip(hashes).collect();
+                    let list = serde_json::to_string(&pairs).expect("numbers serialise");
                     sqlx::query_scalar(LOGGED_SQLITE)
                         .bind(list)
                         .fetch_all(pool)
@@ -141,12 +158,19 @@ impl Store {
                 }
                 Store::Postgres(pool) => {
                     sqlx::query_scalar(LOGGED_POSTGRES)
-                        .bind(list)
+                        .bind(cases.collect::<Vec<i64>>())
+                        .bind(hashes.collect::<Vec<i64>>())
                         .fetch_all(pool)
                         .await?
                 }
             };
-            found.extend(rows.into_iter().map(NotificationKey::from_stored));
+            // The hash found the rows; the text decides (a colliding key is not logged).
+            let asked: HashSet<&str> = chunk.iter().map(|(_, key)| key.as_str()).collect();
+            found.extend(
+                rows.into_iter()
+                    .filter(|key| asked.contains(key.as_str()))
+                    .map(NotificationKey::from_stored),
+            );
         }
         Ok(found)
     }
@@ -516,13 +540,13 @@ impl Tx {
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
             on_backend!(&mut self.0, conn, _PG => {
                 let mut log = sqlx::QueryBuilder::new(
-                    "INSERT INTO notification_log (key, case_id, decision, reason, decided_at, outbox_id) ",
+                    "INSERT INTO notification_log \
+                     (case_id, key_hash, key, decision, reason, decided_at, outbox_id) ",
                 );
                 log.push_values(chunk, |mut row, entry| {
-                    row.push_bind(entry.key.as_str())
-                        .push("(SELECT id FROM cases WHERE reference = ")
-                        .push_bind_unseparated(entry.case.map(CaseRef::as_str))
-                        .push_unseparated(")")
+                    row.push_bind(entry.case_id)
+                        .push_bind(key_hash(entry.key.as_str()))
+                        .push_bind(entry.key.as_str())
                         .push_bind(if entry.skip_reason.is_some() { "skip" } else { "send" })
                         .push_bind(entry.skip_reason)
                         .push_bind(now)
@@ -531,16 +555,14 @@ impl Tx {
                 log.build().execute(&mut **conn).await?;
                 let skips: Vec<&LogEntry> = chunk
                     .iter()
-                    .filter(|e| e.skip_reason.is_some() && e.case.is_some())
+                    .filter(|e| e.skip_reason.is_some() && e.case_id.is_some())
                     .collect();
                 if !skips.is_empty() {
                     let mut audit = sqlx::QueryBuilder::new(
                         "INSERT INTO audit_log (case_id, at, actor, action, detail) ",
                     );
                     audit.push_values(skips, |mut row, entry| {
-                        row.push("(SELECT id FROM cases WHERE reference = ")
-                            .push_bind_unseparated(entry.case.map(CaseRef::as_str))
-                            .push_unseparated(")")
+                        row.push_bind(entry.case_id)
                             .push_bind(now)
                             .push_bind(actor)
                             .push_bind("skip")
@@ -582,5 +604,16 @@ impl Tx {
             .await?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Migration 0004 computes the hash in PostgreSQL as
+    /// `('x' || substr(encode(sha256(convert_to(key, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint`,
+    /// which gives this for `abc`; rrn must give the same, or old keys would never be found.
+    #[test]
+    fn the_log_hash_is_the_first_8_bytes_of_sha256_as_postgresql_reads_them() {
+        assert_eq!(super::key_hash("abc"), -5_010_229_573_455_851_542);
     }
 }

@@ -1,0 +1,215 @@
+//! How an email is kept in the outbox. Each item leaves out what the email already says: its
+//! recipient when it is the email's, and its key when the item's parts make it. That is a third
+//! of a digest's size, and the outbox holds tens of megabytes of digests on a busy day.
+//! Items written in full (by older versions) read back the same.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{Email, EmailKind, Item, Notification, NotificationKey, Recipient, Rule, Summary};
+use crate::agency::AgencyId;
+use crate::case::CaseRef;
+use chrono::NaiveDate;
+
+#[derive(Serialize)]
+struct EmailOut<'a> {
+    recipient: &'a Recipient,
+    kind: EmailKind,
+    items: ItemsOut<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a Summary>,
+}
+
+struct ItemsOut<'a>(&'a Email);
+
+impl Serialize for ItemsOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let email = self.0;
+        serializer.collect_seq(email.items.iter().map(|n| {
+            let recipient = (n.recipient != email.recipient).then_some(&n.recipient);
+            let key = (n.key != key_of(n)).then_some(&n.key);
+            ItemOut {
+                key,
+                case: n.case.as_ref(),
+                milestone: n.milestone.as_deref(),
+                agency: n.agency.as_ref(),
+                rule: n.rule,
+                rung: n.rung,
+                repeat: n.repeat,
+                recipient,
+                scheduled: n.scheduled,
+                item: &n.item,
+            }
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct ItemOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a NotificationKey>,
+    case: Option<&'a CaseRef>,
+    milestone: Option<&'a str>,
+    agency: Option<&'a AgencyId>,
+    rule: Rule,
+    rung: u32,
+    repeat: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient: Option<&'a Recipient>,
+    scheduled: NaiveDate,
+    item: &'a Item,
+}
+
+#[derive(Deserialize)]
+struct EmailIn {
+    recipient: Recipient,
+    kind: EmailKind,
+    items: Vec<ItemIn>,
+    #[serde(default)]
+    summary: Option<Summary>,
+}
+
+#[derive(Deserialize)]
+struct ItemIn {
+    key: Option<NotificationKey>,
+    case: Option<CaseRef>,
+    milestone: Option<String>,
+    agency: Option<AgencyId>,
+    rule: Rule,
+    rung: u32,
+    repeat: u32,
+    recipient: Option<Recipient>,
+    scheduled: NaiveDate,
+    item: Item,
+}
+
+/// The key an item's parts make.
+fn key_of(n: &Notification) -> NotificationKey {
+    NotificationKey::new(
+        n.case.as_ref(),
+        n.milestone.as_deref(),
+        n.agency.as_ref(),
+        n.rule,
+        n.rung,
+        n.repeat,
+        &n.recipient.email,
+    )
+}
+
+impl Serialize for Email {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        EmailOut {
+            recipient: &self.recipient,
+            kind: self.kind,
+            items: ItemsOut(self),
+            summary: self.summary.as_ref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = EmailIn::deserialize(deserializer)?;
+        let items = stored
+            .items
+            .into_iter()
+            .map(|i| {
+                let mut n = Notification {
+                    key: NotificationKey(String::new()),
+                    case: i.case,
+                    milestone: i.milestone,
+                    agency: i.agency,
+                    rule: i.rule,
+                    rung: i.rung,
+                    repeat: i.repeat,
+                    recipient: i.recipient.unwrap_or_else(|| stored.recipient.clone()),
+                    scheduled: i.scheduled,
+                    item: i.item,
+                    urgency: Default::default(),
+                };
+                n.key = i.key.unwrap_or_else(|| key_of(&n));
+                n
+            })
+            .collect();
+        Ok(Email {
+            recipient: stored.recipient,
+            kind: stored.kind,
+            items,
+            summary: stored.summary,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipient(email: &str) -> Recipient {
+        Recipient {
+            role: "executive_chair".to_owned(),
+            name: "Executive Chair".to_owned(),
+            email: crate::email::EmailAddress::parse(email).unwrap(),
+        }
+    }
+
+    fn item(title: &str) -> Item {
+        Item {
+            title: title.to_owned(),
+            step: Some(4),
+            due: NaiveDate::from_ymd_opt(2027, 1, 7),
+            status: "due today".to_owned(),
+            derivation: Some("Due Thursday 7 January 2027: …".to_owned()),
+            progress: None,
+        }
+    }
+
+    #[test]
+    fn an_email_reads_back_as_it_was_written_in_less_space() {
+        let chair = recipient("chair@partnership.example");
+        let case = CaseRef::parse("RR-2026-014").unwrap();
+        let day = NaiveDate::from_ymd_opt(2027, 1, 7).unwrap();
+        let mine =
+            Notification::standalone(case.clone(), Rule::DueToday, chair.clone(), day, item("a"));
+        // An item addressed to someone else (as in the daily summary) keeps its own recipient.
+        let other = Notification::standalone(
+            case.clone(),
+            Rule::Reminder,
+            recipient("team@partnership.example"),
+            day,
+            item("b"),
+        );
+        // An item whose key is not the one its parts make keeps its key.
+        let mut odd =
+            Notification::standalone(case, Rule::Escalation, chair.clone(), day, item("c"));
+        odd.key = NotificationKey::from_stored("an older key".to_owned());
+        let email = Email {
+            recipient: chair,
+            kind: EmailKind::Digest,
+            items: vec![mine.clone(), other, odd],
+            summary: None,
+        };
+        let stored = serde_json::to_string(&email).unwrap();
+        assert_eq!(serde_json::from_str::<Email>(&stored).unwrap(), email);
+        assert!(stored.contains("an older key") && stored.contains("team@partnership.example"));
+        assert_eq!(
+            stored.matches("chair@partnership.example").count(),
+            1,
+            "{stored}"
+        );
+
+        // Written in full by an older version, it reads back the same.
+        let full = serde_json::json!({
+            "recipient": email.recipient,
+            "kind": "digest",
+            "items": [serde_json::to_value(&mine).unwrap()],
+        });
+        let read: Email = serde_json::from_value(full.clone()).unwrap();
+        assert_eq!(read.items, vec![mine]);
+        let all_in_full = serde_json::json!({
+            "recipient": email.recipient,
+            "kind": "digest",
+            "items": email.items,
+        });
+        assert!(stored.len() < all_in_full.to_string().len(), "{stored}");
+    }
+}
