@@ -35,9 +35,13 @@ pub struct RunReport {
     pub failed_cases: Vec<String>,
 }
 
-/// Cases planned, decided and written together: a run holds one page of cases, their
+/// Cases planned, decided and written together: a run holds a few pages of cases, their
 /// proposals and decisions in memory at a time, whatever the number of cases.
 pub const CASES_PER_PAGE: i64 = 2_000;
+
+/// Cases per page when every case proposes its whole history (the first run, or new rules):
+/// ten times the proposals per case, so fewer cases keep a page's memory alike.
+pub const WHOLE_HISTORY_CASES_PER_PAGE: i64 = 500;
 
 /// What planning decided for every open case, before anything is written.
 #[derive(Debug)]
@@ -243,14 +247,16 @@ where
     W: Future<Output = Result<(), StoreError>>,
 {
     let mut cases = 0;
-    let mut page = store
-        .cases_page(StatusFilter::Open, 0, CASES_PER_PAGE)
-        .await?;
+    let per_page = match prepared.window {
+        Some(_) => CASES_PER_PAGE,
+        None => WHOLE_HISTORY_CASES_PER_PAGE,
+    };
+    let mut page = store.cases_page(StatusFilter::Open, 0, per_page).await?;
     let mut previous: Option<W> = None;
     while let Some(&(last, _)) = page.last() {
         cases += page.len();
         let (next, decided, written) = futures_util::future::join3(
-            store.cases_page(StatusFilter::Open, last, CASES_PER_PAGE),
+            store.cases_page(StatusFilter::Open, last, per_page),
             decide_page(store, planner, prepared, &page, summary_lines, failed_cases),
             async {
                 match previous.take() {

@@ -38,8 +38,9 @@ pub(super) fn seed(
     config_path: Option<&Path>,
     cases: usize,
     seed: u64,
+    at: Option<crate::moment::At>,
 ) -> Result<String, CliError> {
-    let loaded = load(config_path, None)?;
+    let loaded = load(config_path, at)?;
     let (config, timeline, calendar) = (&loaded.config, &loaded.timeline, &loaded.calendar);
     let today = loaded.today();
     if config.agencies.len() < 2 {

@@ -89,6 +89,9 @@ pub enum DevCommand {
         /// Seed of the pseudo-random choices, so a run can be repeated
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The cases are dated relative to this day (aware in the 90 days before it)
+        #[command(flatten)]
+        at: AtArg,
     },
     /// Queue sample emails (to the business team) for measuring delivery
     Enqueue {
@@ -460,8 +463,8 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
         Command::SendTest { address } => run::send_test(cli.config.as_deref(), &address),
         Command::Demo { dir } => demo::run(cli.config.as_deref(), dir),
-        Command::Dev(DevCommand::Seed { cases, seed }) => {
-            dev::seed(cli.config.as_deref(), cases, seed)
+        Command::Dev(DevCommand::Seed { cases, seed, at }) => {
+            dev::seed(cli.config.as_deref(), cases, seed, at.at)
         }
         Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(cli.config.as_deref(), emails),
     }
