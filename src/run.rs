@@ -14,7 +14,7 @@ use crate::case::{CaseOverview, CaseRef};
 use crate::plan::{
     Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
 };
-use crate::store::{LogEntry, RunCounts, StatusFilter, Store, StoreError, Tx};
+use crate::store::{LogEntry, RunCounts, Store, StoreError, Tx};
 use crate::timeline::evaluate;
 
 /// Who the run writes in the audit log.
@@ -251,12 +251,13 @@ where
         Some(_) => CASES_PER_PAGE,
         None => WHOLE_HISTORY_CASES_PER_PAGE,
     };
-    let mut page = store.cases_page(StatusFilter::Open, 0, per_page).await?;
+    let mut reader = store.open_cases().await?;
+    let mut page = reader.page(0, per_page).await?;
     let mut previous: Option<W> = None;
     while let Some(&(last, _)) = page.last() {
         cases += page.len();
         let (next, decided, written) = futures_util::future::join3(
-            store.cases_page(StatusFilter::Open, last, per_page),
+            reader.page(last, per_page),
             decide_page(store, planner, prepared, &page, summary_lines, failed_cases),
             async {
                 match previous.take() {

@@ -22,7 +22,7 @@ use crate::agency::AgencyId;
 use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
 pub use outbox::{Claimed, LogEntry, OutboxCounts, OutboxRow, OutboxStatus, RunCounts};
-pub use scan::StatusFilter;
+pub use scan::{CaseReader, StatusFilter};
 
 /// How long an SQLite writer waits for another before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -4,7 +4,8 @@
 
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
-use sqlx::Row;
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, Row, Sqlite};
 
 use super::{NO_AGENCY, Store, StoreError};
 use crate::agency::AgencyId;
@@ -46,31 +47,41 @@ const OVERVIEW_POSTGRES: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.st
        FROM completions m WHERE m.case_id = c.id) AS completions \
      FROM cases c WHERE c.status IN ($1, $2) ORDER BY c.id";
 
-/// A page of the listing: cases after a row id, in id order.
+/// A page of open cases after a row id, in id order. One status, so the index on
+/// (status, id) gives the order and the page stops after `limit` rows; with `IN (…)` SQLite
+/// sorted every remaining case for every page.
 fn paged(sql: &str) -> String {
     sql.replace("SELECT c.reference", "SELECT c.id, c.reference")
-        .replace("ORDER BY c.id", "AND c.id > $3 ORDER BY c.id LIMIT $4")
+        .replace(
+            "WHERE c.status IN ($1, $2) ORDER BY c.id",
+            "WHERE c.status = 'open' AND c.id > $1 ORDER BY c.id LIMIT $2",
+        )
 }
 
-impl Store {
-    /// Up to `limit` cases that match `filter`, opened after the case with row id `after` (0 for
-    /// the first page), each with its row id for the next page. Memory holds one page.
-    pub async fn cases_page(
-        &self,
-        filter: StatusFilter,
+/// Reads open cases page by page on one connection. One connection keeps SQLite's page cache
+/// warm from page to page: pages read through the pool's four connections in turn read twelve
+/// times the pages (420,000 instead of 33,000 for 100,000 cases).
+pub enum CaseReader {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl CaseReader {
+    /// Up to `limit` open cases, opened after the case with row id `after` (0 for the first
+    /// page), each with its row id for the next page. Memory holds one page.
+    pub async fn page(
+        &mut self,
         after: i64,
         limit: i64,
     ) -> Result<Vec<(i64, CaseOverview)>, StoreError> {
-        let (a, b) = filter.statuses();
         macro_rules! page {
-            ($pool:expr, $sql:expr) => {{
+            ($conn:expr, $sql:expr) => {{
                 let sql = paged($sql);
+                debug_assert!(sql.contains("LIMIT $2"), "{sql}");
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(a)
-                    .bind(b)
                     .bind(after)
                     .bind(limit)
-                    .fetch_all($pool)
+                    .fetch_all(&mut **$conn)
                     .await?;
                 let mut page = Vec::with_capacity(rows.len());
                 for row in &rows {
@@ -80,9 +91,19 @@ impl Store {
             }};
         }
         match self {
-            Store::Sqlite(pool) => page!(pool, OVERVIEW_SQLITE),
-            Store::Postgres(pool) => page!(pool, OVERVIEW_POSTGRES),
+            CaseReader::Sqlite(conn) => page!(conn, OVERVIEW_SQLITE),
+            CaseReader::Postgres(conn) => page!(conn, OVERVIEW_POSTGRES),
         }
+    }
+}
+
+impl Store {
+    /// A reader of open cases a page at a time, on a connection of its own.
+    pub async fn open_cases(&self) -> Result<CaseReader, StoreError> {
+        Ok(match self {
+            Store::Sqlite(pool) => CaseReader::Sqlite(pool.acquire().await?),
+            Store::Postgres(pool) => CaseReader::Postgres(pool.acquire().await?),
+        })
     }
 
     /// Calls `visit` with every case that matches `filter`, in the order they were opened.
