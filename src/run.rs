@@ -306,8 +306,18 @@ pub async fn run_once(
             queued += emails.len();
             skipped += skips.len();
             async move {
+                if emails.is_empty() && skips.is_empty() {
+                    return Ok(());
+                }
+                // Serialised on a thread of its own while the next page is planned.
+                let (emails, json) = tokio::task::spawn_blocking(move || {
+                    let json: Vec<String> = emails.iter().map(stored_email).collect();
+                    (emails, json)
+                })
+                .await
+                .expect("serialising emails does not panic");
                 let mut tx = store.begin().await?;
-                write(&mut tx, &emails, &skips, &page.case_ids, now).await?;
+                write(&mut tx, &emails, &json, &skips, &page.case_ids, now).await?;
                 tx.commit().await
             }
         },
@@ -320,7 +330,8 @@ pub async fn run_once(
     };
     let mut tx = store.begin().await?;
     if let Some(summary) = summary {
-        write(&mut tx, &[summary], &[], &HashMap::new(), now).await?;
+        let json = stored_email(&summary);
+        write(&mut tx, &[summary], &[json], &[], &HashMap::new(), now).await?;
         queued += 1;
     }
     let counts = RunCounts {
@@ -342,26 +353,31 @@ pub async fn run_once(
     })
 }
 
-/// Queues `emails` and logs their keys, and logs (and audits) the `skips`.
+/// Queues `emails` (`json`: each as stored) and logs their keys, and logs (and audits) the `skips`.
+/// An email as the outbox keeps it.
+fn stored_email(email: &Email) -> String {
+    serde_json::to_string(email).expect("emails serialise")
+}
+
 async fn write(
     tx: &mut Tx,
     emails: &[Email],
+    json: &[String],
     skips: &[(Notification, String)],
     case_ids: &HashMap<CaseRef, i64>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let case_id = |case: Option<&CaseRef>| case.and_then(|c| case_ids.get(c)).copied();
     let mut entries: Vec<LogEntry> = Vec::with_capacity(skips.len());
-    for email in emails {
+    for (email, json) in emails.iter().zip(json) {
         let case = email.items.first().and_then(|n| n.case.as_ref());
-        let json = serde_json::to_string(email).expect("emails serialise");
         let kind = match email.kind {
             EmailKind::Digest => "digest",
             EmailKind::AgencyLetter => "agency_letter",
             EmailKind::Heartbeat => "heartbeat",
         };
         let outbox_id = tx
-            .enqueue(case, kind, email.recipient.email.as_str(), &json, now)
+            .enqueue(case, kind, email.recipient.email.as_str(), json, now)
             .await?;
         match &email.summary {
             // A summary is one notification of its own; its lines are not.

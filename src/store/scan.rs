@@ -83,11 +83,14 @@ impl CaseReader {
                     .bind(limit)
                     .fetch_all(&mut **$conn)
                     .await?;
-                let mut page = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    page.push((row.try_get("id")?, overview_from_row(row)?));
-                }
-                Ok(page)
+                // Decoded on a thread of its own, while the caller plans the page before.
+                tokio::task::spawn_blocking(move || {
+                    rows.iter()
+                        .map(|row| Ok((row.try_get("id")?, overview_from_row(row)?)))
+                        .collect()
+                })
+                .await
+                .expect("decoding cases does not panic")
             }};
         }
         match self {
