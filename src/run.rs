@@ -43,7 +43,7 @@ pub const CASES_PER_PAGE: i64 = 2_000;
 /// ten times the proposals per case, so fewer cases keep a page's memory alike.
 pub const WHOLE_HISTORY_CASES_PER_PAGE: i64 = 500;
 
-/// What planning decided for every open case, before anything is written.
+/// What planning decided for every open case, besides the decisions themselves.
 #[derive(Debug)]
 pub struct Decided {
     /// The business team's daily summary, when it is on and not yet sent today.
@@ -51,7 +51,6 @@ pub struct Decided {
     pub cases: usize,
     /// How many occurrences were proposed and looked up in the log.
     pub proposals: usize,
-    pub decisions: Vec<Decision>,
     pub failed_cases: Vec<String>,
 }
 
@@ -183,24 +182,25 @@ async fn daily_summary(
         .then_some(email))
 }
 
-/// Plans every open case for `today` and decides against the notification log; writes nothing
-/// (`rrn plan` shows this, `run_once` acts on it page by page).
+/// Plans every open case for `today` and decides against the notification log, handing each
+/// page's decisions to `on_decisions` (most urgent first within a page); writes nothing (`rrn
+/// plan` shows this as it comes, `run_once` acts on it page by page).
 ///
 /// Cases unchanged since the last run only propose what is new since its day: the rest of their
 /// history was decided then. Changed cases (and every case on a first run) propose their whole
 /// history, and the log sorts out what was already done. Only the proposed keys are looked up:
 /// the log itself is never read whole.
-pub async fn decide_all(
+pub async fn decide_each(
     store: &Store,
     planner: &Planner<'_>,
     today: NaiveDate,
     heartbeat: bool,
+    mut on_decisions: impl FnMut(Vec<Decision>),
 ) -> Result<Decided, StoreError> {
     let prepared = prepare(store, planner, today, heartbeat).await?;
     let mut summary_lines = Vec::new();
     let mut failed_cases = Vec::new();
     let mut proposals = 0;
-    let mut decisions = Vec::new();
     let cases = for_each_page(
         store,
         planner,
@@ -209,7 +209,7 @@ pub async fn decide_all(
         &mut failed_cases,
         |page: PageDecisions| {
             proposals += page.proposals;
-            decisions.extend(page.decisions);
+            on_decisions(page.decisions);
             std::future::ready(Ok(()))
         },
     )
@@ -223,7 +223,6 @@ pub async fn decide_all(
         summary,
         cases,
         proposals,
-        decisions,
         failed_cases,
     })
 }

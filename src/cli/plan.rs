@@ -2,6 +2,7 @@
 //! Writes nothing.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -65,17 +66,40 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
             });
         }
 
-        let decided = crate::run::decide_all(&store, &planner, today, false)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
+        // Printed page by page as decided: 100,000 cases' decisions are never all in memory.
+        // A closed pipe (`rrn plan | head`) stops the printing, not the command.
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut printed = 0usize;
+        let decided = crate::run::decide_each(&store, &planner, today, false, |decisions| {
+            let mut text = String::new();
+            for decision in &decisions {
+                match args.format {
+                    Format::Json => {
+                        text.push_str(if printed == 0 { "[\n" } else { ",\n" });
+                        text.push_str(
+                            &serde_json::to_string_pretty(decision).expect("serialisable"),
+                        );
+                    }
+                    Format::Table => line(&mut text, "", decision),
+                }
+                printed += 1;
+            }
+            let _ = out.write_all(text.as_bytes());
+        })
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+        let _ = out.write_all(match (args.format, printed) {
+            (Format::Json, 0) => "[]\n".as_bytes(),
+            (Format::Json, _) => "\n]\n".as_bytes(),
+            (Format::Table, 0) => "nothing to send\n".as_bytes(),
+            (Format::Table, _) => b"",
+        });
+        let _ = out.flush();
         for failure in &decided.failed_cases {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }
-        let decisions = decided.decisions;
-        Ok(match args.format {
-            Format::Json => serde_json::to_string_pretty(&decisions).expect("serialisable") + "\n",
-            Format::Table => decisions_table(&decisions),
-        })
+        Ok(String::new())
     })
 }
 
@@ -100,17 +124,6 @@ fn line(out: &mut String, prefix: &str, decision: &Decision) {
         n.key
     )
     .expect("String");
-}
-
-fn decisions_table(decisions: &[Decision]) -> String {
-    let mut out = String::new();
-    for decision in decisions {
-        line(&mut out, "", decision);
-    }
-    if decisions.is_empty() {
-        out.push_str("nothing to send\n");
-    }
-    out
 }
 
 fn preview_table(days: &[(NaiveDate, Vec<Decision>)]) -> String {
