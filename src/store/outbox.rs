@@ -24,6 +24,21 @@ const LOGGED_POSTGRES: &str = "SELECT l.key FROM notification_log l \
      JOIN unnest($1::bigint[], $2::bigint[]) AS k (case_id, key_hash) \
      ON coalesce(l.case_id, 0) = k.case_id AND l.key_hash = k.key_hash";
 
+/// `$1`: a JSON array of `[case id, key hash, key, decision, reason, outbox id]`.
+const LOG_SQLITE: &str = "INSERT INTO notification_log \
+     (case_id, key_hash, key, decision, reason, decided_at, outbox_id) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, $2, value ->> 5 \
+     FROM json_each($1)";
+const LOG_POSTGRES: &str = "INSERT INTO notification_log \
+     (case_id, key_hash, key, decision, reason, decided_at, outbox_id) \
+     SELECT (e ->> 0)::bigint, (e ->> 1)::bigint, e ->> 2, e ->> 3, e ->> 4, $2, \
+     (e ->> 5)::bigint FROM jsonb_array_elements($1::jsonb) AS e";
+/// `$1`: a JSON array of `[case id, detail]`.
+const AUDIT_SKIPS_SQLITE: &str = "INSERT INTO audit_log (case_id, at, actor, action, detail) \
+     SELECT value ->> 0, $2, $3, 'skip', value ->> 1 FROM json_each($1)";
+const AUDIT_SKIPS_POSTGRES: &str = "INSERT INTO audit_log (case_id, at, actor, action, detail) \
+     SELECT (e ->> 0)::bigint, $2, $3, 'skip', e ->> 1 FROM jsonb_array_elements($1::jsonb) AS e";
+
 /// The notification log's lookup hash of a key: the first 8 bytes of its SHA-256, big-endian
 /// (migration 0004 computes the same in PostgreSQL). Lookups compare the key text as well, so
 /// the hash only has to find the row, never to tell keys apart.
@@ -528,51 +543,57 @@ impl Tx {
         })
     }
 
-    /// Records many decisions, a few hundred rows per statement (a first run over many cases
-    /// records hundreds of thousands). Skips also go to their case's audit log, as run actor.
+    /// Records many decisions, thousands of rows per statement handed over as one JSON array
+    /// (a first run over many cases records hundreds of thousands; binding each value cost
+    /// more than inserting it). Skips also go to their case's audit log, as run actor.
     pub async fn log_decisions(
         &mut self,
         entries: &[LogEntry<'_>],
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        const ROWS_PER_STATEMENT: usize = 400;
+        const ROWS_PER_STATEMENT: usize = 5_000;
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-            on_backend!(&mut self.0, conn, _PG => {
-                let mut log = sqlx::QueryBuilder::new(
-                    "INSERT INTO notification_log \
-                     (case_id, key_hash, key, decision, reason, decided_at, outbox_id) ",
-                );
-                log.push_values(chunk, |mut row, entry| {
-                    row.push_bind(entry.case_id)
-                        .push_bind(key_hash(entry.key.as_str()))
-                        .push_bind(entry.key.as_str())
-                        .push_bind(if entry.skip_reason.is_some() { "skip" } else { "send" })
-                        .push_bind(entry.skip_reason)
-                        .push_bind(now)
-                        .push_bind(entry.outbox_id);
-                });
-                log.build().execute(&mut **conn).await?;
-                let skips: Vec<&LogEntry> = chunk
-                    .iter()
-                    .filter(|e| e.skip_reason.is_some() && e.case_id.is_some())
-                    .collect();
-                if !skips.is_empty() {
-                    let mut audit = sqlx::QueryBuilder::new(
-                        "INSERT INTO audit_log (case_id, at, actor, action, detail) ",
-                    );
-                    audit.push_values(skips, |mut row, entry| {
-                        row.push_bind(entry.case_id)
-                            .push_bind(now)
-                            .push_bind(actor)
-                            .push_bind("skip")
-                            .push_bind(format!(
-                                "{}: {}",
-                                entry.key,
-                                entry.skip_reason.unwrap_or_default()
-                            ));
-                    });
-                    audit.build().execute(&mut **conn).await?;
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|entry| {
+                    (
+                        entry.case_id,
+                        key_hash(entry.key.as_str()),
+                        entry.key.as_str(),
+                        if entry.skip_reason.is_some() {
+                            "skip"
+                        } else {
+                            "send"
+                        },
+                        entry.skip_reason,
+                        entry.outbox_id,
+                    )
+                })
+                .collect();
+            let rows = serde_json::to_string(&rows).expect("log rows serialise");
+            let skips: Vec<(i64, String)> = chunk
+                .iter()
+                .filter_map(|e| {
+                    let reason = e.skip_reason?;
+                    Some((e.case_id?, format!("{}: {reason}", e.key)))
+                })
+                .collect();
+            let skips = (!skips.is_empty())
+                .then(|| serde_json::to_string(&skips).expect("audit rows serialise"));
+            on_backend!(&mut self.0, conn, PG => {
+                sqlx::query(if PG { LOG_POSTGRES } else { LOG_SQLITE })
+                    .bind(rows)
+                    .bind(now)
+                    .execute(&mut **conn)
+                    .await?;
+                if let Some(skips) = skips {
+                    sqlx::query(if PG { AUDIT_SKIPS_POSTGRES } else { AUDIT_SKIPS_SQLITE })
+                        .bind(skips)
+                        .bind(now)
+                        .bind(actor)
+                        .execute(&mut **conn)
+                        .await?;
                 }
             });
         }
