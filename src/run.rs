@@ -197,6 +197,26 @@ pub async fn decide_each(
     heartbeat: bool,
     mut on_decisions: impl FnMut(Vec<Decision>),
 ) -> Result<Decided, StoreError> {
+    let (decided, _) = plan_pages(store, planner, today, heartbeat, |page| {
+        on_decisions(page.decisions);
+        std::future::ready(Ok(()))
+    })
+    .await?;
+    Ok(decided)
+}
+
+/// What `decide_each` and `run_once` share: every open case planned and decided page by page
+/// (`for_each_page`), then the daily summary. Returns the rules and revision it planned under.
+async fn plan_pages<W>(
+    store: &Store,
+    planner: &Planner<'_>,
+    today: NaiveDate,
+    heartbeat: bool,
+    mut on_page: impl FnMut(PageDecisions) -> W,
+) -> Result<(Decided, Prepared), StoreError>
+where
+    W: Future<Output = Result<(), StoreError>>,
+{
     let prepared = prepare(store, planner, today, heartbeat).await?;
     let mut summary_lines = Vec::new();
     let mut failed_cases = Vec::new();
@@ -209,8 +229,7 @@ pub async fn decide_each(
         &mut failed_cases,
         |page: PageDecisions| {
             proposals += page.proposals;
-            on_decisions(page.decisions);
-            std::future::ready(Ok(()))
+            on_page(page)
         },
     )
     .await?;
@@ -219,12 +238,13 @@ pub async fn decide_each(
     } else {
         None
     };
-    Ok(Decided {
+    let decided = Decided {
         summary,
         cases,
         proposals,
         failed_cases,
-    })
+    };
+    Ok((decided, prepared))
 }
 
 /// Plans and decides every open case a page at a time, handing each page's decisions to
@@ -279,7 +299,7 @@ where
 /// Plans every open case for `today` and queues what is due. `now` stamps the records.
 ///
 /// Page by page: each page's outbox rows, their log entries and its skips are written in one
-/// transaction, so memory holds one page. A run that dies half-way leaves whole pages done and
+/// transaction, so memory holds a few pages. A run that dies half-way leaves whole pages done and
 /// the rest undone; it records itself only at the end, so the next run looks at the undone
 /// cases over the same days again.
 pub async fn run_once(
@@ -289,44 +309,34 @@ pub async fn run_once(
     now: DateTime<Utc>,
     heartbeat: bool,
 ) -> Result<RunReport, StoreError> {
-    let prepared = prepare(store, planner, today, heartbeat).await?;
-    let mut summary_lines = Vec::new();
-    let mut failed_cases = Vec::new();
-    let (mut proposals, mut queued, mut skipped) = (0, 0, 0);
-    let cases = for_each_page(
-        store,
-        planner,
-        &prepared,
-        &mut summary_lines,
-        &mut failed_cases,
-        |page: PageDecisions| {
-            proposals += page.proposals;
-            let (emails, skips) = group_owned(page.decisions);
-            queued += emails.len();
-            skipped += skips.len();
-            async move {
-                if emails.is_empty() && skips.is_empty() {
-                    return Ok(());
-                }
-                // Serialised on a thread of its own while the next page is planned.
-                let (emails, json) = tokio::task::spawn_blocking(move || {
-                    let json: Vec<String> = emails.iter().map(stored_email).collect();
-                    (emails, json)
-                })
-                .await
-                .expect("serialising emails does not panic");
-                let mut tx = store.begin().await?;
-                write(&mut tx, &emails, &json, &skips, &page.case_ids, now).await?;
-                tx.commit().await
+    let (mut queued, mut skipped) = (0, 0);
+    let (decided, prepared) = plan_pages(store, planner, today, heartbeat, |page| {
+        let (emails, skips) = group_owned(page.decisions);
+        queued += emails.len();
+        skipped += skips.len();
+        async move {
+            if emails.is_empty() && skips.is_empty() {
+                return Ok(());
             }
-        },
-    )
+            // Serialised on a thread of its own while the next page is planned.
+            let (emails, json) = tokio::task::spawn_blocking(move || {
+                let json: Vec<String> = emails.iter().map(stored_email).collect();
+                (emails, json)
+            })
+            .await
+            .expect("serialising emails does not panic");
+            let mut tx = store.begin().await?;
+            write(&mut tx, &emails, &json, &skips, &page.case_ids, now).await?;
+            tx.commit().await
+        }
+    })
     .await?;
-    let summary = if prepared.heartbeat {
-        daily_summary(store, planner, today, cases, summary_lines).await?
-    } else {
-        None
-    };
+    let Decided {
+        summary,
+        cases,
+        proposals,
+        failed_cases,
+    } = decided;
     let mut tx = store.begin().await?;
     if let Some(summary) = summary {
         let json = stored_email(&summary);
@@ -352,12 +362,13 @@ pub async fn run_once(
     })
 }
 
-/// Queues `emails` (`json`: each as stored) and logs their keys, and logs (and audits) the `skips`.
 /// An email as the outbox keeps it.
 fn stored_email(email: &Email) -> String {
     serde_json::to_string(email).expect("emails serialise")
 }
 
+/// Queues `emails` (`json`: each as stored) and logs their keys, and logs (and audits) the
+/// `skips`.
 async fn write(
     tx: &mut Tx,
     emails: &[Email],
