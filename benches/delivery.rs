@@ -15,7 +15,7 @@ use mailin_embedded::{Handler, Response, Server, SslConfig};
 use rrn::config::Config;
 use rrn::delivery::{Claimer, Delivery, deliver};
 use rrn::mailer::{Mailer, Renderer, sample_email};
-use rrn::store::Store;
+use rrn::store::{Batch, NewEmail, Store};
 
 #[derive(Clone, Default)]
 struct Counter(Arc<AtomicUsize>);
@@ -67,12 +67,19 @@ fn main() {
         let email = sample_email();
         let json = serde_json::to_string(&email).unwrap();
         let now = Utc::now();
+        let queued = vec![
+            NewEmail {
+                case_id: None,
+                kind: "digest",
+                recipient: email.recipient.email.as_str().to_owned(),
+                json,
+            };
+            emails
+        ];
         let mut tx = store.begin().await.unwrap();
-        for _ in 0..emails {
-            tx.enqueue(None, "digest", email.recipient.email.as_str(), &json, now)
-                .await
-                .unwrap();
-        }
+        tx.queue(&Batch::new(queued, &[]), "bench", now)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
 
         let started = Instant::now();

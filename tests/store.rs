@@ -930,6 +930,13 @@ fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
         skips[0]["detail"].as_str().unwrap().contains("superseded"),
         "{skips:?}"
     );
+    // Every logged send names the email that carries it, addressed to the key's recipient.
+    let sends = "SELECT count(*) FROM notification_log WHERE decision = 'send'";
+    assert!(scalar(db, sends) >= 6);
+    let misfiled = "SELECT count(*) FROM notification_log l LEFT JOIN outbox o \
+         ON o.id = l.outbox_id WHERE l.decision = 'send' \
+         AND (o.id IS NULL OR l.key NOT LIKE '%/' || o.recipient)";
+    assert_eq!(scalar(db, misfiled), 0);
     // And what a run would send now is nothing: all of it is in the log.
     let plan = db.rrn(&["plan", "--at", "2026-12-29"]);
     assert_eq!(String::from_utf8_lossy(&plan.stdout), "nothing to send\n");
@@ -970,6 +977,16 @@ fn execute(db: &TestDb, sql: &'static str) -> Result<(), sqlx::Error> {
         match Store::connect(&db.url).await.unwrap() {
             Store::Sqlite(pool) => sqlx::raw_sql(sql).execute(&pool).await.map(|_| ()),
             Store::Postgres(pool) => sqlx::raw_sql(sql).execute(&pool).await.map(|_| ()),
+        }
+    })
+}
+
+/// One number from the database, read outside the store.
+fn scalar(db: &TestDb, sql: &'static str) -> i64 {
+    block_on(async {
+        match Store::connect(&db.url).await.unwrap() {
+            Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap(),
+            Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap(),
         }
     })
 }

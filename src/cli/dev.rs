@@ -11,7 +11,7 @@ use chrono::{Days, Utc};
 use super::case::{open_store, runtime};
 use super::{CliError, load};
 use crate::case::{CaseRef, CompletionRecord};
-use crate::store::NewCase;
+use crate::store::{Batch, NewCase, NewEmail};
 use crate::timeline::{CaseFacts, evaluate};
 
 /// Cases written per transaction.
@@ -151,12 +151,19 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
     runtime()?.block_on(async {
         let store = open_store(&loaded.config).await?;
         let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
+        let queued = vec![
+            NewEmail {
+                case_id: None,
+                kind: "digest",
+                recipient: team.email.as_str().to_owned(),
+                json,
+            };
+            emails
+        ];
         let mut tx = store.begin().await.map_err(failed)?;
-        for _ in 0..emails {
-            tx.enqueue(None, "digest", team.email.as_str(), &json, now)
-                .await
-                .map_err(failed)?;
-        }
+        tx.queue(&Batch::new(queued, &[]), "rrn dev enqueue", now)
+            .await
+            .map_err(failed)?;
         tx.commit().await.map_err(failed)?;
         Ok(format!("queued {emails} emails ({})\n", store.backend()))
     })

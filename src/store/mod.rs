@@ -21,7 +21,9 @@ use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 use crate::agency::AgencyId;
 use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
-pub use outbox::{Claimed, LogEntry, OutboxCounts, OutboxRow, OutboxStatus, RunCounts};
+pub use outbox::{
+    Batch, Claimed, LogEntry, NewEmail, OutboxCounts, OutboxRow, OutboxStatus, RunCounts,
+};
 pub use scan::{CaseReader, StatusFilter};
 
 /// How long an SQLite writer waits for another before giving up.
