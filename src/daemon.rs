@@ -29,7 +29,7 @@ use crate::delivery::Claimer;
 use crate::observe::{Observed, Snapshot};
 use crate::run::run_once;
 use crate::service::Service;
-use crate::store::{LeadError, Leadership, Store, default_sqlite_url};
+use crate::store::{LastRun, LeadError, Leadership, Store, default_sqlite_url};
 
 /// How long a stopping daemon waits for the message in flight.
 pub const STOP_GRACE: Duration = Duration::from_secs(8);
@@ -256,7 +256,7 @@ async fn tick(
         // Just started (or just took over): catch up a scheduled run missed while no instance
         // was up, a change made while none led, or the first run ever.
         None => match (store.last_run_at().await?, store.last_run().await?) {
-            (Some(last), Some((_, seen, _))) => service
+            (Some(last), Some(LastRun { revision: seen, .. })) => service
                 .schedule
                 .latest_between(last, now)
                 .map(|missed| format!("catching up the run due at {missed}"))

@@ -5,7 +5,7 @@
 //! heals what was missed. One case that cannot be evaluated is reported and never stops the
 //! others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -65,6 +65,10 @@ struct Prepared {
     rules: String,
     /// The day after the last run, and the revision it had seen, under the same rules.
     window: Option<(NaiveDate, i64)>,
+    /// When the last run is known to have logged nothing for the days after it: the cases with
+    /// something logged since it all the same (by a run that died half-way). The other cases
+    /// unchanged since that run need no lookup: nothing can be logged for their window.
+    logged_since_window: Option<HashSet<i64>>,
 }
 
 async fn prepare(
@@ -77,11 +81,14 @@ async fn prepare(
     let rules = planner.fingerprint();
     // Occurrences up to the last run's day were all proposed to that run, for a case unchanged
     // since and under the same rules: only the days after it are new.
-    let window = store
-        .last_run()
-        .await?
-        .filter(|(_, _, last_rules)| *last_rules == rules)
-        .map(|(day, seen, _)| (day.succ_opt().unwrap_or(day), seen));
+    let last = store.last_run().await?.filter(|last| last.rules == rules);
+    let window = last
+        .as_ref()
+        .map(|last| (last.day.succ_opt().unwrap_or(last.day), last.revision));
+    let logged_since_window = match last.and_then(|last| last.log_mark) {
+        Some(mark) => Some(store.cases_logged_after(mark).await?),
+        None => None,
+    };
     Ok(Prepared {
         today,
         // The daily summary goes out on working days only.
@@ -89,6 +96,7 @@ async fn prepare(
         revision,
         rules,
         window,
+        logged_since_window,
     })
 }
 
@@ -113,7 +121,9 @@ async fn decide_page(
 ) -> Result<PageDecisions, StoreError> {
     let today = prepared.today;
     let mut proposals: Vec<Proposal> = Vec::new();
-    for (_, case) in page {
+    // The proposals that must be looked up in the log.
+    let mut unsure = Vec::new();
+    for (id, case) in page {
         let since = match prepared.window {
             Some((day, seen)) if case.revision <= seen => Some(day),
             _ => None,
@@ -125,9 +135,18 @@ async fn decide_page(
                 continue;
             }
         };
+        let first = proposals.len();
         match planner.plan_states(case, &states, today, since) {
             Ok(planned) => proposals.extend(planned),
             Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
+        }
+        let sure = since.is_some()
+            && prepared
+                .logged_since_window
+                .as_ref()
+                .is_some_and(|logged| !logged.contains(id));
+        if !sure {
+            unsure.push((*id, first..proposals.len()));
         }
         if prepared.heartbeat
             && let Ok(lines) = planner.summary_lines(case, &states, today)
@@ -139,11 +158,12 @@ async fn decide_page(
         .iter()
         .map(|(id, case)| (case.reference.clone(), *id))
         .collect();
-    let keys: Vec<_> = proposals
+    let keys: Vec<_> = unsure
         .iter()
-        .map(|p| {
-            let case = p.notification.case.as_ref().and_then(|c| case_ids.get(c));
-            (case.copied(), &p.notification.key)
+        .flat_map(|(id, range)| {
+            proposals[range.clone()]
+                .iter()
+                .map(move |p| (Some(*id), &p.notification.key))
         })
         .collect();
     let logged = store.logged_keys(&keys).await?;
@@ -277,7 +297,13 @@ where
         cases += page.len();
         let (next, decided, written) = futures_util::future::join3(
             reader.page(last, per_page),
-            decide_page(store, planner, prepared, &page, summary_lines, failed_cases),
+            // Handed on as soon as it is decided, so `on_page` can start on it (preparing its
+            // writes on another thread) while the previous page is still being written.
+            async {
+                decide_page(store, planner, prepared, &page, summary_lines, failed_cases)
+                    .await
+                    .map(&mut on_page)
+            },
             async {
                 match previous.take() {
                     Some(write) => write.await,
@@ -287,7 +313,7 @@ where
         )
         .await;
         written?;
-        previous = Some(on_page(decided?));
+        previous = Some(decided?);
         page = next?;
     }
     if let Some(write) = previous {
@@ -314,14 +340,14 @@ pub async fn run_once(
         let (emails, skips) = group_owned(page.decisions);
         queued += emails.len();
         skipped += skips.len();
+        // Made ready on a thread of its own from now, while the previous page is written.
+        let batch = (!emails.is_empty() || !skips.is_empty())
+            .then(|| tokio::task::spawn_blocking(move || batch(&emails, &skips, &page.case_ids)));
         async move {
-            if emails.is_empty() && skips.is_empty() {
+            let Some(batch) = batch else {
                 return Ok(());
-            }
-            // Made ready on a thread of its own while the next page is planned.
-            let batch = tokio::task::spawn_blocking(move || batch(&emails, &skips, &page.case_ids))
-                .await
-                .expect("preparing a batch does not panic");
+            };
+            let batch = batch.await.expect("preparing a batch does not panic");
             let mut tx = store.begin().await?;
             tx.queue(&batch, RUN_ACTOR, now).await?;
             tx.commit().await

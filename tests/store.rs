@@ -195,6 +195,8 @@ on_both_backends!(
     a_run_queues_each_notification_once_and_records_what_it_skips,
     a_change_between_runs_brings_back_the_cases_history,
     a_log_written_before_the_0004_layout_still_dedups,
+    a_run_that_died_half_way_sends_nothing_twice,
+    a_run_for_an_earlier_day_does_not_hide_a_later_runs_log,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -969,6 +971,43 @@ fn a_change_between_runs_brings_back_the_cases_history(db: &TestDb) {
     // And an unchanged case is quiet on a day with nothing new.
     let quiet = run_once(db, "2026-12-30T14:00");
     assert_eq!(quiet["queued"], 0, "{quiet}");
+}
+
+fn outbox_rows(db: &TestDb) -> usize {
+    json(&db.rrn_json(&["outbox", "list"]))
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+/// A run that dies after writing some pages, before recording itself, leaves log entries the
+/// last recorded run does not account for: the next run looks those cases' keys up again
+/// instead of trusting that nothing is logged after the last run's day.
+fn a_run_that_died_half_way_sends_nothing_twice(db: &TestDb) {
+    open_christmas_case(db);
+    run_once(db, "2026-12-22");
+    let second = run_once(db, "2026-12-29");
+    assert!(second["queued"].as_i64().unwrap() > 0, "{second}");
+    let queued = outbox_rows(db);
+    // As if the second run had died after writing its pages.
+    execute(db, "DELETE FROM runs WHERE today_on = '2026-12-29'").unwrap();
+    let again = run_once(db, "2026-12-29");
+    assert_eq!(again["queued"], 0, "{again}");
+    assert_eq!(outbox_rows(db), queued);
+}
+
+/// A run for an earlier day after a later one (time travel with `--at`) must not make the next
+/// run forget what the later one logged.
+fn a_run_for_an_earlier_day_does_not_hide_a_later_runs_log(db: &TestDb) {
+    open_christmas_case(db);
+    run_once(db, "2026-12-22");
+    run_once(db, "2026-12-29");
+    let queued = outbox_rows(db);
+    let earlier = run_once(db, "2026-12-23");
+    assert_eq!(earlier["queued"], 0, "{earlier}");
+    let again = run_once(db, "2026-12-29");
+    assert_eq!(again["queued"], 0, "{again}");
+    assert_eq!(outbox_rows(db), queued);
 }
 
 /// Runs one statement outside the store, as an operator (or another program) might.

@@ -22,7 +22,7 @@ use crate::agency::AgencyId;
 use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
 pub use outbox::{
-    Batch, Claimed, LogEntry, NewEmail, OutboxCounts, OutboxRow, OutboxStatus, RunCounts,
+    Batch, Claimed, LastRun, LogEntry, NewEmail, OutboxCounts, OutboxRow, OutboxStatus, RunCounts,
 };
 pub use scan::{CaseReader, StatusFilter};
 

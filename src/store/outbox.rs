@@ -222,6 +222,19 @@ pub struct RunCounts {
     pub rules: String,
 }
 
+/// The last run that finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRun {
+    pub day: NaiveDate,
+    /// The revision counter when it started.
+    pub revision: i64,
+    /// The fingerprint of the rules it planned with.
+    pub rules: String,
+    /// The notification log's last row id when it was recorded; `None` when unknown (recorded
+    /// by an older version) or when another run was for a later day.
+    pub log_mark: Option<i64>,
+}
+
 /// Outbox rows by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct OutboxCounts {
@@ -309,28 +322,51 @@ impl Store {
         Ok(rows)
     }
 
-    /// The last run that finished: its day, the revision counter when it started, and the
-    /// fingerprint of the rules it planned with.
-    pub async fn last_run(&self) -> Result<Option<(NaiveDate, i64, String)>, StoreError> {
+    /// The last run that finished.
+    pub async fn last_run(&self) -> Result<Option<LastRun>, StoreError> {
         let mut tx = self.read().await?;
         let row = on_backend!(&mut tx.0, conn, _PG => {
             sqlx::query(
-                "SELECT today_on, revision, rules FROM runs WHERE finished_at IS NOT NULL \
-                 ORDER BY id DESC LIMIT 1",
+                "SELECT today_on, revision, rules, log_mark, \
+                 (SELECT max(today_on) FROM runs WHERE finished_at IS NOT NULL) AS latest \
+                 FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
             )
             .fetch_optional(&mut **conn)
             .await?
             .map(|row| {
-                Ok::<_, sqlx::Error>((
-                    row.try_get("today_on")?,
-                    row.try_get("revision")?,
-                    row.try_get("rules")?,
-                ))
+                let day: NaiveDate = row.try_get("today_on")?;
+                let latest: NaiveDate = row.try_get("latest")?;
+                let mark: Option<i64> = row.try_get("log_mark")?;
+                Ok::<_, sqlx::Error>(LastRun {
+                    day,
+                    revision: row.try_get("revision")?,
+                    rules: row.try_get("rules")?,
+                    // A run for an earlier day than another (time travel) logged less than
+                    // that one did after its day.
+                    log_mark: mark.filter(|_| day >= latest),
+                })
             })
             .transpose()?
         });
         tx.rollback().await?;
         Ok(row)
+    }
+
+    /// The cases with anything logged after `mark` (normally none: a run that died half-way
+    /// leaves some).
+    pub async fn cases_logged_after(&self, mark: i64) -> Result<HashSet<i64>, StoreError> {
+        let mut tx = self.read().await?;
+        let cases: Vec<i64> = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT case_id FROM notification_log \
+                 WHERE id > $1 AND case_id IS NOT NULL",
+            )
+            .bind(mark)
+            .fetch_all(&mut **conn)
+            .await?
+        });
+        tx.rollback().await?;
+        Ok(cases.into_iter().collect())
     }
 
     /// When the last finished run started (the daemon's catch-up compares it with the
@@ -731,7 +767,8 @@ impl Tx {
         on_backend!(&mut self.0, conn, _PG => {
             sqlx::query(
                 "INSERT INTO runs (started_at, finished_at, today_on, queued, skipped, failed_cases, \
-                 revision, rules) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 revision, rules, log_mark) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                 (SELECT coalesce(max(id), 0) FROM notification_log))",
             )
             .bind(started_at)
             .bind(finished_at)
