@@ -600,3 +600,17 @@ fn every_problem_in_a_timeline_is_reported_at_once() {
     assert!(error.contains("t.toml:6:10: unknown anchor"), "{error}");
     assert!(error.contains("t.toml:8:9: unknown owner role"), "{error}");
 }
+
+/// Dates are spelled out by hand (for speed); they must read as chrono's long format does,
+/// for every day of the century.
+#[test]
+fn long_dates_read_as_chronos_long_format() {
+    let mut day = date("2000-01-01");
+    while day < date("2100-01-01") {
+        assert_eq!(
+            rrn::timeline::long_date(day),
+            day.format("%A %-d %B %Y").to_string()
+        );
+        day = day.succ_opt().unwrap();
+    }
+}

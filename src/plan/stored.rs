@@ -1,7 +1,8 @@
 //! How an email is kept in the outbox. Each item leaves out what the email already says: its
 //! recipient when it is the email's, and its key when the item's parts make it. That is a third
 //! of a digest's size, and the outbox holds tens of megabytes of digests on a busy day.
-//! Items written in full (by older versions) read back the same.
+//! Absent values and zeros are left out. Items written in full (by older versions) read back the
+//! same.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -27,6 +28,7 @@ impl Serialize for ItemsOut<'_> {
         serializer.collect_seq(email.items.iter().map(|n| {
             let recipient = (n.recipient != email.recipient).then_some(&n.recipient);
             let key = (n.key != key_of(n)).then_some(&n.key);
+            let item = &n.item;
             ItemOut {
                 key,
                 case: n.case.as_ref(),
@@ -37,26 +39,58 @@ impl Serialize for ItemsOut<'_> {
                 repeat: n.repeat,
                 recipient,
                 scheduled: n.scheduled,
-                item: &n.item,
+                item: BodyOut {
+                    title: &item.title,
+                    step: item.step,
+                    due: item.due,
+                    status: &item.status,
+                    derivation: item.derivation.as_deref(),
+                    progress: item.progress.as_deref(),
+                },
             }
         }))
     }
 }
 
+/// Absent values and zeros are left out: they read back as `None` and 0.
 #[derive(Serialize)]
 struct ItemOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a NotificationKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     case: Option<&'a CaseRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     milestone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     agency: Option<&'a AgencyId>,
     rule: Rule,
+    #[serde(skip_serializing_if = "is_zero")]
     rung: u32,
+    #[serde(skip_serializing_if = "is_zero")]
     repeat: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     recipient: Option<&'a Recipient>,
     scheduled: NaiveDate,
-    item: &'a Item,
+    item: BodyOut<'a>,
+}
+
+/// An [`Item`], without its absent values.
+#[derive(Serialize)]
+struct BodyOut<'a> {
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due: Option<NaiveDate>,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    derivation: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<&'a str>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Deserialize)]
@@ -75,7 +109,9 @@ struct ItemIn {
     milestone: Option<String>,
     agency: Option<AgencyId>,
     rule: Rule,
+    #[serde(default)]
     rung: u32,
+    #[serde(default)]
     repeat: u32,
     recipient: Option<Recipient>,
     scheduled: NaiveDate,
@@ -194,6 +230,11 @@ mod tests {
         assert_eq!(
             stored.matches("chair@partnership.example").count(),
             1,
+            "{stored}"
+        );
+        // No agency, no progress, rung and repeat 0: none of them is written.
+        assert!(
+            !stored.contains("null") && !stored.contains("\"rung\""),
             "{stored}"
         );
 

@@ -367,9 +367,26 @@ pub fn explain_due(
     }
 }
 
-/// "Thursday 7 January 2027"
+/// "Thursday 7 January 2027". Spelled out directly: this runs for most notifications, and
+/// chrono's `format` parses its pattern on every call.
 pub fn long_date(date: NaiveDate) -> String {
-    date.format("%A %-d %B %Y").to_string()
+    const WEEKDAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let month = chrono::Month::try_from(date.month() as u8).expect("a date's month is 1-12");
+    format!(
+        "{} {} {} {}",
+        WEEKDAYS[date.weekday().num_days_from_monday() as usize],
+        date.day(),
+        month.name(),
+        date.year()
+    )
 }
 
 /// "25 and 28 December and 1 January": days grouped by month, months in order.
