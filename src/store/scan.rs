@@ -1,6 +1,6 @@
-//! Reading many cases at once: one row per case, its agencies and completions folded into it by
-//! the database, so a listing costs one query and one row per case whatever the number of
-//! cases, and memory holds one case at a time.
+//! Reading many cases at once: one row per case, its agencies and completions kept folded into
+//! it by the database's triggers, so a listing costs one query and one row per case whatever the
+//! number of cases, and memory holds one case at a time.
 
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
@@ -30,21 +30,11 @@ impl StatusFilter {
     }
 }
 
-/// Agencies as `a;b`, completions as `milestone|agency|date;…` (ids cannot contain `|` or `;`).
-const OVERVIEW_SQLITE: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.status, \
+/// Agencies as `a;b`, completions as `milestone|agency|date;…` (ids cannot contain `|` or `;`),
+/// as the case row keeps them (migration 0006).
+const OVERVIEW: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.status, \
      c.closed_reason, c.local_review_proposed, c.created_at, c.revision, \
-     (SELECT group_concat(a.agency_id, ';') FROM case_agencies a WHERE a.case_id = c.id) \
-       AS agencies, \
-     (SELECT group_concat(m.milestone_id || '|' || m.agency_id || '|' || m.completed_on, ';') \
-       FROM completions m WHERE m.case_id = c.id) AS completions \
-     FROM cases c WHERE c.status IN ($1, $2) ORDER BY c.id";
-const OVERVIEW_POSTGRES: &str = "SELECT c.reference, c.aware_on, c.day0_on, c.status, \
-     c.closed_reason, c.local_review_proposed, c.created_at, c.revision, \
-     (SELECT string_agg(a.agency_id, ';') FROM case_agencies a WHERE a.case_id = c.id) \
-       AS agencies, \
-     (SELECT string_agg(m.milestone_id || '|' || m.agency_id || '|' || \
-       to_char(m.completed_on, 'YYYY-MM-DD'), ';') \
-       FROM completions m WHERE m.case_id = c.id) AS completions \
+     c.agencies_line AS agencies, c.completions_line AS completions \
      FROM cases c WHERE c.status IN ($1, $2) ORDER BY c.id";
 
 /// A page of open cases after a row id, in id order. One status, so the index on
@@ -94,8 +84,8 @@ impl CaseReader {
             }};
         }
         match self {
-            CaseReader::Sqlite(conn) => page!(conn, OVERVIEW_SQLITE),
-            CaseReader::Postgres(conn) => page!(conn, OVERVIEW_POSTGRES),
+            CaseReader::Sqlite(conn) => page!(conn, OVERVIEW),
+            CaseReader::Postgres(conn) => page!(conn, OVERVIEW),
         }
     }
 }
@@ -126,8 +116,8 @@ impl Store {
             }};
         }
         match self {
-            Store::Sqlite(pool) => scan!(pool, OVERVIEW_SQLITE),
-            Store::Postgres(pool) => scan!(pool, OVERVIEW_POSTGRES),
+            Store::Sqlite(pool) => scan!(pool, OVERVIEW),
+            Store::Postgres(pool) => scan!(pool, OVERVIEW),
         }
     }
 }
