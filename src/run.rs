@@ -219,7 +219,7 @@ pub async fn decide_each(
 ) -> Result<Decided, StoreError> {
     let (decided, _) = plan_pages(store, planner, today, heartbeat, |page| {
         on_decisions(page.decisions);
-        std::future::ready(Ok(()))
+        std::future::ready(Ok(false))
     })
     .await?;
     Ok(decided)
@@ -235,7 +235,7 @@ async fn plan_pages<W>(
     mut on_page: impl FnMut(PageDecisions) -> W,
 ) -> Result<(Decided, Prepared), StoreError>
 where
-    W: Future<Output = Result<(), StoreError>>,
+    W: Future<Output = Result<bool, StoreError>>,
 {
     let prepared = prepare(store, planner, today, heartbeat).await?;
     let mut summary_lines = Vec::new();
@@ -268,12 +268,14 @@ where
 }
 
 /// Plans and decides every open case a page at a time, handing each page's decisions to
-/// `on_page`; returns how many cases there were.
+/// `on_page`, whose future writes them and says whether it wrote anything; returns how many
+/// cases there were.
 ///
-/// A pipeline: while one page is planned, the next is read and the future `on_page` returned for
-/// the previous one (its writes) runs. The database works on its own threads (SQLite's workers,
-/// PostgreSQL's server), so reading, planning and writing overlap. Pages hold disjoint cases, so
-/// a page's lookups never depend on the previous page's writes.
+/// A pipeline: while one page is planned, the next is read, the future `on_page` returned for
+/// the previous one (its writes) runs, and what the page before that wrote is checkpointed. The
+/// database works on its own threads (SQLite's workers, PostgreSQL's server), so reading,
+/// planning and writing overlap. Pages hold disjoint cases, so a page's lookups never depend on
+/// the previous page's writes.
 async fn for_each_page<W>(
     store: &Store,
     planner: &Planner<'_>,
@@ -283,7 +285,7 @@ async fn for_each_page<W>(
     mut on_page: impl FnMut(PageDecisions) -> W,
 ) -> Result<usize, StoreError>
 where
-    W: Future<Output = Result<(), StoreError>>,
+    W: Future<Output = Result<bool, StoreError>>,
 {
     let mut cases = 0;
     let per_page = match prepared.window {
@@ -293,9 +295,10 @@ where
     let mut reader = store.open_cases().await?;
     let mut page = reader.page(0, per_page).await?;
     let mut previous: Option<W> = None;
+    let mut wrote = false;
     while let Some(&(last, _)) = page.last() {
         cases += page.len();
-        let (next, decided, written) = futures_util::future::join3(
+        let (next, decided, written, checkpointed) = futures_util::future::join4(
             reader.page(last, per_page),
             // Handed on as soon as it is decided, so `on_page` can start on it (preparing its
             // writes on another thread) while the previous page is still being written.
@@ -307,12 +310,19 @@ where
             async {
                 match previous.take() {
                     Some(write) => write.await,
-                    None => Ok(()),
+                    None => Ok(false),
+                }
+            },
+            async {
+                match wrote {
+                    true => store.checkpoint().await,
+                    false => Ok(()),
                 }
             },
         )
         .await;
-        written?;
+        wrote = written?;
+        checkpointed?;
         previous = Some(decided?);
         page = next?;
     }
@@ -345,12 +355,13 @@ pub async fn run_once(
             .then(|| tokio::task::spawn_blocking(move || batch(&emails, &skips, &page.case_ids)));
         async move {
             let Some(batch) = batch else {
-                return Ok(());
+                return Ok(false);
             };
             let batch = batch.await.expect("preparing a batch does not panic");
             let mut tx = store.begin().await?;
             tx.queue(&batch, RUN_ACTOR, now).await?;
-            tx.commit().await
+            tx.commit().await?;
+            Ok(true)
         }
     })
     .await?;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rrn::store::Store;
+use rrn::store::{StatusFilter, Store};
 
 mod common;
 use common::rrn_command;
@@ -197,6 +197,7 @@ on_both_backends!(
     a_log_written_before_the_0004_layout_still_dedups,
     a_run_that_died_half_way_sends_nothing_twice,
     a_run_for_an_earlier_day_does_not_hide_a_later_runs_log,
+    the_case_rows_lines_follow_every_change,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -971,6 +972,75 @@ fn a_change_between_runs_brings_back_the_cases_history(db: &TestDb) {
     // And an unchanged case is quiet on a day with nothing new.
     let quiet = run_once(db, "2026-12-30T14:00");
     assert_eq!(quiet["queued"], 0, "{quiet}");
+}
+
+/// Listings and runs read each case's agencies and completions from two lines the database keeps
+/// in the case row (migration 0006): after every kind of change they say what the tables say.
+fn the_case_rows_lines_follow_every_change(db: &TestDb) {
+    open_christmas_case(db);
+    db.case(&["agencies", "RR-2026-014", "--add", "probation"]);
+    for (agency, on) in [("police", "2027-01-05"), ("health", "2027-01-06")] {
+        db.case(&[
+            "complete",
+            "RR-2026-014",
+            "agency_summary",
+            "--agency",
+            agency,
+            "--on",
+            on,
+        ]);
+    }
+    db.case(&[
+        "complete",
+        "RR-2026-014",
+        "agency_letters",
+        "--on",
+        "2026-12-22",
+    ]);
+    db.case(&[
+        "uncomplete",
+        "RR-2026-014",
+        "agency_summary",
+        "--agency",
+        "health",
+    ]);
+    db.case(&["agencies", "RR-2026-014", "--remove", "education"]);
+    db.case(&[
+        "open",
+        "RR-2026-015",
+        "--aware",
+        "2026-12-17",
+        "--agency",
+        "police",
+    ]);
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut listed = Vec::new();
+        store
+            .scan_cases(StatusFilter::All, |case| listed.push(case))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 2);
+        let in_order = |mut facts: rrn::timeline::CaseFacts| {
+            facts
+                .completions
+                .sort_by_key(|c| (c.milestone.clone(), c.agency.clone(), c.on));
+            facts
+        };
+        for overview in listed {
+            let (case, _) = store
+                .case_with_audit(&overview.reference)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(in_order(overview.facts), in_order(case.facts()));
+        }
+    });
+    let shown = json(&db.case(&["show", "RR-2026-014", "--format", "json"]));
+    assert_eq!(
+        shown["agencies"],
+        serde_json::json!(["health", "police", "probation"])
+    );
 }
 
 fn outbox_rows(db: &TestDb) -> usize {

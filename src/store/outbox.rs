@@ -407,6 +407,19 @@ impl Store {
         Ok(counts)
     }
 
+    /// Copies what SQLite's write-ahead log holds into the database file, as far as it can
+    /// without waiting for anyone (nothing to do on PostgreSQL). SQLite's own checkpoints run
+    /// inside the commit that fills the log; a run calls this on another connection after each
+    /// page it wrote, so the copying overlaps the next page's writes instead.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Store::Sqlite(pool) = self {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The revision counter: it moves whenever any case changes.
     pub async fn revision(&self) -> Result<i64, StoreError> {
         let mut tx = self.read().await?;
