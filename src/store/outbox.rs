@@ -6,9 +6,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
-
-use sqlx::Sqlite;
+use sqlx::{Row, Sqlite};
 
 use super::{Inner, Store, StoreError, Tx};
 use crate::plan::NotificationKey;
@@ -178,10 +176,6 @@ impl Batch {
             })
             .collect();
         Batch { emails, log }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.emails.is_empty() && self.log.is_empty()
     }
 }
 
@@ -648,7 +642,7 @@ impl Store {
 }
 
 impl Tx {
-    /// Queues a batch's emails and logs its decisions; returns the emails' outbox ids, in order.
+    /// Queues a batch's emails and logs its decisions.
     ///
     /// A few statements per batch, whatever its size: the emails take their ids up front (the
     /// next of SQLite's `AUTOINCREMENT` sequence, within this write transaction; PostgreSQL's
@@ -658,7 +652,7 @@ impl Tx {
         batch: &Batch,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<(), StoreError> {
         let count = batch.emails.len() as i64;
         let ids: Vec<i64> = match &mut self.0 {
             Inner::Sqlite(conn) => {
@@ -766,7 +760,7 @@ impl Tx {
                 });
             }
         }
-        Ok(ids)
+        Ok(())
     }
 
     /// Records a finished run.
