@@ -50,6 +50,9 @@ pub struct Casework<'a> {
     pub actor: String,
     /// The real time of the change, for the audit log.
     pub now: DateTime<Utc>,
+    /// What the change is dated (`--at`, never ahead of the clock, or now): the day a case is
+    /// recorded as opened, from which the Executive Chair's notice counts.
+    pub dated: DateTime<Utc>,
     /// The civil date completions are checked against (today, or `--at`).
     pub today: NaiveDate,
 }
@@ -147,7 +150,7 @@ impl Casework<'_> {
                     day0: opening.day0,
                     local_review_proposed: opening.local_review_proposed,
                 },
-                self.now,
+                self.dated,
             )
             .await
             .map_err(|e| match e {

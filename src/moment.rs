@@ -29,6 +29,12 @@ pub enum AtError {
     Malformed(String),
     #[error("{0} does not exist in {1} (the clocks went forward): give a time outside the gap")]
     Skipped(NaiveDateTime, Tz),
+    #[error(
+        "--at {at} is after today ({today}): a change or a run dated in the future would use up \
+         the notifications of the days in between, which would then never go out. Leave out \
+         --at, or add --rehearse when this database is a throwaway copy (training, tests)"
+    )]
+    Ahead { at: NaiveDate, today: NaiveDate },
 }
 
 impl FromStr for At {
@@ -75,12 +81,28 @@ impl At {
     }
 }
 
-/// `--at` resolved, or the current time; the one place outside `main` that may read the clock.
+/// The current time in `tz`: the one clock read of the library (the daemon's loop and the
+/// audit timestamps come through here too).
+pub fn now(tz: Tz) -> DateTime<Tz> {
+    chrono::Utc::now().with_timezone(&tz)
+}
+
+/// `--at` resolved, or the current time.
 pub fn now_or(at: Option<At>, tz: Tz) -> Result<DateTime<Tz>, AtError> {
     match at {
         Some(at) => at.resolve(tz),
-        None => Ok(chrono::Utc::now().with_timezone(&tz)),
+        None => Ok(now(tz)),
     }
+}
+
+/// Refuses a write dated on a later day than `real` (the clock), unless the caller rehearses on
+/// a throwaway database. A past day is fine: replaying or back-dating consumes nothing ahead.
+pub fn refuse_ahead(at: DateTime<Tz>, real: DateTime<Tz>, rehearse: bool) -> Result<(), AtError> {
+    let (at, today) = (at.date_naive(), real.date_naive());
+    if at > today && !rehearse {
+        return Err(AtError::Ahead { at, today });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -113,6 +135,23 @@ mod tests {
             at.resolve(London).unwrap().date_naive().to_string(),
             "2027-07-01"
         );
+    }
+
+    #[test]
+    fn a_later_day_is_refused_unless_rehearsing_and_a_later_hour_today_is_not() {
+        let real = London.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let later_today = London.with_ymd_and_hms(2026, 12, 1, 23, 0, 0).unwrap();
+        let tomorrow = London.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
+        let last_year = London.with_ymd_and_hms(2025, 12, 2, 0, 0, 0).unwrap();
+        assert!(refuse_ahead(later_today, real, false).is_ok());
+        assert!(refuse_ahead(last_year, real, false).is_ok());
+        let refused = refuse_ahead(tomorrow, real, false).unwrap_err().to_string();
+        assert!(
+            refused.contains("--at 2026-12-02 is after today (2026-12-01)"),
+            "{refused}"
+        );
+        assert!(refused.contains("--rehearse"), "{refused}");
+        assert!(refuse_ahead(tomorrow, real, true).is_ok());
     }
 
     #[test]

@@ -387,13 +387,16 @@ impl Planner<'_> {
 
         // Words and recipients are built only for what is proposed: an unchanged case on a
         // quiet day proposes nothing, and a run over many cases should cost little then.
-        if policy.chair_notice {
+        // Dated the day the case was opened, whatever the day of the run: an occurrence whose
+        // day moved with `today` would be proposed anew by every later run. A run for a day
+        // before the case was opened (a replay) has nothing to tell the Chair yet.
+        if policy.chair_notice && case.opened_on <= today {
             add(
                 Rule::ChairNotice,
                 None,
                 0,
                 0,
-                case.opened_on.min(today),
+                case.opened_on,
                 &|| self.role_contact(Role::ExecutiveChair),
                 &|| Item {
                     title: "A Rapid Review is in progress".to_owned(),

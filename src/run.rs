@@ -6,15 +6,17 @@
 //! others.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::case::{CaseOverview, CaseRef};
+use crate::plan::NotificationKey;
 use crate::plan::{
     Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
 };
-use crate::store::{Batch, LogEntry, NewEmail, RunCounts, Store, StoreError};
+use crate::store::{Batch, CaseId, LogEntry, NewEmail, RunCounts, Store, StoreError};
 use crate::timeline::evaluate;
 
 /// Who the run writes in the audit log.
@@ -81,7 +83,11 @@ async fn prepare(
     let rules = planner.fingerprint();
     // Occurrences up to the last run's day were all proposed to that run, for a case unchanged
     // since and under the same rules: only the days after it are new.
-    let last = store.last_run().await?.filter(|last| last.rules == rules);
+    // A run recorded for a later day (a rehearsal, a clock that jumped) says nothing about today.
+    let last = store
+        .last_run()
+        .await?
+        .filter(|last| last.rules == rules && last.day <= today);
     let window = last
         .as_ref()
         .map(|last| (last.day.succ_opt().unwrap_or(last.day), last.revision));
@@ -346,21 +352,34 @@ pub async fn run_once(
     heartbeat: bool,
 ) -> Result<RunReport, StoreError> {
     let (mut queued, mut skipped) = (0, 0);
+    // Emails left with nothing once keys found logged at write time were taken out.
+    let withdrawn = AtomicUsize::new(0);
     let (decided, prepared) = plan_pages(store, planner, today, heartbeat, |page| {
         let (emails, skips) = group_owned(page.decisions);
         queued += emails.len();
         skipped += skips.len();
         // Made ready on a thread of its own from now, while the previous page is written.
-        let batch = (!emails.is_empty() || !skips.is_empty())
-            .then(|| tokio::task::spawn_blocking(move || batch(&emails, &skips, &page.case_ids)));
+        let ready = (!emails.is_empty() || !skips.is_empty()).then(|| {
+            tokio::task::spawn_blocking(move || {
+                let batch = batch(&emails, &skips, &page.case_ids);
+                (
+                    batch,
+                    Page {
+                        emails,
+                        skips,
+                        case_ids: page.case_ids,
+                    },
+                )
+            })
+        });
+        let withdrawn = &withdrawn;
         async move {
-            let Some(batch) = batch else {
+            let Some(ready) = ready else {
                 return Ok(false);
             };
-            let batch = batch.await.expect("preparing a batch does not panic");
-            let mut tx = store.begin().await?;
-            tx.queue(&batch, RUN_ACTOR, now).await?;
-            tx.commit().await?;
+            let (batch, page) = ready.await.expect("preparing a batch does not panic");
+            let left_out = write_page(store, &batch, page, now).await?;
+            withdrawn.fetch_add(left_out, Ordering::Relaxed);
             Ok(true)
         }
     })
@@ -371,12 +390,18 @@ pub async fn run_once(
         proposals,
         failed_cases,
     } = decided;
-    let mut tx = store.begin().await?;
     if let Some(summary) = summary {
-        tx.queue(&batch(&[summary], &[], &HashMap::new()), RUN_ACTOR, now)
-            .await?;
+        let page = Page {
+            emails: vec![summary],
+            skips: Vec::new(),
+            case_ids: HashMap::new(),
+        };
+        let batch = batch(&page.emails, &page.skips, &page.case_ids);
         queued += 1;
+        queued -= write_page(store, &batch, page, now).await?;
     }
+    queued -= withdrawn.into_inner();
+    let mut tx = store.begin().await?;
     let counts = RunCounts {
         queued: queued as i64,
         skipped: skipped as i64,
@@ -394,6 +419,113 @@ pub async fn run_once(
         skipped,
         failed_cases,
     })
+}
+
+/// What one page queues and skips, kept beside its [`Batch`] in case it must be written again.
+struct Page {
+    emails: Vec<Email>,
+    skips: Vec<(Notification, String)>,
+    case_ids: HashMap<CaseRef, i64>,
+}
+
+/// Writes a page's batch in one transaction; returns how many of its emails were left out.
+///
+/// A key the log already holds when the page is written (another run for the same days got
+/// there first, or a mark that promised more than it should) was sent or skipped already: the
+/// page is written again without it, in a transaction that looked the keys up first, and the
+/// audit log says why. The run never fails for it.
+async fn write_page(
+    store: &Store,
+    prepared: &Batch,
+    page: Page,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut tx = store.begin().await?;
+    match tx.queue(prepared, RUN_ACTOR, now).await {
+        Ok(()) => return tx.commit().await.map(|()| 0),
+        Err(StoreError::Conflict) => tx.rollback().await?,
+        Err(other) => return Err(other),
+    }
+    let Page {
+        emails,
+        skips,
+        case_ids,
+    } = page;
+    let case_id = |case: Option<&CaseRef>| case.and_then(|c| case_ids.get(c)).copied();
+    let mut tx = store.begin().await?;
+    let keys: Vec<(Option<i64>, &NotificationKey)> = emails
+        .iter()
+        .flat_map(|email| match &email.summary {
+            Some(summary) => vec![(None, &summary.key)],
+            None => email
+                .items
+                .iter()
+                .map(|item| (case_id(item.case.as_ref()), &item.key))
+                .collect(),
+        })
+        .chain(
+            skips
+                .iter()
+                .map(|(n, _)| (case_id(n.case.as_ref()), &n.key)),
+        )
+        .collect();
+    let logged = tx.logged_keys(&keys).await?;
+    drop(keys);
+    let before = emails.len();
+    let mut left_out: Vec<(Option<i64>, NotificationKey)> = Vec::new();
+    let mut kept_emails = Vec::with_capacity(emails.len());
+    for mut email in emails {
+        if let Some(summary) = &email.summary {
+            if logged.contains(&summary.key) {
+                left_out.push((None, summary.key.clone()));
+                continue;
+            }
+        } else {
+            email.items.retain(|item| {
+                let fresh = !logged.contains(&item.key);
+                if !fresh {
+                    left_out.push((case_id(item.case.as_ref()), item.key.clone()));
+                }
+                fresh
+            });
+            if email.items.is_empty() {
+                continue;
+            }
+        }
+        kept_emails.push(email);
+    }
+    let withdrawn = before - kept_emails.len();
+    let kept_skips: Vec<_> = skips
+        .into_iter()
+        .filter(|(n, _)| {
+            let fresh = !logged.contains(&n.key);
+            if !fresh {
+                left_out.push((case_id(n.case.as_ref()), n.key.clone()));
+            }
+            fresh
+        })
+        .collect();
+    tx.queue(&batch(&kept_emails, &kept_skips, &case_ids), RUN_ACTOR, now)
+        .await?;
+    for (case, key) in &left_out {
+        tx.audit(
+            case.map(CaseId::from_row_id),
+            now,
+            RUN_ACTOR,
+            "already-logged",
+            &format!(
+                "{key}: already in the notification log when this run wrote it (sent or \
+                 skipped before): left out of its email"
+            ),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::warn!(
+        keys = left_out.len(),
+        "notifications already logged when a run wrote them were left out"
+    );
+    Ok(withdrawn)
 }
 
 /// `emails` made ready to queue, with their keys to log, and the `skips` to log (and audit).

@@ -307,12 +307,18 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
     );
     // Delivered over SMTP with AUTH (today is always inside the 00:00-23:59 window on a
     // working day; on a weekend or bank holiday the email waits, as it should).
+    // (`between yesterday today` is 1 exactly when today is a working day.)
     let today = chrono::Utc::now().date_naive();
     let working = rrn_command()
-        .args(["calendar", "workday", &today.to_string(), "0"])
+        .args([
+            "calendar",
+            "between",
+            &today.pred_opt().unwrap().to_string(),
+            &today.to_string(),
+        ])
         .output()
         .unwrap();
-    if String::from_utf8_lossy(&working.stdout).contains(&today.to_string()) {
+    if String::from_utf8_lossy(&working.stdout).trim() == "1" {
         wait_for("delivery", Duration::from_secs(20), || {
             inbox
                 .0

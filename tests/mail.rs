@@ -86,7 +86,7 @@ impl Setup {
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
             .args(["--config", CONFIG])
-            .args(args)
+            .args(common::rehearsing(args))
             .output()
             .unwrap()
     }
@@ -579,7 +579,15 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
     let command = |at: &str| {
         let mut command = rrn_command();
         command.envs(setup.env.iter().map(|(k, v)| (k, v)));
-        command.args(["--config", CONFIG, "run", "--once", "--at", at]);
+        command.args([
+            "--config",
+            CONFIG,
+            "run",
+            "--once",
+            "--rehearse",
+            "--at",
+            at,
+        ]);
         command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());

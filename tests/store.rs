@@ -118,10 +118,15 @@ impl TestDb {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// Dated `AT` unless `args` give their own `--at`; `--rehearse`, since these dates may be
+    /// ahead of the real clock (the database is a throwaway).
     fn case_output(&self, args: &[&str]) -> Output {
         let mut full = vec!["case"];
         full.extend_from_slice(args);
-        full.extend_from_slice(&["--actor", "tester", "--at", AT]);
+        full.extend_from_slice(&["--actor", "tester", "--rehearse"]);
+        if !args.contains(&"--at") {
+            full.extend_from_slice(&["--at", AT]);
+        }
         self.rrn(&full)
     }
 
@@ -233,9 +238,12 @@ fn processes_starting_together_on_a_new_sqlite_file_all_succeed() {
     assert_eq!(listed.as_array().unwrap().len(), 6);
 }
 
+/// Opened on its day 0, Monday 21 December 2026.
 fn open_christmas_case(db: &TestDb) {
     db.case(&[
         "open",
+        "--at",
+        "2026-12-21",
         "RR-2026-014",
         "--aware",
         "2026-12-16",
@@ -703,7 +711,7 @@ fn racing_completions_on_one_case_never_corrupt_it(db: &TestDb) {
             if let Some(agency) = agency {
                 args.extend(["--agency", agency]);
             }
-            args.extend(["--actor", "racer", "--at", AT]);
+            args.extend(["--actor", "racer", "--rehearse", "--at", AT]);
             db.command(&args)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -846,7 +854,7 @@ fn plan_previews_a_case_day_by_day_and_writes_nothing(db: &TestDb) {
 
 /// `rrn run --once --at DAY`: the run's report (the delivery report is under `delivery`).
 fn run_once(db: &TestDb, day: &str) -> serde_json::Value {
-    let mut report = json(&db.rrn_json(&["run", "--once", "--at", day]));
+    let mut report = json(&db.rrn_json(&["run", "--once", "--rehearse", "--at", day]));
     let delivery = report["delivery"].take();
     let mut run = report["run"].take();
     run["delivery"] = delivery;
@@ -866,6 +874,7 @@ fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
         "police",
         "--at",
         "2200-12-29",
+        "--rehearse",
     ]);
 
     // Day 1: three agency letters, and digests to the Executive Chair (case opened), the CSC

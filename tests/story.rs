@@ -242,7 +242,7 @@ impl Story {
         let output = rrn_command()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(["--config", CONFIG])
-            .args(args)
+            .args(common::rehearsing(args))
             .output()
             .unwrap();
         assert!(

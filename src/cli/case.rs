@@ -77,6 +77,13 @@ fn os_user() -> String {
 
 pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, CliError> {
     let ctx = load(config_path, args.at.at)?;
+    let reads_only = matches!(
+        args.command,
+        CaseCommand::List { .. } | CaseCommand::Show { .. } | CaseCommand::Export { .. }
+    );
+    if !reads_only {
+        ctx.refuse_ahead(&args.rehearse)?;
+    }
     runtime()?.block_on(async {
         let store = open_store(&ctx.config).await?;
         let actor = match args.actor.as_deref().map(str::trim) {
@@ -92,8 +99,10 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
             timeline: &ctx.timeline,
             calendar: &ctx.calendar,
             actor,
-            // Audit entries carry the real time; `--at` only moves "today".
+            // Audit entries carry the real time; `--at` moves "today" and the day a case is
+            // recorded as opened (never ahead of the clock, see `refuse_ahead`).
             now: Utc::now(),
+            dated: ctx.at.with_timezone(&Utc),
             today: ctx.today(),
         };
         let done = |message: String| -> Result<String, CliError> {

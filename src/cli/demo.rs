@@ -91,6 +91,7 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
                 calendar: &loaded.calendar,
                 actor: "demo".to_owned(),
                 now: at,
+                dated: at,
                 today,
             };
             let mut done = Vec::new();

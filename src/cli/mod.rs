@@ -108,6 +108,8 @@ pub struct CaseArgs {
     pub actor: Option<String>,
     #[command(flatten)]
     pub at: AtArg,
+    #[command(flatten)]
+    pub rehearse: RehearseArg,
     /// Output: a table for people, or JSON for scripts
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -304,6 +306,8 @@ pub struct RunArgs {
     pub once: bool,
     #[command(flatten)]
     pub at: AtArg,
+    #[command(flatten)]
+    pub rehearse: RehearseArg,
     /// Output: a table for people, or JSON for scripts
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -358,6 +362,14 @@ pub struct AtArg {
     /// or a date-time [default: now]
     #[arg(long, global = true, value_name = "DATE")]
     pub at: Option<At>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RehearseArg {
+    /// Allow an --at after today, on a throwaway copy of the database only (training, tests):
+    /// a change or run dated ahead uses up the notifications of the days in between
+    #[arg(long, global = true)]
+    pub rehearse: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -436,6 +448,12 @@ impl Loaded {
     /// The civil date the command acts on, in the partnership's timezone.
     fn today(&self) -> NaiveDate {
         self.at.date_naive()
+    }
+
+    /// Refuses an `--at` on a later day than the clock's for a command that writes.
+    fn refuse_ahead(&self, rehearse: &RehearseArg) -> Result<(), CliError> {
+        let real = crate::moment::now(self.config.partnership.timezone);
+        crate::moment::refuse_ahead(self.at, real, rehearse.rehearse).map_err(usage)
     }
 
     fn planner(&self) -> crate::plan::Planner<'_> {

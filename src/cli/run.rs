@@ -25,7 +25,10 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         return crate::daemon::run(config_path).map_err(CliError::Failed);
     }
     let config = load_config(config_path)?;
-    let at = crate::moment::now_or(args.at.at, config.partnership.timezone).map_err(usage)?;
+    let tz = config.partnership.timezone;
+    let at = crate::moment::now_or(args.at.at, tz).map_err(usage)?;
+    crate::moment::refuse_ahead(at, crate::moment::now(tz), args.rehearse.rehearse)
+        .map_err(usage)?;
     // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
     // (what the run records is then stamped with the simulated time).
     let now = at.with_timezone(&Utc);
@@ -133,7 +136,7 @@ pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliEr
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
         if store
-            .retry(id, Utc::now())
+            .retry(id)
             .await
             .map_err(|e| CliError::Failed(e.into()))?
         {

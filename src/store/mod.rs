@@ -83,6 +83,13 @@ pub enum Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaseId(i64);
 
+impl CaseId {
+    /// A row id a scan handed out (`store::scan` pages carry them).
+    pub fn from_row_id(id: i64) -> Self {
+        Self(id)
+    }
+}
+
 /// Runs `$body` once per backend with `$conn` bound to that backend's connection and `$pg` a
 /// constant saying which, so one piece of code serves both where the SQL is the same.
 macro_rules! on_backend {

@@ -23,6 +23,37 @@ const LOGGED_POSTGRES: &str = "SELECT l.key FROM notification_log l \
      JOIN unnest($1::bigint[], $2::bigint[]) AS k (case_id, key_hash) \
      ON coalesce(l.case_id, 0) = k.case_id AND l.key_hash = k.key_hash";
 
+/// A chunk of keys as `LOGGED_SQLITE` takes them.
+fn sqlite_pairs(chunk: &[(Option<i64>, &NotificationKey)]) -> String {
+    let pairs: Vec<(i64, i64)> = chunk
+        .iter()
+        .map(|(case, key)| (case.unwrap_or(0), key_hash(key.as_str())))
+        .collect();
+    serde_json::to_string(&pairs).expect("numbers serialise")
+}
+
+/// A chunk of keys as `LOGGED_POSTGRES` takes them.
+fn postgres_arrays(chunk: &[(Option<i64>, &NotificationKey)]) -> (Vec<i64>, Vec<i64>) {
+    chunk
+        .iter()
+        .map(|(case, key)| (case.unwrap_or(0), key_hash(key.as_str())))
+        .unzip()
+}
+
+/// The logged keys a lookup found that were asked for: the hash found the rows, the text
+/// decides (a colliding key is not logged).
+fn asked_for(
+    chunk: &[(Option<i64>, &NotificationKey)],
+    rows: Vec<String>,
+) -> impl Iterator<Item = NotificationKey> {
+    let asked: HashSet<&str> = chunk.iter().map(|(_, key)| key.as_str()).collect();
+    let found: Vec<String> = rows
+        .into_iter()
+        .filter(|key| asked.contains(key.as_str()))
+        .collect();
+    found.into_iter().map(NotificationKey::from_stored)
+}
+
 /// Emails queued per SQLite statement (eight values each, under SQLite's 32,766).
 const EMAILS_PER_STATEMENT: usize = 500;
 
@@ -248,32 +279,23 @@ impl Store {
     ) -> Result<HashSet<NotificationKey>, StoreError> {
         let mut found = HashSet::new();
         for chunk in keys.chunks(KEYS_PER_QUERY) {
-            let cases = chunk.iter().map(|(case, _)| case.unwrap_or(0));
-            let hashes = chunk.iter().map(|(_, key)| key_hash(key.as_str()));
             let rows: Vec<String> = match self {
                 Store::Sqlite(pool) => {
-                    let pairs: Vec<(i64, i64)> = cases.zip(hashes).collect();
-                    let list = serde_json::to_string(&pairs).expect("numbers serialise");
                     sqlx::query_scalar(LOGGED_SQLITE)
-                        .bind(list)
+                        .bind(sqlite_pairs(chunk))
                         .fetch_all(pool)
                         .await?
                 }
                 Store::Postgres(pool) => {
+                    let (cases, hashes) = postgres_arrays(chunk);
                     sqlx::query_scalar(LOGGED_POSTGRES)
-                        .bind(cases.collect::<Vec<i64>>())
-                        .bind(hashes.collect::<Vec<i64>>())
+                        .bind(cases)
+                        .bind(hashes)
                         .fetch_all(pool)
                         .await?
                 }
             };
-            // The hash found the rows; the text decides (a colliding key is not logged).
-            let asked: HashSet<&str> = chunk.iter().map(|(_, key)| key.as_str()).collect();
-            found.extend(
-                rows.into_iter()
-                    .filter(|key| asked.contains(key.as_str()))
-                    .map(NotificationKey::from_stored),
-            );
+            found.extend(asked_for(chunk, rows));
         }
         Ok(found)
     }
@@ -621,17 +643,17 @@ impl Store {
         tx.commit().await
     }
 
-    /// `rrn outbox retry ID`: a failed row goes back in the queue now. False if there is no
-    /// failed row with that id.
-    pub async fn retry(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// `rrn outbox retry ID`: a failed row goes back in the queue, due from when it was first
+    /// queued, so the next pass sends it whatever its clock (a pass under `--at` may be dated
+    /// before the moment of the retry). False if there is no failed row with that id.
+    pub async fn retry(&self, id: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let changed = on_backend!(&mut tx.0, conn, _PG => {
             sqlx::query(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 \
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = created_at \
                  WHERE id = $1 AND status = 'failed'",
             )
             .bind(id)
-            .bind(now)
             .execute(&mut **conn)
             .await?
             .rows_affected()
@@ -642,6 +664,35 @@ impl Store {
 }
 
 impl Tx {
+    /// [`Store::logged_keys`] inside this write transaction, so what it finds stays true until
+    /// the transaction ends.
+    pub async fn logged_keys(
+        &mut self,
+        keys: &[(Option<i64>, &NotificationKey)],
+    ) -> Result<HashSet<NotificationKey>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let rows: Vec<String> = match &mut self.0 {
+                Inner::Sqlite(conn) => {
+                    sqlx::query_scalar(LOGGED_SQLITE)
+                        .bind(sqlite_pairs(chunk))
+                        .fetch_all(&mut **conn)
+                        .await?
+                }
+                Inner::Postgres(conn) => {
+                    let (cases, hashes) = postgres_arrays(chunk);
+                    sqlx::query_scalar(LOGGED_POSTGRES)
+                        .bind(cases)
+                        .bind(hashes)
+                        .fetch_all(&mut **conn)
+                        .await?
+                }
+            };
+            found.extend(asked_for(chunk, rows));
+        }
+        Ok(found)
+    }
+
     /// Queues a batch's emails and logs its decisions.
     ///
     /// A few statements per batch, whatever its size: the emails take their ids up front (the

@@ -15,6 +15,19 @@ pub fn rrn_command() -> Command {
     command
 }
 
+/// `args` with `--rehearse` added when they date a change or a run with `--at`: a test's
+/// database is a throwaway, and its fixed dates may be ahead of the real clock.
+#[allow(dead_code)] // not every test crate writes with --at
+pub fn rehearsing<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut args = args.to_vec();
+    let writes = matches!(args.first(), Some(&"case") | Some(&"run"))
+        && !matches!(args.get(1), Some(&"show") | Some(&"list") | Some(&"export"));
+    if writes && args.contains(&"--at") {
+        args.push("--rehearse");
+    }
+    args
+}
+
 /// A private certificate authority and a server certificate for 127.0.0.1 signed by it, made
 /// with the `openssl` command (as a partnership's internal relay would have).
 #[allow(dead_code)] // not every test crate makes certificates
