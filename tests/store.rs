@@ -202,6 +202,9 @@ on_both_backends!(
     a_log_written_before_the_0004_layout_still_dedups,
     a_run_that_died_half_way_sends_nothing_twice,
     a_run_for_an_earlier_day_does_not_hide_a_later_runs_log,
+    runs_dated_before_the_case_was_opened_never_stop_later_runs,
+    a_key_already_logged_when_a_page_is_written_is_left_out_not_fatal,
+    a_run_ahead_of_the_clock_is_refused_and_changes_nothing,
     the_case_rows_lines_follow_every_change,
 );
 
@@ -1087,6 +1090,94 @@ fn a_run_for_an_earlier_day_does_not_hide_a_later_runs_log(db: &TestDb) {
     let again = run_once(db, "2026-12-29");
     assert_eq!(again["queued"], 0, "{again}");
     assert_eq!(outbox_rows(db), queued);
+}
+
+/// The Executive Chair's notice is dated the day the case was opened: runs replaying days
+/// before it (time travel, or a host whose clock is behind) propose nothing for it, and do not
+/// make it look new to every run after them.
+fn runs_dated_before_the_case_was_opened_never_stop_later_runs(db: &TestDb) {
+    // Opened on AT (20 January 2027) for an incident a year before.
+    db.case(&[
+        "open",
+        "RR-1",
+        "--aware",
+        "2025-12-10",
+        "--day0",
+        "2025-12-15",
+        "--agency",
+        "police",
+        "--agency",
+        "health",
+    ]);
+    let chair_notices = |db: &TestDb| {
+        scalar(
+            db,
+            "SELECT count(*) FROM notification_log WHERE key LIKE '%/chair_notice/%'",
+        )
+    };
+    for day in ["2025-12-15", "2025-12-16", "2025-12-17"] {
+        let run = run_once(db, day);
+        assert_eq!(run["failed_cases"], serde_json::json!([]), "{run}");
+    }
+    assert_eq!(chair_notices(db), 0, "the case was not open yet on those days");
+    let opened = run_once(db, AT);
+    assert!(opened["queued"].as_i64().unwrap() > 0, "{opened}");
+    assert_eq!(chair_notices(db), 1);
+    // The days after, and another replay of the past, add nothing for the Chair.
+    run_once(db, "2027-01-21");
+    run_once(db, "2025-12-18");
+    run_once(db, "2027-01-22");
+    assert_eq!(chair_notices(db), 1);
+    assert_eq!(
+        scalar(db, "SELECT count(*) FROM audit_log WHERE action = 'already-logged'"),
+        0,
+        "nothing came back as new"
+    );
+}
+
+/// A key the log already holds when a page is written (here: a mark that promises nothing was
+/// logged after the last run, when something was) is left out of its email, the audit log says
+/// why, and the run goes on.
+fn a_key_already_logged_when_a_page_is_written_is_left_out_not_fatal(db: &TestDb) {
+    open_christmas_case(db);
+    run_once(db, "2026-12-22");
+    let second = run_once(db, "2026-12-29");
+    assert!(second["queued"].as_i64().unwrap() > 0, "{second}");
+    let queued = outbox_rows(db);
+    // Forget the second run, and make the first one's mark claim that nothing was logged
+    // after it: the next run trusts it and does not look the keys up.
+    execute(db, "DELETE FROM runs WHERE today_on = '2026-12-29'").unwrap();
+    execute(db, "UPDATE runs SET log_mark = 1000000000").unwrap();
+    let again = run_once(db, "2026-12-29");
+    assert_eq!(again["queued"], 0, "{again}");
+    assert_eq!(again["failed_cases"], serde_json::json!([]), "{again}");
+    assert_eq!(outbox_rows(db), queued, "nothing was sent twice");
+    let left_out = scalar(
+        db,
+        "SELECT count(*) FROM audit_log WHERE action = 'already-logged' \
+         AND detail LIKE '%already in the notification log%'",
+    );
+    assert!(left_out > 0, "the audit log says what was left out");
+}
+
+/// A run dated ahead of the clock would use up the days in between: refused, unless the
+/// database is a throwaway and the caller says so.
+fn a_run_ahead_of_the_clock_is_refused_and_changes_nothing(db: &TestDb) {
+    open_christmas_case(db);
+    let before = db.dump();
+    let output = db.rrn(&["run", "--once", "--at", "2199-06-03T10:00"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--at 2199-06-03 is after today"), "{stderr}");
+    assert!(stderr.contains("--rehearse"), "{stderr}");
+    let write = db.rrn(&[
+        "case", "close", "RR-2026-014", "--reason", "test", "--at", "2199-01-01",
+    ]);
+    assert_eq!(write.status.code(), Some(2), "{write:?}");
+    assert_eq!(db.dump(), before);
+    // Reading ahead is fine: it writes nothing.
+    let shown = db.rrn(&["case", "show", "RR-2026-014", "--at", "2199-01-01"]);
+    assert!(shown.status.success(), "{shown:?}");
 }
 
 /// Runs one statement outside the store, as an operator (or another program) might.
