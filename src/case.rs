@@ -138,6 +138,20 @@ pub struct CaseOverview {
     pub facts: CaseFacts,
 }
 
+/// A case a run could not plan, and why: reported by reference (never more) in `rrn status`,
+/// `/healthz`, the run's log line and the daily summary, while the other cases go on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FailedCase {
+    pub reference: CaseRef,
+    pub reason: String,
+}
+
+impl std::fmt::Display for FailedCase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.reference, self.reason)
+    }
+}
+
 /// One entry of the append-only audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {

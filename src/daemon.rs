@@ -286,7 +286,7 @@ async fn tick(
             _ = stop.cancelled() => return Ok(false),
         };
         for failure in &run.failed_cases {
-            warn!("cannot evaluate case {failure}");
+            warn!(case = %failure.reference, "cannot plan case {failure}");
         }
         // Only a run that succeeded moves the marks: a failed one is tried again next wake-up.
         *last_check = Some(now);
@@ -298,6 +298,7 @@ async fn tick(
             queued = run.queued,
             skipped = run.skipped,
             failed_cases = run.failed_cases.len(),
+            failed = %crate::observe::references(&run.failed_cases),
             "evaluated"
         );
         evaluated = true;

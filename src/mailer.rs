@@ -264,6 +264,10 @@ impl Renderer {
             overdue: 0,
             due_soon: 1,
             failed_emails: 0,
+            failed_cases: vec![crate::case::FailedCase {
+                reference: crate::case::CaseRef::parse("RR-2026-001").expect("valid"),
+                reason: "agency `probation` is not in the config".to_owned(),
+            }],
         });
         self.render_pair("heartbeat", &self.context(&heartbeat))?;
         self.render_pair(

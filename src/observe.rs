@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::calendar::Calendar;
+use crate::case::FailedCase;
 use crate::store::{OutboxCounts, StatusFilter, Store, StoreError};
 use crate::timeline::{Status, Timeline, evaluate};
 
@@ -39,6 +40,8 @@ pub struct Snapshot {
     pub overdue: Vec<Overdue>,
     pub emails: OutboxCounts,
     pub last_run: Option<DateTime<Utc>>,
+    /// The cases the last run could not plan: nothing goes out for them until fixed.
+    pub failed_cases: Vec<FailedCase>,
 }
 
 impl Snapshot {
@@ -74,6 +77,7 @@ impl Snapshot {
             .await?;
         snapshot.emails = store.outbox_counts().await?;
         snapshot.last_run = store.last_run_at().await?;
+        snapshot.failed_cases = store.last_run_failures().await?;
         Ok(snapshot)
     }
 }
@@ -167,10 +171,20 @@ pub fn metrics_text(
             (now - last).num_seconds().max(0).to_string(),
         );
     }
+    let failed_cases = health
+        .snapshot
+        .as_ref()
+        .map_or(0, |snapshot| snapshot.failed_cases.len());
+    gauge(
+        "rrn_failed_cases",
+        "Cases the last run could not plan (nothing is sent for them until fixed).",
+        failed_cases.to_string(),
+    );
     gauge(
         "rrn_up",
-        "1 when the last run succeeded.",
-        u8::from(health.failing.is_none() && health.last_success.is_some()).to_string(),
+        "1 when the last run succeeded for every case.",
+        u8::from(health.failing.is_none() && health.last_success.is_some() && failed_cases == 0)
+            .to_string(),
     );
     if let Some(emails) = emails {
         let _ = writeln!(
@@ -233,8 +247,34 @@ async fn healthz(State(shared): State<Shared>) -> impl IntoResponse {
             StatusCode::SERVICE_UNAVAILABLE,
             "no run has completed yet\n".to_owned(),
         ),
-        (None, Some(at)) => (StatusCode::OK, format!("ok: last run {at}\n")),
+        (None, Some(at)) => match health.snapshot.as_ref().map(|s| &s.failed_cases) {
+            Some(failed) if !failed.is_empty() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "degraded: the last run ({at}) could not plan {} case{}: {}\n",
+                    failed.len(),
+                    if failed.len() == 1 { "" } else { "s" },
+                    references(failed)
+                ),
+            ),
+            _ => (StatusCode::OK, format!("ok: last run {at}\n")),
+        },
     }
+}
+
+/// The references of `failed`, the first few of them.
+pub fn references(failed: &[FailedCase]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = failed
+        .iter()
+        .take(SHOWN)
+        .map(|f| f.reference.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if failed.len() > SHOWN {
+        text.push_str(&format!(" and {} more", failed.len() - SHOWN));
+    }
+    text
 }
 
 async fn metrics(State(shared): State<Shared>) -> impl IntoResponse {

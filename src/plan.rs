@@ -19,7 +19,7 @@ mod stored;
 
 use crate::agency::AgencyId;
 use crate::calendar::{Calendar, OutOfRange};
-use crate::case::{CaseOverview, CaseRef};
+use crate::case::{CaseOverview, CaseRef, FailedCase};
 use crate::config::{Agency, Contact, ContactsSection};
 use crate::email::EmailAddress;
 use crate::report::urgency;
@@ -778,6 +778,10 @@ pub struct Summary {
     pub due_soon: usize,
     /// Emails that could not be delivered and wait for `rrn outbox retry`.
     pub failed_emails: usize,
+    /// Cases this run could not plan, by reference, with why (absent in rows stored by older
+    /// versions).
+    #[serde(default)]
+    pub failed_cases: Vec<FailedCase>,
 }
 
 /// How far ahead the daily summary looks, in working days.
@@ -839,6 +843,7 @@ impl Planner<'_> {
         open_cases: usize,
         mut lines: Vec<Notification>,
         failed_emails: usize,
+        failed_cases: &[FailedCase],
     ) -> Option<Email> {
         let recipient = self.role_contact(Role::BusinessTeam).ok()?;
         lines.sort_by_key(|l| (l.urgency, l.item.due));
@@ -854,6 +859,7 @@ impl Planner<'_> {
                 overdue,
                 due_soon: lines.len() - overdue,
                 failed_emails,
+                failed_cases: failed_cases.to_vec(),
             }),
             recipient,
             kind: EmailKind::Heartbeat,

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::case::{CaseOverview, CaseRef};
+use crate::case::{CaseOverview, CaseRef, FailedCase};
 use crate::plan::NotificationKey;
 use crate::plan::{
     Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
@@ -33,8 +33,8 @@ pub struct RunReport {
     pub queued: usize,
     /// Notifications skipped (stale, superseded, unaddressed), each recorded in the audit log.
     pub skipped: usize,
-    /// Cases that could not be evaluated, with the reason.
-    pub failed_cases: Vec<String>,
+    /// Cases that could not be planned (evaluated, or addressed), with the reason.
+    pub failed_cases: Vec<FailedCase>,
 }
 
 /// Cases planned, decided and written together: a run holds a few pages of cases, their
@@ -53,7 +53,7 @@ pub struct Decided {
     pub cases: usize,
     /// How many occurrences were proposed and looked up in the log.
     pub proposals: usize,
-    pub failed_cases: Vec<String>,
+    pub failed_cases: Vec<FailedCase>,
 }
 
 /// What a run knows before it looks at the cases.
@@ -123,7 +123,7 @@ async fn decide_page(
     prepared: &Prepared,
     page: &[(i64, CaseOverview)],
     summary_lines: &mut Vec<Notification>,
-    failed_cases: &mut Vec<String>,
+    failed_cases: &mut Vec<FailedCase>,
 ) -> Result<PageDecisions, StoreError> {
     let today = prepared.today;
     let mut proposals: Vec<Proposal> = Vec::new();
@@ -134,17 +134,42 @@ async fn decide_page(
             Some((day, seen)) if case.revision <= seen => Some(day),
             _ => None,
         };
+        let fail = |reason: String| FailedCase {
+            reference: case.reference.clone(),
+            reason,
+        };
         let states = match evaluate(planner.timeline, planner.calendar, &case.facts, today) {
             Ok(states) => states,
             Err(e) => {
-                failed_cases.push(format!("{}: {e}", case.reference));
+                failed_cases.push(fail(e.to_string()));
                 continue;
             }
         };
         let first = proposals.len();
         match planner.plan_states(case, &states, today, since) {
-            Ok(planned) => proposals.extend(planned),
-            Err(e) => failed_cases.push(format!("{}: {e}", case.reference)),
+            Ok(mut planned) => {
+                // One with no one to send to (an agency or a role without a contact) fails its
+                // case, and stays unlogged so that it goes out once the config names someone.
+                let mut unaddressed: Vec<String> = Vec::new();
+                planned.retain(|p| match &p.unaddressed {
+                    Some(why) => {
+                        if !unaddressed.contains(why) {
+                            unaddressed.push(why.clone());
+                        }
+                        false
+                    }
+                    None => true,
+                });
+                if !unaddressed.is_empty() {
+                    failed_cases.push(fail(format!(
+                        "{}: what is due for it is held (not lost) and goes out at the first \
+                         run after the config names someone",
+                        unaddressed.join("; ")
+                    )));
+                }
+                proposals.extend(planned);
+            }
+            Err(e) => failed_cases.push(fail(e.to_string())),
         }
         let sure = since.is_some()
             && prepared
@@ -191,9 +216,10 @@ async fn daily_summary(
     today: NaiveDate,
     cases: usize,
     lines: Vec<Notification>,
+    failed_cases: &[FailedCase],
 ) -> Result<Option<crate::plan::Email>, StoreError> {
     let failed = store.outbox_counts().await?.failed as usize;
-    let Some(email) = planner.summary(today, cases, lines, failed) else {
+    let Some(email) = planner.summary(today, cases, lines, failed, failed_cases) else {
         return Ok(None);
     };
     let key = &email
@@ -260,7 +286,7 @@ where
     )
     .await?;
     let summary = if prepared.heartbeat {
-        daily_summary(store, planner, today, cases, summary_lines).await?
+        daily_summary(store, planner, today, cases, summary_lines, &failed_cases).await?
     } else {
         None
     };
@@ -287,7 +313,7 @@ async fn for_each_page<W>(
     planner: &Planner<'_>,
     prepared: &Prepared,
     summary_lines: &mut Vec<Notification>,
-    failed_cases: &mut Vec<String>,
+    failed_cases: &mut Vec<FailedCase>,
     mut on_page: impl FnMut(PageDecisions) -> W,
 ) -> Result<usize, StoreError>
 where
@@ -405,7 +431,7 @@ pub async fn run_once(
     let counts = RunCounts {
         queued: queued as i64,
         skipped: skipped as i64,
-        failed_cases: failed_cases.len() as i64,
+        failed_cases: failed_cases.clone(),
         revision: prepared.revision,
         rules: prepared.rules,
     };

@@ -205,6 +205,7 @@ on_both_backends!(
     runs_dated_before_the_case_was_opened_never_stop_later_runs,
     a_key_already_logged_when_a_page_is_written_is_left_out_not_fatal,
     a_run_ahead_of_the_clock_is_refused_and_changes_nothing,
+    a_case_that_cannot_be_planned_is_reported_and_the_others_go_on,
     the_case_rows_lines_follow_every_change,
 );
 
@@ -889,11 +890,12 @@ fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
         1,
         "{first}"
     );
+    assert_eq!(first["failed_cases"][0]["reference"], "RR-FAR", "{first}");
     assert!(
-        first["failed_cases"][0]
+        first["failed_cases"][0]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("RR-FAR"),
+            .contains("2200"),
         "{first}"
     );
     // Delivered through the default transport, the maildir: one file per email.
@@ -1119,7 +1121,11 @@ fn runs_dated_before_the_case_was_opened_never_stop_later_runs(db: &TestDb) {
         let run = run_once(db, day);
         assert_eq!(run["failed_cases"], serde_json::json!([]), "{run}");
     }
-    assert_eq!(chair_notices(db), 0, "the case was not open yet on those days");
+    assert_eq!(
+        chair_notices(db),
+        0,
+        "the case was not open yet on those days"
+    );
     let opened = run_once(db, AT);
     assert!(opened["queued"].as_i64().unwrap() > 0, "{opened}");
     assert_eq!(chair_notices(db), 1);
@@ -1129,7 +1135,10 @@ fn runs_dated_before_the_case_was_opened_never_stop_later_runs(db: &TestDb) {
     run_once(db, "2027-01-22");
     assert_eq!(chair_notices(db), 1);
     assert_eq!(
-        scalar(db, "SELECT count(*) FROM audit_log WHERE action = 'already-logged'"),
+        scalar(
+            db,
+            "SELECT count(*) FROM audit_log WHERE action = 'already-logged'"
+        ),
         0,
         "nothing came back as new"
     );
@@ -1168,16 +1177,136 @@ fn a_run_ahead_of_the_clock_is_refused_and_changes_nothing(db: &TestDb) {
     let output = db.rrn(&["run", "--once", "--at", "2199-06-03T10:00"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--at 2199-06-03 is after today"), "{stderr}");
+    assert!(
+        stderr.contains("--at 2199-06-03 is after today"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--rehearse"), "{stderr}");
     let write = db.rrn(&[
-        "case", "close", "RR-2026-014", "--reason", "test", "--at", "2199-01-01",
+        "case",
+        "close",
+        "RR-2026-014",
+        "--reason",
+        "test",
+        "--at",
+        "2199-01-01",
     ]);
     assert_eq!(write.status.code(), Some(2), "{write:?}");
     assert_eq!(db.dump(), before);
     // Reading ahead is fine: it writes nothing.
     let shown = db.rrn(&["case", "show", "RR-2026-014", "--at", "2199-01-01"]);
     assert!(shown.status.success(), "{shown:?}");
+}
+
+/// A case with an agency the config no longer names fails alone: the run names it (JSON,
+/// `rrn status`), the other case's letters go out, and what was held for it goes out once the
+/// config names the agency again.
+fn a_case_that_cannot_be_planned_is_reported_and_the_others_go_on(db: &TestDb) {
+    db.case(&[
+        "open",
+        "--at",
+        "2026-12-21",
+        "RR-A",
+        "--aware",
+        "2026-12-16",
+        "--day0",
+        "2026-12-21",
+        "--agency",
+        "police",
+    ]);
+    db.case(&[
+        "open",
+        "--at",
+        "2026-12-21",
+        "RR-B",
+        "--aware",
+        "2026-12-16",
+        "--day0",
+        "2026-12-21",
+        "--agency",
+        "police",
+        "--agency",
+        "probation",
+    ]);
+    // The same config without the probation service.
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(CONFIG).parent().unwrap();
+    for file in ["timeline.toml", "bank-holidays.json"] {
+        std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
+    }
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    for entry in std::fs::read_dir(source.join("templates")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("templates").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    let config = std::fs::read_to_string(CONFIG).unwrap();
+    let start = config.find("[[agency]]\nid = \"probation\"").unwrap();
+    let end = start + config[start..].find("\n\n").unwrap();
+    let reduced = dir.path().join("rrn.toml");
+    std::fs::write(&reduced, format!("{}{}", &config[..start], &config[end..])).unwrap();
+    let with_reduced = |args: &[&str]| {
+        let output = rrn_command()
+            .env("RRN_DATABASE__URL", &db.url)
+            .env("RRN_MAIL__MAILDIR", db.maildir())
+            .args(["--config", reduced.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    let run = json(&with_reduced(&[
+        "run",
+        "--once",
+        "--rehearse",
+        "--at",
+        "2026-12-22",
+        "--format",
+        "json",
+    ]));
+    let failed = run["run"]["failed_cases"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{run}");
+    assert_eq!(failed[0]["reference"], "RR-B");
+    let reason = failed[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("probation") && reason.contains("held"),
+        "{reason}"
+    );
+    let letters = |db: &TestDb| {
+        scalar(
+            db,
+            "SELECT count(*) FROM notification_log WHERE key LIKE '%/agency_letter/%'",
+        )
+    };
+    // RR-A's letter and RR-B's police letter went out; nothing was logged for probation.
+    assert_eq!(letters(db), 2);
+    assert_eq!(
+        scalar(
+            db,
+            "SELECT count(*) FROM notification_log WHERE key LIKE '%/probation/%'"
+        ),
+        0
+    );
+    let status = with_reduced(&["status", "--at", "2026-12-22"]);
+    assert!(status.contains("RR-B: agency probation"), "{status}");
+    let status = json(&with_reduced(&[
+        "status",
+        "--at",
+        "2026-12-22",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(status["failed_cases"][0]["reference"], "RR-B", "{status}");
+
+    // With probation back in the config, its letter goes out (late) and no case fails.
+    let run = run_once(db, "2026-12-23");
+    assert_eq!(run["failed_cases"], serde_json::json!([]), "{run}");
+    assert_eq!(letters(db), 3);
 }
 
 /// Runs one statement outside the store, as an operator (or another program) might.

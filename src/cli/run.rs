@@ -58,7 +58,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
             .await
             .map_err(|e| CliError::Failed(e.into()))?;
         for failure in &report.failed_cases {
-            eprintln!("rrn: warning: cannot evaluate case {failure}");
+            eprintln!("rrn: warning: cannot plan case {failure}");
         }
         Ok(match args.format {
             Format::Json => {

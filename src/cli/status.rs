@@ -93,6 +93,19 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
                     e.pending, e.in_flight, e.sent, e.failed
                 );
                 let _ = writeln!(out, "open cases: {}", status.snapshot.open_cases);
+                let failed = &status.snapshot.failed_cases;
+                if !failed.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "failed:     {} case{} the last run could not plan (nothing is sent for \
+                         them until fixed):",
+                        failed.len(),
+                        if failed.len() == 1 { "" } else { "s" }
+                    );
+                    for f in failed {
+                        let _ = writeln!(out, "  {f}");
+                    }
+                }
                 if status.snapshot.overdue.is_empty() {
                     let _ = writeln!(out, "overdue:    none");
                 } else {

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Row, Sqlite};
 
 use super::{Inner, Store, StoreError, Tx};
+use crate::case::FailedCase;
 use crate::plan::NotificationKey;
 
 /// How many keys one lookup asks for.
@@ -240,7 +241,7 @@ const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'in_flight', attempts =
 pub struct RunCounts {
     pub queued: i64,
     pub skipped: i64,
-    pub failed_cases: i64,
+    pub failed_cases: Vec<FailedCase>,
     /// The revision counter when the run started.
     pub revision: i64,
     /// The fingerprint of the rules the run planned with.
@@ -383,6 +384,24 @@ impl Store {
         });
         tx.rollback().await?;
         Ok(cases.into_iter().collect())
+    }
+
+    /// The cases the last finished run could not plan.
+    pub async fn last_run_failures(&self) -> Result<Vec<FailedCase>, StoreError> {
+        let mut tx = self.read().await?;
+        let failed: Option<Option<String>> = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query_scalar(
+                "SELECT failed FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(&mut **conn)
+            .await?
+        });
+        tx.rollback().await?;
+        match failed.flatten() {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("a run's failed cases: {e}"))),
+        }
     }
 
     /// When the last finished run started (the daemon's catch-up compares it with the
@@ -822,20 +841,23 @@ impl Tx {
         today: NaiveDate,
         counts: RunCounts,
     ) -> Result<(), StoreError> {
+        let failed = (!counts.failed_cases.is_empty())
+            .then(|| serde_json::to_string(&counts.failed_cases).expect("failures serialise"));
         on_backend!(&mut self.0, conn, _PG => {
             sqlx::query(
                 "INSERT INTO runs (started_at, finished_at, today_on, queued, skipped, failed_cases, \
-                 revision, rules, log_mark) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                 (SELECT coalesce(max(id), 0) FROM notification_log))",
+                 revision, rules, log_mark, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                 (SELECT coalesce(max(id), 0) FROM notification_log), $9)",
             )
             .bind(started_at)
             .bind(finished_at)
             .bind(today)
             .bind(counts.queued as i32)
             .bind(counts.skipped as i32)
-            .bind(counts.failed_cases as i32)
+            .bind(counts.failed_cases.len() as i32)
             .bind(counts.revision)
             .bind(&counts.rules)
+            .bind(failed.as_deref())
             .execute(&mut **conn)
             .await?;
         });
