@@ -16,6 +16,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
+            if let Some(output) = error.output() {
+                let _ = std::io::stdout().lock().write_all(output.as_bytes());
+            }
             eprintln!("rrn: error: {error}");
             ExitCode::from(error.exit_code())
         }

@@ -92,9 +92,17 @@ impl Setup {
     }
 
     fn run(&self, at: &str) -> serde_json::Value {
+        self.run_exiting(at, 0).0
+    }
+
+    /// `run --once` that must exit with `code`: its report, and what it said on stderr.
+    fn run_exiting(&self, at: &str, code: i32) -> (serde_json::Value, String) {
         let output = self.rrn(&["run", "--once", "--at", at, "--format", "json"]);
-        assert!(output.status.success(), "{output:?}");
-        serde_json::from_slice(&output.stdout).unwrap()
+        assert_eq!(output.status.code(), Some(code), "{output:?}");
+        (
+            serde_json::from_slice(&output.stdout).unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     fn maildir(&self) -> PathBuf {
@@ -370,7 +378,10 @@ fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twi
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let setup = Setup::new(&env);
 
-    let first = setup.run("2026-12-22T09:00");
+    // Exit status 3: the run finished, but an email failed for good.
+    let (first, said) = setup.run_exiting("2026-12-22T09:00", 3);
+    assert!(said.contains("1 email failed for good"), "{said}");
+    assert!(said.contains("rrn outbox retry"), "{said}");
     let delivery = &first["delivery"];
     // 6 planned: 4 accepted, the education letter to retry, the police letter failed; and the
     // failure report to the admin contact, queued and sent in the same pass.

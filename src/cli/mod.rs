@@ -392,6 +392,11 @@ pub enum CliError {
     /// Anything else: config, I/O, database (exit status 1).
     #[error("{0:#}")]
     Failed(anyhow::Error),
+    /// The command did its work, but some of it failed for good (`run --once`: emails a server
+    /// refused permanently), so that a timer or cron wrapper notices (exit status 3). Its
+    /// output is printed as on success.
+    #[error("{reason}")]
+    Finished { output: String, reason: String },
 }
 
 impl CliError {
@@ -399,6 +404,15 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::Failed(_) => 1,
+            CliError::Finished { .. } => 3,
+        }
+    }
+
+    /// What the command printed before it failed, if anything.
+    pub fn output(&self) -> Option<&str> {
+        match self {
+            CliError::Finished { output, .. } => Some(output),
+            _ => None,
         }
     }
 }

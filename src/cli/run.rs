@@ -60,7 +60,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         for failure in &report.failed_cases {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }
-        Ok(match args.format {
+        let output = match args.format {
             Format::Json => {
                 serde_json::to_string_pretty(
                     &serde_json::json!({ "run": report, "delivery": delivery }),
@@ -87,7 +87,19 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
                     report.failed_cases.len()
                 )
             }
-        })
+        };
+        if delivery.failed > 0 {
+            return Err(CliError::Finished {
+                output,
+                reason: format!(
+                    "{} email{} failed for good in this run: see `rrn outbox list --status \
+                     failed`, fix the address or the relay, then `rrn outbox retry ID`",
+                    delivery.failed,
+                    if delivery.failed == 1 { "" } else { "s" }
+                ),
+            });
+        }
+        Ok(output)
     })
 }
 
