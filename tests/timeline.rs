@@ -614,3 +614,49 @@ fn long_dates_read_as_chronos_long_format() {
         day = day.succ_opt().unwrap();
     }
 }
+
+/// Policy numbers far out of range used to pass, then fail every case at each run (or wrap to
+/// a reminder after the due day): refused at load, with their place in the file.
+#[test]
+fn absurd_policy_numbers_are_refused_with_their_location() {
+    let base = "day0_milestone = \"a\"\n[[milestone]]\nid = \"a\"\nstep = 1\ntitle = \"t\"\n\
+                anchor = \"aware\"\ndue = 5\nowner = \"business_team\"\n";
+    for (policy, line_col, unit) in [
+        (
+            "agency_letter_day = 2147483647",
+            "t.toml:10:21",
+            "working days",
+        ),
+        (
+            "reminder_days_before = [1000000000]",
+            "t.toml:10:24",
+            "working days",
+        ),
+        (
+            "reminder_days_before = [4294967295]",
+            "t.toml:10:24",
+            "working days",
+        ),
+        ("reminder_days_before = [0]", "t.toml:10:24", "working days"),
+        (
+            "escalation_repeat_every = 0",
+            "t.toml:10:27",
+            "working days",
+        ),
+        ("escalation_max_sends = 100000", "t.toml:10:24", "sends"),
+        (
+            "escalation = [{ after = 99999, to = \"manager\" }]",
+            "t.toml:10:25",
+            "working days",
+        ),
+    ] {
+        let text = format!("{base}[policy]\n{policy}\n");
+        let error = Timeline::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(
+            error.contains(line_col) && error.contains("out of range") && error.contains(unit),
+            "{policy}: {error}"
+        );
+    }
+    let fine = format!("{base}[policy]\nreminder_days_before = [5, 1]\nagency_letter_day = 1\n");
+    assert!(Timeline::parse(&fine, "t.toml").is_ok());
+}

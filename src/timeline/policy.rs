@@ -3,9 +3,70 @@
 //! Lives in `timeline.toml` under `[policy]`, with defaults here; a milestone can override its
 //! reminders and turn escalation off. Parsed once with the timeline; planning reads it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, de};
 
 use super::Role;
+
+/// The most working days a policy counts (before a due day, after it, between repeats): a year
+/// of working days, far beyond any Rapid Review, so that every reminder and escalation of a
+/// case stays inside the calendar's range. A bigger number is refused at load, with its place
+/// in the file, instead of failing every case at the next run.
+pub const MAX_POLICY_WORKING_DAYS: u32 = 260;
+/// The most times a rung may be sent.
+pub const MAX_SENDS: u32 = 50;
+
+fn within<E: de::Error>(value: i64, min: u32, max: u32, what: &str) -> Result<u32, E> {
+    u32::try_from(value)
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            E::custom(format!(
+                "{value} {what} is out of range: use {min} to {max}"
+            ))
+        })
+}
+
+fn working_days<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    within(
+        i64::deserialize(deserializer)?,
+        0,
+        MAX_POLICY_WORKING_DAYS,
+        "working days",
+    )
+}
+
+fn some_working_days<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    within(
+        i64::deserialize(deserializer)?,
+        1,
+        MAX_POLICY_WORKING_DAYS,
+        "working days",
+    )
+}
+
+fn sends<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    within(i64::deserialize(deserializer)?, 0, MAX_SENDS, "sends")
+}
+
+fn working_days_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u32>, D::Error> {
+    Vec::<i64>::deserialize(deserializer)?
+        .into_iter()
+        .map(|v| {
+            within(
+                v,
+                1,
+                MAX_POLICY_WORKING_DAYS,
+                "working days before the due day",
+            )
+        })
+        .collect()
+}
+
+fn some_working_days_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<u32>>, D::Error> {
+    working_days_list(deserializer).map(Some)
+}
 
 /// What to do with an occurrence whose day passed while no run happened (downtime).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -46,6 +107,7 @@ impl Default for CatchUpRules {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rung {
+    #[serde(deserialize_with = "some_working_days")]
     pub after: u32,
     pub to: EscalateTo,
 }
@@ -104,6 +166,7 @@ impl ManagerOf {
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Working days before the due day on which the owner is reminded.
+    #[serde(deserialize_with = "working_days_list")]
     pub reminder_days_before: Vec<u32>,
     /// Remind the owner on the due day itself.
     pub remind_on_due_day: bool,
@@ -112,13 +175,16 @@ pub struct Policy {
     #[serde(default)]
     pub agency_letter_milestone: Option<String>,
     /// The working day after day 0 on which agency letters go out.
+    #[serde(deserialize_with = "working_days")]
     pub agency_letter_day: u32,
     /// Tell the Executive Chair when a case opens.
     pub chair_notice: bool,
     pub escalation: Vec<Rung>,
     /// Working days between repeats of a rung while the milestone stays overdue.
+    #[serde(deserialize_with = "some_working_days")]
     pub escalation_repeat_every: u32,
     /// How many times each rung is sent at most.
+    #[serde(deserialize_with = "sends")]
     pub escalation_max_sends: u32,
     pub manager_of: ManagerOf,
     /// The milestone whose recording is reported to the national panel contact.
@@ -166,6 +232,7 @@ impl Default for Policy {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MilestonePolicy {
+    #[serde(default, deserialize_with = "some_working_days_list")]
     pub reminder_days_before: Option<Vec<u32>>,
     pub remind_on_due_day: Option<bool>,
     /// `false` turns the escalation ladder off for this milestone.
