@@ -27,7 +27,7 @@ impl AgencyId {
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidAgencyId(s.to_owned()))
+            Err(InvalidAgencyId(crate::diagnostic::excerpt(s)))
         }
     }
 

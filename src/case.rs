@@ -34,7 +34,7 @@ impl CaseRef {
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidCaseRef(s.to_owned()))
+            Err(InvalidCaseRef(crate::diagnostic::excerpt(s)))
         }
     }
 

@@ -5,6 +5,30 @@
 use std::fmt;
 use std::ops::Range;
 
+/// `value` as a message may quote it: the first 40 characters, with what was cut counted, and
+/// control characters escaped, so a 10 MB field or a line break in one cannot flood or split
+/// the message that names it.
+pub fn excerpt(value: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut out: String = value
+        .chars()
+        .take(SHOWN)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    let total = value.chars().count();
+    if total > SHOWN {
+        out.push_str(&format!("… ({total} characters in all)"));
+    }
+    out
+}
+
 /// One problem at a place in a text file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {

@@ -378,14 +378,24 @@ fn read_csv(file: &Path) -> Result<Vec<ImportRow>, CliError> {
         )));
     }
     // The line a record starts on, from its byte offset (the csv crate's own line count skips
-    // blank lines).
-    let line_at = |position: Option<&csv::Position>| {
+    // blank lines). Records come in file order, so the count goes on from the last record's
+    // start: each byte is counted once, and an import is linear in the file's size.
+    let (mut counted_to, mut lines_before) = (0usize, 0usize);
+    let mut line_at = |position: Option<&csv::Position>| {
         position.map_or(0, |p| {
             let mut start = (p.byte() as usize).min(bytes.len());
             while bytes.get(start) == Some(&b'\n') {
                 start += 1; // a blank line before the record
             }
-            bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1
+            if start < counted_to {
+                (counted_to, lines_before) = (0, 0);
+            }
+            lines_before += bytes[counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            counted_to = start;
+            lines_before + 1
         })
     };
     let mut rows = Vec::new();
@@ -421,8 +431,12 @@ fn read_csv(file: &Path) -> Result<Vec<ImportRow>, CliError> {
 
 fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
     let date = |field: &str, value: &str| {
-        NaiveDate::parse_from_str(value, "%Y-%m-%d")
-            .map_err(|_| format!("field {field}: `{value}` is not a date: use YYYY-MM-DD"))
+        NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+            format!(
+                "field {field}: `{}` is not a date: use YYYY-MM-DD",
+                crate::diagnostic::excerpt(value)
+            )
+        })
     };
     let reference = CaseRef::parse(&record[0]).map_err(|e| format!("field reference: {e}"))?;
     let aware = date("aware", &record[1])?;
