@@ -236,6 +236,10 @@ pub struct SmtpSection {
     /// A PEM file of a private certificate authority to trust besides the system's (for a mail
     /// relay with an internal certificate).
     pub ca_file: Option<PathBuf>,
+    /// How long any one wait on the server may last: connecting, TLS, the greeting, login, or
+    /// a message's whole exchange (capped at half of `[service] lease_seconds`). A server that
+    /// stops answering costs this once per delivery pass, never the pass itself.
+    pub timeout_seconds: u64,
 }
 
 impl Default for SmtpSection {
@@ -247,6 +251,7 @@ impl Default for SmtpSection {
             username: None,
             password_file: None,
             ca_file: None,
+            timeout_seconds: 30,
         }
     }
 }
@@ -450,9 +455,14 @@ impl Config {
         }
 
         crate::schedule::Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
-        if raw.schedule.poll_seconds == 0 || raw.service.lease_seconds == 0 {
+        if raw.schedule.poll_seconds == 0
+            || raw.service.lease_seconds == 0
+            || raw.smtp.timeout_seconds == 0
+        {
             return Err(ConfigError::Setting(
-                "[schedule] poll_seconds and [service] lease_seconds must be at least 1".to_owned(),
+                "[schedule] poll_seconds, [service] lease_seconds and [smtp] timeout_seconds \
+                 must be at least 1"
+                    .to_owned(),
             ));
         }
         let base = file
