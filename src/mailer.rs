@@ -559,8 +559,8 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    /// Checks the transport settings without connecting (for `check-config`): the TLS mode is
-    /// valid for the host, and a password can be found when a username is set.
+    /// Checks the transport settings without connecting (for `check-config`): a password can
+    /// be found when a username is set (plain text to another host was refused with the config).
     pub fn check(config: &Config) -> Result<(), MailError> {
         if config.mail.transport == Transport::Smtp && config.smtp.username.is_some() {
             smtp_password(config)?;
