@@ -46,6 +46,14 @@ pub enum ConfigError {
     Setting(String),
 }
 
+impl ConfigError {
+    /// Whether the config itself was refused (fix the file, the path or a variable), rather
+    /// than unreadable.
+    pub fn refused(&self) -> bool {
+        !matches!(self, ConfigError::Read { .. })
+    }
+}
+
 /// A loaded, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -236,6 +244,13 @@ pub struct SmtpSection {
     /// A PEM file of a private certificate authority to trust besides the system's (for a mail
     /// relay with an internal certificate).
     pub ca_file: Option<PathBuf>,
+    /// How long any one wait on the server may last: connecting, TLS, the greeting, login, or
+    /// a message's whole exchange (capped at half of `[service] lease_seconds`). A server that
+    /// stops answering costs this once per delivery pass, never the pass itself.
+    pub timeout_seconds: u64,
+    /// With `tls = "none"`, lets a username log in anyway: AUTH then sends the password in
+    /// clear text, so it must be asked for by name.
+    pub allow_plaintext_auth: bool,
 }
 
 impl Default for SmtpSection {
@@ -247,6 +262,8 @@ impl Default for SmtpSection {
             username: None,
             password_file: None,
             ca_file: None,
+            timeout_seconds: 30,
+            allow_plaintext_auth: false,
         }
     }
 }
@@ -450,11 +467,17 @@ impl Config {
         }
 
         crate::schedule::Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
-        if raw.schedule.poll_seconds == 0 || raw.service.lease_seconds == 0 {
+        if raw.schedule.poll_seconds == 0
+            || raw.service.lease_seconds == 0
+            || raw.smtp.timeout_seconds == 0
+        {
             return Err(ConfigError::Setting(
-                "[schedule] poll_seconds and [service] lease_seconds must be at least 1".to_owned(),
+                "[schedule] poll_seconds, [service] lease_seconds and [smtp] timeout_seconds \
+                 must be at least 1"
+                    .to_owned(),
             ));
         }
+        check_plaintext(&raw.smtp, &name, &text)?;
         let base = file
             .and_then(Path::parent)
             .map(Path::to_path_buf)
@@ -541,6 +564,62 @@ pub fn state_dir() -> PathBuf {
         .or_else(|| env("XDG_STATE_HOME").map(|p| p.join("rapid-review-notifier")))
         .or_else(|| env("HOME").map(|p| p.join(".local/state/rapid-review-notifier")))
         .unwrap_or_else(|| PathBuf::from("/var/lib/rapid-review-notifier"))
+}
+
+/// Refuses `[smtp]` settings that would put mail or the password on the network in clear text:
+/// `tls = "none"` only to a relay on this machine, and a login over it only with
+/// `allow_plaintext_auth = true`. Checked whatever `[mail] transport` says, so switching the
+/// transport on later cannot turn a latent setting into a leak.
+fn check_plaintext(smtp: &SmtpSection, name: &str, text: &str) -> Result<(), ConfigError> {
+    if smtp.tls != SmtpTls::None {
+        return Ok(());
+    }
+    let at = |key: &str, message: String| {
+        ConfigError::Invalid(Diagnostic::at(name, text, smtp_span(text, key), message))
+    };
+    if !is_loopback(&smtp.host) {
+        return Err(at(
+            "tls",
+            format!(
+                "[smtp] tls = \"none\" sends mail to `{}` in clear text: use tls = \"starttls\" \
+                 or \"implicit\" (\"none\" is only for a relay on this machine: localhost, \
+                 127.0.0.1 or ::1)",
+                smtp.host
+            ),
+        ));
+    }
+    if smtp.username.is_some() && !smtp.allow_plaintext_auth {
+        return Err(at(
+            "username",
+            "[smtp] username with tls = \"none\" would send the password in clear text: use \
+             tls = \"starttls\" or \"implicit\", or set allow_plaintext_auth = true in [smtp] \
+             if the relay on this machine must have it"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `host` names this machine without asking DNS: `localhost` or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Where `[smtp] key` is written in `text` (the start of the file when it is a default).
+fn smtp_span(text: &str, key: &str) -> std::ops::Range<usize> {
+    #[derive(Deserialize)]
+    struct Spans {
+        #[serde(default)]
+        smtp: std::collections::HashMap<String, Spanned<toml::Value>>,
+    }
+    toml::from_str::<Spans>(text)
+        .ok()
+        .and_then(|spans| spans.smtp.get(key).map(Spanned::span))
+        .unwrap_or(0..0)
 }
 
 /// The config file to use, by the documented search order; `None` means built-in defaults.
@@ -685,6 +764,56 @@ mod tests {
             .flat_map(|c| c.dates())
             .collect();
         assert_eq!(days.len(), 4);
+    }
+
+    fn load_text(text: &str, overrides: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rrn.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load_from(Some(&path), &env(overrides))
+    }
+
+    #[test]
+    fn plain_text_smtp_is_only_for_a_relay_on_this_machine_and_a_login_over_it_is_asked_for() {
+        let remote = "[mail]\ntransport = \"smtp\"\n\n[smtp]\nhost = \"smtp.partnership.example\"\ntls = \"none\"\n";
+        let err = load_text(remote, &[]).unwrap_err();
+        assert!(err.refused());
+        let err = err.to_string();
+        assert!(err.contains("rrn.toml:6:7"), "{err}");
+        assert!(
+            err.contains("tls")
+                && err.contains("smtp.partnership.example")
+                && err.contains("starttls"),
+            "{err}"
+        );
+        // The same from the environment: still refused, located in the overridden text.
+        let err = load_text(
+            "",
+            &[("RRN_SMTP__HOST", "10.0.0.25"), ("RRN_SMTP__TLS", "none")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("with RRN_* overrides") && err.contains("10.0.0.25"),
+            "{err}"
+        );
+
+        for host in ["localhost", "127.0.0.1", "::1", "127.0.0.2"] {
+            let config = load_text(&format!("[smtp]\nhost = \"{host}\"\ntls = \"none\"\n"), &[]);
+            assert!(config.is_ok(), "{host}: {config:?}");
+        }
+        let login = "[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"rrn\"\n";
+        let err = load_text(login, &[]).unwrap_err().to_string();
+        assert!(err.contains("rrn.toml:4:12"), "{err}");
+        assert!(
+            err.contains("clear text") && err.contains("allow_plaintext_auth = true"),
+            "{err}"
+        );
+        let allowed = format!("{login}allow_plaintext_auth = true\n");
+        assert!(load_text(&allowed, &[]).unwrap().smtp.allow_plaintext_auth);
+        // TLS protects the login: nothing to allow.
+        let tls = "[smtp]\nhost = \"smtp.partnership.example\"\nusername = \"rrn\"\n";
+        assert!(load_text(tls, &[]).is_ok());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, LogFormat, state_dir};
-use crate::delivery::Claimer;
+use crate::delivery::{Claimer, DeliveryReport};
 use crate::observe::{Observed, Snapshot};
 use crate::run::run_once;
 use crate::service::Service;
@@ -200,7 +200,13 @@ async fn daemon(
         )
         .await
         {
-            Ok(evaluated) => {
+            Ok(Ticked {
+                evaluated,
+                delivery,
+            }) => {
+                if let Some(delivery) = &delivery {
+                    observed.record_delivery(now, delivery);
+                }
                 // Open cases and overdue milestones, for /metrics (when served), after each
                 // evaluation.
                 let snapshot = if evaluated && http_port.is_some() {
@@ -241,7 +247,14 @@ async fn daemon(
     Ok(())
 }
 
-/// One wake-up of the leader: evaluate if due, then deliver. Returns whether it evaluated.
+/// What one wake-up of the leader did.
+struct Ticked {
+    evaluated: bool,
+    /// The delivery pass, when it ran to its end.
+    delivery: Option<DeliveryReport>,
+}
+
+/// One wake-up of the leader: evaluate if due, then deliver.
 async fn tick(
     service: &Service,
     store: &Store,
@@ -250,7 +263,7 @@ async fn tick(
     now: DateTime<Utc>,
     last_check: &mut Option<DateTime<Utc>>,
     last_revision: &mut Option<i64>,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Ticked> {
     let revision = store.revision().await?;
     let reason = match *last_check {
         // Just started (or just took over): catch up a scheduled run missed while no instance
@@ -283,7 +296,7 @@ async fn tick(
         let run = tokio::select! {
             run = run_once(store, &planner, today, now, service.config.mail.heartbeat) => run?,
             // Planning stops at once: its transaction rolls back, and the next start redoes it.
-            _ = stop.cancelled() => return Ok(false),
+            _ = stop.cancelled() => return Ok(Ticked { evaluated: false, delivery: None }),
         };
         for failure in &run.failed_cases {
             warn!(case = %failure.reference, "cannot plan case {failure}");
@@ -319,9 +332,12 @@ async fn tick(
         delivery = delivery => delivery?,
         _ = grace => {
             warn!("stopping while a message was being sent: it stays in flight and is sent again at the next start");
-            return Ok(evaluated);
+            return Ok(Ticked { evaluated, delivery: None });
         }
     };
+    if let Some(reason) = &delivery.unavailable {
+        warn!("the mail server is unavailable, emails wait for a retry: {reason}");
+    }
     if delivery.sent + delivery.retrying + delivery.failed > 0 || delivery.released > 0 {
         info!(
             sent = delivery.sent,
@@ -331,7 +347,10 @@ async fn tick(
             "delivered"
         );
     }
-    Ok(evaluated)
+    Ok(Ticked {
+        evaluated,
+        delivery: Some(delivery),
+    })
 }
 
 /// Loads the config again; keeps `current` if the new one is invalid.

@@ -67,6 +67,10 @@ pub struct DeliveryReport {
     pub failed: usize,
     /// True when the pass found itself outside the sending window and sent nothing.
     pub waiting_for_window: bool,
+    /// Why the mail server was unavailable (unreachable, refused the session, or silent past
+    /// the timeout), when it was: every message after that one in the pass was left to retry
+    /// without being tried.
+    pub unavailable: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +185,7 @@ pub async fn deliver(
                     )
                     .await?
                 }
-                Ok(message) => match mailer.send(&message, &format!("{:08}", row.id)).await {
+                Ok(message) => match send(mailer, &message, row, &mut report).await {
                     Ok(_) => {
                         // The message went out: a database hiccup now must not leave the row
                         // in flight to be sent again.
@@ -195,16 +199,18 @@ pub async fn deliver(
                         }
                         report.sent += 1;
                     }
-                    Err(SendError::Transient(error)) => match next_attempt(row.attempts, clock()) {
-                        Some(at) => {
-                            store.mark_retry(row.id, &claimer.owner, at, &error).await?;
-                            report.retrying += 1;
+                    Err(SendError::Transient(error) | SendError::Unavailable(error)) => {
+                        match next_attempt(row.attempts, clock()) {
+                            Some(at) => {
+                                store.mark_retry(row.id, &claimer.owner, at, &error).await?;
+                                report.retrying += 1;
+                            }
+                            None => {
+                                let error = format!("{error} (gave up after 24 hours of retries)");
+                                fail(store, admin, claimer, row, &error, now, &mut report).await?;
+                            }
                         }
-                        None => {
-                            let error = format!("{error} (gave up after 24 hours of retries)");
-                            fail(store, admin, claimer, row, &error, now, &mut report).await?;
-                        }
-                    },
+                    }
                     Err(SendError::Permanent(error)) => {
                         fail(store, admin, claimer, row, &error, now, &mut report).await?
                     }
@@ -214,6 +220,26 @@ pub async fn deliver(
     }
     mailer.close().await;
     Ok(report)
+}
+
+/// Sends one message, unless the server was found unavailable earlier in the pass: asking a
+/// dead or silent server again for each email would make the pass last a timeout per email.
+async fn send(
+    mailer: &Mailer,
+    message: &lettre::Message,
+    row: &Claimed,
+    report: &mut DeliveryReport,
+) -> Result<String, SendError> {
+    if let Some(reason) = &report.unavailable {
+        return Err(SendError::Unavailable(format!(
+            "not tried: the server was unavailable earlier in this pass ({reason})"
+        )));
+    }
+    let sent = mailer.send(message, &format!("{:08}", row.id)).await;
+    if let Err(SendError::Unavailable(reason)) = &sent {
+        report.unavailable = Some(reason.clone());
+    }
+    sent
 }
 
 fn render(

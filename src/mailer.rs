@@ -563,9 +563,14 @@ pub fn sample_email() -> Email {
 /// A send that did not happen, by what to do next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// Worth retrying: a 4xx reply, a refused or dropped connection, a timeout, a TLS failure.
+    /// Worth retrying: a 4xx reply, or a connection dropped while the message was sent.
     #[error("transient: {0}")]
     Transient(String),
+    /// The server cannot be reached, refused the session (TLS, login) or did not answer in
+    /// time: worth retrying later, but not with the next message now, so one dead server costs
+    /// a delivery pass one timeout rather than one per email.
+    #[error("server unavailable: {0}")]
+    Unavailable(String),
     /// Retrying will not help: a 5xx reply, a rejected address.
     #[error("permanent: {0}")]
     Permanent(String),
@@ -579,8 +584,8 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    /// Checks the transport settings without connecting (for `check-config`): the TLS mode is
-    /// valid for the host, and a password can be found when a username is set.
+    /// Checks the transport settings without connecting (for `check-config`): a password can
+    /// be found when a username is set (plain text to another host was refused with the config).
     pub fn check(config: &Config) -> Result<(), MailError> {
         if config.mail.transport == Transport::Smtp && config.smtp.username.is_some() {
             smtp_password(config)?;
@@ -637,7 +642,7 @@ impl Mailer {
                     credentials,
                     // Within half a lease, so a claim renewed before a message cannot lapse
                     // while that message is being sent.
-                    timeout: Duration::from_secs(30)
+                    timeout: Duration::from_secs(smtp.timeout_seconds)
                         .min(Duration::from_millis(config.service.lease_seconds * 500))
                         .max(Duration::from_secs(1)),
                 }))))

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::calendar::Calendar;
 use crate::case::FailedCase;
+use crate::delivery::DeliveryReport;
 use crate::store::{OutboxCounts, StatusFilter, Store, StoreError};
 use crate::timeline::{Status, Timeline, evaluate};
 
@@ -95,6 +96,9 @@ pub struct Health {
     pub last_success: Option<DateTime<Utc>>,
     /// The last failure, if it came after the last success.
     pub failing: Option<(DateTime<Utc>, String)>,
+    /// When and why a delivery pass last found the mail server unavailable, until a later pass
+    /// gets an answer from it: runs may succeed while no email leaves.
+    pub mail_unavailable: Option<(DateTime<Utc>, String)>,
     pub snapshot: Option<Snapshot>,
 }
 
@@ -126,6 +130,19 @@ impl Observed {
 
     pub fn record_failure(&self, at: DateTime<Utc>, reason: String) {
         self.state.lock().expect("not poisoned").failing = Some((at, reason));
+    }
+
+    /// What a delivery pass found out about the mail server: unavailable, answering (a
+    /// message sent, deferred or refused by it), or nothing when it had nothing to send.
+    pub fn record_delivery(&self, at: DateTime<Utc>, report: &DeliveryReport) {
+        let mut state = self.state.lock().expect("not poisoned");
+        match &report.unavailable {
+            Some(reason) => state.mail_unavailable = Some((at, reason.clone())),
+            None if report.sent + report.retrying + report.failed > 0 => {
+                state.mail_unavailable = None;
+            }
+            None => {}
+        }
     }
 
     pub fn health(&self) -> Health {
@@ -186,6 +203,11 @@ pub fn metrics_text(
         u8::from(health.failing.is_none() && health.last_success.is_some() && failed_cases == 0)
             .to_string(),
     );
+    gauge(
+        "rrn_mail_server_unavailable",
+        "1 when the last delivery pass that tried to send found the mail server unavailable.",
+        u8::from(health.mail_unavailable.is_some()).to_string(),
+    );
     if let Some(emails) = emails {
         let _ = writeln!(
             out,
@@ -234,20 +256,33 @@ async fn healthz(State(shared): State<Shared>) -> impl IntoResponse {
     if let Err(reason) = database_answers(&shared.store).await {
         return (StatusCode::SERVICE_UNAVAILABLE, reason + "\n");
     }
-    let health = shared.observed.health();
-    if !shared.observed.is_leader() {
+    verdict(&shared.observed.health(), shared.observed.is_leader())
+}
+
+/// `/healthz` once the database answers: a leader is healthy when its last run succeeded and
+/// the mail server was not found unavailable since; a standby always is.
+fn verdict(health: &Health, leader: bool) -> (StatusCode, String) {
+    if !leader {
         return (StatusCode::OK, "ok: standby\n".to_owned());
     }
-    match (&health.failing, health.last_success) {
-        (Some((at, reason)), _) => (
+    match (
+        &health.failing,
+        health.last_success,
+        &health.mail_unavailable,
+    ) {
+        (Some((at, reason)), _, _) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the last run failed at {at}: {reason}\n"),
         ),
-        (None, None) => (
+        (None, None, _) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "no run has completed yet\n".to_owned(),
         ),
-        (None, Some(at)) => match health.snapshot.as_ref().map(|s| &s.failed_cases) {
+        (None, Some(_), Some((at, reason))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: delivery at {at} found the mail server unavailable: {reason}\n"),
+        ),
+        (None, Some(at), None) => match health.snapshot.as_ref().map(|s| &s.failed_cases) {
             Some(failed) if !failed.is_empty() => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
@@ -283,4 +318,57 @@ async fn metrics(State(shared): State<Shared>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics_text(&shared.observed, emails, Utc::now()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_silent_mail_server_makes_health_degraded_until_it_answers_again() {
+        let observed = Observed::new("sqlite");
+        observed.set_leader(true);
+        observed.record_success(at("2027-01-07T09:00:00Z"), None);
+        assert_eq!(verdict(&observed.health(), true).0, StatusCode::OK);
+
+        let silent = DeliveryReport {
+            retrying: 6,
+            unavailable: Some("127.0.0.1:2525 did not answer within 1 s".to_owned()),
+            ..DeliveryReport::default()
+        };
+        observed.record_delivery(at("2027-01-07T09:00:05Z"), &silent);
+        // The run itself went well; the health says the mail does not leave.
+        observed.record_success(at("2027-01-07T09:00:05Z"), None);
+        let (status, body) = verdict(&observed.health(), true);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            body.starts_with("degraded:") && body.contains("did not answer within 1 s"),
+            "{body}"
+        );
+        let metrics = metrics_text(&observed, None, at("2027-01-07T09:00:06Z"));
+        assert!(
+            metrics.contains("rrn_mail_server_unavailable 1"),
+            "{metrics}"
+        );
+        // A standby sends nothing, so the mail server is not its health.
+        assert_eq!(verdict(&observed.health(), false).0, StatusCode::OK);
+
+        // A pass with nothing to send learns nothing about the server.
+        observed.record_delivery(at("2027-01-07T09:01:00Z"), &DeliveryReport::default());
+        assert_eq!(
+            verdict(&observed.health(), true).0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // One that got an answer from it ends the degradation.
+        let answered = DeliveryReport {
+            sent: 6,
+            ..DeliveryReport::default()
+        };
+        observed.record_delivery(at("2027-01-07T09:02:00Z"), &answered);
+        assert_eq!(verdict(&observed.health(), true).0, StatusCode::OK);
+    }
 }

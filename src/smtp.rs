@@ -25,6 +25,10 @@ use lettre::transport::smtp::Error;
 
 use crate::mailer::SendError;
 
+/// How long the QUIT after a failure may wait for its reply. The connection is being dropped
+/// anyway; a server that stopped answering must not hold delivery past its timeout.
+const QUIT_AFTER_FAILURE: Duration = Duration::from_secs(2);
+
 /// How the connection is protected.
 #[derive(Clone)]
 pub enum Protection {
@@ -43,7 +47,8 @@ pub struct SmtpSettings {
     pub port: u16,
     pub protection: Protection,
     pub credentials: Option<Credentials>,
-    /// For connecting, and for each message's whole SMTP exchange.
+    /// The bound on every wait on the server: opening the session (connect, greeting, TLS,
+    /// EHLO, AUTH) and each message's exchange together, and the QUIT at the end of a pass.
     pub timeout: Duration,
 }
 
@@ -86,8 +91,12 @@ impl SmtpSession {
         // marks it broken. A rejected message (4xx/5xx) leaves it usable.
         let reusable = matches!(&failure, Some(ConnectError::Message(e)) if !e.is_timeout())
             && slot.as_ref().is_some_and(|c| !c.has_broken());
+        // lettre's `abort` sends QUIT and waits for the reply with no limit of its own: a
+        // server that swallowed the message and went silent would hold the pass for ever.
+        // Dropping the connection closes the socket whether or not the QUIT was answered.
         if !reusable && let Some(mut connection) = slot.take() {
-            connection.abort().await;
+            let bound = QUIT_AFTER_FAILURE.min(self.settings.timeout);
+            let _ = tokio::time::timeout(bound, connection.abort()).await;
         }
         let server = format!("{}:{}", self.settings.host, self.settings.port);
         Err(match failure {
@@ -99,12 +108,12 @@ impl SmtpSession {
             // A refused login or TLS handshake is the service's problem, not the message's:
             // retried (and reported when it gives up), never a reason to drop every email.
             Some(ConnectError::Session(e)) => {
-                SendError::Transient(format!("cannot open an SMTP session with {server}: {e}"))
+                SendError::Unavailable(format!("cannot open an SMTP session with {server}: {e}"))
             }
             Some(ConnectError::Socket(e)) => {
-                SendError::Transient(format!("cannot connect to {server}: {e}"))
+                SendError::Unavailable(format!("cannot connect to {server}: {e}"))
             }
-            None => SendError::Transient(format!(
+            None => SendError::Unavailable(format!(
                 "{server} did not answer within {} s",
                 self.settings.timeout.as_secs()
             )),

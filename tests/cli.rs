@@ -504,6 +504,29 @@ fn an_email_address_with_a_line_break_or_no_domain_is_a_config_error_at_its_key(
 }
 
 #[test]
+fn smtp_in_clear_text_to_another_host_or_with_a_login_is_refused_at_its_key() {
+    let (_dir, config) = temp_config(
+        "[mail]\ntransport = \"smtp\"\n\n[smtp]\nhost = \"smtp.partnership.example\"\ntls = \"none\"\n",
+    );
+    for args in [
+        &["check-config"][..],
+        &["send-test", "it-team@council.example"],
+    ] {
+        let run = rrn_with(&config, args);
+        run.assert_refused_naming("rrn.toml:6:7");
+        assert!(run.stderr.contains("tls = \"starttls\""), "{run:#?}");
+    }
+    let (_dir, config) =
+        temp_config("[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"rrn\"\n");
+    let run = rrn_with(&config, &["check-config"]);
+    run.assert_refused_naming("rrn.toml:4:12");
+    assert!(
+        run.stderr.contains("allow_plaintext_auth = true"),
+        "{run:#?}"
+    );
+}
+
+#[test]
 fn check_config_warns_about_roles_without_a_contact() {
     let (_dir, config) = temp_config("[partnership]\nname = \"Test\"\n");
     let run = rrn_with(&config, &["check-config", "--at", "2026-01-05"]);

@@ -722,3 +722,185 @@ fn the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned
     setup.run("2027-01-11T09:00");
     assert_eq!(summaries(&setup).len(), 2);
 }
+
+/// An SMTP server that takes a message to its final `.` and then never says another word, as
+/// a wedged relay does: greeting, EHLO, MAIL, RCPT and DATA are answered; the message, and
+/// anything after it (QUIT), never. Counts the messages it swallowed. Every loop is bounded:
+/// at most 16 connections, none kept past 60 s, no connection accepted after 120 s.
+struct SilentServer {
+    port: u16,
+    swallowed: Arc<Mutex<usize>>,
+}
+
+impl SilentServer {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        use std::time::{Duration, Instant};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let swallowed = Arc::new(Mutex::new(0));
+        let counter = Arc::clone(&swallowed);
+        std::thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(120);
+            let mut accepted = 0;
+            while accepted < 16 && Instant::now() < until {
+                let stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    }
+                };
+                accepted += 1;
+                let counter = Arc::clone(&counter);
+                std::thread::spawn(move || {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(60)))
+                        .unwrap();
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    let _ = writer.write_all(b"220 silent.test ESMTP\r\n");
+                    let mut in_data = false;
+                    let mut line = String::new();
+                    for _ in 0..10_000 {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return, // closed, or 60 s of silence
+                            Ok(_) => {}
+                        }
+                        if in_data {
+                            if line == ".\r\n" {
+                                *counter.lock().unwrap() += 1;
+                                // From here on, nothing: not the 250, not the 221 to QUIT.
+                                loop {
+                                    line.clear();
+                                    match reader.read_line(&mut line) {
+                                        Ok(0) | Err(_) => return,
+                                        Ok(_) => {}
+                                    }
+                                }
+                            }
+                            continue;
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" => b"250-silent.test\r\n250 8BITMIME\r\n",
+                            "DATA" => {
+                                in_data = true;
+                                b"354 go ahead\r\n"
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        let _ = writer.write_all(reply);
+                    }
+                });
+            }
+        });
+        Self { port, swallowed }
+    }
+
+    fn swallowed(&self) -> usize {
+        *self.swallowed.lock().unwrap()
+    }
+}
+
+/// Runs `command` to its end, or kills it after `limit` and says so: a hang fails the test
+/// instead of holding it.
+fn finish_within(mut command: std::process::Command, limit: std::time::Duration) -> (Output, f64) {
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!("still running after {limit:?}: {output:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let took = started.elapsed().as_secs_f64();
+    (child.wait_with_output().unwrap(), took)
+}
+
+#[test]
+fn a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing() {
+    const TIMEOUT: u64 = 2;
+    // The timeout, the short wait for an answer to QUIT, and the process's own start-up.
+    let limit = std::time::Duration::from_secs(TIMEOUT + 2 + 6);
+    let silent = SilentServer::start();
+    let mut env = smtp_env(silent.port);
+    env.push(("RRN_SMTP__TIMEOUT_SECONDS", TIMEOUT.to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut setup = Setup::new(&env);
+    let command = |setup: &Setup, args: &[&str]| {
+        let mut command = rrn_command();
+        command
+            .envs(setup.env.iter().map(|(k, v)| (k, v)))
+            .args(["--config", CONFIG])
+            .args(common::rehearsing(args));
+        command
+    };
+
+    let (output, took) = finish_within(
+        command(&setup, &["send-test", "it-team@council.example"]),
+        limit,
+    );
+    eprintln!("send-test against the silent server: {took:.2} s");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(stderr.contains("did not answer within 2 s"), "{stderr}");
+    assert_eq!(silent.swallowed(), 1);
+
+    // A run: the first email costs the timeout; the other five are not sent to a server that
+    // stopped answering, and all six wait for a retry (none lost, none left in flight).
+    let (output, took) = finish_within(
+        command(
+            &setup,
+            &[
+                "run",
+                "--once",
+                "--at",
+                "2026-12-22T09:00",
+                "--format",
+                "json",
+            ],
+        ),
+        limit,
+    );
+    eprintln!("run --once against the silent server: {took:.2} s");
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let delivery = &report["delivery"];
+    assert_eq!(delivery["sent"], 0, "{report}");
+    assert_eq!(delivery["retrying"], 6, "{report}");
+    assert!(
+        delivery["unavailable"]
+            .as_str()
+            .is_some_and(|r| r.contains("did not answer within 2 s")),
+        "{report}"
+    );
+    assert_eq!(silent.swallowed(), 2, "one message tried in the run");
+    let outbox: serde_json::Value =
+        serde_json::from_slice(&setup.rrn(&["outbox", "list", "--format", "json"]).stdout).unwrap();
+    let rows = outbox.as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r["status"] == "pending"), "{outbox}");
+
+    // The relay comes back: the six are delivered at the next run after their retry time.
+    let (mailbox, port) = smtp_server();
+    for (key, value) in &mut setup.env {
+        if key == "RRN_SMTP__PORT" {
+            *value = port.to_string();
+        }
+    }
+    let back = setup.run("2026-12-22T09:30");
+    assert_eq!(back["delivery"]["sent"], 6, "{back}");
+    assert!(back["delivery"]["unavailable"].is_null(), "{back}");
+    assert_eq!(mailbox.received().len(), 6);
+}

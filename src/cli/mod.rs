@@ -389,7 +389,7 @@ pub enum CliError {
     /// The input was refused: fix the arguments or the file given (exit status 2).
     #[error("{0:#}")]
     Usage(anyhow::Error),
-    /// Anything else: config, I/O, database (exit status 1).
+    /// Anything else: an unreadable config, I/O, database (exit status 1).
     #[error("{0:#}")]
     Failed(anyhow::Error),
     /// The command did its work, but some of it failed for good (`run --once`: emails a server
@@ -428,7 +428,17 @@ fn usage(error: impl Into<anyhow::Error>) -> CliError {
 }
 
 fn load_config(cli_config: Option<&std::path::Path>) -> Result<Config, CliError> {
-    Config::load(cli_config).map_err(|e| CliError::Failed(e.into()))
+    Config::load(cli_config).map_err(config_error)
+}
+
+/// A config that was refused is an input file refused (status 2); one that cannot be read is
+/// a failure (status 1).
+fn config_error(error: impl Into<anyhow::Error>) -> CliError {
+    let error = error.into();
+    match error.downcast_ref::<crate::config::ConfigError>() {
+        Some(e) if e.refused() => CliError::Usage(error),
+        _ => CliError::Failed(error),
+    }
 }
 
 /// What most commands load: the config, its timeline and calendar, and the moment they act at

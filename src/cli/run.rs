@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::case::{open_store, runtime};
-use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
+use super::{CliError, Format, OutboxArgs, RunArgs, config_error, load_config, usage};
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
@@ -22,7 +22,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
                 "--at travels in time for one run: use it with --once"
             )));
         }
-        return crate::daemon::run(config_path).map_err(CliError::Failed);
+        return crate::daemon::run(config_path).map_err(config_error);
     }
     let config = load_config(config_path)?;
     let tz = config.partnership.timezone;
