@@ -504,6 +504,45 @@ fn an_email_address_with_a_line_break_or_no_domain_is_a_config_error_at_its_key(
 }
 
 #[test]
+fn a_name_with_a_line_break_nul_or_direction_override_is_a_config_error_at_its_key() {
+    for (text, at) in [
+        (
+            "[[agency]]\nid = \"police\"\nname = \"Police\"\n\
+             lead = { name = \"Police Lead\\nBcc: x@evil.example\", email = \"l@police.example\" }\n\
+             manager = { name = \"M\", email = \"m@police.example\" }\n",
+            "rrn.toml:4:",
+        ),
+        (
+            "[contacts]\nbusiness_team = { name = \"Team\\u202E\", email = \"t@p.example\" }\n",
+            "rrn.toml:2:",
+        ),
+        (
+            "[contacts]\nadmin = { name = \"Desk\\u0000\", email = \"d@p.example\" }\n",
+            "rrn.toml:2:",
+        ),
+        (
+            "[partnership]\nname = \"Partnership\\u200B\"\n",
+            "rrn.toml:2:",
+        ),
+        (
+            "[[agency]]\nid = \"police\"\nname = \"Police\\r\"\n\
+             lead = { name = \"L\", email = \"l@police.example\" }\n\
+             manager = { name = \"M\", email = \"m@police.example\" }\n",
+            "rrn.toml:3:",
+        ),
+    ] {
+        let (_dir, config) = temp_config(text);
+        let run = rrn_with(&config, &["check-config"]);
+        let stderr = run.failed();
+        assert!(stderr.contains(at), "{text}: {stderr}");
+        assert!(
+            stderr.contains("invisible formatting character"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn check_config_warns_about_roles_without_a_contact() {
     let (_dir, config) = temp_config("[partnership]\nname = \"Test\"\n");
     let run = rrn_with(&config, &["check-config", "--at", "2026-01-05"]);
