@@ -203,6 +203,7 @@ on_both_backends!(
     a_run_that_died_half_way_sends_nothing_twice,
     a_run_for_an_earlier_day_does_not_hide_a_later_runs_log,
     the_case_rows_lines_follow_every_change,
+    names_from_the_environment_are_checked_and_case_show_escapes_stored_control_characters,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -1245,4 +1246,105 @@ fn a_log_written_before_the_0004_layout_still_dedups(db: &TestDb) {
     });
     assert!(rows > 1);
     assert_eq!((hashed, chair), (rows, 1));
+}
+
+/// Runs one statement on the test database with text and integer arguments (`$1`, `$2`…): for
+/// writing what an older version (or a person with database access) could have left there.
+fn execute_with(db: &TestDb, query: &'static str, text: &[&str], number: i64) {
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        match &store {
+            Store::Sqlite(pool) => {
+                let mut q = sqlx::query(query);
+                for t in text {
+                    q = q.bind(*t);
+                }
+                q.bind(number).execute(pool).await.unwrap();
+            }
+            Store::Postgres(pool) => {
+                let mut q = sqlx::query(query);
+                for t in text {
+                    q = q.bind(*t);
+                }
+                q.bind(number).execute(pool).await.unwrap();
+            }
+        }
+    })
+}
+
+/// `$USER` goes into the append-only audit log when no `--actor` is given: a line break or an
+/// escape in it would fake an entry. Text already stored with such characters is printed
+/// escaped.
+fn names_from_the_environment_are_checked_and_case_show_escapes_stored_control_characters(
+    db: &TestDb,
+) {
+    open_christmas_case(db);
+    let before = db.dump();
+    let with_user = |user: &str, args: &[&str]| {
+        db.command(args)
+            .env_remove("SUDO_USER")
+            .env("USER", user)
+            .output()
+            .unwrap()
+    };
+    let close = [
+        "case",
+        "close",
+        "RR-2026-014",
+        "--reason",
+        "review complete",
+        "--at",
+        AT,
+        "--rehearse",
+    ];
+    let faked = with_user("mallory\n2027-01-20 09:00:00Z  root  close  fake", &close);
+    assert_eq!(faked.status.code(), Some(2), "{faked:?}");
+    let stderr = String::from_utf8_lossy(&faked.stderr);
+    assert!(
+        stderr.contains("$USER") && stderr.contains("--actor"),
+        "{stderr}"
+    );
+    let hidden = with_user("mal\u{202E}lory", &close);
+    assert_eq!(hidden.status.code(), Some(2), "{hidden:?}");
+    let note = db.case_output(&[
+        "complete",
+        "RR-2026-014",
+        "executive_chair_informed",
+        "--on",
+        "2026-12-21",
+        "--note",
+        "done\u{200B}",
+    ]);
+    assert_eq!(note.status.code(), Some(2), "{note:?}");
+    assert!(
+        String::from_utf8_lossy(&note.stderr).contains("invisible formatting"),
+        "{note:?}"
+    );
+    assert_eq!(db.dump(), before, "a refused command wrote something");
+    assert!(with_user("alice", &close).status.success());
+
+    // As an older version could have stored it.
+    execute_with(
+        db,
+        "INSERT INTO audit_log (case_id, at, actor, action, detail) \
+         SELECT case_id, at, $1, 'note', $2 FROM audit_log WHERE id = (SELECT min(id) FROM \
+         audit_log WHERE case_id IS NOT NULL AND id > $3)",
+        &[
+            "eve\u{1b}[2J",
+            "x\n2027-01-20 09:00:00Z  root  reopen  \u{202E}fake",
+        ],
+        0,
+    );
+    let shown = db.rrn(&["case", "show", "RR-2026-014", "--at", AT]);
+    assert!(shown.status.success(), "{shown:?}");
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert!(!text.contains(['\u{1b}', '\u{202E}']), "{text:?}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("2027-01-20 09:00:00Z  root")),
+        "{text}"
+    );
+    assert!(text.contains("eve\\u{1b}[2J"), "{text}");
+    assert!(text.contains("\\u{a}2027-01-20"), "{text}");
 }
