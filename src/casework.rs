@@ -634,8 +634,10 @@ impl Casework<'_> {
     }
 }
 
-/// Free text (notes, reasons, actor names) is printed back in tables and CSV: no control
-/// characters, so nothing can rewrite a terminal or split a row.
+/// Free text (notes, reasons, actor names) is printed back in tables and CSV and kept in the
+/// append-only audit log: no control characters, so nothing can rewrite a terminal or split a
+/// row, and no invisible formatting characters (direction overrides, zero-width spaces), so what
+/// is shown is what was written.
 pub fn check_text<'a>(
     text: Option<&'a str>,
     field: &str,
@@ -643,6 +645,11 @@ pub fn check_text<'a>(
     match text {
         Some(t) if t.chars().any(char::is_control) => refuse(format!(
             "{field} contains a control character (a line break, tab or escape): use plain text"
+        )),
+        Some(t) if t.chars().any(crate::email::is_hidden) => refuse(format!(
+            "{field} contains an invisible formatting character ({}, such as a direction \
+             override or zero-width space): use plain text",
+            crate::email::first_hidden(t).unwrap_or_default()
         )),
         Some(t) if t.chars().count() > 500 => refuse(format!(
             "{field} is longer than 500 characters: keep it short"

@@ -15,7 +15,7 @@ use toml::Spanned;
 use crate::agency::AgencyId;
 use crate::calendar::{Calendar, Division, FeedError, HolidayFeed};
 use crate::diagnostic::Diagnostic;
-use crate::email::EmailAddress;
+use crate::email::{DisplayName, EmailAddress};
 use crate::timeline::{Timeline, TimelineError};
 
 /// The system-wide config file, used when neither `--config` nor `$RRN_CONFIG` is given.
@@ -90,7 +90,7 @@ struct RawConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Partnership {
-    pub name: String,
+    pub name: DisplayName,
     /// Civil dates ("today", "due on") are taken in this zone.
     pub timezone: Tz,
     pub division: Division,
@@ -103,7 +103,7 @@ pub struct Partnership {
 impl Default for Partnership {
     fn default() -> Self {
         Self {
-            name: "Safeguarding Children Partnership".to_owned(),
+            name: DisplayName::parse("Safeguarding Children Partnership").expect("plain text"),
             timezone: chrono_tz::Europe::London,
             division: Division::EnglandAndWales,
             closure_days: Vec::new(),
@@ -189,10 +189,12 @@ pub struct MailSection {
     /// The folder `maildir` writes `.eml` files into; under the state directory when unset.
     pub maildir: Option<PathBuf>,
     /// The sender, `Name <address>` or a bare address.
+    #[serde(deserialize_with = "header_text")]
     pub from: String,
     /// Where replies go; the business team's address when unset.
     pub reply_to: Option<EmailAddress>,
     /// The protective marking every subject starts with.
+    #[serde(deserialize_with = "header_text")]
     pub marking: String,
     /// The folder of the email templates.
     pub templates: Option<PathBuf>,
@@ -220,6 +222,15 @@ impl Default for MailSection {
             heartbeat: false,
         }
     }
+}
+
+/// Text that goes into every header (`[mail] from`, `marking`): refused at its key when it holds
+/// a control or invisible formatting character, like a name.
+fn header_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    DisplayName::parse(&text)
+        .map(|_| text)
+        .map_err(serde::de::Error::custom)
 }
 
 /// `[mail] transport`
@@ -333,7 +344,7 @@ pub enum LogFormat {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
-    pub name: String,
+    pub name: DisplayName,
     pub email: EmailAddress,
 }
 
@@ -371,7 +382,7 @@ impl ContactsSection {
 #[serde(deny_unknown_fields)]
 pub struct Agency {
     pub id: AgencyId,
-    pub name: String,
+    pub name: DisplayName,
     /// Its safeguarding lead, who writes the Individual Agency Summary.
     pub lead: Contact,
     /// The lead's manager: the first escalation.
@@ -382,7 +393,7 @@ pub struct Agency {
 #[serde(deny_unknown_fields)]
 struct RawAgency {
     id: Spanned<AgencyId>,
-    name: String,
+    name: DisplayName,
     lead: Contact,
     manager: Contact,
 }
@@ -732,7 +743,7 @@ mod tests {
             Some("postgres://127.0.0.1/test")
         );
         assert_eq!(config.partnership.statutory_limit_working_days, 16);
-        assert_eq!(config.partnership.name, "2026");
+        assert_eq!(config.partnership.name.as_str(), "2026");
     }
 
     #[test]

@@ -242,7 +242,29 @@ async fn send(
     sent
 }
 
+/// The message for a row, or why there is none. Never panics: a row no message can be made of
+/// (a name an older version stored unchecked, say) must fail alone, not crash the pass and leave
+/// every row in flight to crash the next one too. The renderer checks what it knows lettre
+/// would choke on; anything lettre still panics on is caught here as the last guard.
 fn render(
+    renderer: &Renderer,
+    admin: Option<&Mailbox>,
+    row: &Claimed,
+) -> Result<lettre::Message, MailError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(renderer, admin, row)))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no reason given".to_owned());
+            Err(MailError::Message(format!(
+                "building the message failed inside lettre: {why}"
+            )))
+        })
+}
+
+fn build(
     renderer: &Renderer,
     admin: Option<&Mailbox>,
     row: &Claimed,

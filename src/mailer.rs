@@ -176,17 +176,24 @@ impl Renderer {
             })
         };
         let from = address("from", &config.mail.from)?;
+        if let Some(hidden) = from.name.as_deref().and_then(crate::email::first_hidden) {
+            return Err(MailError::Address {
+                field: "from",
+                value: config.mail.from.escape_debug().to_string(),
+                reason: format!("the name holds {hidden}, a control or formatting character"),
+            });
+        }
         let reply_to = match (&config.mail.reply_to, &config.contacts.business_team) {
             (Some(reply_to), _) => address("reply_to", reply_to.as_str())?,
             (None, Some(team)) => Mailbox::new(
-                Some(team.name.clone()),
+                Some(team.name.to_string()),
                 address("reply_to", team.email.as_str())?.email,
             ),
             (None, None) => from.clone(),
         };
         let renderer = Self {
             env,
-            partnership: config.partnership.name.clone(),
+            partnership: config.partnership.name.to_string(),
             marking: config.mail.marking.clone(),
             domain: from.email.domain().to_owned(),
             from,
@@ -303,9 +310,13 @@ impl Renderer {
             EmailKind::AgencyLetter => "agency_letter",
             EmailKind::Heartbeat => "heartbeat",
         };
+        // The name comes from the outbox row, which an older version may have written with a
+        // line break or NUL in it: lettre panics formatting such a header, so check it first.
+        let name = crate::email::DisplayName::parse(&email.recipient.name)
+            .map_err(|e| MailError::Message(format!("the recipient's name: {e}")))?;
         let (text, html) = self.render_pair(base, &self.context(email))?;
         let to = Mailbox::new(
-            Some(email.recipient.name.clone()),
+            Some(name.to_string()),
             email
                 .recipient
                 .email

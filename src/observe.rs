@@ -213,8 +213,9 @@ pub fn metrics_text(
             out,
             "# HELP rrn_emails Outbox rows by status.\n# TYPE rrn_emails gauge\n\
              rrn_emails{{status=\"pending\"}} {}\nrrn_emails{{status=\"in_flight\"}} {}\n\
-             rrn_emails{{status=\"sent\"}} {}\nrrn_emails{{status=\"failed\"}} {}",
-            emails.pending, emails.in_flight, emails.sent, emails.failed
+             rrn_emails{{status=\"sent\"}} {}\nrrn_emails{{status=\"failed\"}} {}\n\
+             rrn_emails{{status=\"cancelled\"}} {}",
+            emails.pending, emails.in_flight, emails.sent, emails.failed, emails.cancelled
         );
     }
     let _ = writeln!(

@@ -607,7 +607,7 @@ impl Planner<'_> {
 fn recipient(role: String, contact: &Contact) -> Recipient {
     Recipient {
         role,
-        name: contact.name.clone(),
+        name: contact.name.to_string(),
         email: contact.email.clone(),
     }
 }

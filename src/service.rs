@@ -74,7 +74,7 @@ impl Service {
                 .as_str()
                 .parse()
                 .ok()
-                .map(|email| Mailbox::new(Some(c.name.clone()), email))
+                .map(|email| Mailbox::new(Some(c.name.to_string()), email))
         });
         Ok(Self {
             schedule: config.schedule(),

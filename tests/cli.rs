@@ -527,6 +527,45 @@ fn smtp_in_clear_text_to_another_host_or_with_a_login_is_refused_at_its_key() {
 }
 
 #[test]
+fn a_name_with_a_line_break_nul_or_direction_override_is_a_config_error_at_its_key() {
+    for (text, at) in [
+        (
+            "[[agency]]\nid = \"police\"\nname = \"Police\"\n\
+             lead = { name = \"Police Lead\\nBcc: x@evil.example\", email = \"l@police.example\" }\n\
+             manager = { name = \"M\", email = \"m@police.example\" }\n",
+            "rrn.toml:4:",
+        ),
+        (
+            "[contacts]\nbusiness_team = { name = \"Team\\u202E\", email = \"t@p.example\" }\n",
+            "rrn.toml:2:",
+        ),
+        (
+            "[contacts]\nadmin = { name = \"Desk\\u0000\", email = \"d@p.example\" }\n",
+            "rrn.toml:2:",
+        ),
+        (
+            "[partnership]\nname = \"Partnership\\u200B\"\n",
+            "rrn.toml:2:",
+        ),
+        (
+            "[[agency]]\nid = \"police\"\nname = \"Police\\r\"\n\
+             lead = { name = \"L\", email = \"l@police.example\" }\n\
+             manager = { name = \"M\", email = \"m@police.example\" }\n",
+            "rrn.toml:3:",
+        ),
+    ] {
+        let (_dir, config) = temp_config(text);
+        let run = rrn_with(&config, &["check-config"]);
+        let stderr = run.failed();
+        assert!(stderr.contains(at), "{text}: {stderr}");
+        assert!(
+            stderr.contains("invisible formatting character"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn check_config_warns_about_roles_without_a_contact() {
     let (_dir, config) = temp_config("[partnership]\nname = \"Test\"\n");
     let run = rrn_with(&config, &["check-config", "--at", "2026-01-05"]);
@@ -617,6 +656,65 @@ fn importing_a_feed_with_a_partial_year_is_refused_and_leaves_the_feed_file_unch
             }));
     }
     assert_import_refused_and_feed_unchanged(&feed.to_string());
+}
+
+#[test]
+fn importing_a_feed_with_a_line_break_in_a_title_is_refused_and_leaves_the_feed_file_unchanged() {
+    let feed = feed_with_an_extra_2029_holiday().replace(
+        "Test Jubilee",
+        "Test Jubilee\\r\\n2029-06-18\\tFake Holiday",
+    );
+    assert_import_refused_and_feed_unchanged(&feed);
+    let (dir, config, _) = temp_feed_config();
+    let file = dir.path().join("download.json");
+    std::fs::write(&file, &feed).unwrap();
+    let run = rrn_with(&config, &["calendar", "import", file.to_str().unwrap()]);
+    assert!(
+        run.stderr.contains("2029-06-15") && run.stderr.contains("control"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn a_feed_with_a_byte_order_mark_is_imported_and_read() {
+    let (dir, config, _) = temp_feed_config();
+    let file = dir.path().join("download.json");
+    std::fs::write(
+        &file,
+        format!("\u{feff}{}", feed_with_an_extra_2029_holiday()),
+    )
+    .unwrap();
+    rrn_with(&config, &["calendar", "import", file.to_str().unwrap()]).ok();
+    let run = rrn_with(&config, &["calendar", "holidays", "2029"]);
+    assert!(
+        run.ok().lines().any(|l| l == "2029-06-15\tTest Jubilee"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn a_huge_feed_is_refused_by_its_size_on_import_and_when_configured() {
+    let (dir, config, feed) = temp_feed_config();
+    let before = std::fs::read(&feed).unwrap();
+    // Valid JSON with the shipped events, padded past 5 MB.
+    let huge = format!(
+        "{}{}",
+        std::fs::read_to_string(REPO_FEED).unwrap(),
+        " ".repeat(6_000_000)
+    );
+    let file = dir.path().join("download.json");
+    std::fs::write(&file, &huge).unwrap();
+    let run = rrn_with(&config, &["calendar", "import", file.to_str().unwrap()]);
+    run.assert_refused_naming("download.json");
+    assert!(run.stderr.contains("larger than 5 MB"), "{run:#?}");
+    assert!(
+        std::fs::read(&feed).unwrap() == before,
+        "the feed file changed"
+    );
+
+    std::fs::write(&feed, &huge).unwrap();
+    let run = rrn_with(&config, &["calendar", "holidays", "2027"]);
+    assert!(run.failed().contains("larger than 5 MB"), "{run:#?}");
 }
 
 #[test]

@@ -207,6 +207,8 @@ on_both_backends!(
     a_run_ahead_of_the_clock_is_refused_and_changes_nothing,
     a_case_that_cannot_be_planned_is_reported_and_the_others_go_on,
     the_case_rows_lines_follow_every_change,
+    an_outbox_row_no_message_can_be_made_of_fails_alone_and_can_be_cancelled,
+    names_from_the_environment_are_checked_and_case_show_escapes_stored_control_characters,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -1465,4 +1467,251 @@ fn a_log_written_before_the_0004_layout_still_dedups(db: &TestDb) {
     });
     assert!(rows > 1);
     assert_eq!((hashed, chair), (rows, 1));
+}
+
+/// Runs one statement on the test database with text and integer arguments (`$1`, `$2`…): for
+/// writing what an older version (or a person with database access) could have left there.
+fn execute_with(db: &TestDb, query: &'static str, text: &[&str], number: i64) {
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        match &store {
+            Store::Sqlite(pool) => {
+                let mut q = sqlx::query(query);
+                for t in text {
+                    q = q.bind(*t);
+                }
+                q.bind(number).execute(pool).await.unwrap();
+            }
+            Store::Postgres(pool) => {
+                let mut q = sqlx::query(query);
+                for t in text {
+                    q = q.bind(*t);
+                }
+                q.bind(number).execute(pool).await.unwrap();
+            }
+        }
+    })
+}
+
+fn outbox_email(db: &TestDb, id: i64) -> serde_json::Value {
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        let query = "SELECT email FROM outbox WHERE id = $1";
+        let text: String = match &store {
+            Store::Sqlite(pool) => sqlx::query_scalar(query).bind(id).fetch_one(pool).await,
+            Store::Postgres(pool) => sqlx::query_scalar(query).bind(id).fetch_one(pool).await,
+        }
+        .unwrap();
+        json(&text)
+    })
+}
+
+fn outbox_list(db: &TestDb) -> Vec<serde_json::Value> {
+    let rows = json(&db.rrn_json(&["outbox", "list"]));
+    rows.as_array().unwrap().clone()
+}
+
+fn the_row_to<'a>(rows: &'a [serde_json::Value], recipient: &str) -> &'a serde_json::Value {
+    rows.iter()
+        .find(|r| r["recipient"] == recipient)
+        .unwrap_or_else(|| panic!("no row to {recipient}: {rows:?}"))
+}
+
+/// A name with a line break stored in a queued row (as versions that did not check names did)
+/// used to panic inside lettre, crash the run and leave every row in flight: a crash loop. Now
+/// that row fails with the reason, the others go out, and a person can cancel a row for good.
+fn an_outbox_row_no_message_can_be_made_of_fails_alone_and_can_be_cancelled(db: &TestDb) {
+    open_christmas_case(db);
+    // The evening before: queued, outside the sending window.
+    let evening = run_once(db, "2026-12-22T19:30");
+    assert_eq!(evening["queued"], 6, "{evening}");
+    assert_eq!(evening["delivery"]["waiting_for_window"], true, "{evening}");
+    let rows = outbox_list(db);
+    let police = the_row_to(&rows, "safeguarding-lead@police.example")["id"]
+        .as_i64()
+        .unwrap();
+    let health = the_row_to(&rows, "designated-nurse@health.example")["id"]
+        .as_i64()
+        .unwrap();
+
+    let mut email = outbox_email(db, police);
+    email["recipient"]["name"] = "Police Lead\nBcc: x@evil.example".into();
+    execute_with(
+        db,
+        "UPDATE outbox SET email = $1 WHERE id = $2",
+        &[&email.to_string()],
+        police,
+    );
+    // One the business team decides not to send.
+    let cancelled = db.rrn(&["outbox", "cancel", &health.to_string(), "--actor", "tester"]);
+    assert!(cancelled.status.success(), "{cancelled:?}");
+    assert!(
+        String::from_utf8_lossy(&cancelled.stdout).contains("will not be sent"),
+        "{cancelled:?}"
+    );
+
+    // Exit status 3: the run finished, with an email failed for good.
+    let output = db.rrn(&[
+        "run",
+        "--once",
+        "--rehearse",
+        "--at",
+        "2026-12-23T08:00",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let mut morning = json(&String::from_utf8(output.stdout).unwrap());
+    let delivery = morning["delivery"].take();
+    let mut morning = morning["run"].take();
+    morning["delivery"] = delivery;
+    assert_eq!(morning["delivery"]["failed"], 1, "{morning}");
+    let rows = outbox_list(db);
+    let failed = rows.iter().find(|r| r["id"] == police).unwrap();
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let reason = failed["last_error"].as_str().unwrap();
+    assert!(
+        reason.contains("recipient's name") && reason.contains("U+000A"),
+        "{reason}"
+    );
+    assert_eq!(
+        rows.iter().find(|r| r["id"] == health).unwrap()["status"],
+        "cancelled"
+    );
+    // Everything else went out, the admin's report of the failure included.
+    for row in &rows {
+        if row["id"] != police && row["id"] != health {
+            assert_eq!(row["status"], "sent", "{row}");
+        }
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r["kind"] == "delivery_failure" && r["status"] == "sent"),
+        "{rows:?}"
+    );
+    let names: Vec<String> = std::fs::read_dir(db.maildir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.contains(&format!("{police:08}.eml")), "{names:?}");
+    assert!(!names.contains(&format!("{health:08}.eml")), "{names:?}");
+    for name in &names {
+        let message = std::fs::read_to_string(db.maildir().join(name)).unwrap();
+        assert!(!message.contains("evil.example"), "{message}");
+    }
+
+    // The failed row can be cleared for good, once; retrying a cancelled row is refused.
+    let cancel = |id: i64| db.rrn(&["outbox", "cancel", &id.to_string(), "--actor", "tester"]);
+    assert!(cancel(police).status.success());
+    let again = cancel(police);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("cancelled already"));
+    assert_eq!(cancel(999_999).status.code(), Some(2));
+    assert_eq!(
+        db.rrn(&["outbox", "retry", &police.to_string()])
+            .status
+            .code(),
+        Some(2)
+    );
+    let listed = db.rrn(&["outbox", "list", "--status", "cancelled"]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(listed.matches("cancelled").count(), 2, "{listed}");
+    let later = run_once(db, "2026-12-23T09:00");
+    assert_eq!(later["delivery"]["failed"], 0, "{later}");
+    assert!(
+        !std::fs::read_dir(db.maildir())
+            .unwrap()
+            .any(|e| e.unwrap().file_name() == format!("{health:08}.eml").as_str())
+    );
+
+    // Each cancel is in the case's audit trail with who did it.
+    let shown = json(&db.case(&["show", "RR-2026-014", "--format", "json"]));
+    let cancels: Vec<&serde_json::Value> = shown["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "cancel-email")
+        .collect();
+    assert_eq!(cancels.len(), 2, "{shown}");
+    assert!(
+        cancels.iter().all(|a| a["actor"] == "tester"),
+        "{cancels:?}"
+    );
+}
+
+/// `$USER` goes into the append-only audit log when no `--actor` is given: a line break or an
+/// escape in it would fake an entry. Text already stored with such characters is printed
+/// escaped.
+fn names_from_the_environment_are_checked_and_case_show_escapes_stored_control_characters(
+    db: &TestDb,
+) {
+    open_christmas_case(db);
+    let before = db.dump();
+    let with_user = |user: &str, args: &[&str]| {
+        db.command(args)
+            .env_remove("SUDO_USER")
+            .env("USER", user)
+            .output()
+            .unwrap()
+    };
+    let close = [
+        "case",
+        "close",
+        "RR-2026-014",
+        "--reason",
+        "review complete",
+        "--at",
+        AT,
+        "--rehearse",
+    ];
+    let faked = with_user("mallory\n2027-01-20 09:00:00Z  root  close  fake", &close);
+    assert_eq!(faked.status.code(), Some(2), "{faked:?}");
+    let stderr = String::from_utf8_lossy(&faked.stderr);
+    assert!(
+        stderr.contains("$USER") && stderr.contains("--actor"),
+        "{stderr}"
+    );
+    let hidden = with_user("mal\u{202E}lory", &close);
+    assert_eq!(hidden.status.code(), Some(2), "{hidden:?}");
+    let note = db.case_output(&[
+        "complete",
+        "RR-2026-014",
+        "executive_chair_informed",
+        "--on",
+        "2026-12-21",
+        "--note",
+        "done\u{200B}",
+    ]);
+    assert_eq!(note.status.code(), Some(2), "{note:?}");
+    assert!(
+        String::from_utf8_lossy(&note.stderr).contains("invisible formatting"),
+        "{note:?}"
+    );
+    assert_eq!(db.dump(), before, "a refused command wrote something");
+    assert!(with_user("alice", &close).status.success());
+
+    // As an older version could have stored it.
+    execute_with(
+        db,
+        "INSERT INTO audit_log (case_id, at, actor, action, detail) \
+         SELECT case_id, at, $1, 'note', $2 FROM audit_log WHERE id = (SELECT min(id) FROM \
+         audit_log WHERE case_id IS NOT NULL AND id > $3)",
+        &[
+            "eve\u{1b}[2J",
+            "x\n2027-01-20 09:00:00Z  root  reopen  \u{202E}fake",
+        ],
+        0,
+    );
+    let shown = db.rrn(&["case", "show", "RR-2026-014", "--at", AT]);
+    assert!(shown.status.success(), "{shown:?}");
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert!(!text.contains(['\u{1b}', '\u{202E}']), "{text:?}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("2027-01-20 09:00:00Z  root")),
+        "{text}"
+    );
+    assert!(text.contains("eve\\u{1b}[2J"), "{text}");
+    assert!(text.contains("\\u{a}2027-01-20"), "{text}");
 }

@@ -15,6 +15,10 @@ use super::{Division, FIRST_YEAR, Holiday, HolidaySource, LAST_YEAR, rules};
 /// The copy shipped in `config/bank-holidays.json`, used when no config file names another.
 const BUILTIN_FEED: &str = include_str!("../../config/bank-holidays.json");
 
+/// The largest feed file read: the real one is about 20 KB, and a file many times that would
+/// only cost memory and time to parse before being refused.
+pub const MAX_FEED_BYTES: u64 = 5_000_000;
+
 /// Why a file is not a usable bank-holidays feed.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -23,6 +27,12 @@ pub enum FeedError {
         path: String,
         reason: std::io::Error,
     },
+    #[error(
+        "{path} is larger than {} MB: the GOV.UK bank-holidays feed is a few tens of kilobytes, \
+         so this is not one",
+        MAX_FEED_BYTES / 1_000_000
+    )]
+    TooLarge { path: String },
     #[error(
         "{origin} is not in the GOV.UK bank-holidays feed shape: {message} (expected an object keyed \
          by division, each with `division` and `events` of `title`, `date`, `notes`, `bunting`)"
@@ -59,19 +69,43 @@ impl HolidayFeed {
     }
 
     pub fn load(path: &Path) -> Result<Self, FeedError> {
-        let text = std::fs::read_to_string(path).map_err(|reason| FeedError::Read {
-            path: path.display().to_string(),
-            reason,
-        })?;
+        let text = Self::read(path)?;
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// Parses and validates feed text; `origin` names the source in error messages.
+    /// The text of a feed file, refused by its size before it is read whole (at most
+    /// [`MAX_FEED_BYTES`], however the file grows while it is read).
+    pub fn read(path: &Path) -> Result<String, FeedError> {
+        use std::io::Read as _;
+        let fail = |reason| FeedError::Read {
+            path: path.display().to_string(),
+            reason,
+        };
+        let too_large = || FeedError::TooLarge {
+            path: path.display().to_string(),
+        };
+        let file = std::fs::File::open(path).map_err(fail)?;
+        if file.metadata().map_err(fail)?.len() > MAX_FEED_BYTES {
+            return Err(too_large());
+        }
+        let mut text = String::new();
+        file.take(MAX_FEED_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(fail)?;
+        if text.len() as u64 > MAX_FEED_BYTES {
+            return Err(too_large());
+        }
+        Ok(text)
+    }
+
+    /// Parses and validates feed text; `origin` names the source in error messages. A UTF-8
+    /// byte order mark (which some editors save) is allowed before the JSON.
     pub fn parse(text: &str, origin: &str) -> Result<Self, FeedError> {
         let shape = |message: String| FeedError::Shape {
             origin: origin.to_owned(),
             message,
         };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let raw: BTreeMap<String, RawDivision> =
             serde_json::from_str(text).map_err(|e| shape(e.to_string()))?;
         let mut events = BTreeMap::new();
@@ -97,6 +131,16 @@ impl HolidayFeed {
                 if event.title.trim().is_empty() {
                     return Err(shape(format!(
                         "division `{key}` has an event on {} with no title",
+                        event.date
+                    )));
+                }
+                // Titles are printed one a line (`rrn calendar holidays`) and into emails: a
+                // line break would split the listing, an escape rewrite the terminal.
+                if let Some(hidden) = crate::email::first_hidden(&event.title) {
+                    return Err(shape(format!(
+                        "division `{key}` has an event on {} whose title holds {hidden}, a \
+                         control or invisible formatting character (a line break, tab or \
+                         escape): titles are plain text",
                         event.date
                     )));
                 }

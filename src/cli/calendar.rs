@@ -45,9 +45,7 @@ pub(super) fn run(config: Option<&Path>, command: CalendarCommand) -> Result<Str
 /// Validates `file` as a feed and, only if it is valid, replaces the configured feed file with it
 /// atomically (write beside it, then rename), so a failure leaves the old file in place.
 fn import(config: &crate::config::Config, file: &Path) -> Result<String, CliError> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))
-        .map_err(CliError::Usage)?;
+    let text = HolidayFeed::read(file).map_err(usage)?;
     let feed = HolidayFeed::parse(&text, &file.display().to_string()).map_err(usage)?;
     let target = config.calendar.bank_holidays.as_ref().ok_or_else(|| {
         usage(anyhow::anyhow!(

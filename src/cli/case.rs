@@ -11,6 +11,7 @@ use crate::agency::AgencyId;
 use crate::case::{Case, CaseRef};
 use crate::casework::{Casework, CaseworkError, ImportRow, Opening};
 use crate::config::Config;
+use crate::email::escape_hidden;
 use crate::report::CaseSummary;
 use crate::store::{StatusFilter, Store, default_sqlite_url};
 use crate::timeline::{evaluate, explain};
@@ -57,22 +58,32 @@ pub(super) fn migrate(config_path: Option<&Path>) -> Result<String, CliError> {
     })
 }
 
-/// The OS user (or who `sudo` was run by), from the environment or else the password file.
-fn os_user() -> String {
+/// The OS user (or who `sudo` was run by), from the environment or else the password file,
+/// checked like `--actor`: anyone can set `$USER`, and it goes into the append-only audit log.
+pub(super) fn os_user() -> Result<String, CliError> {
     use std::os::unix::fs::MetadataExt as _;
     let from_env = ["SUDO_USER", "USER", "LOGNAME"]
         .into_iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
-    from_env
-        .or_else(|| {
-            let uid = std::fs::metadata("/proc/self").ok()?.uid();
-            let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-            passwd.lines().find_map(|line| {
-                let fields: Vec<&str> = line.split(':').collect();
-                (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
-            })
+        .find_map(|k| Some((k, std::env::var(k).ok().filter(|v| !v.is_empty())?)));
+    if let Some((var, user)) = from_env {
+        return match crate::casework::check_text(Some(&user), &format!("${var}")) {
+            Ok(_) => Ok(user),
+            Err(e) => Err(usage(anyhow::anyhow!(
+                "{e}; or say who is acting with --actor NAME"
+            ))),
+        };
+    }
+    let from_passwd = || {
+        let uid = std::fs::metadata("/proc/self").ok()?.uid();
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.get(2) == Some(&uid.to_string().as_str())).then(|| fields[0].to_owned())
         })
-        .unwrap_or_else(|| "unknown".to_owned())
+    };
+    let user = from_passwd().unwrap_or_else(|| "unknown".to_owned());
+    crate::casework::check_text(Some(&user), "the user name in /etc/passwd")?;
+    Ok(user)
 }
 
 pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, CliError> {
@@ -91,7 +102,9 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
             Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
                 .expect("given")
                 .to_owned(),
-            None => os_user(),
+            // A listing records nothing: no actor to ask the environment for.
+            None if reads_only => String::new(),
+            None => os_user()?,
         };
         let work = Casework {
             store: &store,
@@ -263,6 +276,9 @@ fn list_table(summaries: &[CaseSummary]) -> String {
     out
 }
 
+/// One case with its milestones and audit trail. Free text (actors, notes, reasons) is printed
+/// with control and invisible formatting characters escaped: rows written before they were
+/// refused may hold them, and they must not rewrite the terminal or fake an audit line.
 async fn show(
     store: &Store,
     ctx: &Loaded,
@@ -301,12 +317,13 @@ async fn show(
                 let note = c
                     .note
                     .as_deref()
-                    .map(|n| format!("  ({n})"))
+                    .map(|n| format!("  ({})", escape_hidden(n)))
                     .unwrap_or_default();
                 writeln!(
                     out,
                     "  {}  {name}  by {}{note}",
-                    c.completed_on, c.recorded_by
+                    c.completed_on,
+                    escape_hidden(&c.recorded_by)
                 )
                 .expect("String");
             }
@@ -316,9 +333,9 @@ async fn show(
                     out,
                     "  {}  {}  {}  {}",
                     a.at.format("%Y-%m-%d %H:%M:%SZ"),
-                    a.actor,
-                    a.action,
-                    a.detail
+                    escape_hidden(&a.actor),
+                    escape_hidden(&a.action),
+                    escape_hidden(&a.detail)
                 )
                 .expect("String");
             }
@@ -330,7 +347,7 @@ async fn show(
 fn show_header(case: &Case, today: NaiveDate) -> String {
     let state = match &case.state {
         crate::case::CaseState::Open => "open".to_owned(),
-        crate::case::CaseState::Closed(reason) => format!("closed: {reason}"),
+        crate::case::CaseState::Closed(reason) => format!("closed: {}", escape_hidden(reason)),
     };
     let agencies: Vec<&str> = case.agencies.iter().map(AgencyId::as_str).collect();
     format!(

@@ -144,7 +144,7 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
     };
     let mut email = crate::mailer::sample_email();
     email.recipient.email = team.email.clone();
-    email.recipient.name = team.name.clone();
+    email.recipient.name = team.name.to_string();
     email.recipient.role = "business_team".to_owned();
     let json = serde_json::to_string(&email).expect("serialises");
     let now = Utc::now();

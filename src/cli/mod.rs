@@ -331,6 +331,14 @@ pub enum OutboxCommand {
         /// The outbox row, as `rrn outbox list` shows it
         id: i64,
     },
+    /// Take an email out of the queue for good: it is never sent (one that cannot be, say)
+    Cancel {
+        /// The outbox row, as `rrn outbox list` shows it
+        id: i64,
+        /// Who is acting, for the audit log [default: the OS user]
+        #[arg(long, value_name = "NAME")]
+        actor: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -348,6 +356,7 @@ pub enum OutboxStatusArg {
     InFlight,
     Sent,
     Failed,
+    Cancelled,
 }
 
 #[derive(Debug, clap::Args)]
@@ -503,6 +512,9 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
         Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
+        Command::Outbox(OutboxCommand::Cancel { id, actor }) => {
+            run::cancel(cli.config.as_deref(), id, actor.as_deref())
+        }
         Command::SendTest { address } => run::send_test(cli.config.as_deref(), &address),
         Command::Demo { dir } => demo::run(cli.config.as_deref(), dir),
         Command::Dev(DevCommand::Seed { cases, seed, at }) => {

@@ -1,4 +1,4 @@
-//! `rrn run --once` and `rrn outbox list`.
+//! `rrn run --once` and `rrn outbox list`, `retry` and `cancel`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,7 +13,7 @@ use crate::config::state_dir;
 use crate::delivery::Claimer;
 use crate::mailer::{Mailer, Renderer};
 use crate::service::{Service, StepReport};
-use crate::store::OutboxStatus;
+use crate::store::{Cancel, OutboxStatus};
 
 pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, CliError> {
     if !args.once {
@@ -110,6 +110,7 @@ pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<Str
         super::OutboxStatusArg::InFlight => OutboxStatus::InFlight,
         super::OutboxStatusArg::Sent => OutboxStatus::Sent,
         super::OutboxStatusArg::Failed => OutboxStatus::Failed,
+        super::OutboxStatusArg::Cancelled => OutboxStatus::Cancelled,
     });
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
@@ -159,6 +160,46 @@ pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliEr
             Err(usage(anyhow::anyhow!(
                 "no failed outbox row {id}: see `rrn outbox list --status failed`"
             )))
+        }
+    })
+}
+
+pub(super) fn cancel(
+    config_path: Option<&Path>,
+    id: i64,
+    actor: Option<&str>,
+) -> Result<String, CliError> {
+    let actor = match actor.map(str::trim) {
+        Some("") => return Err(usage(anyhow::anyhow!("--actor is empty: give a name"))),
+        Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
+            .expect("given")
+            .to_owned(),
+        None => super::case::os_user()?,
+    };
+    let config = load_config(config_path)?;
+    runtime()?.block_on(async {
+        let store = open_store(&config).await?;
+        match store
+            .cancel(id, &actor, Utc::now())
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?
+        {
+            Cancel::Cancelled => Ok(format!(
+                "outbox row {id} is cancelled: it will not be sent\n"
+            )),
+            Cancel::NoSuchRow => Err(usage(anyhow::anyhow!(
+                "no outbox row {id}: see `rrn outbox list`"
+            ))),
+            Cancel::Finished(status) => Err(usage(anyhow::anyhow!(
+                "outbox row {id} is {} already: there is nothing to cancel",
+                status.as_str()
+            ))),
+            Cancel::InFlight { claimed_by, until } => Err(usage(anyhow::anyhow!(
+                "outbox row {id} is being sent by {} (its claim holds until {}): try again \
+                 after that",
+                claimed_by.as_deref().unwrap_or("another process"),
+                until.format("%Y-%m-%d %H:%M:%SZ")
+            ))),
         }
     })
 }

@@ -87,11 +87,15 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
                     }
                 );
                 let e = status.snapshot.emails;
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "emails:     {} pending, {} in flight, {} sent, {} failed",
                     e.pending, e.in_flight, e.sent, e.failed
                 );
+                if e.cancelled > 0 {
+                    let _ = write!(out, ", {} cancelled", e.cancelled);
+                }
+                out.push('\n');
                 let _ = writeln!(out, "open cases: {}", status.snapshot.open_cases);
                 let failed = &status.snapshot.failed_cases;
                 if !failed.is_empty() {

@@ -22,7 +22,8 @@ use crate::agency::AgencyId;
 use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
 pub use outbox::{
-    Batch, Claimed, LastRun, LogEntry, NewEmail, OutboxCounts, OutboxRow, OutboxStatus, RunCounts,
+    Batch, Cancel, Claimed, LastRun, LogEntry, NewEmail, OutboxCounts, OutboxRow, OutboxStatus,
+    RunCounts,
 };
 pub use scan::{CaseReader, StatusFilter};
 

@@ -92,6 +92,8 @@ pub enum OutboxStatus {
     InFlight,
     Sent,
     Failed,
+    /// Taken out of the queue by a person (`rrn outbox cancel`): never sent.
+    Cancelled,
 }
 
 impl OutboxStatus {
@@ -101,6 +103,7 @@ impl OutboxStatus {
             OutboxStatus::InFlight => "in_flight",
             OutboxStatus::Sent => "sent",
             OutboxStatus::Failed => "failed",
+            OutboxStatus::Cancelled => "cancelled",
         }
     }
 
@@ -110,6 +113,7 @@ impl OutboxStatus {
             "in_flight" => OutboxStatus::InFlight,
             "sent" => OutboxStatus::Sent,
             "failed" => OutboxStatus::Failed,
+            "cancelled" => OutboxStatus::Cancelled,
             other => return Err(StoreError::Corrupt(format!("outbox status `{other}`"))),
         })
     }
@@ -268,6 +272,22 @@ pub struct OutboxCounts {
     pub in_flight: u64,
     pub sent: u64,
     pub failed: u64,
+    pub cancelled: u64,
+}
+
+/// What `rrn outbox cancel` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancel {
+    /// The row is cancelled now, with an audit entry.
+    Cancelled,
+    NoSuchRow,
+    /// Sent or cancelled already: nothing to take back.
+    Finished(OutboxStatus),
+    /// Claimed by a sender whose lease still holds: it may be on the wire right now.
+    InFlight {
+        claimed_by: Option<String>,
+        until: DateTime<Utc>,
+    },
 }
 
 impl Store {
@@ -303,21 +323,22 @@ impl Store {
 
     /// Outbox rows, newest first, optionally of one status.
     pub async fn outbox(&self, status: Option<OutboxStatus>) -> Result<Vec<OutboxRow>, StoreError> {
-        let (a, b, c, d) = match status {
-            Some(s) => (s.as_str(), s.as_str(), s.as_str(), s.as_str()),
-            None => ("pending", "in_flight", "sent", "failed"),
+        let (a, b, c, d, e) = match status {
+            Some(s) => (s.as_str(), s.as_str(), s.as_str(), s.as_str(), s.as_str()),
+            None => ("pending", "in_flight", "sent", "failed", "cancelled"),
         };
         let mut tx = self.read().await?;
         let rows = on_backend!(&mut tx.0, conn, _PG => {
             let rows = sqlx::query(
                 "SELECT o.id, o.created_at, c.reference, o.kind, o.recipient, o.status, o.attempts, \
                  o.last_error FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
-                 WHERE o.status IN ($1, $2, $3, $4) ORDER BY o.id DESC",
+                 WHERE o.status IN ($1, $2, $3, $4, $5) ORDER BY o.id DESC",
             )
             .bind(a)
             .bind(b)
             .bind(c)
             .bind(d)
+            .bind(e)
             .fetch_all(&mut **conn)
             .await?;
             let mut out = Vec::with_capacity(rows.len());
@@ -419,7 +440,7 @@ impl Store {
         Ok(at)
     }
 
-    /// How many outbox rows are in each status (pending, in flight, sent, failed).
+    /// How many outbox rows are in each status (pending, in flight, sent, failed, cancelled).
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let mut tx = self.read().await?;
         let rows: Vec<(String, i64)> = on_backend!(&mut tx.0, conn, _PG => {
@@ -436,6 +457,7 @@ impl Store {
                 "in_flight" => counts.in_flight = n,
                 "sent" => counts.sent = n,
                 "failed" => counts.failed = n,
+                "cancelled" => counts.cancelled = n,
                 other => return Err(StoreError::Corrupt(format!("outbox status `{other}`"))),
             }
         }
@@ -679,6 +701,74 @@ impl Store {
         });
         tx.commit().await?;
         Ok(changed > 0)
+    }
+
+    /// `rrn outbox cancel ID`: a pending, failed or abandoned row is never sent, and the audit log
+    /// says who cancelled it, in one transaction. A row a live sender holds (its lease has not
+    /// lapsed by `now`) is left alone: it may be on the wire.
+    pub async fn cancel(
+        &self,
+        id: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Cancel, StoreError> {
+        type Found = (
+            String,
+            Option<i64>,
+            String,
+            Option<String>,
+            Option<DateTime<Utc>>,
+        );
+        let mut tx = self.begin().await?;
+        let found: Option<Found> = on_backend!(&mut tx.0, conn, PG => {
+            sqlx::query_as(if PG {
+                "SELECT status, case_id, kind, claimed_by, lease_until FROM outbox \
+                 WHERE id = $1 FOR UPDATE"
+            } else {
+                "SELECT status, case_id, kind, claimed_by, lease_until FROM outbox WHERE id = $1"
+            })
+            .bind(id)
+            .fetch_optional(&mut **conn)
+            .await?
+        });
+        let Some((status, case, kind, claimed_by, lease)) = found else {
+            tx.rollback().await?;
+            return Ok(Cancel::NoSuchRow);
+        };
+        let status = OutboxStatus::parse(&status)?;
+        let refused = match (status, lease) {
+            (OutboxStatus::Sent | OutboxStatus::Cancelled, _) => Some(Cancel::Finished(status)),
+            (OutboxStatus::InFlight, Some(until)) if until > now => {
+                Some(Cancel::InFlight { claimed_by, until })
+            }
+            _ => None,
+        };
+        if let Some(refused) = refused {
+            tx.rollback().await?;
+            return Ok(refused);
+        }
+        on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'cancelled', claimed_by = NULL, lease_until = NULL \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut **conn)
+            .await?;
+        });
+        tx.audit(
+            case.map(super::CaseId),
+            now,
+            actor,
+            "cancel-email",
+            &format!(
+                "outbox row {id} ({kind}, {}) cancelled: it will not be sent",
+                status.as_str()
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Cancel::Cancelled)
     }
 }
 
