@@ -417,14 +417,21 @@ impl Config {
         Ok((start, end))
     }
 
-    /// Finds and loads the config, applying overrides from the process environment.
+    /// Finds and loads the config, applying overrides from the process environment, then the
+    /// command line's `--database` (see [`override_database`]).
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
         let env: Vec<(String, String)> = std::env::vars().collect();
         let file = locate(
             explicit,
             env.iter().find(|(k, _)| k == CONFIG_ENV).map(|(_, v)| v),
         )?;
-        Self::load_from(file.as_deref(), &env)
+        let mut config = Self::load_from(file.as_deref(), &env)?;
+        if let Some(url) = DATABASE_OVERRIDE.get() {
+            // Relative to where the command runs, as any path typed on a command line.
+            let here = std::env::current_dir().unwrap_or_default();
+            config.database.url = Some(resolve_sqlite_url(url, &here));
+        }
+        Ok(config)
     }
 
     /// Loads `file` (or the built-in defaults when `None`) with the `RRN_*__*` overrides in `env`.
@@ -497,6 +504,12 @@ impl Config {
         let mut mail = raw.mail;
         mail.maildir = resolve(mail.maildir);
         mail.templates = resolve(mail.templates);
+        let mut database = raw.database;
+        // Absolute, so that the database a daemon and a CLI in another folder open is the same.
+        let absolute_base = std::path::absolute(&base).unwrap_or_else(|_| base.clone());
+        database.url = database
+            .url
+            .map(|url| resolve_sqlite_url(&url, &absolute_base));
         let mut smtp = raw.smtp;
         smtp.password_file = resolve(smtp.password_file);
         smtp.ca_file = resolve(smtp.ca_file);
@@ -509,7 +522,7 @@ impl Config {
             timeline: TimelineSection {
                 file: resolve(raw.timeline.file),
             },
-            database: raw.database,
+            database,
             mail,
             smtp,
             schedule: raw.schedule,
@@ -559,6 +572,54 @@ impl Config {
     /// The configured agency with this id.
     pub fn agency(&self, id: &AgencyId) -> Option<&Agency> {
         self.agencies.iter().find(|a| &a.id == id)
+    }
+}
+
+/// `--database URL` from the command line: wins over the config and `RRN_DATABASE__URL` for
+/// every config this process loads (a SIGHUP reload included). Set once, at the edge.
+static DATABASE_OVERRIDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every [`Config::load`] of this process use `url` as its database.
+pub fn override_database(url: String) {
+    let _ = DATABASE_OVERRIDE.set(url);
+}
+
+/// A database URL as it may be shown: a password in it is replaced by `***`.
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let slash = if rest.contains('/') { "/" } else { "" };
+            format!("{scheme}://{user}:***@{host}{slash}{path}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// An SQLite URL whose file path is relative, made relative to the config file's folder (as
+/// every other path in the config is), so that the database does not depend on the folder a
+/// command happens to run in. Other URLs, absolute paths and `:memory:` are kept as they are.
+fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_owned();
+    };
+    let (path, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(p, q)| (p, Some(q)));
+    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
+        return url.to_owned();
+    }
+    let joined = base.join(path);
+    match query {
+        Some(query) => format!("sqlite://{}?{query}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
     }
 }
 
@@ -839,5 +900,44 @@ mod tests {
         let err = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
         assert!(err.contains("rrn.toml:3:1"), "{err}");
         assert!(err.contains("divison"), "{err}");
+    }
+
+    #[test]
+    fn a_relative_sqlite_path_is_relative_to_the_config_folder() {
+        let base = Path::new("/etc/rapid-review-notifier");
+        for (url, resolved) in [
+            (
+                "sqlite://rrn.db",
+                "sqlite:///etc/rapid-review-notifier/rrn.db",
+            ),
+            (
+                "sqlite:state/rrn.db?mode=rwc",
+                "sqlite:///etc/rapid-review-notifier/state/rrn.db?mode=rwc",
+            ),
+            (
+                "sqlite:///var/lib/rrn/rrn.db",
+                "sqlite:///var/lib/rrn/rrn.db",
+            ),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("postgres://rrn@db/rrn", "postgres://rrn@db/rrn"),
+        ] {
+            assert_eq!(super::resolve_sqlite_url(url, base), resolved, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_password_in_a_database_url_is_never_shown() {
+        assert_eq!(
+            super::shown_url("postgres://rrn:s3cret@db.example/rrn?sslmode=require"),
+            "postgres://rrn:***@db.example/rrn?sslmode=require"
+        );
+        assert_eq!(
+            super::shown_url("postgres://rrn@db/rrn"),
+            "postgres://rrn@db/rrn"
+        );
+        assert_eq!(
+            super::shown_url("sqlite:///var/lib/rrn.db"),
+            "sqlite:///var/lib/rrn.db"
+        );
     }
 }

@@ -566,13 +566,17 @@ fn a_name_with_a_line_break_nul_or_direction_override_is_a_config_error_at_its_k
 }
 
 #[test]
-fn check_config_warns_about_roles_without_a_contact() {
-    let (_dir, config) = temp_config("[partnership]\nname = \"Test\"\n");
+fn check_config_refuses_roles_the_timeline_sends_to_without_a_contact() {
+    // At run time every email to them would be held: refused here, at the table they belong in.
+    let (_dir, config) = temp_config("[partnership]\nname = \"Test\"\n\n[contacts]\n");
     let run = rrn_with(&config, &["check-config", "--at", "2026-01-05"]);
-    let stdout = run.ok();
+    run.assert_refused_naming("rrn.toml:4:1: [contacts] has no executive_chair");
+    for role in ["business_team", "csc_manager", "panel", "national_panel"] {
+        assert!(run.stderr.contains(&format!("has no {role}")), "{run:#?}");
+    }
     assert!(
-        stdout.contains("no contact for executive_chair"),
-        "{stdout}"
+        run.stderr.contains("it owns `ofsted_notification`"),
+        "{run:#?}"
     );
 }
 
@@ -854,4 +858,52 @@ fn closure_days_are_listed_among_the_holidays() {
         assert!(dates.contains(&closed), "{closed} missing: {run:#?}");
     }
     assert!(dates.contains(&"2026-12-28"), "{run:#?}");
+}
+
+/// A relative SQLite path in the config is relative to the config's folder, whatever folder the
+/// command runs in; `rrn status` says which config and database it uses; `--database` wins.
+#[test]
+fn the_database_is_found_from_the_config_folder_and_status_names_it() {
+    let (dir, config) = temp_config("[database]\nurl = \"sqlite://state/rrn.db\"\n");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let status = run(rrn_command().current_dir(elsewhere.path()).args([
+        "--config",
+        config.to_str().unwrap(),
+        "status",
+        "--at",
+        "2026-01-05",
+    ]));
+    let stdout = status.ok();
+    let expected = dir.path().join("state/rrn.db");
+    assert!(
+        stdout.contains(&format!(
+            "database:   sqlite://{} (sqlite)",
+            expected.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("config:     {}", config.display())),
+        "{stdout}"
+    );
+    assert!(
+        expected.exists(),
+        "the database was created beside the config"
+    );
+    assert!(!elsewhere.path().join("state").exists());
+
+    let other = elsewhere.path().join("other.db");
+    let url = format!("sqlite://{}", other.display());
+    let status = run(rrn_command().args([
+        "--config",
+        config.to_str().unwrap(),
+        "--database",
+        &url,
+        "status",
+        "--format",
+        "json",
+    ]));
+    let shown: serde_json::Value = serde_json::from_str(status.ok()).unwrap();
+    assert_eq!(shown["database"], url.as_str());
+    assert!(other.exists());
 }

@@ -33,8 +33,11 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
     if let Err(e) = config.sending_window() {
         problems.push(e);
     }
+    if let Some(timeline) = &timeline {
+        problems.extend(missing_contacts(&config, timeline));
+    }
     if !problems.is_empty() {
-        return Err(CliError::Failed(anyhow::anyhow!(problems.join("\n"))));
+        return Err(usage(anyhow::anyhow!(problems.join("\n"))));
     }
     let (timeline, feed) = (timeline.expect("checked"), feed.expect("checked"));
 
@@ -107,14 +110,6 @@ fn warnings(
         )),
         None => {}
     }
-    for (role, contact) in config.contacts.roles() {
-        if contact.is_none() {
-            warnings.push(format!(
-                "no contact for {role} in [contacts]: add {role} = {{ name = \"…\", email = \"…\" }} \
-                 so its reminders and escalations can be sent"
-            ));
-        }
-    }
     if config.agencies.is_empty() {
         warnings.push("no [[agency]] entries: cases cannot name the agencies involved".to_owned());
     }
@@ -122,6 +117,40 @@ fn warnings(
         warnings.push("today is beyond the calendar's range".to_owned());
     }
     warnings
+}
+
+/// A role the timeline sends to without a contact: every email to it would be held, so the
+/// config is refused, at the `[contacts]` table where the contact belongs.
+fn missing_contacts(config: &Config, timeline: &crate::timeline::Timeline) -> Vec<String> {
+    let configured: Vec<&str> = config
+        .contacts
+        .roles()
+        .into_iter()
+        .filter(|(_, contact)| contact.is_some())
+        .map(|(role, _)| role)
+        .collect();
+    let place = match &config.file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let line = text
+                .lines()
+                .position(|l| l.trim() == "[contacts]")
+                .map_or(String::new(), |i| format!(":{}:1", i + 1));
+            format!("{}{line}", file.display())
+        }
+        None => "built-in config".to_owned(),
+    };
+    timeline
+        .roles_sent_to()
+        .into_iter()
+        .filter(|(role, _)| !configured.contains(&role.as_str()))
+        .map(|(role, why)| {
+            format!(
+                "{place}: [contacts] has no {role}, and the timeline sends to it ({why}): add \
+                 {role} = {{ name = \"…\", email = \"…\" }}"
+            )
+        })
+        .collect()
 }
 
 fn plural_days(n: u32) -> String {

@@ -36,6 +36,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// The database to use, overriding the config and $RRN_DATABASE__URL (sqlite://PATH or
+    /// postgres://USER@HOST/DB)
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -501,6 +506,9 @@ impl Loaded {
 
 /// Runs one command and returns what it prints on stdout.
 pub fn run(cli: Cli) -> Result<String, CliError> {
+    if let Some(url) = cli.database {
+        crate::config::override_database(url);
+    }
     match cli.command {
         Command::Calendar(command) => calendar::run(cli.config.as_deref(), command),
         Command::Timeline(args) => timeline::run(cli.config.as_deref(), args),

@@ -19,6 +19,10 @@ struct Leader {
 
 #[derive(Serialize)]
 struct Status {
+    /// The config file in use (`built-in defaults` when none).
+    config: String,
+    /// The database in use, its password (if any) hidden.
+    database: String,
     backend: &'static str,
     next_run: Option<chrono::DateTime<Utc>>,
     leader: Option<Leader>,
@@ -47,6 +51,19 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
                 seen_at,
             });
         let status = Status {
+            config: loaded
+                .config
+                .file
+                .as_ref()
+                .map_or("built-in defaults".to_owned(), |f| f.display().to_string()),
+            database: crate::config::shown_url(
+                &loaded
+                    .config
+                    .database
+                    .url
+                    .clone()
+                    .unwrap_or_else(crate::store::default_sqlite_url),
+            ),
             backend: store.backend(),
             next_run: schedule.next_after(now),
             leader,
@@ -62,7 +79,8 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
                 };
                 let mut out = String::new();
                 let never = || "never".to_owned();
-                let _ = writeln!(out, "database:   {}", status.backend);
+                let _ = writeln!(out, "config:     {}", status.config);
+                let _ = writeln!(out, "database:   {} ({})", status.database, status.backend);
                 let _ = writeln!(
                     out,
                     "last run:   {}",

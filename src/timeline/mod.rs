@@ -524,6 +524,67 @@ impl Timeline {
         self.milestones.iter().find(|m| m.id == id)
     }
 
+    /// Every partnership role this timeline and its policy may send to, each with why: owners
+    /// of milestones, the managers the first escalation rung goes to, the Executive Chair, the
+    /// national panel contact and the business team (the daily summary, the Reply-To). Agency
+    /// leads and managers come from `[[agency]]`, not from here.
+    pub fn roles_sent_to(&self) -> Vec<(Role, String)> {
+        let mut roles: Vec<(Role, String)> = Vec::new();
+        let mut add = |role: Role, why: String| {
+            if role != Role::AgencyLead && !roles.iter().any(|(r, _)| *r == role) {
+                roles.push((role, why));
+            }
+        };
+        add(
+            Role::BusinessTeam,
+            "the daily summary and replies go to it".to_owned(),
+        );
+        let policy = &self.policy;
+        let to_manager = policy
+            .escalation
+            .iter()
+            .any(|rung| rung.to == EscalateTo::Manager);
+        for milestone in &self.milestones {
+            add(milestone.owner, format!("it owns `{}`", milestone.id));
+            if to_manager
+                && milestone.policy.escalate != Some(false)
+                && let Some(manager) = policy.manager_of.of(milestone.owner)
+            {
+                add(
+                    manager,
+                    format!("escalations about `{}` go to it", milestone.id),
+                );
+            }
+        }
+        if policy.chair_notice {
+            add(
+                Role::ExecutiveChair,
+                "it is told when a Rapid Review starts ([policy] chair_notice)".to_owned(),
+            );
+        }
+        if policy
+            .escalation
+            .iter()
+            .any(|rung| rung.to == EscalateTo::ExecutiveChair)
+        {
+            add(
+                Role::ExecutiveChair,
+                "the escalation ladder reaches it".to_owned(),
+            );
+        }
+        if policy
+            .national_panel_milestone
+            .as_deref()
+            .is_some_and(|m| !m.is_empty())
+        {
+            add(
+                Role::NationalPanel,
+                "it is told when the Rapid Review is submitted".to_owned(),
+            );
+        }
+        roles
+    }
+
     /// Who hears what, and when.
     pub fn policy(&self) -> &Policy {
         &self.policy
