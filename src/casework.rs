@@ -37,6 +37,9 @@ fn refuse<T>(message: impl Into<String>) -> Result<T, CaseworkError> {
     Err(CaseworkError::Refused(message.into()))
 }
 
+/// How far back an aware date may be: older ones are typing mistakes (1026 for 2026).
+pub const MAX_AWARE_AGE_YEARS: u32 = 3;
+
 /// A CSV row by its line number: parsed, or why not (naming the field).
 pub type ImportRow = (usize, Result<Opening, String>);
 
@@ -116,6 +119,17 @@ impl Casework<'_> {
                 opening.aware, self.today
             ));
         }
+        let oldest = self
+            .today
+            .checked_sub_months(chrono::Months::new(12 * MAX_AWARE_AGE_YEARS))
+            .unwrap_or(NaiveDate::MIN);
+        if opening.aware < oldest {
+            return refuse(format!(
+                "--aware {} is more than {MAX_AWARE_AGE_YEARS} years before today ({}): a Rapid \
+                 Review starts within days of the incident; check the year",
+                opening.aware, self.today
+            ));
+        }
         if let Some(day0) = opening.day0 {
             if day0 < opening.aware {
                 return refuse(format!(
@@ -131,6 +145,21 @@ impl Casework<'_> {
                     self.today
                 ));
             }
+        }
+        // Every date the timeline derives for the case must be one the calendar answers, or
+        // the case would fail at every run instead of being refused now.
+        let facts = crate::timeline::CaseFacts {
+            aware: Some(opening.aware),
+            day0: opening.day0,
+            agencies: opening.agencies.clone(),
+            completions: Vec::new(),
+            local_review_proposed: opening.local_review_proposed,
+        };
+        if let Err(e) = evaluate(self.timeline, self.calendar, &facts, self.today) {
+            return refuse(format!(
+                "--aware {}: the timeline cannot be worked out from it ({e}): check the date",
+                opening.aware
+            ));
         }
         Ok(())
     }

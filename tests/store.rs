@@ -206,6 +206,7 @@ on_both_backends!(
     a_key_already_logged_when_a_page_is_written_is_left_out_not_fatal,
     a_run_ahead_of_the_clock_is_refused_and_changes_nothing,
     a_case_that_cannot_be_planned_is_reported_and_the_others_go_on,
+    implausible_dates_and_spans_are_refused_and_change_nothing,
     the_case_rows_lines_follow_every_change,
     an_outbox_row_no_message_can_be_made_of_fails_alone_and_can_be_cancelled,
     names_from_the_environment_are_checked_and_case_show_escapes_stored_control_characters,
@@ -870,7 +871,8 @@ fn run_once(db: &TestDb, day: &str) -> serde_json::Value {
 fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
     open_christmas_case(db);
     // A case the calendar cannot evaluate (its deadlines fall after 2200) must not stop the run.
-    db.rrn(&[
+    // Such a case is refused at open, so it is made as a damaged row would be.
+    let far = db.rrn(&[
         "case",
         "open",
         "RR-FAR",
@@ -882,6 +884,26 @@ fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
         "2200-12-29",
         "--rehearse",
     ]);
+    assert_eq!(far.status.code(), Some(2), "{far:?}");
+    assert!(
+        String::from_utf8_lossy(&far.stderr).contains("the timeline cannot be worked out"),
+        "{far:?}"
+    );
+    db.case(&[
+        "open",
+        "--at",
+        "2026-12-21",
+        "RR-FAR",
+        "--aware",
+        "2026-12-16",
+        "--agency",
+        "police",
+    ]);
+    execute(
+        db,
+        "UPDATE cases SET aware_on = '2200-12-29' WHERE reference = 'RR-FAR'",
+    )
+    .unwrap();
 
     // Day 1: three agency letters, and digests to the Executive Chair (case opened), the CSC
     // manager and the business team (the copy and the letters are due today).
@@ -1309,6 +1331,31 @@ fn a_case_that_cannot_be_planned_is_reported_and_the_others_go_on(db: &TestDb) {
     let run = run_once(db, "2026-12-23");
     assert_eq!(run["failed_cases"], serde_json::json!([]), "{run}");
     assert_eq!(letters(db), 3);
+}
+
+/// An aware date centuries ago (a typing mistake) is refused at open instead of failing every
+/// run; a preview over centuries is refused instead of filling memory.
+fn implausible_dates_and_spans_are_refused_and_change_nothing(db: &TestDb) {
+    open_christmas_case(db);
+    let before = db.dump();
+    for aware in ["1900-01-01", "2020-01-01"] {
+        let output = db.case_output(&["open", "RR-OLD", "--aware", aware, "--agency", "police"]);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("check the year"), "{stderr}");
+    }
+    assert_eq!(db.dump(), before);
+    let preview = db.rrn(&[
+        "plan",
+        "--case",
+        "RR-2026-014",
+        "--from",
+        "1900-01-01",
+        "--to",
+        "2200-12-31",
+    ]);
+    assert_eq!(preview.status.code(), Some(2), "{preview:?}");
+    assert!(String::from_utf8_lossy(&preview.stderr).contains("a year at most"));
 }
 
 /// Runs one statement outside the store, as an operator (or another program) might.

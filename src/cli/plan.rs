@@ -13,12 +13,22 @@ use crate::case::CaseOverview;
 use crate::plan::{Decision, group, preview};
 use crate::store::StatusFilter;
 
+/// The longest preview: a year, past any Rapid Review and its local review's publication, and
+/// a bound on the memory a preview holds.
+const MAX_PREVIEW_DAYS: i64 = 366;
+
 pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
     let loaded = load(config_path, args.at.at)?;
     let (config, today) = (&loaded.config, loaded.today());
     let planner = loaded.planner();
     match (args.from, args.to, &args.case) {
         (None, None, None) => {}
+        (Some(from), Some(to), Some(_)) if (to - from).num_days() > MAX_PREVIEW_DAYS => {
+            return Err(usage(anyhow::anyhow!(
+                "--from {from} --to {to} is more than {MAX_PREVIEW_DAYS} days: preview a year \
+                 at most"
+            )));
+        }
         (Some(from), Some(to), Some(_)) if from > to => {
             return Err(usage(anyhow::anyhow!(
                 "--from {from} is after --to {to}: give the earlier date first"
