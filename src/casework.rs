@@ -333,6 +333,11 @@ impl Casework<'_> {
                 },
             )?;
         }
+        if let Some(both) = add.iter().find(|a| remove.contains(a)) {
+            return refuse(format!(
+                "agency {both} is both added and removed: that is no change; give it once"
+            ));
+        }
         let mut tx = self.store.begin().await?;
         let (id, case) = self.load_for_change(&mut tx, reference, false).await?;
         let mut involved = case.agencies.clone();
@@ -529,7 +534,23 @@ impl Casework<'_> {
         }
         tx.update_case(id, day0, &case.state, case.local_review_proposed, self.now)
             .await?;
-        let detail = format!("{} no longer done", row_name(&milestone.id, agency));
+        // What is undone stays on the record: its date, who recorded it, and its note.
+        let undone = case
+            .completions
+            .iter()
+            .find(|c| c.milestone == milestone.id && c.agency.as_ref() == agency);
+        let detail = match undone {
+            Some(c) => format!(
+                "{} no longer done (was recorded as done on {} by {}{})",
+                row_name(&milestone.id, agency),
+                c.completed_on,
+                c.recorded_by,
+                c.note
+                    .as_deref()
+                    .map_or(String::new(), |note| format!("; note: {note}"))
+            ),
+            None => format!("{} no longer done", row_name(&milestone.id, agency)),
+        };
         tx.audit(Some(id), self.now, &self.actor, "uncomplete", &detail)
             .await?;
         tx.commit().await?;

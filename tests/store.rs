@@ -796,6 +796,34 @@ fn a_milestone_others_count_from_cannot_be_undone_under_them(db: &TestDb) {
     ]);
     let shown = json(&db.case(&["show", "RR-2026-050", "--format", "json"]));
     assert_eq!(shown["day0"], "2026-03-05");
+    // What was undone stays on the record, note included.
+    let undone: Vec<&str> = shown["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "uncomplete")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        undone.iter().any(|d| d.contains(
+            "ofsted_notification no longer done (was recorded \
+             as done on 2026-03-03 by tester; note: day 0 given when the case was opened)"
+        )),
+        "{undone:?}"
+    );
+    // Adding and removing one agency in one command is no change: refused, nothing written.
+    let before = db.dump();
+    let output = db.case_output(&[
+        "agencies",
+        "RR-2026-050",
+        "--add",
+        "health",
+        "--remove",
+        "health",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no change"));
+    assert_eq!(db.dump(), before);
 }
 
 fn time_travel_before_day0_shows_day0_as_not_yet_happened(db: &TestDb) {
