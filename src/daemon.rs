@@ -136,6 +136,9 @@ async fn daemon(
     let mut last_status = String::new();
     let mut last_check: Option<DateTime<Utc>> = None;
     let mut last_revision: Option<i64> = None;
+    // The wall clock and the monotonic clock at the last wake-up that acted.
+    let mut clock_reference: Option<(DateTime<Utc>, Instant)> = None;
+    let mut held_for_clock = false;
     loop {
         let woke = tokio::select! {
             // Stopping wins over any other wake-up that is ready at the same time.
@@ -189,6 +192,28 @@ async fn daemon(
         }
 
         let now = Utc::now();
+        // A wall clock that moved ahead of the time that really passed (stepped, or a bad NTP
+        // source) would plan days that have not come and use up their reminders: hold until it
+        // comes back, or a person restarts the service to accept it.
+        let reading = (now, Instant::now());
+        let (since_wall, since_instant) = clock_reference.unwrap_or(reading);
+        if let Some(ahead) = clock_jump(now - since_wall, reading.1 - since_instant) {
+            let reason = format!(
+                "the clock jumped {} ahead of the time that passed since {since_wall}: nothing is \
+                 planned or sent until it comes back; if the new time is right, restart the \
+                 service to accept it",
+                humanise(ahead)
+            );
+            if !held_for_clock {
+                error!("{reason}");
+                held_for_clock = true;
+            }
+            observed.record_failure(now, reason.clone());
+            status(&mut last_status, format!("holding: {reason}"));
+            continue;
+        }
+        held_for_clock = false;
+        clock_reference = Some(reading);
         match tick(
             &service,
             &store,
@@ -245,6 +270,23 @@ async fn daemon(
     let _ = tokio::time::timeout(Duration::from_secs(1), ticker.shutdown()).await;
     drop(leadership);
     Ok(())
+}
+
+/// How far the wall clock moved beyond the time that really passed, when that is more than a
+/// day (`None` for drift, NTP slews, or a clock that went back). The monotonic clock stands
+/// still while a machine is suspended, so a suspension of over a day counts too: a restart
+/// accepts the new time.
+fn clock_jump(wall: chrono::Duration, passed: Duration) -> Option<chrono::Duration> {
+    let passed = chrono::Duration::from_std(passed).unwrap_or(chrono::Duration::MAX);
+    let ahead = wall - passed;
+    (ahead > chrono::Duration::days(1)).then_some(ahead)
+}
+
+fn humanise(d: chrono::Duration) -> String {
+    match d.num_hours() {
+        h if h >= 48 => format!("{} days", d.num_days()),
+        h => format!("{h} hours"),
+    }
 }
 
 /// What one wake-up of the leader did.
@@ -505,5 +547,30 @@ impl std::fmt::Debug for Leadership {
             Leadership::SqliteFile(_) => "Leadership(SQLite run lock)",
             Leadership::Postgres(_) => "Leadership(PostgreSQL advisory lock)",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_wall_clock_more_than_a_day_ahead_of_the_time_passed_is_a_jump() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(clock_jump(chrono::Duration::minutes(1), minute), None);
+        // A clock that went back, or a slow drift, is not a jump ahead.
+        assert_eq!(clock_jump(chrono::Duration::hours(-5), minute), None);
+        assert_eq!(clock_jump(chrono::Duration::hours(23), minute), None);
+        assert_eq!(
+            clock_jump(chrono::Duration::days(3), minute),
+            Some(chrono::Duration::days(3) - chrono::Duration::minutes(1))
+        );
+        // Three days that really passed (a long pause between wake-ups) are no jump.
+        assert_eq!(
+            clock_jump(chrono::Duration::days(3), Duration::from_secs(3 * 86_400)),
+            None
+        );
+        assert_eq!(humanise(chrono::Duration::days(3)), "3 days");
+        assert_eq!(humanise(chrono::Duration::hours(30)), "30 hours");
     }
 }
