@@ -27,6 +27,8 @@ pub use outbox::{
 };
 pub use scan::{CaseReader, StatusFilter};
 
+/// How long a PostgreSQL statement waits for a lock another session holds before giving up.
+const POSTGRES_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an SQLite writer waits for another before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `agency_id` stored for case-level milestones (part of the completions primary key).
@@ -58,6 +60,13 @@ pub enum StoreError {
     /// A concurrent writer got there first (a unique key already taken).
     #[error("another change to the same record happened at the same time: try again")]
     Conflict,
+    /// Another session held a lock for longer than the lock timeout (or SQLite's busy timeout).
+    #[error(
+        "the database stayed locked by another session for {0} s: nothing was changed; try \
+         again, and if it persists find the session holding the lock (PostgreSQL: pg_locks; \
+         SQLite: another rrn process or a tool with the file open)"
+    )]
+    Locked(u64),
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("the database holds a value this version cannot read: {0}")]
@@ -68,6 +77,13 @@ impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Conflict,
+            // PostgreSQL's lock_not_available; SQLite's SQLITE_BUSY after its busy timeout.
+            sqlx::Error::Database(e) if e.code().as_deref() == Some("55P03") => {
+                StoreError::Locked(POSTGRES_LOCK_TIMEOUT.as_secs())
+            }
+            sqlx::Error::Database(e) if e.code().as_deref() == Some("5") => {
+                StoreError::Locked(SQLITE_BUSY_TIMEOUT.as_secs())
+            }
             _ => StoreError::Database(error),
         }
     }
@@ -170,11 +186,17 @@ impl Store {
                 Ok(Store::Sqlite(pool))
             }
             "postgres" | "postgresql" => {
-                let options =
-                    PgConnectOptions::from_str(url).map_err(|reason| StoreError::Connect {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|reason| StoreError::Connect {
                         backend: "PostgreSQL",
                         reason,
-                    })?;
+                    })?
+                    // A lock another session holds (an operator's `LOCK TABLE`, a stuck
+                    // migration) must not make a command wait for ever.
+                    .options([(
+                        "lock_timeout",
+                        format!("{}s", POSTGRES_LOCK_TIMEOUT.as_secs()),
+                    )]);
                 let pool = PgPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(Duration::from_secs(10))
