@@ -3,15 +3,17 @@
 //! standby takes over. Nothing is lost, and the only duplicates are of rows the dead leader had
 //! in flight (at most the one message it was sending).
 //!
-//! PostgreSQL comes from `RRN_TEST_POSTGRES_URL`, as in tests/store.rs: the test makes its own
-//! database, and is skipped without the variable (except under `CI=true`, where it fails). The
-//! SMTP server is mailin-embedded in this process, slowed down so the burst lasts a few seconds.
+//! PostgreSQL comes from `RRN_TEST_POSTGRES_URL` or the default server, as in tests/store.rs
+//! (`common::with_postgres`): the test makes its own database, and is reported ignored with the
+//! reason when there is no server (except under `CI=true`, where it fails). The SMTP server is
+//! mailin-embedded in this process, slowed down so the burst lasts a few seconds.
 //!
 //! The daemons run on the real clock: the test cannot move it. Emails only go out on working
 //! days in the sending window (`SendingWindow`, Europe/London), and the test widens the window
 //! to the whole day, so on a weekend, a bank holiday or a closure day (or in the last minute
-//! before midnight in London) the daemons would never send: the test then says so and returns
-//! without checking anything.
+//! before midnight in London) the daemons would never send: the test is then reported ignored,
+//! with the reason, having checked nothing. The harness is libtest-mimic (`harness = false`),
+//! which can ignore a test at run time.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead as _, BufReader};
@@ -21,6 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use libtest_mimic::{Arguments, Completion, Trial};
 use mailin_embedded::response::OK;
 use mailin_embedded::{Handler, Response, Server};
 
@@ -54,16 +57,9 @@ struct TestDb {
 }
 
 impl TestDb {
-    /// `None` when PostgreSQL is not configured outside CI.
-    fn new() -> Option<Self> {
-        let Ok(base) = std::env::var("RRN_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but RRN_TEST_POSTGRES_URL is unset: the PostgreSQL tests must run"
-            );
-            eprintln!("skipping: RRN_TEST_POSTGRES_URL is unset");
-            return None;
-        };
+    /// A new database on the server of `base` (the URL of one of its databases).
+    fn new(base: &str) -> Self {
+        let base = base.to_owned();
         let name = format!(
             "rrn_failover_{}_{}",
             std::process::id(),
@@ -84,11 +80,11 @@ impl TestDb {
         let query = tail
             .split_once('?')
             .map_or(String::new(), |(_, q)| format!("?{q}"));
-        Some(Self {
+        Self {
             url: format!("{head}/{name}{query}"),
             base,
             name,
-        })
+        }
     }
 }
 
@@ -352,9 +348,22 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     }
 }
 
-#[test]
-fn two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed() {
-    let Some(db) = TestDb::new() else { return };
+const TEST: &str = "two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed";
+
+fn main() {
+    let args = Arguments::from_args();
+    let trial = Trial::ignorable_test(TEST, || {
+        let mut completion = Completion::Completed;
+        match common::with_postgres(|base| completion = failover(&TestDb::new(base)))? {
+            Completion::Completed => Ok(completion),
+            ignored => Ok(ignored),
+        }
+    });
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+/// `Completion::Ignored` when today the daemons would send nothing.
+fn failover(db: &TestDb) -> Completion {
     let state = tempfile::tempdir().unwrap();
     let (received, port) = smtp_server();
     let env: Vec<(String, String)> = [
@@ -374,11 +383,10 @@ fn two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed(
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     if !sending_window_open_for(&env, chrono::Duration::minutes(2)) {
-        eprintln!(
-            "skipping: today is not a working day in Europe/London (weekend, bank holiday or \
-             closure), or midnight is near: the daemons, on the real clock, would send nothing"
+        return Completion::ignored_with(
+            "today is not a working day in Europe/London (weekend, bank holiday or closure), \
+             or midnight is near: the daemons, on the real clock, would send nothing",
         );
-        return;
     }
     let rrn = |args: &[&str]| {
         let output = rrn_command()
@@ -495,7 +503,8 @@ fn two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed(
         received.len()
     );
 
-    eprintln!("log of B:\n{}", b.log_text());
+    // (The log of B was printed here: libtest captured it, libtest-mimic does not, and a
+    // failure below shows it anyway, in its message or from `Daemon`'s drop.)
 
     // SIGTERM: B stops cleanly, soon.
     let term = Command::new("kill")
@@ -516,4 +525,5 @@ fn two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed(
         "B exited with {status:?} after SIGTERM:\n{}",
         b.log_text()
     );
+    Completion::Completed
 }
