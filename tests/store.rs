@@ -189,7 +189,47 @@ fn main() {
             Ok(())
         },
     ));
+    trials.push(Trial::ignorable_test(
+        "postgres::a_table_lock_held_by_another_session_times_out_with_a_clear_message",
+        || {
+            common::with_postgres(|base| {
+                a_table_lock_held_by_another_session_times_out_with_a_clear_message(
+                    &TestDb::postgres(base),
+                )
+            })
+        },
+    ));
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// A lock another session holds (an operator's `LOCK TABLE`) makes a command wait for the lock
+/// timeout, then say what happened, instead of waiting without limit.
+fn a_table_lock_held_by_another_session_times_out_with_a_clear_message(db: &TestDb) {
+    open_christmas_case(db);
+    let before = db.dump();
+    block_on(async {
+        use sqlx::Connection as _;
+        let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE cases IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let output = db.case_output(&["close", "RR-2026-014", "--reason", "test"]);
+        let waited = started.elapsed();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("stayed locked by another session for 30 s"),
+            "{stderr}"
+        );
+        assert!(waited < std::time::Duration::from_secs(60), "{waited:?}");
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+    });
+    assert_eq!(db.dump(), before);
 }
 
 on_both_backends!(
