@@ -10,7 +10,7 @@ use crate::agency::AgencyId;
 use crate::calendar::Calendar;
 use crate::case::{Case, CaseRef, CaseState, CompletionRecord};
 use crate::config::Config;
-use crate::store::{CaseId, NewCase, Store, StoreError, Tx};
+use crate::store::{CaseId, NewCase, NewCaseRows, Opened, Store, StoreError, Tx};
 use crate::timeline::{Anchor, Condition, Timeline, evaluate};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,27 @@ pub struct Casework<'a> {
     pub dated: DateTime<Utc>,
     /// The civil date completions are checked against (today, or `--at`).
     pub today: NaiveDate,
+}
+
+/// The note on the day-0 completion a case opened with day 0 gets.
+const DAY0_NOTE: &str = "day 0 given when the case was opened";
+
+/// The audit detail of opening a case, the same whether opened alone or imported.
+fn opening_detail(opening: &Opening) -> String {
+    let agencies: Vec<&str> = opening.agencies.iter().map(AgencyId::as_str).collect();
+    format!(
+        "aware {}; day 0 {}; agencies {}; local review proposed {}",
+        opening.aware,
+        opening
+            .day0
+            .map_or("not yet known".to_owned(), |d| d.to_string()),
+        agencies.join(", "),
+        if opening.local_review_proposed {
+            "yes"
+        } else {
+            "no"
+        }
+    )
 }
 
 /// One case to open, from the command line or a CSV row.
@@ -204,25 +225,12 @@ impl Casework<'_> {
                     completed_on: day0,
                     recorded_by: self.actor.clone(),
                     recorded_at: self.now,
-                    note: Some("day 0 given when the case was opened".to_owned()),
+                    note: Some(DAY0_NOTE.to_owned()),
                 },
             )
             .await?;
         }
-        let agencies: Vec<&str> = opening.agencies.iter().map(AgencyId::as_str).collect();
-        let detail = format!(
-            "aware {}; day 0 {}; agencies {}; local review proposed {}",
-            opening.aware,
-            opening
-                .day0
-                .map_or("not yet known".to_owned(), |d| d.to_string()),
-            agencies.join(", "),
-            if opening.local_review_proposed {
-                "yes"
-            } else {
-                "no"
-            }
-        );
+        let detail = opening_detail(opening);
         tx.audit(Some(id), self.now, &self.actor, "open", &detail)
             .await?;
         Ok(())
@@ -267,8 +275,14 @@ impl Casework<'_> {
             }
         }
         let mut tx = self.store.begin().await?;
+        let references: Vec<&CaseRef> = openings.iter().map(|(_, o)| &o.reference).collect();
+        let existing: std::collections::HashSet<String> = tx
+            .existing_references(&references)
+            .await?
+            .into_iter()
+            .collect();
         for (line, opening) in &openings {
-            if tx.case(&opening.reference, false).await?.is_some() {
+            if existing.contains(opening.reference.as_str()) {
                 problems.push((
                     *line,
                     format!(
@@ -286,9 +300,36 @@ impl Casework<'_> {
                 problems.into_iter().map(|(_, p)| p).collect(),
             ));
         }
-        for (_, opening) in &openings {
-            self.open_in(&mut tx, opening).await?;
-        }
+        let rows: Vec<NewCaseRows> = openings
+            .iter()
+            .map(|(_, opening)| NewCaseRows {
+                case: NewCase {
+                    reference: &opening.reference,
+                    aware: opening.aware,
+                    day0: opening.day0,
+                    local_review_proposed: opening.local_review_proposed,
+                },
+                agencies: &opening.agencies,
+                detail: opening_detail(opening),
+            })
+            .collect();
+        let opened = Opened {
+            day0_milestone: self.timeline.day0_milestone(),
+            day0_note: DAY0_NOTE,
+            actor: &self.actor,
+            dated: self.dated,
+            now: self.now,
+        };
+        // The rows were checked above and the write lock is held (SQLite; PostgreSQL's unique
+        // key refuses a case opened meanwhile), so the bulk write opens each as `open_in` would.
+        tx.insert_cases(&rows, &opened).await.map_err(|e| match e {
+            StoreError::Conflict => CaseworkError::Refused(
+                "a case of the file was opened by someone else at the same moment: nothing \
+                 was imported; run the import again to see which"
+                    .to_owned(),
+            ),
+            other => other.into(),
+        })?;
         tx.commit().await?;
         Ok(openings.len())
     }
