@@ -682,12 +682,10 @@ fn a_csv_import_writes_what_opening_each_case_writes(db: &TestDb) {
         ),
         ("RR-2026-053", "2026-12-09", None, "health;education;police"),
     ];
-    let backend = if db.postgres.is_some() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
+    let one_by_one = match &db.postgres {
+        Some((base, _)) => TestDb::postgres(base),
+        None => TestDb::sqlite(),
     };
-    let one_by_one = TestDb::new(backend).unwrap();
     for target in [db, &one_by_one] {
         open_christmas_case(target);
     }
