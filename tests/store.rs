@@ -279,6 +279,9 @@ fn processes_starting_together_on_a_new_sqlite_file_all_succeed() {
                 "police",
                 "--actor",
                 "racer",
+                "--at",
+                "2026-11-02",
+                "--rehearse",
             ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
