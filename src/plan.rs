@@ -767,6 +767,21 @@ pub struct Email {
     pub summary: Option<Summary>,
 }
 
+impl Email {
+    /// The keys the notification log records for this email, each with its item's case: a
+    /// summary is one notification of its own (its lines are not), any other email its items.
+    pub fn logged_keys(&self) -> Vec<(Option<&CaseRef>, &NotificationKey)> {
+        match &self.summary {
+            Some(summary) => vec![(None, &summary.key)],
+            None => self
+                .items
+                .iter()
+                .map(|item| (item.case.as_ref(), &item.key))
+                .collect(),
+        }
+    }
+}
+
 /// The figures of the daily summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {

@@ -481,14 +481,8 @@ async fn write_page(
     let mut tx = store.begin().await?;
     let keys: Vec<(Option<i64>, &NotificationKey)> = emails
         .iter()
-        .flat_map(|email| match &email.summary {
-            Some(summary) => vec![(None, &summary.key)],
-            None => email
-                .items
-                .iter()
-                .map(|item| (case_id(item.case.as_ref()), &item.key))
-                .collect(),
-        })
+        .flat_map(Email::logged_keys)
+        .map(|(case, key)| (case_id(case), key))
         .chain(
             skips
                 .iter()
@@ -575,21 +569,12 @@ fn batch(
             recipient: email.recipient.email.as_str().to_owned(),
             json: serde_json::to_string(email).expect("emails serialise"),
         });
-        match &email.summary {
-            // A summary is one notification of its own; its lines are not.
-            Some(summary) => entries.push(LogEntry {
-                key: &summary.key,
-                case_id: None,
-                email: Some(index),
-                skip_reason: None,
-            }),
-            None => entries.extend(email.items.iter().map(|item| LogEntry {
-                key: &item.key,
-                case_id: case_id(item.case.as_ref()),
-                email: Some(index),
-                skip_reason: None,
-            })),
-        }
+        entries.extend(email.logged_keys().into_iter().map(|(case, key)| LogEntry {
+            key,
+            case_id: case_id(case),
+            email: Some(index),
+            skip_reason: None,
+        }));
     }
     entries.extend(skips.iter().map(|(notification, reason)| LogEntry {
         key: &notification.key,
