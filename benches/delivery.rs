@@ -13,8 +13,8 @@ use chrono::Utc;
 use mailin_embedded::response::OK;
 use mailin_embedded::{Handler, Response, Server, SslConfig};
 use rrn::config::Config;
-use rrn::delivery::{Claimer, Delivery, deliver};
-use rrn::mailer::{Mailer, Renderer, sample_email};
+use rrn::mail::{Mailer, Renderer, sample_email};
+use rrn::service::delivery::{Claimer, Delivery, deliver};
 use rrn::store::{Batch, NewEmail, Store};
 
 #[derive(Clone, Default)]

@@ -6,12 +6,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::agency::AgencyId;
-use crate::calendar::Calendar;
-use crate::case::{Case, CaseRef, CaseState, CompletionRecord};
 use crate::config::Config;
+use crate::domain::agency::AgencyId;
+use crate::domain::calendar::Calendar;
+use crate::domain::case::{Case, CaseRef, CaseState, CompletionRecord};
+use crate::domain::timeline::{Anchor, Condition, Timeline, evaluate};
 use crate::store::{CaseId, NewCase, NewCaseRows, Opened, Store, StoreError, Tx};
-use crate::timeline::{Anchor, Condition, Timeline, evaluate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaseworkError {
@@ -169,7 +169,7 @@ impl Casework<'_> {
         }
         // Every date the timeline derives for the case must be one the calendar answers, or
         // the case would fail at every run instead of being refused now.
-        let facts = crate::timeline::CaseFacts {
+        let facts = crate::domain::timeline::CaseFacts {
             aware: Some(opening.aware),
             day0: opening.day0,
             agencies: opening.agencies.clone(),
@@ -668,7 +668,7 @@ impl Casework<'_> {
         Ok(())
     }
 
-    fn milestone(&self, id: &str) -> Result<&crate::timeline::Milestone, CaseworkError> {
+    fn milestone(&self, id: &str) -> Result<&crate::domain::timeline::Milestone, CaseworkError> {
         self.timeline.milestone(id).ok_or_else(|| {
             let ids: Vec<&str> = self
                 .timeline
@@ -686,7 +686,7 @@ impl Casework<'_> {
     fn check_milestone_agency(
         &self,
         case: &Case,
-        milestone: &crate::timeline::Milestone,
+        milestone: &crate::domain::timeline::Milestone,
         agency: Option<&AgencyId>,
     ) -> Result<(), CaseworkError> {
         if milestone.only_if == Some(Condition::LocalReview) && !case.local_review_proposed {
@@ -737,10 +737,10 @@ pub fn check_text<'a>(
         Some(t) if t.chars().any(char::is_control) => refuse(format!(
             "{field} contains a control character (a line break, tab or escape): use plain text"
         )),
-        Some(t) if t.chars().any(crate::email::is_hidden) => refuse(format!(
+        Some(t) if t.chars().any(crate::domain::address::is_hidden) => refuse(format!(
             "{field} contains an invisible formatting character ({}, such as a direction \
              override or zero-width space): use plain text",
-            crate::email::first_hidden(t).unwrap_or_default()
+            crate::domain::address::first_hidden(t).unwrap_or_default()
         )),
         Some(t) if t.chars().count() > 500 => refuse(format!(
             "{field} is longer than 500 characters: keep it short"

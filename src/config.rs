@@ -12,11 +12,12 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::agency::AgencyId;
-use crate::calendar::{Calendar, Division, FeedError, HolidayFeed};
-use crate::diagnostic::Diagnostic;
-use crate::email::{DisplayName, EmailAddress};
-use crate::timeline::{Timeline, TimelineError};
+use crate::domain::address::{DisplayName, EmailAddress};
+use crate::domain::agency::AgencyId;
+use crate::domain::calendar::{Calendar, Division, FeedError, HolidayFeed};
+use crate::domain::contacts::{Agency, Contact, ContactsSection};
+use crate::domain::diagnostic::Diagnostic;
+use crate::domain::timeline::{Timeline, TimelineError};
 
 /// The system-wide config file, used when neither `--config` nor `$RRN_CONFIG` is given.
 pub const SYSTEM_CONFIG: &str = "/etc/rapid-review-notifier/rrn.toml";
@@ -41,7 +42,7 @@ pub enum ConfigError {
     #[error("environment variable {var}: {message}")]
     Override { var: String, message: String },
     #[error(transparent)]
-    Schedule(#[from] crate::schedule::ScheduleError),
+    Schedule(#[from] crate::service::schedule::ScheduleError),
     #[error("{0}")]
     Setting(String),
 }
@@ -340,55 +341,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// A person or team that receives email.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Contact {
-    pub name: DisplayName,
-    pub email: EmailAddress,
-}
-
-/// `[contacts]`: who holds each partnership role.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ContactsSection {
-    pub business_team: Option<Contact>,
-    pub csc_manager: Option<Contact>,
-    pub executive_chair: Option<Contact>,
-    pub panel: Option<Contact>,
-    pub safeguarding_partners: Option<Contact>,
-    pub national_panel: Option<Contact>,
-    /// Hears of delivery failures.
-    pub admin: Option<Contact>,
-}
-
-impl ContactsSection {
-    /// Every role with its contact, if configured.
-    pub fn roles(&self) -> [(&'static str, Option<&Contact>); 7] {
-        [
-            ("business_team", self.business_team.as_ref()),
-            ("csc_manager", self.csc_manager.as_ref()),
-            ("executive_chair", self.executive_chair.as_ref()),
-            ("panel", self.panel.as_ref()),
-            ("safeguarding_partners", self.safeguarding_partners.as_ref()),
-            ("national_panel", self.national_panel.as_ref()),
-            ("admin", self.admin.as_ref()),
-        ]
-    }
-}
-
-/// `[[agency]]`: an agency that can be involved in cases.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Agency {
-    pub id: AgencyId,
-    pub name: DisplayName,
-    /// Its safeguarding lead, who writes the Individual Agency Summary.
-    pub lead: Contact,
-    /// The lead's manager: the first escalation.
-    pub manager: Contact,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAgency {
@@ -484,7 +436,7 @@ impl Config {
             });
         }
 
-        crate::schedule::Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
+        crate::service::schedule::Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
         if raw.schedule.poll_seconds == 0
             || raw.service.lease_seconds == 0
             || raw.smtp.timeout_seconds == 0
@@ -564,8 +516,8 @@ impl Config {
     }
 
     /// The daemon's evaluation schedule (its patterns were checked at load).
-    pub fn schedule(&self) -> crate::schedule::Schedule {
-        crate::schedule::Schedule::new(&self.schedule.runs, self.partnership.timezone)
+    pub fn schedule(&self) -> crate::service::schedule::Schedule {
+        crate::service::schedule::Schedule::new(&self.schedule.runs, self.partnership.timezone)
             .expect("checked when the config was loaded")
     }
 
@@ -621,6 +573,11 @@ fn resolve_sqlite_url(url: &str, base: &Path) -> String {
         Some(query) => format!("sqlite://{}?{query}", joined.display()),
         None => format!("sqlite://{}", joined.display()),
     }
+}
+
+/// The default database: SQLite's `rrn.db` in the state directory.
+pub fn default_sqlite_url() -> String {
+    format!("sqlite://{}", state_dir().join("rrn.db").display())
 }
 
 /// Where `rrn` keeps its state (the SQLite database, the maildir): systemd's

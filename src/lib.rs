@@ -1,26 +1,20 @@
 //! rapid-review-notifier: keeps child-safeguarding Rapid Reviews on their working-day clock.
 //!
-//! The data flows one way: config -> calendar -> timeline evaluation -> (later) notification
-//! planning -> outbox -> delivery -> audit. See ARCHITECTURE.md for the codemap and invariants.
+//! The data flows one way: config -> calendar -> timeline evaluation -> notification planning
+//! -> outbox -> delivery -> audit, with the CLI (and later the web workspace) as edges over the
+//! same casework and store. See ARCHITECTURE.md for the codemap and the invariants.
 
-pub mod agency;
-pub mod calendar;
-pub mod case;
+/// The business team's actions on cases, checked and written as one transaction each.
 pub mod casework;
+/// The `rrn` command line: one handler per command over the library.
 pub mod cli;
+/// The configuration file, read once into the values the domain defines.
 pub mod config;
-pub mod daemon;
-pub mod delivery;
-pub mod diagnostic;
-pub mod email;
-pub mod mailer;
-pub mod moment;
-pub mod observe;
-pub mod plan;
-pub mod report;
-pub mod run;
-pub mod schedule;
+/// What a Rapid Review is and what is due when: pure, never reads the clock, a file or a database.
+pub mod domain;
+/// Emails: rendering with the partnership's templates, and the transports that carry them.
+pub mod mail;
+/// Running it: the evaluation run, delivery, the daemon and what it reports about itself.
 pub mod service;
-pub mod smtp;
+/// The case store over SQLite or PostgreSQL: the only module with SQL.
 pub mod store;
-pub mod timeline;

@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use proptest::prelude::*;
-use rrn::calendar::{Calendar, Division, HolidayFeed, rules};
+use rrn::domain::calendar::{Calendar, Division, HolidayFeed, rules};
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -233,7 +233,7 @@ fn rule_generated_titles_match_the_feeds_wording() {
     for division in Division::ALL {
         let (added, removed) = one_off_days(division);
         for year in feed.coverage(division) {
-            let titles = |h: Vec<rrn::calendar::Holiday>| {
+            let titles = |h: Vec<rrn::domain::calendar::Holiday>| {
                 h.into_iter()
                     .filter(|h| !added.contains(&h.date) && !removed.contains(&h.date))
                     .map(|h| (h.date, h.title, h.substitute))

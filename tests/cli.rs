@@ -628,7 +628,8 @@ fn feed_with_an_extra_2029_holiday() -> String {
         let events = division["events"]
             .as_array_mut()
             .expect("events is an array");
-        let statutory = rrn::calendar::rules::statutory_holidays(name.parse().unwrap(), 2029);
+        let statutory =
+            rrn::domain::calendar::rules::statutory_holidays(name.parse().unwrap(), 2029);
         for holiday in statutory {
             events.push(serde_json::json!({
                 "title": holiday.title,

@@ -164,7 +164,7 @@ fn sending_window_open_for(env: &[(String, String)], span: chrono::Duration) -> 
     let feed = config.holiday_feed().unwrap();
     let calendar = config.calendar(&feed, None);
     let (start, end) = config.sending_window().unwrap();
-    let window = rrn::delivery::SendingWindow {
+    let window = rrn::service::delivery::SendingWindow {
         start,
         end,
         timezone: config.partnership.timezone,

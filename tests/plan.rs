@@ -4,12 +4,14 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use rrn::agency::AgencyId;
-use rrn::calendar::{Calendar, Division, HolidayFeed};
-use rrn::case::{CaseOverview, CaseRef, CaseState};
 use rrn::config::Config;
-use rrn::plan::{Decision, EmailKind, NotificationKey, Planner, Rule, decide, group, preview};
-use rrn::timeline::{CaseFacts, Completion, Timeline};
+use rrn::domain::agency::AgencyId;
+use rrn::domain::calendar::{Calendar, Division, HolidayFeed};
+use rrn::domain::case::{CaseOverview, CaseRef, CaseState};
+use rrn::domain::plan::{
+    Decision, EmailKind, NotificationKey, Planner, Rule, decide, group, preview,
+};
+use rrn::domain::timeline::{CaseFacts, Completion, Timeline};
 
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
 

@@ -1258,7 +1258,7 @@ fn the_case_rows_lines_follow_every_change(db: &TestDb) {
             .await
             .unwrap();
         assert_eq!(listed.len(), 2);
-        let in_order = |mut facts: rrn::timeline::CaseFacts| {
+        let in_order = |mut facts: rrn::domain::timeline::CaseFacts| {
             facts
                 .completions
                 .sort_by_key(|c| (c.milestone.clone(), c.agency.clone(), c.on));

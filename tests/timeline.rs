@@ -2,9 +2,9 @@
 //! location, and evaluation is right to the day across Christmas.
 
 use chrono::NaiveDate;
-use rrn::agency::AgencyId;
-use rrn::calendar::{Calendar, Division, HolidayFeed};
-use rrn::timeline::{
+use rrn::domain::agency::AgencyId;
+use rrn::domain::calendar::{Calendar, Division, HolidayFeed};
+use rrn::domain::timeline::{
     Anchor, CaseFacts, Completion, MilestoneState, Offset, Role, Status, Timeline, evaluate,
     explain,
 };
@@ -608,7 +608,7 @@ fn long_dates_read_as_chronos_long_format() {
     let mut day = date("2000-01-01");
     while day < date("2100-01-01") {
         assert_eq!(
-            rrn::timeline::long_date(day),
+            rrn::domain::timeline::long_date(day),
             day.format("%A %-d %B %Y").to_string()
         );
         day = day.succ_opt().unwrap();

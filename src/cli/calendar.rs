@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::{CalendarCommand, CliError, load_config, usage};
-use crate::calendar::{Division, HolidayFeed};
+use crate::domain::calendar::{Division, HolidayFeed};
 
 pub(super) fn run(config: Option<&Path>, command: CalendarCommand) -> Result<String, CliError> {
     let config = load_config(config)?;

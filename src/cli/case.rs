@@ -7,14 +7,15 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 
 use super::{CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, usage};
-use crate::agency::AgencyId;
-use crate::case::{Case, CaseRef};
 use crate::casework::{Casework, CaseworkError, ImportRow, Opening};
 use crate::config::Config;
-use crate::email::escape_hidden;
-use crate::report::CaseSummary;
-use crate::store::{StatusFilter, Store, default_sqlite_url};
-use crate::timeline::{evaluate, explain};
+use crate::config::default_sqlite_url;
+use crate::domain::address::escape_hidden;
+use crate::domain::agency::AgencyId;
+use crate::domain::case::{Case, CaseRef};
+use crate::domain::listing::CaseSummary;
+use crate::domain::timeline::{evaluate, explain};
+use crate::store::{StatusFilter, Store};
 
 /// The CSV columns a case import needs, in this order; export adds its own after them.
 pub const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
@@ -346,8 +347,10 @@ async fn show(
 
 fn show_header(case: &Case, today: NaiveDate) -> String {
     let state = match &case.state {
-        crate::case::CaseState::Open => "open".to_owned(),
-        crate::case::CaseState::Closed(reason) => format!("closed: {}", escape_hidden(reason)),
+        crate::domain::case::CaseState::Open => "open".to_owned(),
+        crate::domain::case::CaseState::Closed(reason) => {
+            format!("closed: {}", escape_hidden(reason))
+        }
     };
     let agencies: Vec<&str> = case.agencies.iter().map(AgencyId::as_str).collect();
     format!(
@@ -451,7 +454,7 @@ fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
         NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
             format!(
                 "field {field}: `{}` is not a date: use YYYY-MM-DD",
-                crate::diagnostic::excerpt(value)
+                crate::domain::diagnostic::excerpt(value)
             )
         })
     };
@@ -498,8 +501,8 @@ async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<St
             let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
             let agencies: Vec<&str> = case.facts.agencies.iter().map(AgencyId::as_str).collect();
             let (state, reason) = match &case.state {
-                crate::case::CaseState::Open => ("open", String::new()),
-                crate::case::CaseState::Closed(r) => ("closed", spreadsheet_safe(r)),
+                crate::domain::case::CaseState::Open => ("open", String::new()),
+                crate::domain::case::CaseState::Closed(r) => ("closed", spreadsheet_safe(r)),
             };
             rows.push(vec![
                 case.reference.to_string(),

@@ -7,7 +7,7 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use super::{CheckConfigArgs, CliError, load_config, usage};
 use crate::config::Config;
-use crate::moment;
+use crate::service::moment;
 
 /// The milestone the statutory limit is compared with.
 const SUBMISSION_MILESTONE: &str = "national_panel_submission";
@@ -27,7 +27,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
         .holiday_feed()
         .map_err(|e| problems.push(e.to_string()))
         .ok();
-    if let Err(e) = crate::mailer::Renderer::load(&config) {
+    if let Err(e) = crate::mail::Renderer::load(&config) {
         problems.push(e.to_string());
     }
     if let Err(e) = config.sending_window() {
@@ -63,7 +63,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
     .expect("String");
 
     let mut warnings = warnings(&config, &timeline, *years.end(), today);
-    if let Err(e) = crate::mailer::Mailer::check(&config) {
+    if let Err(e) = crate::mail::Mailer::check(&config) {
         warnings.push(format!(
             "{e} (fine if the service gets it at run time, for example as a systemd credential)"
         ));
@@ -77,7 +77,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
 
 fn warnings(
     config: &Config,
-    timeline: &crate::timeline::Timeline,
+    timeline: &crate::domain::timeline::Timeline,
     last_covered_year: i32,
     today: NaiveDate,
 ) -> Vec<String> {
@@ -113,7 +113,7 @@ fn warnings(
     if config.agencies.is_empty() {
         warnings.push("no [[agency]] entries: cases cannot name the agencies involved".to_owned());
     }
-    if today.year() > crate::calendar::LAST_YEAR {
+    if today.year() > crate::domain::calendar::LAST_YEAR {
         warnings.push("today is beyond the calendar's range".to_owned());
     }
     warnings
@@ -121,7 +121,7 @@ fn warnings(
 
 /// A role the timeline sends to without a contact: every email to it would be held, so the
 /// config is refused, at the `[contacts]` table where the contact belongs.
-fn missing_contacts(config: &Config, timeline: &crate::timeline::Timeline) -> Vec<String> {
+fn missing_contacts(config: &Config, timeline: &crate::domain::timeline::Timeline) -> Vec<String> {
     let configured: Vec<&str> = config
         .contacts
         .roles()

@@ -10,13 +10,13 @@ use chrono::{NaiveTime, TimeZone, Utc};
 
 use super::case::runtime;
 use super::{CliError, load};
-use crate::case::CaseRef;
 use crate::casework::{Casework, Opening};
 use crate::config::Transport;
-use crate::delivery::Claimer;
+use crate::domain::case::CaseRef;
+use crate::domain::timeline::{Status, evaluate};
 use crate::service::Service;
+use crate::service::delivery::Claimer;
 use crate::store::Store;
-use crate::timeline::{Status, evaluate};
 
 /// The sample case: aware Wednesday 16 December 2026, notification (day 0) Monday 21st, so the
 /// clock runs across Christmas and New Year.
@@ -171,7 +171,7 @@ fn emails(maildir: &Path) -> std::collections::HashSet<PathBuf> {
 
 /// "-3" before day 0, "0" on it, "10" on day 10.
 fn day_number(
-    calendar: &crate::calendar::Calendar,
+    calendar: &crate::domain::calendar::Calendar,
     day0: chrono::NaiveDate,
     today: chrono::NaiveDate,
 ) -> String {

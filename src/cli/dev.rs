@@ -10,9 +10,9 @@ use chrono::{Days, Utc};
 
 use super::case::{open_store, runtime};
 use super::{CliError, load};
-use crate::case::{CaseRef, CompletionRecord};
+use crate::domain::case::{CaseRef, CompletionRecord};
+use crate::domain::timeline::{CaseFacts, evaluate};
 use crate::store::{Batch, NewCase, NewEmail};
-use crate::timeline::{CaseFacts, evaluate};
 
 /// Cases written per transaction.
 const BATCH: usize = 5_000;
@@ -38,7 +38,7 @@ pub(super) fn seed(
     config_path: Option<&Path>,
     cases: usize,
     seed: u64,
-    at: Option<crate::moment::At>,
+    at: Option<crate::service::moment::At>,
 ) -> Result<String, CliError> {
     let loaded = load(config_path, at)?;
     let (config, timeline, calendar) = (&loaded.config, &loaded.timeline, &loaded.calendar);
@@ -142,7 +142,7 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
             "queueing needs [contacts] business_team in the config"
         )));
     };
-    let mut email = crate::mailer::sample_email();
+    let mut email = crate::mail::sample_email();
     email.recipient.email = team.email.clone();
     email.recipient.name = team.name.to_string();
     email.recipient.role = "business_team".to_owned();

@@ -18,11 +18,11 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::agency::AgencyId;
-use crate::calendar::Division;
-use crate::case::CaseRef;
 use crate::config::Config;
-use crate::moment::At;
+use crate::domain::agency::AgencyId;
+use crate::domain::calendar::Division;
+use crate::domain::case::CaseRef;
+use crate::service::moment::At;
 
 /// Keeps child-safeguarding Rapid Reviews on their working-day clock.
 ///
@@ -275,7 +275,7 @@ pub struct TimelineArgs {
     pub day0: Option<NaiveDate>,
     /// An involved agency (repeat for each); per-agency milestones get a row each
     #[arg(long = "agency", value_name = "ID")]
-    pub agencies: Vec<crate::agency::AgencyId>,
+    pub agencies: Vec<crate::domain::agency::AgencyId>,
     /// The Rapid Review proposed a local child safeguarding practice review
     #[arg(long)]
     pub local_review: bool,
@@ -459,8 +459,8 @@ fn config_error(error: impl Into<anyhow::Error>) -> CliError {
 /// (`--at`, or now).
 struct Loaded {
     config: Config,
-    timeline: crate::timeline::Timeline,
-    calendar: crate::calendar::Calendar,
+    timeline: crate::domain::timeline::Timeline,
+    calendar: crate::domain::calendar::Calendar,
     at: chrono::DateTime<chrono_tz::Tz>,
 }
 
@@ -473,7 +473,7 @@ fn load(cli_config: Option<&std::path::Path>, at: Option<At>) -> Result<Loaded, 
         .holiday_feed()
         .map_err(|e| CliError::Failed(e.into()))?;
     let calendar = config.calendar(&feed, None);
-    let at = crate::moment::now_or(at, config.partnership.timezone).map_err(usage)?;
+    let at = crate::service::moment::now_or(at, config.partnership.timezone).map_err(usage)?;
     Ok(Loaded {
         config,
         timeline,
@@ -490,12 +490,12 @@ impl Loaded {
 
     /// Refuses an `--at` on a later day than the clock's for a command that writes.
     fn refuse_ahead(&self, rehearse: &RehearseArg) -> Result<(), CliError> {
-        let real = crate::moment::now(self.config.partnership.timezone);
-        crate::moment::refuse_ahead(self.at, real, rehearse.rehearse).map_err(usage)
+        let real = crate::service::moment::now(self.config.partnership.timezone);
+        crate::service::moment::refuse_ahead(self.at, real, rehearse.rehearse).map_err(usage)
     }
 
-    fn planner(&self) -> crate::plan::Planner<'_> {
-        crate::plan::Planner {
+    fn planner(&self) -> crate::domain::plan::Planner<'_> {
+        crate::domain::plan::Planner {
             timeline: &self.timeline,
             calendar: &self.calendar,
             contacts: &self.config.contacts,

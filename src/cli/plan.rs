@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 
 use super::case::{open_store, runtime};
 use super::{CliError, Format, PlanArgs, load, usage};
-use crate::case::CaseOverview;
-use crate::plan::{Decision, group, preview};
+use crate::domain::case::CaseOverview;
+use crate::domain::plan::{Decision, group, preview};
 use crate::store::StatusFilter;
 
 /// The longest preview: a year, past any Rapid Review and its local review's publication, and
@@ -81,7 +81,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let mut printed = 0usize;
-        let decided = crate::run::decide_each(&store, &planner, today, false, |decisions| {
+        let decided = crate::service::evaluation::decide_each(&store, &planner, today, false, |decisions| {
             let mut text = String::new();
             for decision in &decisions {
                 match args.format {

@@ -10,8 +10,8 @@ use super::{CliError, Format, OutboxArgs, RunArgs, config_error, load_config, us
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
-use crate::delivery::Claimer;
-use crate::mailer::{Mailer, Renderer};
+use crate::mail::{Mailer, Renderer};
+use crate::service::delivery::Claimer;
 use crate::service::{Service, StepReport};
 use crate::store::{Cancel, OutboxStatus};
 
@@ -22,13 +22,17 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
                 "--at travels in time for one run: use it with --once"
             )));
         }
-        return crate::daemon::run(config_path).map_err(config_error);
+        return crate::service::daemon::run(config_path).map_err(config_error);
     }
     let config = load_config(config_path)?;
     let tz = config.partnership.timezone;
-    let at = crate::moment::now_or(args.at.at, tz).map_err(usage)?;
-    crate::moment::refuse_ahead(at, crate::moment::now(tz), args.rehearse.rehearse)
-        .map_err(usage)?;
+    let at = crate::service::moment::now_or(args.at.at, tz).map_err(usage)?;
+    crate::service::moment::refuse_ahead(
+        at,
+        crate::service::moment::now(tz),
+        args.rehearse.rehearse,
+    )
+    .map_err(usage)?;
     // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
     // (what the run records is then stamped with the simulated time).
     let now = at.with_timezone(&Utc);

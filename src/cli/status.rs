@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::case::{open_store, runtime};
 use super::{CliError, Format, StatusArgs, load};
-use crate::observe::Snapshot;
+use crate::service::observe::Snapshot;
 
 #[derive(Serialize)]
 struct Leader {
@@ -62,7 +62,7 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
                     .database
                     .url
                     .clone()
-                    .unwrap_or_else(crate::store::default_sqlite_url),
+                    .unwrap_or_else(crate::config::default_sqlite_url),
             ),
             backend: store.backend(),
             next_run: schedule.next_after(now),

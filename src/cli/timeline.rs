@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{CliError, Format, TimelineArgs, load, usage};
-use crate::timeline::{CaseFacts, MilestoneState, evaluate, explain};
+use crate::domain::timeline::{CaseFacts, MilestoneState, evaluate, explain};
 
 pub(super) fn run(config_path: Option<&Path>, args: TimelineArgs) -> Result<String, CliError> {
     let loaded = load(config_path, args.at.at)?;

@@ -18,8 +18,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 
-use crate::agency::AgencyId;
-use crate::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
+use crate::domain::agency::AgencyId;
+use crate::domain::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
 pub use outbox::{
     Batch, Cancel, Claimed, LastRun, LogEntry, NewEmail, OutboxCounts, OutboxRow, OutboxStatus,
@@ -127,10 +127,10 @@ macro_rules! on_backend {
 }
 
 // After the macro, so that the modules see it.
+mod leadership;
 mod outbox;
-mod service;
 
-pub use service::{LeadError, Leadership};
+pub use leadership::{LeadError, Leadership};
 
 /// The scheme of a database URL, without the rest (which may hold a password).
 fn scheme(url: &str) -> &str {
@@ -870,12 +870,4 @@ async fn lock_file(path: &Path) -> Result<std::fs::File, StoreError> {
         path: path_for_error,
         reason,
     })
-}
-
-/// The default SQLite database: `rrn.db` in the state directory.
-pub fn default_sqlite_url() -> String {
-    format!(
-        "sqlite://{}",
-        crate::config::state_dir().join("rrn.db").display()
-    )
 }

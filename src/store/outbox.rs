@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Row, Sqlite};
 
 use super::{Inner, Store, StoreError, Tx};
-use crate::case::FailedCase;
-use crate::plan::NotificationKey;
+use crate::domain::case::FailedCase;
+use crate::domain::plan::NotificationKey;
 
 /// How many keys one lookup asks for.
 const KEYS_PER_QUERY: usize = 500;

@@ -8,9 +8,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Row, Sqlite};
 
 use super::{NO_AGENCY, Store, StoreError};
-use crate::agency::AgencyId;
-use crate::case::{Case, CaseOverview, CaseRef, CaseState, CompletionRecord};
-use crate::timeline::{CaseFacts, Completion};
+use crate::domain::agency::AgencyId;
+use crate::domain::case::{Case, CaseOverview, CaseRef, CaseState, CompletionRecord};
+use crate::domain::timeline::{CaseFacts, Completion};
 
 /// Which cases a listing covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::case::{CaseOverview, CaseRef, FailedCase};
-use crate::plan::NotificationKey;
-use crate::plan::{
+use crate::domain::case::{CaseOverview, CaseRef, FailedCase};
+use crate::domain::plan::NotificationKey;
+use crate::domain::plan::{
     Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
 };
+use crate::domain::timeline::evaluate;
 use crate::store::{Batch, CaseId, LogEntry, NewEmail, RunCounts, Store, StoreError};
-use crate::timeline::evaluate;
 
 /// Who the run writes in the audit log.
 const RUN_ACTOR: &str = "rrn run";
@@ -49,7 +49,7 @@ pub const WHOLE_HISTORY_CASES_PER_PAGE: i64 = 500;
 #[derive(Debug)]
 pub struct Decided {
     /// The business team's daily summary, when it is on and not yet sent today.
-    pub summary: Option<crate::plan::Email>,
+    pub summary: Option<crate::domain::plan::Email>,
     pub cases: usize,
     /// How many occurrences were proposed and looked up in the log.
     pub proposals: usize,
@@ -217,7 +217,7 @@ async fn daily_summary(
     cases: usize,
     lines: Vec<Notification>,
     failed_cases: &[FailedCase],
-) -> Result<Option<crate::plan::Email>, StoreError> {
+) -> Result<Option<crate::domain::plan::Email>, StoreError> {
     let failed = store.outbox_counts().await?.failed as usize;
     let Some(email) = planner.summary(today, cases, lines, failed, failed_cases) else {
         return Ok(None);

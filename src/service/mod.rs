@@ -4,28 +4,37 @@
 //! A [`Service`] is everything loaded from the config (timeline, calendar, schedule, templates,
 //! transport); the daemon builds a new one on SIGHUP and keeps the old one if that fails.
 
+pub mod daemon;
+pub mod delivery;
+pub mod evaluation;
+pub mod moment;
+pub mod observe;
+pub mod schedule;
+
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 
-use crate::calendar::Calendar;
 use crate::config::Config;
-use crate::delivery::{Claimer, Delivery, DeliveryError, DeliveryReport, SendingWindow, deliver};
-use crate::mailer::{MailError, Mailer, Renderer};
-use crate::plan::Planner;
-use crate::run::{RunReport, run_once};
-use crate::schedule::Schedule;
+use crate::domain::calendar::Calendar;
+use crate::domain::plan::Planner;
+use crate::domain::timeline::Timeline;
+use crate::mail::{MailError, Mailer, Renderer};
+use crate::service::delivery::{
+    Claimer, Delivery, DeliveryError, DeliveryReport, SendingWindow, deliver,
+};
+use crate::service::evaluation::{RunReport, run_once};
+use crate::service::schedule::Schedule;
 use crate::store::{Store, StoreError};
-use crate::timeline::Timeline;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
-    Timeline(#[from] crate::timeline::TimelineError),
+    Timeline(#[from] crate::domain::timeline::TimelineError),
     #[error(transparent)]
-    Calendar(#[from] crate::calendar::FeedError),
+    Calendar(#[from] crate::domain::calendar::FeedError),
     #[error("{0}")]
     Window(String),
     #[error(transparent)]

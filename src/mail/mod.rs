@@ -6,6 +6,8 @@
 //! partnership's name, the marking and the reply-to contact. There is nothing about a child to
 //! add, and nothing here would add it.
 
+pub mod smtp;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,39 +21,42 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::config::{Config, SmtpTls, Transport};
-use crate::plan::{Email, EmailKind};
-use crate::smtp::{Protection, SmtpSession, SmtpSettings};
+use crate::domain::plan::{Email, EmailKind};
+use crate::mail::smtp::{Protection, SmtpSession, SmtpSettings};
 
 /// The templates each partnership can edit, with built-in copies of the shipped ones.
 const TEMPLATES: [(&str, &str); 8] = [
     (
         "heartbeat.txt",
-        include_str!("../config/templates/heartbeat.txt"),
+        include_str!("../../config/templates/heartbeat.txt"),
     ),
     (
         "heartbeat.html",
-        include_str!("../config/templates/heartbeat.html"),
+        include_str!("../../config/templates/heartbeat.html"),
     ),
-    ("digest.txt", include_str!("../config/templates/digest.txt")),
+    (
+        "digest.txt",
+        include_str!("../../config/templates/digest.txt"),
+    ),
     (
         "digest.html",
-        include_str!("../config/templates/digest.html"),
+        include_str!("../../config/templates/digest.html"),
     ),
     (
         "agency_letter.txt",
-        include_str!("../config/templates/agency_letter.txt"),
+        include_str!("../../config/templates/agency_letter.txt"),
     ),
     (
         "agency_letter.html",
-        include_str!("../config/templates/agency_letter.html"),
+        include_str!("../../config/templates/agency_letter.html"),
     ),
     (
         "delivery_failure.txt",
-        include_str!("../config/templates/delivery_failure.txt"),
+        include_str!("../../config/templates/delivery_failure.txt"),
     ),
     (
         "delivery_failure.html",
-        include_str!("../config/templates/delivery_failure.html"),
+        include_str!("../../config/templates/delivery_failure.html"),
     ),
 ];
 
@@ -124,7 +129,7 @@ struct TemplateContext<'a> {
     items: Vec<ItemContext<'a>>,
     /// The daily summary's figures; only in heartbeat emails.
     #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<&'a crate::plan::Summary>,
+    summary: Option<&'a crate::domain::plan::Summary>,
 }
 
 /// What a delivery-failure report to the admin contact says.
@@ -176,7 +181,11 @@ impl Renderer {
             })
         };
         let from = address("from", &config.mail.from)?;
-        if let Some(hidden) = from.name.as_deref().and_then(crate::email::first_hidden) {
+        if let Some(hidden) = from
+            .name
+            .as_deref()
+            .and_then(crate::domain::address::first_hidden)
+        {
             return Err(MailError::Address {
                 field: "from",
                 value: config.mail.from.escape_debug().to_string(),
@@ -222,7 +231,7 @@ impl Renderer {
                     case: n.case.as_ref().map_or("", |c| c.as_str()),
                     title: &n.item.title,
                     step: n.item.step,
-                    due: n.item.due.map(crate::timeline::long_date),
+                    due: n.item.due.map(crate::domain::timeline::long_date),
                     status: &n.item.status,
                     derivation: n.item.derivation.as_deref(),
                     progress: n.item.progress.as_deref(),
@@ -264,15 +273,15 @@ impl Renderer {
         self.render_pair("agency_letter", &self.context(&sample))?;
         let mut heartbeat = sample.clone();
         heartbeat.kind = EmailKind::Heartbeat;
-        heartbeat.summary = Some(crate::plan::Summary {
-            key: crate::plan::NotificationKey::from_stored("heartbeat/sample".to_owned()),
+        heartbeat.summary = Some(crate::domain::plan::Summary {
+            key: crate::domain::plan::NotificationKey::from_stored("heartbeat/sample".to_owned()),
             date: chrono::NaiveDate::from_ymd_opt(2027, 1, 7).expect("valid"),
             open_cases: 1,
             overdue: 0,
             due_soon: 1,
             failed_emails: 0,
-            failed_cases: vec![crate::case::FailedCase {
-                reference: crate::case::CaseRef::parse("RR-2026-001").expect("valid"),
+            failed_cases: vec![crate::domain::case::FailedCase {
+                reference: crate::domain::case::CaseRef::parse("RR-2026-001").expect("valid"),
                 reason: "agency `probation` is not in the config".to_owned(),
             }],
         });
@@ -312,7 +321,7 @@ impl Renderer {
         };
         // The name comes from the outbox row, which an older version may have written with a
         // line break or NUL in it: lettre panics formatting such a header, so check it first.
-        let name = crate::email::DisplayName::parse(&email.recipient.name)
+        let name = crate::domain::address::DisplayName::parse(&email.recipient.name)
             .map_err(|e| MailError::Message(format!("the recipient's name: {e}")))?;
         let (text, html) = self.render_pair(base, &self.context(email))?;
         let to = Mailbox::new(
@@ -460,7 +469,7 @@ impl Renderer {
         let text = match (email.kind, cases, email.items.len()) {
             (EmailKind::Heartbeat, _, _) => {
                 let summary = email.summary.as_ref();
-                let figure = |f: fn(&crate::plan::Summary) -> usize| summary.map_or(0, f);
+                let figure = |f: fn(&crate::domain::plan::Summary) -> usize| summary.map_or(0, f);
                 let mut text = format!(
                     "{} Rapid Review daily summary: {} open cases, {} overdue, {} due soon",
                     self.marking,
@@ -480,7 +489,7 @@ impl Renderer {
                 first.map_or("", |n| n.item.status.as_str())
             ),
             (EmailKind::Digest, [case], 1)
-                if first.is_some_and(|n| n.rule == crate::plan::Rule::ChairNotice) =>
+                if first.is_some_and(|n| n.rule == crate::domain::plan::Rule::ChairNotice) =>
             {
                 format!("{} Rapid Review {case} is in progress", self.marking)
             }
@@ -540,9 +549,9 @@ fn clean(text: &str) -> String {
 
 /// An email with one of everything, for checking templates and measuring delivery.
 pub fn sample_email() -> Email {
-    use crate::case::CaseRef;
-    use crate::email::EmailAddress;
-    use crate::plan::{Item, Notification, Recipient, Rule};
+    use crate::domain::address::EmailAddress;
+    use crate::domain::case::CaseRef;
+    use crate::domain::plan::{Item, Notification, Recipient, Rule};
     let recipient = Recipient {
         role: "agency_lead:police".to_owned(),
         name: "Sample Lead".to_owned(),

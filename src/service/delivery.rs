@@ -13,9 +13,9 @@ use lettre::message::Mailbox;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::calendar::Calendar;
-use crate::mailer::{FailureReport, MailError, Mailer, Renderer, SendError};
-use crate::plan::Email;
+use crate::domain::calendar::Calendar;
+use crate::domain::plan::Email;
+use crate::mail::{FailureReport, MailError, Mailer, Renderer, SendError};
 use crate::store::{Claimed, Store, StoreError};
 
 /// How many rows one claim takes.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use policy::{CatchUp, EscalateTo, MilestonePolicy, Policy};
 use toml::Spanned;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::domain::diagnostic::{Diagnostic, Diagnostics};
 
 pub use evaluate::{
     CaseFacts, Completion, MilestoneState, Status, evaluate, explain, explain_due, long_date,
@@ -28,7 +28,7 @@ pub const ANCHOR_AWARE: &str = "aware";
 pub const ANCHOR_DAY0: &str = "day0";
 
 /// The shipped timeline, used when no config file names another.
-const BUILTIN_TIMELINE: &str = include_str!("../../config/timeline.toml");
+const BUILTIN_TIMELINE: &str = include_str!("../../../config/timeline.toml");
 
 /// What a milestone's dates count from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

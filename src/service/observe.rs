@@ -17,11 +17,11 @@ use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::calendar::Calendar;
-use crate::case::FailedCase;
-use crate::delivery::DeliveryReport;
+use crate::domain::calendar::Calendar;
+use crate::domain::case::FailedCase;
+use crate::domain::timeline::{Status, Timeline, evaluate};
+use crate::service::delivery::DeliveryReport;
 use crate::store::{OutboxCounts, StatusFilter, Store, StoreError};
-use crate::timeline::{Status, Timeline, evaluate};
 
 /// One overdue milestone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,8 +7,8 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{Email, EmailKind, Item, Notification, NotificationKey, Recipient, Rule, Summary};
-use crate::agency::AgencyId;
-use crate::case::CaseRef;
+use crate::domain::agency::AgencyId;
+use crate::domain::case::CaseRef;
 use chrono::NaiveDate;
 
 #[derive(Serialize)]
@@ -184,7 +184,7 @@ mod tests {
         Recipient {
             role: "executive_chair".to_owned(),
             name: "Executive Chair".to_owned(),
-            email: crate::email::EmailAddress::parse(email).unwrap(),
+            email: crate::domain::address::EmailAddress::parse(email).unwrap(),
         }
     }
 

@@ -7,8 +7,8 @@ use std::cmp::Reverse;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::case::{CaseOverview, CaseRef, CaseState};
-use crate::timeline::{MilestoneState, Status};
+use crate::domain::case::{CaseOverview, CaseRef, CaseState};
+use crate::domain::timeline::{MilestoneState, Status};
 
 /// One line of `rrn case list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

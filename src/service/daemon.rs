@@ -24,12 +24,13 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::config::default_sqlite_url;
 use crate::config::{Config, LogFormat, state_dir};
-use crate::delivery::{Claimer, DeliveryReport};
-use crate::observe::{Observed, Snapshot};
-use crate::run::run_once;
 use crate::service::Service;
-use crate::store::{LastRun, LeadError, Leadership, Store, default_sqlite_url};
+use crate::service::delivery::{Claimer, DeliveryReport};
+use crate::service::evaluation::run_once;
+use crate::service::observe::{Observed, Snapshot};
+use crate::store::{LastRun, LeadError, Leadership, Store};
 
 /// How long a stopping daemon waits for the message in flight.
 pub const STOP_GRACE: Duration = Duration::from_secs(8);
@@ -109,7 +110,7 @@ async fn daemon(
     let observed = Arc::new(Observed::new(store.backend()));
     let http_port = service.config.service.http_port;
     if let Some(port) = http_port {
-        crate::observe::serve(port, store.clone(), Arc::clone(&observed))
+        crate::service::observe::serve(port, store.clone(), Arc::clone(&observed))
             .await
             .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
     }
@@ -353,7 +354,7 @@ async fn tick(
             queued = run.queued,
             skipped = run.skipped,
             failed_cases = run.failed_cases.len(),
-            failed = %crate::observe::references(&run.failed_cases),
+            failed = %crate::service::observe::references(&run.failed_cases),
             "evaluated"
         );
         evaluated = true;
@@ -524,7 +525,7 @@ fn listen_for_signals(stop: CancellationToken, wake: mpsc::Sender<Wake>) -> anyh
 
 /// A tick at the start of every UTC minute. UTC has no clock changes, so the offset that
 /// tokio-cron-scheduler freezes when a job is created is always right; the local-time
-/// schedule itself is evaluated by [`crate::schedule::Schedule`] on each tick.
+/// schedule itself is evaluated by [`crate::service::schedule::Schedule`] on each tick.
 async fn start_ticker(wake: mpsc::Sender<Wake>) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new()
         .await

@@ -27,7 +27,7 @@ impl AgencyId {
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidAgencyId(crate::diagnostic::excerpt(s)))
+            Err(InvalidAgencyId(crate::domain::diagnostic::excerpt(s)))
         }
     }
 

@@ -9,8 +9,8 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::agency::AgencyId;
-use crate::timeline::{CaseFacts, Completion};
+use crate::domain::agency::AgencyId;
+use crate::domain::timeline::{CaseFacts, Completion};
 
 /// A case reference such as `RR-2026-014`: 1-40 characters, letters, digits and `-_/.`,
 /// starting with a letter or digit. Never a name.
@@ -34,7 +34,7 @@ impl CaseRef {
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidCaseRef(crate::diagnostic::excerpt(s)))
+            Err(InvalidCaseRef(crate::domain::diagnostic::excerpt(s)))
         }
     }
 

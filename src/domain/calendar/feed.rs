@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Division, FIRST_YEAR, Holiday, HolidaySource, LAST_YEAR, rules};
 
 /// The copy shipped in `config/bank-holidays.json`, used when no config file names another.
-const BUILTIN_FEED: &str = include_str!("../../config/bank-holidays.json");
+const BUILTIN_FEED: &str = include_str!("../../../config/bank-holidays.json");
 
 /// The largest feed file read: the real one is about 20 KB, and a file many times that would
 /// only cost memory and time to parse before being refused.
@@ -136,7 +136,7 @@ impl HolidayFeed {
                 }
                 // Titles are printed one a line (`rrn calendar holidays`) and into emails: a
                 // line break would split the listing, an escape rewrite the terminal.
-                if let Some(hidden) = crate::email::first_hidden(&event.title) {
+                if let Some(hidden) = crate::domain::address::first_hidden(&event.title) {
                     return Err(shape(format!(
                         "division `{key}` has an event on {} whose title holds {hidden}, a \
                          control or invisible formatting character (a line break, tab or \

@@ -17,13 +17,13 @@ use serde::{Deserialize, Serialize};
 
 mod stored;
 
-use crate::agency::AgencyId;
-use crate::calendar::{Calendar, OutOfRange};
-use crate::case::{CaseOverview, CaseRef, FailedCase};
-use crate::config::{Agency, Contact, ContactsSection};
-use crate::email::EmailAddress;
-use crate::report::urgency;
-use crate::timeline::{
+use crate::domain::address::EmailAddress;
+use crate::domain::agency::AgencyId;
+use crate::domain::calendar::{Calendar, OutOfRange};
+use crate::domain::case::{CaseOverview, CaseRef, FailedCase};
+use crate::domain::contacts::{Agency, Contact, ContactsSection};
+use crate::domain::listing::urgency;
+use crate::domain::timeline::{
     CatchUp, EscalateTo, MilestoneState, Policy, Role, Status, Timeline, evaluate, explain_due,
     long_date,
 };
@@ -237,8 +237,10 @@ impl Planner<'_> {
         )
         .hash(&mut hasher);
         self.calendar.division().hash(&mut hasher);
-        let first = NaiveDate::from_ymd_opt(crate::calendar::FIRST_YEAR, 1, 1).expect("valid");
-        let last = NaiveDate::from_ymd_opt(crate::calendar::LAST_YEAR, 12, 31).expect("valid");
+        let first =
+            NaiveDate::from_ymd_opt(crate::domain::calendar::FIRST_YEAR, 1, 1).expect("valid");
+        let last =
+            NaiveDate::from_ymd_opt(crate::domain::calendar::LAST_YEAR, 12, 31).expect("valid");
         for day in self.calendar.closed_weekdays_between(first, last) {
             day.date.hash(&mut hasher);
         }

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::ser::SerializeStruct;
 
 use super::{Anchor, Condition, Milestone, Offset, Role, Timeline};
-use crate::agency::AgencyId;
-use crate::calendar::{Calendar, HolidaySource, OutOfRange};
+use crate::domain::agency::AgencyId;
+use crate::domain::calendar::{Calendar, HolidaySource, OutOfRange};
 
 /// What is known about a case: the dates that anchor the clock and what has been done.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
