@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Europe::London;
-use rrn::service::schedule::Schedule;
+use rrn::config::Schedule;
 
 fn default_schedule() -> Schedule {
     Schedule::new(

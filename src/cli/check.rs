@@ -30,9 +30,6 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
     if let Err(e) = crate::mail::Renderer::load(&config) {
         problems.push(e.to_string());
     }
-    if let Err(e) = config.sending_window() {
-        problems.push(e);
-    }
     if let Some(timeline) = &timeline {
         problems.extend(missing_contacts(&config, timeline));
     }

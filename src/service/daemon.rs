@@ -525,7 +525,7 @@ fn listen_for_signals(stop: CancellationToken, wake: mpsc::Sender<Wake>) -> anyh
 
 /// A tick at the start of every UTC minute. UTC has no clock changes, so the offset that
 /// tokio-cron-scheduler freezes when a job is created is always right; the local-time
-/// schedule itself is evaluated by [`crate::service::schedule::Schedule`] on each tick.
+/// schedule itself is evaluated by [`crate::config::Schedule`] on each tick.
 async fn start_ticker(wake: mpsc::Sender<Wake>) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new()
         .await

@@ -9,7 +9,6 @@ pub mod delivery;
 pub mod evaluation;
 pub mod moment;
 pub mod observe;
-pub mod schedule;
 
 use std::path::Path;
 
@@ -18,6 +17,7 @@ use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::config::Schedule;
 use crate::domain::calendar::Calendar;
 use crate::domain::plan::Planner;
 use crate::domain::timeline::Timeline;
@@ -26,7 +26,6 @@ use crate::service::delivery::{
     Claimer, Delivery, DeliveryError, DeliveryReport, SendingWindow, deliver,
 };
 use crate::service::evaluation::{RunReport, run_once};
-use crate::service::schedule::Schedule;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,8 +34,6 @@ pub enum ServiceError {
     Timeline(#[from] crate::domain::timeline::TimelineError),
     #[error(transparent)]
     Calendar(#[from] crate::domain::calendar::FeedError),
-    #[error("{0}")]
-    Window(String),
     #[error(transparent)]
     Mail(#[from] MailError),
     #[error("the run failed: {0}")]
@@ -70,7 +67,7 @@ impl Service {
         let timeline = config.load_timeline()?;
         let feed = config.holiday_feed()?;
         let calendar = config.calendar(&feed, None);
-        let (start, end) = config.sending_window().map_err(ServiceError::Window)?;
+        let (start, end) = config.sending_window();
         let window = SendingWindow {
             start,
             end,
@@ -86,7 +83,7 @@ impl Service {
                 .map(|email| Mailbox::new(Some(c.name.to_string()), email))
         });
         Ok(Self {
-            schedule: config.schedule(),
+            schedule: config.schedule().clone(),
             config,
             timeline,
             calendar,

@@ -1,0 +1,356 @@
+//! The configuration: found, parsed, overridden from the environment and validated once.
+//!
+//! Precedence: built-in defaults < the file < `RRN_<SECTION>__<KEY>` environment variables.
+//! Search order for the file: `--config`, `$RRN_CONFIG`, `/etc/rapid-review-notifier/rrn.toml`,
+//! `./config/rrn.toml`; with none of them, the built-in defaults stand alone. Relative paths in
+//! the file resolve against the file's folder. Nothing here writes a file.
+
+mod cleartext;
+mod database;
+mod schedule;
+mod sections;
+
+use cleartext::check_plaintext;
+use database::{DATABASE_OVERRIDE, resolve_sqlite_url};
+pub use database::{default_sqlite_url, override_database, shown_url, state_dir};
+pub use schedule::{Schedule, ScheduleError};
+pub use sections::*;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::domain::address::DisplayName;
+use crate::domain::agency::AgencyId;
+use crate::domain::calendar::{Calendar, Division, FeedError, HolidayFeed};
+use crate::domain::contacts::{Agency, Contact, ContactsSection};
+use crate::domain::diagnostic::Diagnostic;
+use crate::domain::timeline::{Timeline, TimelineError};
+
+/// The system-wide config file, used when neither `--config` nor `$RRN_CONFIG` is given.
+pub const SYSTEM_CONFIG: &str = "/etc/rapid-review-notifier/rrn.toml";
+/// The config of a checkout, used when there is no system-wide one.
+pub const LOCAL_CONFIG: &str = "config/rrn.toml";
+/// The environment variable naming the config file.
+pub const CONFIG_ENV: &str = "RRN_CONFIG";
+/// The prefix of environment overrides: `RRN_DATABASE__URL` sets `[database] url`.
+const OVERRIDE_PREFIX: &str = "RRN_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path} (from {origin}) does not exist: check the path")]
+    NotFound { path: PathBuf, origin: &'static str },
+    #[error("cannot read config file {path}: {reason}")]
+    Read {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostic),
+    #[error("environment variable {var}: {message}")]
+    Override { var: String, message: String },
+    #[error(transparent)]
+    Schedule(#[from] crate::config::ScheduleError),
+    #[error("{0}")]
+    Setting(String),
+}
+
+impl ConfigError {
+    /// Whether the config itself was refused (fix the file, the path or a variable), rather
+    /// than unreadable.
+    pub fn refused(&self) -> bool {
+        !matches!(self, ConfigError::Read { .. })
+    }
+}
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from; `None` for the built-in defaults.
+    pub file: Option<PathBuf>,
+    pub partnership: Partnership,
+    pub calendar: CalendarSection,
+    pub timeline: TimelineSection,
+    pub database: DatabaseSection,
+    pub mail: MailSection,
+    pub smtp: SmtpSection,
+    pub schedule: ScheduleSection,
+    /// `[schedule] runs`, parsed.
+    runs: Schedule,
+    pub service: ServiceSection,
+    pub contacts: ContactsSection,
+    pub agencies: Vec<Agency>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    partnership: Partnership,
+    calendar: CalendarSection,
+    timeline: TimelineSection,
+    database: DatabaseSection,
+    mail: MailSection,
+    smtp: SmtpSection,
+    schedule: ScheduleSection,
+    service: ServiceSection,
+    contacts: ContactsSection,
+    agency: Vec<RawAgency>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgency {
+    id: Spanned<AgencyId>,
+    name: DisplayName,
+    lead: Contact,
+    manager: Contact,
+}
+
+impl Config {
+    /// The local times of `[mail] window_start` and `window_end` (the end after the start).
+    pub fn sending_window(&self) -> (chrono::NaiveTime, chrono::NaiveTime) {
+        (self.mail.window_start, self.mail.window_end)
+    }
+
+    /// Finds and loads the config, applying overrides from the process environment, then the
+    /// command line's `--database` (see [`override_database`]).
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let file = locate(
+            explicit,
+            env.iter().find(|(k, _)| k == CONFIG_ENV).map(|(_, v)| v),
+        )?;
+        let mut config = Self::load_from(file.as_deref(), &env)?;
+        if let Some(url) = DATABASE_OVERRIDE.get() {
+            // Relative to where the command runs, as any path typed on a command line.
+            let here = std::env::current_dir().unwrap_or_default();
+            config.database.url = Some(resolve_sqlite_url(url, &here));
+        }
+        Ok(config)
+    }
+
+    /// Loads `file` (or the built-in defaults when `None`) with the `RRN_*__*` overrides in `env`.
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let (mut text, mut name) = match file {
+            Some(path) => (
+                std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
+                    path: path.to_owned(),
+                    reason,
+                })?,
+                path.display().to_string(),
+            ),
+            None => (String::new(), "built-in defaults".to_owned()),
+        };
+        let mut raw: RawConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid(Diagnostic::from_toml(&name, &text, &e)))?;
+
+        let overrides: Vec<(&String, &String)> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with(OVERRIDE_PREFIX) && k.contains("__"))
+            .map(|(k, v)| (k, v))
+            .collect();
+        if !overrides.is_empty() {
+            let mut table: toml::Table = text.parse().expect("parsed once already");
+            for (var, value) in overrides {
+                apply_override(&mut table, var, value)?;
+            }
+            // Re-read from text: `Spanned` values only deserialize from a TOML document.
+            text = toml::to_string(&table).expect("a table serializes");
+            name = format!("{name} with RRN_* overrides");
+            raw = toml::from_str(&text).expect("each override was checked as it was applied");
+        }
+
+        let mut agencies: Vec<Agency> = Vec::with_capacity(raw.agency.len());
+        for raw_agency in raw.agency {
+            let id = raw_agency.id.get_ref();
+            if agencies.iter().any(|a| &a.id == id) {
+                return Err(ConfigError::Invalid(Diagnostic::at(
+                    &name,
+                    &text,
+                    raw_agency.id.span(),
+                    format!("duplicate agency id `{id}`: each [[agency]] needs its own id"),
+                )));
+            }
+            agencies.push(Agency {
+                id: raw_agency.id.into_inner(),
+                name: raw_agency.name,
+                lead: raw_agency.lead,
+                manager: raw_agency.manager,
+            });
+        }
+
+        let runs = Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
+        if raw.mail.window_end <= raw.mail.window_start {
+            return Err(ConfigError::Setting(format!(
+                "[mail] window_end {} is not after window_start {}: the window is one span within a day",
+                raw.mail.window_end.format("%H:%M"),
+                raw.mail.window_start.format("%H:%M")
+            )));
+        }
+        if raw.schedule.poll_seconds == 0
+            || raw.service.lease_seconds == 0
+            || raw.smtp.timeout_seconds == 0
+        {
+            return Err(ConfigError::Setting(
+                "[schedule] poll_seconds, [service] lease_seconds and [smtp] timeout_seconds \
+                 must be at least 1"
+                    .to_owned(),
+            ));
+        }
+        check_plaintext(&raw.smtp, &name, &text)?;
+        let base = file
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let resolve = |p: Option<PathBuf>| p.map(|p| base.join(p));
+        let mut mail = raw.mail;
+        mail.maildir = resolve(mail.maildir);
+        mail.templates = resolve(mail.templates);
+        let mut database = raw.database;
+        // Absolute, so that the database a daemon and a CLI in another folder open is the same.
+        let absolute_base = std::path::absolute(&base).unwrap_or_else(|_| base.clone());
+        database.url = database
+            .url
+            .map(|url| resolve_sqlite_url(&url, &absolute_base));
+        let mut smtp = raw.smtp;
+        smtp.password_file = resolve(smtp.password_file);
+        smtp.ca_file = resolve(smtp.ca_file);
+        Ok(Self {
+            file: file.map(Path::to_path_buf),
+            partnership: raw.partnership,
+            calendar: CalendarSection {
+                bank_holidays: resolve(raw.calendar.bank_holidays),
+            },
+            timeline: TimelineSection {
+                file: resolve(raw.timeline.file),
+            },
+            database,
+            mail,
+            smtp,
+            schedule: raw.schedule,
+            runs,
+            service: raw.service,
+            contacts: raw.contacts,
+            agencies,
+        })
+    }
+
+    /// The bank-holidays feed named by `[calendar] bank_holidays`, or the built-in copy.
+    pub fn holiday_feed(&self) -> Result<HolidayFeed, FeedError> {
+        match &self.calendar.bank_holidays {
+            Some(path) => HolidayFeed::load(path),
+            None => Ok(HolidayFeed::builtin()),
+        }
+    }
+
+    /// The working-day calendar of `division` (the configured one when `None`), closures included.
+    pub fn calendar(&self, feed: &HolidayFeed, division: Option<Division>) -> Calendar {
+        let closures: Vec<NaiveDate> = self
+            .partnership
+            .closure_days
+            .iter()
+            .flat_map(|c| c.dates())
+            .collect();
+        Calendar::new(
+            feed,
+            division.unwrap_or(self.partnership.division),
+            &closures,
+        )
+    }
+
+    /// The timeline named by `[timeline] file`, or the built-in one.
+    pub fn load_timeline(&self) -> Result<Timeline, TimelineError> {
+        match &self.timeline.file {
+            Some(path) => Timeline::load(path),
+            None => Ok(Timeline::builtin()),
+        }
+    }
+
+    /// The daemon's evaluation schedule, parsed at load.
+    pub fn schedule(&self) -> &Schedule {
+        &self.runs
+    }
+
+    /// The configured agency with this id.
+    pub fn agency(&self, id: &AgencyId) -> Option<&Agency> {
+        self.agencies.iter().find(|a| &a.id == id)
+    }
+}
+
+/// The config file to use, by the documented search order; `None` means built-in defaults.
+pub fn locate(
+    explicit: Option<&Path>,
+    from_env: Option<&String>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    let named = explicit
+        .map(|p| (p.to_path_buf(), "--config"))
+        .or_else(|| from_env.map(|p| (PathBuf::from(p), CONFIG_ENV)));
+    if let Some((path, origin)) = named {
+        return if path.exists() {
+            Ok(Some(path))
+        } else {
+            Err(ConfigError::NotFound { path, origin })
+        };
+    }
+    Ok([SYSTEM_CONFIG, LOCAL_CONFIG]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists()))
+}
+
+/// Sets `section.key` (any depth, split on `__`, lowercased) from `RRN_SECTION__KEY`, and checks
+/// the result still makes a valid config. The value is read as a TOML value when it is one
+/// (`587`, `true`, `["a", "b"]`) and as a string otherwise, or when only a string fits.
+fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
+    let fail = |message: String| ConfigError::Override {
+        var: var.to_owned(),
+        message,
+    };
+    let path: Vec<String> = var[OVERRIDE_PREFIX.len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(fail(
+            "empty key: write RRN_<SECTION>__<KEY>, for example RRN_DATABASE__URL".to_owned(),
+        ));
+    }
+    let typed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"));
+    let mut candidates: Vec<toml::Value> = typed.into_iter().collect();
+    candidates.push(toml::Value::String(value.to_owned()));
+
+    let mut first_error = None;
+    for candidate in candidates {
+        let mut trial = table.clone();
+        let mut node = &mut trial;
+        for key in &path[..path.len() - 1] {
+            let entry = node
+                .entry(key.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = match entry {
+                toml::Value::Table(t) => t,
+                _ => return Err(fail(format!("`{key}` is not a section"))),
+            };
+        }
+        node.insert(path[path.len() - 1].clone(), candidate);
+        let trial_text = toml::to_string(&trial).expect("a table serializes");
+        match toml::from_str::<RawConfig>(&trial_text) {
+            Ok(_) => {
+                *table = trial;
+                return Ok(());
+            }
+            Err(e) => {
+                first_error.get_or_insert_with(|| e.message().trim_end().to_owned());
+            }
+        }
+    }
+    Err(fail(first_error.unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! The config's loading, overrides and refusals.
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn built_in_defaults_are_england_and_wales_in_london() {
+    let config = Config::load_from(None, &[]).unwrap();
+    assert_eq!(config.partnership.division, Division::EnglandAndWales);
+    assert_eq!(config.partnership.timezone, chrono_tz::Europe::London);
+    assert_eq!(config.partnership.statutory_limit_working_days, 15);
+}
+
+#[test]
+fn environment_overrides_the_file_and_types_its_values() {
+    let config = Config::load_from(
+        None,
+        &env(&[
+            ("RRN_DATABASE__URL", "postgres://127.0.0.1/test"),
+            ("RRN_PARTNERSHIP__STATUTORY_LIMIT_WORKING_DAYS", "16"),
+            ("RRN_PARTNERSHIP__NAME", "2026"),
+            ("RRN_CONFIG", "ignored-here"),
+            ("RRN_TEST_POSTGRES_URL", "ignored: no double underscore"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        config.database.url.as_deref(),
+        Some("postgres://127.0.0.1/test")
+    );
+    assert_eq!(config.partnership.statutory_limit_working_days, 16);
+    assert_eq!(config.partnership.name.as_str(), "2026");
+}
+
+#[test]
+fn a_bad_override_names_the_variable() {
+    let err = Config::load_from(None, &env(&[("RRN_PARTNERSHIP__DIVISION", "wales")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("RRN_PARTNERSHIP__DIVISION"), "{err}");
+    let err = Config::load_from(None, &env(&[("RRN_NOSUCH__KEY", "1")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("RRN_NOSUCH__KEY") && err.contains("nosuch"),
+        "{err}"
+    );
+}
+
+#[test]
+fn closure_spans_expand_to_each_day() {
+    let text = "[partnership]\nclosure_days = [\"2026-12-29..2026-12-31\", \"2027-04-06\"]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rrn.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = Config::load_from(Some(&path), &[]).unwrap();
+    let days: Vec<NaiveDate> = config
+        .partnership
+        .closure_days
+        .iter()
+        .flat_map(|c| c.dates())
+        .collect();
+    assert_eq!(days.len(), 4);
+}
+
+fn load_text(text: &str, overrides: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rrn.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load_from(Some(&path), &env(overrides))
+}
+
+#[test]
+fn plain_text_smtp_is_only_for_a_relay_on_this_machine_and_a_login_over_it_is_asked_for() {
+    let remote = "[mail]\ntransport = \"smtp\"\n\n[smtp]\nhost = \"smtp.partnership.example\"\ntls = \"none\"\n";
+    let err = load_text(remote, &[]).unwrap_err();
+    assert!(err.refused());
+    let err = err.to_string();
+    assert!(err.contains("rrn.toml:6:7"), "{err}");
+    assert!(
+        err.contains("tls") && err.contains("smtp.partnership.example") && err.contains("starttls"),
+        "{err}"
+    );
+    // The same from the environment: still refused, located in the overridden text.
+    let err = load_text(
+        "",
+        &[("RRN_SMTP__HOST", "10.0.0.25"), ("RRN_SMTP__TLS", "none")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("with RRN_* overrides") && err.contains("10.0.0.25"),
+        "{err}"
+    );
+
+    for host in ["localhost", "127.0.0.1", "::1", "127.0.0.2"] {
+        let config = load_text(&format!("[smtp]\nhost = \"{host}\"\ntls = \"none\"\n"), &[]);
+        assert!(config.is_ok(), "{host}: {config:?}");
+    }
+    let login = "[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"rrn\"\n";
+    let err = load_text(login, &[]).unwrap_err().to_string();
+    assert!(err.contains("rrn.toml:4:12"), "{err}");
+    assert!(
+        err.contains("clear text") && err.contains("allow_plaintext_auth = true"),
+        "{err}"
+    );
+    let allowed = format!("{login}allow_plaintext_auth = true\n");
+    assert!(load_text(&allowed, &[]).unwrap().smtp.allow_plaintext_auth);
+    // TLS protects the login: nothing to allow.
+    let tls = "[smtp]\nhost = \"smtp.partnership.example\"\nusername = \"rrn\"\n";
+    assert!(load_text(tls, &[]).is_ok());
+}
+
+#[test]
+fn an_unknown_key_is_located_by_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rrn.toml");
+    std::fs::write(
+        &path,
+        "[partnership]\nname = \"x\"\ndivison = \"scotland\"\n",
+    )
+    .unwrap();
+    let err = Config::load_from(Some(&path), &[]).unwrap_err().to_string();
+    assert!(err.contains("rrn.toml:3:1"), "{err}");
+    assert!(err.contains("divison"), "{err}");
+}
+
+#[test]
+fn a_relative_sqlite_path_is_relative_to_the_config_folder() {
+    let base = Path::new("/etc/rapid-review-notifier");
+    for (url, resolved) in [
+        (
+            "sqlite://rrn.db",
+            "sqlite:///etc/rapid-review-notifier/rrn.db",
+        ),
+        (
+            "sqlite:state/rrn.db?mode=rwc",
+            "sqlite:///etc/rapid-review-notifier/state/rrn.db?mode=rwc",
+        ),
+        (
+            "sqlite:///var/lib/rrn/rrn.db",
+            "sqlite:///var/lib/rrn/rrn.db",
+        ),
+        ("sqlite::memory:", "sqlite::memory:"),
+        ("postgres://rrn@db/rrn", "postgres://rrn@db/rrn"),
+    ] {
+        assert_eq!(super::resolve_sqlite_url(url, base), resolved, "{url}");
+    }
+}
+
+#[test]
+fn a_password_in_a_database_url_is_never_shown() {
+    assert_eq!(
+        super::shown_url("postgres://rrn:s3cret@db.example/rrn?sslmode=require"),
+        "postgres://rrn:***@db.example/rrn?sslmode=require"
+    );
+    assert_eq!(
+        super::shown_url("postgres://rrn@db/rrn"),
+        "postgres://rrn@db/rrn"
+    );
+    assert_eq!(
+        super::shown_url("sqlite:///var/lib/rrn.db"),
+        "sqlite:///var/lib/rrn.db"
+    );
+}
+
+#[test]
+fn the_sending_window_is_parsed_at_load_and_a_bad_one_is_refused_at_its_key() {
+    let config = load_text("[mail]\nwindow_start = \"07:30\"\n", &[]).unwrap();
+    assert_eq!(
+        config.sending_window().0,
+        chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap()
+    );
+    let bad = load_text("[mail]\nwindow_start = \"8am\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        bad.contains(":2:") && bad.contains("`8am` is not a time"),
+        "{bad}"
+    );
+    let backwards = load_text(
+        "[mail]\nwindow_start = \"18:00\"\nwindow_end = \"08:00\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        backwards.contains("is not after window_start 18:00"),
+        "{backwards}"
+    );
+}
