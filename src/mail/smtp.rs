@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 
 use lettre::transport::smtp::Error;
 
-use crate::mail::SendError;
+use super::error::SendError;
 
 /// How long the QUIT after a failure may wait for its reply. The connection is being dropped
 /// anyway; a server that stopped answering must not hold delivery past its timeout.

@@ -1,0 +1,466 @@
+//! A planned email rendered with the partnership's templates into a message: the marking,
+//! Reply-To, a Message-ID from the outbox row, case threading and the deadlines attachment.
+//!
+//! The template context holds only what the planner put in an item (case reference, milestone
+//! title and step, dates, their derivation, status words), the recipient's name and role, the
+//! partnership's name, the marking and the reply-to contact. There is nothing about a child to
+//! add, and nothing here would add it.
+
+use lettre::Message;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use super::error::MailError;
+use super::ids::id_part;
+use crate::config::Config;
+use crate::domain::plan::{Email, EmailKind};
+
+/// The templates each partnership can edit, with built-in copies of the shipped ones.
+const TEMPLATES: [(&str, &str); 8] = [
+    (
+        "heartbeat.txt",
+        include_str!("../../config/templates/heartbeat.txt"),
+    ),
+    (
+        "heartbeat.html",
+        include_str!("../../config/templates/heartbeat.html"),
+    ),
+    (
+        "digest.txt",
+        include_str!("../../config/templates/digest.txt"),
+    ),
+    (
+        "digest.html",
+        include_str!("../../config/templates/digest.html"),
+    ),
+    (
+        "agency_letter.txt",
+        include_str!("../../config/templates/agency_letter.txt"),
+    ),
+    (
+        "agency_letter.html",
+        include_str!("../../config/templates/agency_letter.html"),
+    ),
+    (
+        "delivery_failure.txt",
+        include_str!("../../config/templates/delivery_failure.txt"),
+    ),
+    (
+        "delivery_failure.html",
+        include_str!("../../config/templates/delivery_failure.html"),
+    ),
+];
+
+#[derive(Serialize)]
+struct Person<'a> {
+    name: &'a str,
+    email: &'a str,
+}
+
+#[derive(Serialize)]
+struct ItemContext<'a> {
+    case: &'a str,
+    title: &'a str,
+    step: Option<u32>,
+    due: Option<String>,
+    status: &'a str,
+    derivation: Option<&'a str>,
+    progress: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RecipientContext<'a> {
+    name: &'a str,
+    role: &'a str,
+}
+
+/// Everything a template may use; nothing else reaches it.
+#[derive(Serialize)]
+struct TemplateContext<'a> {
+    partnership: &'a str,
+    marking: &'a str,
+    recipient: RecipientContext<'a>,
+    reply_to: Person<'a>,
+    items: Vec<ItemContext<'a>>,
+    /// The daily summary's figures; only in heartbeat emails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a crate::domain::plan::Summary>,
+}
+
+/// What a delivery-failure report to the admin contact says.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct FailureReport {
+    pub outbox_id: i64,
+    pub recipient: String,
+    pub error: String,
+}
+
+/// Renders planned emails into messages.
+pub struct Renderer {
+    env: Environment<'static>,
+    pub(super) partnership: String,
+    pub(super) marking: String,
+    from: Mailbox,
+    reply_to: Mailbox,
+    /// The domain of the sender, for Message-IDs.
+    pub(super) domain: String,
+}
+
+impl Renderer {
+    /// Loads the templates from `[mail] templates` (or the built-in ones) and checks each one
+    /// renders with a sample context, so a typo fails at load (and in `check-config`), never
+    /// at 08:00 on a deadline day.
+    pub fn load(config: &Config) -> Result<Self, MailError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, builtin) in TEMPLATES {
+            let source = match &config.mail.templates {
+                Some(folder) => {
+                    let path = folder.join(name);
+                    std::fs::read_to_string(&path)
+                        .map_err(|reason| MailError::ReadTemplate { path, reason })?
+                }
+                None => builtin.to_owned(),
+            };
+            env.add_template_owned(name, source)
+                .map_err(|reason| MailError::Template {
+                    name: name.to_owned(),
+                    reason,
+                })?;
+        }
+        let address = |field: &'static str, value: &str| {
+            value.parse::<Mailbox>().map_err(|e| MailError::Address {
+                field,
+                value: value.to_owned(),
+                reason: e.to_string(),
+            })
+        };
+        let from = address("from", &config.mail.from)?;
+        if let Some(hidden) = from
+            .name
+            .as_deref()
+            .and_then(crate::domain::address::first_hidden)
+        {
+            return Err(MailError::Address {
+                field: "from",
+                value: config.mail.from.escape_debug().to_string(),
+                reason: format!("the name holds {hidden}, a control or formatting character"),
+            });
+        }
+        let reply_to = match (&config.mail.reply_to, &config.contacts.business_team) {
+            (Some(reply_to), _) => address("reply_to", reply_to.as_str())?,
+            (None, Some(team)) => Mailbox::new(
+                Some(team.name.to_string()),
+                address("reply_to", team.email.as_str())?.email,
+            ),
+            (None, None) => from.clone(),
+        };
+        let renderer = Self {
+            env,
+            partnership: config.partnership.name.to_string(),
+            marking: config.mail.marking.clone(),
+            domain: from.email.domain().to_owned(),
+            from,
+            reply_to,
+        };
+        renderer.check()?;
+        Ok(renderer)
+    }
+
+    fn context<'a>(&'a self, email: &'a Email) -> TemplateContext<'a> {
+        TemplateContext {
+            partnership: &self.partnership,
+            marking: &self.marking,
+            recipient: RecipientContext {
+                name: &email.recipient.name,
+                role: &email.recipient.role,
+            },
+            reply_to: Person {
+                name: self.reply_to.name.as_deref().unwrap_or(""),
+                email: self.reply_to.email.as_ref(),
+            },
+            items: email
+                .items
+                .iter()
+                .map(|n| ItemContext {
+                    case: n.case.as_ref().map_or("", |c| c.as_str()),
+                    title: &n.item.title,
+                    step: n.item.step,
+                    due: n.item.due.map(crate::domain::timeline::long_date),
+                    status: &n.item.status,
+                    derivation: n.item.derivation.as_deref(),
+                    progress: n.item.progress.as_deref(),
+                })
+                .collect(),
+            summary: email.summary.as_ref(),
+        }
+    }
+
+    fn render_pair(
+        &self,
+        base: &str,
+        context: &impl Serialize,
+    ) -> Result<(String, String), MailError> {
+        let render = |name: String| -> Result<String, MailError> {
+            let text = self
+                .env
+                .get_template(&name)
+                .and_then(|t| t.render(minijinja::value::Serde(context)))
+                .map_err(|reason| MailError::Template {
+                    name: name.clone(),
+                    reason,
+                })?;
+            if text.trim().is_empty() {
+                return Err(MailError::EmptyTemplate(name));
+            }
+            Ok(text)
+        };
+        Ok((
+            render(format!("{base}.txt"))?,
+            render(format!("{base}.html"))?,
+        ))
+    }
+
+    /// Renders every template with a sample of each kind of email.
+    pub fn check(&self) -> Result<(), MailError> {
+        let sample = sample_email();
+        self.render_pair("digest", &self.context(&sample))?;
+        self.render_pair("agency_letter", &self.context(&sample))?;
+        let mut heartbeat = sample.clone();
+        heartbeat.kind = EmailKind::Heartbeat;
+        heartbeat.summary = Some(crate::domain::plan::Summary {
+            key: crate::domain::plan::NotificationKey::from_stored("heartbeat/sample".to_owned()),
+            date: chrono::NaiveDate::from_ymd_opt(2027, 1, 7).expect("valid"),
+            open_cases: 1,
+            overdue: 0,
+            due_soon: 1,
+            failed_emails: 0,
+            failed_cases: vec![crate::domain::case::FailedCase {
+                reference: crate::domain::case::CaseRef::parse("RR-2026-001").expect("valid"),
+                reason: "agency `probation` is not in the config".to_owned(),
+            }],
+        });
+        self.render_pair("heartbeat", &self.context(&heartbeat))?;
+        self.render_pair(
+            "delivery_failure",
+            &self.failure_context(&FailureReport {
+                outbox_id: 1,
+                recipient: "someone@example.org".to_owned(),
+                error: "550 mailbox unavailable".to_owned(),
+            }),
+        )?;
+        Ok(())
+    }
+
+    fn failure_context<'a>(&'a self, report: &'a FailureReport) -> impl Serialize + 'a {
+        #[derive(Serialize)]
+        struct FailureContext<'a> {
+            partnership: &'a str,
+            marking: &'a str,
+            failure: &'a FailureReport,
+        }
+        FailureContext {
+            partnership: &self.partnership,
+            marking: &self.marking,
+            failure: report,
+        }
+    }
+
+    /// The message for one outbox row. Its Message-ID is derived from the row, so a re-send
+    /// after a crash carries the same ID; every message of a case refers to the case's thread.
+    pub fn render(&self, email: &Email, outbox_id: i64) -> Result<Message, MailError> {
+        let base = match email.kind {
+            EmailKind::Digest => "digest",
+            EmailKind::AgencyLetter => "agency_letter",
+            EmailKind::Heartbeat => "heartbeat",
+        };
+        // The name comes from the outbox row, which an older version may have written with a
+        // line break or NUL in it: lettre panics formatting such a header, so check it first.
+        let name = crate::domain::address::DisplayName::parse(&email.recipient.name)
+            .map_err(|e| MailError::Message(format!("the recipient's name: {e}")))?;
+        let (text, html) = self.render_pair(base, &self.context(email))?;
+        let to = Mailbox::new(
+            Some(name.to_string()),
+            email
+                .recipient
+                .email
+                .as_str()
+                .parse()
+                .map_err(|e| MailError::Message(format!("recipient address: {e}")))?,
+        );
+        let cases: Vec<&str> = {
+            let mut cases: Vec<&str> = email
+                .items
+                .iter()
+                .filter_map(|n| n.case.as_ref().map(|c| c.as_str()))
+                .collect();
+            cases.dedup();
+            cases
+        };
+        let subject = self.subject(email, &cases);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.reply_to.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<rrn.outbox.{outbox_id}@{}>", self.domain)));
+        if let ([case], false) = (cases.as_slice(), email.kind == EmailKind::Heartbeat) {
+            let thread = format!("<rrn.case.{}@{}>", id_part(case), self.domain);
+            builder = builder.in_reply_to(thread.clone()).references(thread);
+        }
+        let body = MultiPart::alternative_plain_html(text, html);
+        let body = match self.deadlines(email, outbox_id) {
+            Some(ics) => MultiPart::mixed().multipart(body).singlepart(
+                Attachment::new("deadlines.ics".to_owned()).body(
+                    ics,
+                    ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                        .expect("a valid content type"),
+                ),
+            ),
+            None => body,
+        };
+        builder
+            .multipart(body)
+            .map_err(|e| MailError::Message(e.to_string()))
+    }
+
+    /// A short message that proves the transport works (`rrn send-test`).
+    pub fn render_test(&self, to: &Mailbox) -> Result<Message, MailError> {
+        let text = format!(
+            "{marking}\n\nThis is a test message from the Rapid Review Notifier of {partnership}.\n\
+             If you can read it, email delivery works.\n\n{marking}\n",
+            marking = self.marking,
+            partnership = self.partnership
+        );
+        Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.reply_to.clone())
+            .to(to.clone())
+            .subject(clean(&format!(
+                "{} Rapid Review Notifier: test message",
+                self.marking
+            )))
+            .body(text)
+            .map_err(|e| MailError::Message(e.to_string()))
+    }
+
+    /// A report of a permanent delivery failure, for the admin contact.
+    pub fn render_failure(
+        &self,
+        report: &FailureReport,
+        admin: &Mailbox,
+        outbox_id: i64,
+    ) -> Result<Message, MailError> {
+        let (text, html) = self.render_pair("delivery_failure", &self.failure_context(report))?;
+        let subject = clean(&format!(
+            "{} Rapid Review Notifier: an email could not be delivered (outbox {})",
+            self.marking, report.outbox_id
+        ));
+        Message::builder()
+            .from(self.from.clone())
+            .reply_to(self.reply_to.clone())
+            .to(admin.clone())
+            .subject(subject)
+            .message_id(Some(format!("<rrn.outbox.{outbox_id}@{}>", self.domain)))
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|e| MailError::Message(e.to_string()))
+    }
+
+    fn subject(&self, email: &Email, cases: &[&str]) -> String {
+        let first = email.items.first();
+        let text = match (email.kind, cases, email.items.len()) {
+            (EmailKind::Heartbeat, _, _) => {
+                let summary = email.summary.as_ref();
+                let figure = |f: fn(&crate::domain::plan::Summary) -> usize| summary.map_or(0, f);
+                let mut text = format!(
+                    "{} Rapid Review daily summary: {} open cases, {} overdue, {} due soon",
+                    self.marking,
+                    figure(|s| s.open_cases),
+                    figure(|s| s.overdue),
+                    figure(|s| s.due_soon)
+                );
+                if figure(|s| s.failed_emails) > 0 {
+                    text.push_str(&format!(", {} emails failed", figure(|s| s.failed_emails)));
+                }
+                text
+            }
+            (EmailKind::AgencyLetter, _, _) => format!(
+                "{} Rapid Review {}: Individual Agency Summary {}",
+                self.marking,
+                cases.first().unwrap_or(&""),
+                first.map_or("", |n| n.item.status.as_str())
+            ),
+            (EmailKind::Digest, [case], 1)
+                if first.is_some_and(|n| n.rule == crate::domain::plan::Rule::ChairNotice) =>
+            {
+                format!("{} Rapid Review {case} is in progress", self.marking)
+            }
+            (EmailKind::Digest, [case], 1) => format!(
+                "{} Rapid Review {case}: {} {}",
+                self.marking,
+                first.map_or("", |n| n.item.title.as_str()),
+                first.map_or("", |n| n.item.status.as_str())
+            ),
+            (EmailKind::Digest, _, n) => {
+                let overdue = email
+                    .items
+                    .iter()
+                    .filter(|i| i.item.status.starts_with("overdue"))
+                    .count();
+                let plural = if n == 1 { "" } else { "s" };
+                if overdue > 0 {
+                    format!(
+                        "{} Rapid Review: {n} item{plural} need attention, {overdue} overdue",
+                        self.marking
+                    )
+                } else {
+                    format!(
+                        "{} Rapid Review: {n} item{plural} need attention",
+                        self.marking
+                    )
+                }
+            }
+        };
+        clean(&text)
+    }
+}
+
+/// Control characters never reach a header.
+pub(super) fn clean(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// An email with one of everything, for checking templates and measuring delivery.
+pub fn sample_email() -> Email {
+    use crate::domain::address::EmailAddress;
+    use crate::domain::case::CaseRef;
+    use crate::domain::plan::{Item, Notification, Recipient, Rule};
+    let recipient = Recipient {
+        role: "agency_lead:police".to_owned(),
+        name: "Sample Lead".to_owned(),
+        email: EmailAddress::parse("lead@example.org").expect("valid"),
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(2027, 1, 7).expect("valid");
+    let notification = Notification::standalone(
+        CaseRef::parse("RR-0000-000").expect("valid"),
+        Rule::Reminder,
+        recipient.clone(),
+        date,
+        Item {
+            title: "Individual Agency Summary".to_owned(),
+            step: Some(4),
+            due: Some(date),
+            status: "due in 3 working days".to_owned(),
+            derivation: Some("Due Thursday 7 January 2027: working day 10 after day 0.".to_owned()),
+            progress: Some("1 of 3 received".to_owned()),
+        },
+    );
+    Email {
+        recipient,
+        kind: EmailKind::Digest,
+        items: vec![notification],
+        summary: None,
+    }
+}

@@ -1,0 +1,129 @@
+//! The transports that carry a message: `.eml` files in a maildir folder, or SMTP.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::Message;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
+use secrecy::ExposeSecret as _;
+
+use super::error::{MailError, SendError};
+use super::secret::smtp_password;
+use super::smtp::{Protection, SmtpSession, SmtpSettings};
+use crate::config::{Config, SmtpTls, Transport};
+
+/// Where messages go.
+pub enum Mailer {
+    /// `.eml` files in a folder.
+    Maildir(PathBuf),
+    Smtp(Box<SmtpSession>),
+}
+
+impl Mailer {
+    /// Checks the transport settings without connecting (for `check-config`): a password can
+    /// be found when a username is set (plain text to another host was refused with the config).
+    pub fn check(config: &Config) -> Result<(), MailError> {
+        if config.mail.transport == Transport::Smtp && config.smtp.username.is_some() {
+            smtp_password(config)?;
+        }
+        Ok(())
+    }
+
+    /// The transport `[mail] transport` names. The SMTP password comes from `password_file`,
+    /// `$RRN_SMTP_PASSWORD` or `$CREDENTIALS_DIRECTORY/smtp-password`, in that order. Call it
+    /// inside the async runtime: the SMTP connection pool starts with it.
+    pub fn from_config(config: &Config, default_maildir: &Path) -> Result<Self, MailError> {
+        match config.mail.transport {
+            Transport::Maildir => Ok(Mailer::Maildir(
+                config
+                    .mail
+                    .maildir
+                    .clone()
+                    .unwrap_or_else(|| default_maildir.to_owned()),
+            )),
+            Transport::Smtp => {
+                let smtp = &config.smtp;
+                let fail = |e: lettre::transport::smtp::Error| {
+                    MailError::Smtp(format!("{} ({})", e, smtp.host))
+                };
+                let parameters = || -> Result<TlsParameters, MailError> {
+                    let mut builder = TlsParameters::builder(smtp.host.clone());
+                    if let Some(path) = &smtp.ca_file {
+                        let pem = std::fs::read(path).map_err(|e| {
+                            MailError::Smtp(format!("cannot read ca_file {}: {e}", path.display()))
+                        })?;
+                        let ca = Certificate::from_pem(&pem).map_err(|e| {
+                            MailError::Smtp(format!(
+                                "ca_file {} is not a PEM certificate: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        builder = builder.add_root_certificate(ca);
+                    }
+                    builder.build_rustls().map_err(fail)
+                };
+                let (protection, default_port) = match smtp.tls {
+                    SmtpTls::Starttls => (Protection::StartTls(parameters()?), 587),
+                    SmtpTls::Implicit => (Protection::Implicit(parameters()?), 465),
+                    SmtpTls::None => (Protection::None, 25),
+                };
+                let credentials = match &smtp.username {
+                    Some(user) => Some(Credentials::new(
+                        user.clone(),
+                        smtp_password(config)?.expose_secret().to_owned(),
+                    )),
+                    None => None,
+                };
+                Ok(Mailer::Smtp(Box::new(SmtpSession::new(SmtpSettings {
+                    host: smtp.host.clone(),
+                    port: smtp.port.unwrap_or(default_port),
+                    protection,
+                    credentials,
+                    // Within half a lease, so a claim renewed before a message cannot lapse
+                    // while that message is being sent.
+                    timeout: Duration::from_secs(smtp.timeout_seconds)
+                        .min(Duration::from_millis(config.service.lease_seconds * 500))
+                        .max(Duration::from_secs(1)),
+                }))))
+            }
+        }
+    }
+
+    /// Ends the transport's connection, if it keeps one (after a delivery pass).
+    pub async fn close(&self) {
+        if let Mailer::Smtp(session) = self {
+            session.close().await;
+        }
+    }
+
+    /// Sends one message, named `name` in a maildir (the file is written atomically), and says
+    /// what the transport answered.
+    pub async fn send(&self, message: &Message, name: &str) -> Result<String, SendError> {
+        match self {
+            Mailer::Maildir(folder) => {
+                let path = folder.join(format!("{name}.eml"));
+                let write = || -> std::io::Result<()> {
+                    std::fs::create_dir_all(folder)?;
+                    let mut file = tempfile::NamedTempFile::new_in(folder)?;
+                    std::io::Write::write_all(&mut file, &message.formatted())?;
+                    file.as_file().sync_all()?;
+                    file.persist(&path)?;
+                    Ok(())
+                };
+                write()
+                    .map(|()| format!("written to {}", path.display()))
+                    .map_err(|e| {
+                        SendError::Transient(format!("writing to {}: {e}", folder.display()))
+                    })
+            }
+            Mailer::Smtp(session) => session.send(message).await.map(|response| {
+                format!(
+                    "{} {}",
+                    response.code(),
+                    response.message().collect::<Vec<_>>().join(" ")
+                )
+            }),
+        }
+    }
+}
