@@ -21,10 +21,9 @@ use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
 use crate::domain::agency::AgencyId;
 use crate::domain::case::{AuditEntry, Case, CaseRef, CaseState, CompletionRecord};
 
-pub use outbox::{
-    Batch, Cancel, Claimed, LastRun, LogEntry, NewEmail, OutboxCounts, OutboxRow, OutboxStatus,
-    RunCounts,
-};
+pub use log::LogEntry;
+pub use outbox::{Batch, Cancel, Claimed, NewEmail, OutboxCounts, OutboxRow, OutboxStatus};
+pub use runs::{LastRun, RunCounts};
 pub use scan::{CaseReader, StatusFilter};
 
 /// How long a PostgreSQL statement waits for a lock another session holds before giving up.
@@ -128,7 +127,10 @@ macro_rules! on_backend {
 
 // After the macro, so that the modules see it.
 mod leadership;
+mod log;
 mod outbox;
+mod revision;
+mod runs;
 
 pub use leadership::{LeadError, Leadership};
 
@@ -831,7 +833,7 @@ async fn hash_copied_log_keys(pool: &SqlitePool) -> Result<(), StoreError> {
         }
         for (id, key) in rows {
             sqlx::query("UPDATE notification_log SET key_hash = $1 WHERE id = $2")
-                .bind(outbox::key_hash(&key))
+                .bind(log::key_hash(&key))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

@@ -1,59 +1,14 @@
-//! The notification log, the outbox and the record of runs.
+//! The outbox: emails queued with their log entries in one transaction, then claimed, sent,
+//! retried, failed or cancelled.
 //!
 //! Planned emails and their log entries are written in one transaction (a transactional
 //! outbox), so a key is logged exactly when its email is queued; delivery reads the outbox.
 
-use std::collections::HashSet;
-
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite};
 
+use super::log::{LogEntry, key_hash};
 use super::{Inner, Store, StoreError, Tx};
-use crate::domain::case::FailedCase;
-use crate::domain::plan::NotificationKey;
-
-/// How many keys one lookup asks for.
-const KEYS_PER_QUERY: usize = 500;
-
-/// `$1` is a JSON array of `[case id or 0, key hash]` pairs.
-/// (A row-value `IN` would scan the log: SQLite only uses the expression index from a join.)
-const LOGGED_SQLITE: &str = "SELECT l.key FROM json_each($1) AS k CROSS JOIN notification_log AS l \
-     ON coalesce(l.case_id, 0) = json_extract(k.value, '$[0]') \
-     AND l.key_hash = json_extract(k.value, '$[1]')";
-const LOGGED_POSTGRES: &str = "SELECT l.key FROM notification_log l \
-     JOIN unnest($1::bigint[], $2::bigint[]) AS k (case_id, key_hash) \
-     ON coalesce(l.case_id, 0) = k.case_id AND l.key_hash = k.key_hash";
-
-/// A chunk of keys as `LOGGED_SQLITE` takes them.
-fn sqlite_pairs(chunk: &[(Option<i64>, &NotificationKey)]) -> String {
-    let pairs: Vec<(i64, i64)> = chunk
-        .iter()
-        .map(|(case, key)| (case.unwrap_or(0), key_hash(key.as_str())))
-        .collect();
-    serde_json::to_string(&pairs).expect("numbers serialise")
-}
-
-/// A chunk of keys as `LOGGED_POSTGRES` takes them.
-fn postgres_arrays(chunk: &[(Option<i64>, &NotificationKey)]) -> (Vec<i64>, Vec<i64>) {
-    chunk
-        .iter()
-        .map(|(case, key)| (case.unwrap_or(0), key_hash(key.as_str())))
-        .unzip()
-}
-
-/// The logged keys a lookup found that were asked for: the hash found the rows, the text
-/// decides (a colliding key is not logged).
-fn asked_for(
-    chunk: &[(Option<i64>, &NotificationKey)],
-    rows: Vec<String>,
-) -> impl Iterator<Item = NotificationKey> {
-    let asked: HashSet<&str> = chunk.iter().map(|(_, key)| key.as_str()).collect();
-    let found: Vec<String> = rows
-        .into_iter()
-        .filter(|key| asked.contains(key.as_str()))
-        .collect();
-    found.into_iter().map(NotificationKey::from_stored)
-}
 
 /// Emails queued per SQLite statement (eight values each, under SQLite's 32,766).
 const EMAILS_PER_STATEMENT: usize = 500;
@@ -74,15 +29,6 @@ const AUDIT_SKIPS_SQLITE: &str = "INSERT INTO audit_log (case_id, at, actor, act
      SELECT value ->> 0, $2, $3, 'skip', value ->> 1 FROM json_each($1)";
 const AUDIT_SKIPS_POSTGRES: &str = "INSERT INTO audit_log (case_id, at, actor, action, detail) \
      SELECT (e ->> 0)::bigint, $2, $3, 'skip', e ->> 1 FROM jsonb_array_elements($1::jsonb) AS e";
-
-/// The notification log's lookup hash of a key: the first 8 bytes of its SHA-256, big-endian
-/// (migration 0004 computes the same in PostgreSQL). Lookups compare the key text as well, so
-/// the hash only has to find the row, never to tell keys apart.
-pub(crate) fn key_hash(key: &str) -> i64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(key.as_bytes());
-    i64::from_be_bytes(digest[..8].try_into().expect("SHA-256 has 32 bytes"))
-}
 
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -130,18 +76,6 @@ pub struct OutboxRow {
     pub status: OutboxStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
-}
-
-/// One decision to record in the notification log.
-#[derive(Debug, Clone, Copy)]
-pub struct LogEntry<'a> {
-    pub key: &'a NotificationKey,
-    /// The case's row id.
-    pub case_id: Option<i64>,
-    /// A sent notification's email: its index among the batch's emails.
-    pub email: Option<usize>,
-    /// Why a notification was skipped.
-    pub skip_reason: Option<&'a str>,
 }
 
 /// An email to queue.
@@ -240,31 +174,6 @@ const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'in_flight', attempts =
      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, recipient, email, attempts, created_at";
 
-/// What a run decided, for the record of runs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RunCounts {
-    pub queued: i64,
-    pub skipped: i64,
-    pub failed_cases: Vec<FailedCase>,
-    /// The revision counter when the run started.
-    pub revision: i64,
-    /// The fingerprint of the rules the run planned with.
-    pub rules: String,
-}
-
-/// The last run that finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastRun {
-    pub day: NaiveDate,
-    /// The revision counter when it started.
-    pub revision: i64,
-    /// The fingerprint of the rules it planned with.
-    pub rules: String,
-    /// The notification log's last row id when it was recorded; `None` when unknown (recorded
-    /// by an older version) or when another run was for a later day.
-    pub log_mark: Option<i64>,
-}
-
 /// Outbox rows by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct OutboxCounts {
@@ -291,36 +200,6 @@ pub enum Cancel {
 }
 
 impl Store {
-    /// The keys among `keys` (each with its case's row id) that are already in the notification
-    /// log. Asks only about these keys, a few hundred at a time: the log itself is never read
-    /// whole.
-    pub async fn logged_keys(
-        &self,
-        keys: &[(Option<i64>, &NotificationKey)],
-    ) -> Result<HashSet<NotificationKey>, StoreError> {
-        let mut found = HashSet::new();
-        for chunk in keys.chunks(KEYS_PER_QUERY) {
-            let rows: Vec<String> = match self {
-                Store::Sqlite(pool) => {
-                    sqlx::query_scalar(LOGGED_SQLITE)
-                        .bind(sqlite_pairs(chunk))
-                        .fetch_all(pool)
-                        .await?
-                }
-                Store::Postgres(pool) => {
-                    let (cases, hashes) = postgres_arrays(chunk);
-                    sqlx::query_scalar(LOGGED_POSTGRES)
-                        .bind(cases)
-                        .bind(hashes)
-                        .fetch_all(pool)
-                        .await?
-                }
-            };
-            found.extend(asked_for(chunk, rows));
-        }
-        Ok(found)
-    }
-
     /// Outbox rows, newest first, optionally of one status.
     pub async fn outbox(&self, status: Option<OutboxStatus>) -> Result<Vec<OutboxRow>, StoreError> {
         let (a, b, c, d, e) = match status {
@@ -360,86 +239,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// The last run that finished.
-    pub async fn last_run(&self) -> Result<Option<LastRun>, StoreError> {
-        let mut tx = self.read().await?;
-        let row = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query(
-                "SELECT today_on, revision, rules, log_mark, \
-                 (SELECT max(today_on) FROM runs WHERE finished_at IS NOT NULL) AS latest \
-                 FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
-            )
-            .fetch_optional(&mut **conn)
-            .await?
-            .map(|row| {
-                let day: NaiveDate = row.try_get("today_on")?;
-                let latest: NaiveDate = row.try_get("latest")?;
-                let mark: Option<i64> = row.try_get("log_mark")?;
-                Ok::<_, sqlx::Error>(LastRun {
-                    day,
-                    revision: row.try_get("revision")?,
-                    rules: row.try_get("rules")?,
-                    // A run for an earlier day than another (time travel) logged less than
-                    // that one did after its day.
-                    log_mark: mark.filter(|_| day >= latest),
-                })
-            })
-            .transpose()?
-        });
-        tx.rollback().await?;
-        Ok(row)
-    }
-
-    /// The cases with anything logged after `mark` (normally none: a run that died half-way
-    /// leaves some).
-    pub async fn cases_logged_after(&self, mark: i64) -> Result<HashSet<i64>, StoreError> {
-        let mut tx = self.read().await?;
-        let cases: Vec<i64> = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query_scalar(
-                "SELECT DISTINCT case_id FROM notification_log \
-                 WHERE id > $1 AND case_id IS NOT NULL",
-            )
-            .bind(mark)
-            .fetch_all(&mut **conn)
-            .await?
-        });
-        tx.rollback().await?;
-        Ok(cases.into_iter().collect())
-    }
-
-    /// The cases the last finished run could not plan.
-    pub async fn last_run_failures(&self) -> Result<Vec<FailedCase>, StoreError> {
-        let mut tx = self.read().await?;
-        let failed: Option<Option<String>> = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query_scalar(
-                "SELECT failed FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
-            )
-            .fetch_optional(&mut **conn)
-            .await?
-        });
-        tx.rollback().await?;
-        match failed.flatten() {
-            None => Ok(Vec::new()),
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("a run's failed cases: {e}"))),
-        }
-    }
-
-    /// When the last finished run started (the daemon's catch-up compares it with the
-    /// schedule).
-    pub async fn last_run_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let mut tx = self.read().await?;
-        let at = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query_scalar(
-                "SELECT started_at FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1",
-            )
-            .fetch_optional(&mut **conn)
-            .await?
-        });
-        tx.rollback().await?;
-        Ok(at)
-    }
-
     /// How many outbox rows are in each status (pending, in flight, sent, failed, cancelled).
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let mut tx = self.read().await?;
@@ -475,18 +274,6 @@ impl Store {
                 .await?;
         }
         Ok(())
-    }
-
-    /// The revision counter: it moves whenever any case changes.
-    pub async fn revision(&self) -> Result<i64, StoreError> {
-        let mut tx = self.read().await?;
-        let value = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query_scalar("SELECT value FROM revision_counter WHERE id = 1")
-                .fetch_one(&mut **conn)
-                .await?
-        });
-        tx.rollback().await?;
-        Ok(value)
     }
 }
 
@@ -773,35 +560,6 @@ impl Store {
 }
 
 impl Tx {
-    /// [`Store::logged_keys`] inside this write transaction, so what it finds stays true until
-    /// the transaction ends.
-    pub async fn logged_keys(
-        &mut self,
-        keys: &[(Option<i64>, &NotificationKey)],
-    ) -> Result<HashSet<NotificationKey>, StoreError> {
-        let mut found = HashSet::new();
-        for chunk in keys.chunks(KEYS_PER_QUERY) {
-            let rows: Vec<String> = match &mut self.0 {
-                Inner::Sqlite(conn) => {
-                    sqlx::query_scalar(LOGGED_SQLITE)
-                        .bind(sqlite_pairs(chunk))
-                        .fetch_all(&mut **conn)
-                        .await?
-                }
-                Inner::Postgres(conn) => {
-                    let (cases, hashes) = postgres_arrays(chunk);
-                    sqlx::query_scalar(LOGGED_POSTGRES)
-                        .bind(cases)
-                        .bind(hashes)
-                        .fetch_all(&mut **conn)
-                        .await?
-                }
-            };
-            found.extend(asked_for(chunk, rows));
-        }
-        Ok(found)
-    }
-
     /// Queues a batch's emails and logs its decisions.
     ///
     /// A few statements per batch, whatever its size: the emails take their ids up front (the
@@ -921,47 +679,5 @@ impl Tx {
             }
         }
         Ok(())
-    }
-
-    /// Records a finished run.
-    pub async fn record_run(
-        &mut self,
-        started_at: DateTime<Utc>,
-        finished_at: DateTime<Utc>,
-        today: NaiveDate,
-        counts: RunCounts,
-    ) -> Result<(), StoreError> {
-        let failed = (!counts.failed_cases.is_empty())
-            .then(|| serde_json::to_string(&counts.failed_cases).expect("failures serialise"));
-        on_backend!(&mut self.0, conn, _PG => {
-            sqlx::query(
-                "INSERT INTO runs (started_at, finished_at, today_on, queued, skipped, failed_cases, \
-                 revision, rules, log_mark, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                 (SELECT coalesce(max(id), 0) FROM notification_log), $9)",
-            )
-            .bind(started_at)
-            .bind(finished_at)
-            .bind(today)
-            .bind(counts.queued as i32)
-            .bind(counts.skipped as i32)
-            .bind(counts.failed_cases.len() as i32)
-            .bind(counts.revision)
-            .bind(&counts.rules)
-            .bind(failed.as_deref())
-            .execute(&mut **conn)
-            .await?;
-        });
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// Migration 0004 computes the hash in PostgreSQL as
-    /// `('x' || substr(encode(sha256(convert_to(key, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint`,
-    /// which gives this for `abc`; rrn must give the same, or old keys would never be found.
-    #[test]
-    fn the_log_hash_is_the_first_8_bytes_of_sha256_as_postgresql_reads_them() {
-        assert_eq!(super::key_hash("abc"), -5_010_229_573_455_851_542);
     }
 }
