@@ -163,7 +163,7 @@ fn sending_window_open_for(env: &[(String, String)], span: chrono::Duration) -> 
     let config = rrn::config::Config::load_from(Some(Path::new(CONFIG)), env).unwrap();
     let feed = config.holiday_feed().unwrap();
     let calendar = config.calendar(&feed, None);
-    let (start, end) = config.sending_window().unwrap();
+    let (start, end) = config.sending_window();
     let window = rrn::service::delivery::SendingWindow {
         start,
         end,
