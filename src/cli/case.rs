@@ -13,7 +13,7 @@ use crate::config::default_sqlite_url;
 use crate::domain::address::escape_hidden;
 use crate::domain::agency::AgencyId;
 use crate::domain::case::{Case, CaseRef};
-use crate::domain::listing::CaseSummary;
+use crate::domain::listing::CaseLine;
 use crate::domain::timeline::{evaluate, explain};
 use crate::store::{StatusFilter, Store};
 
@@ -230,13 +230,13 @@ async fn summaries(
     store: &Store,
     ctx: &Loaded,
     status: StatusArg,
-) -> Result<Vec<CaseSummary>, CliError> {
+) -> Result<Vec<CaseLine>, CliError> {
     let mut summaries = Vec::new();
     let mut failures = Vec::new();
     store
         .scan_cases(status.into(), |case| {
             match evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today()) {
-                Ok(states) => summaries.push(CaseSummary::new(&case, &states)),
+                Ok(states) => summaries.push(CaseLine::new(&case, &states)),
                 // One case the calendar cannot evaluate must not hide the others.
                 Err(e) => failures.push(format!("{}: {e}", case.reference)),
             }
@@ -246,11 +246,11 @@ async fn summaries(
     for failure in failures {
         eprintln!("rrn: warning: cannot evaluate case {failure}");
     }
-    CaseSummary::sort(&mut summaries);
+    CaseLine::sort(&mut summaries);
     Ok(summaries)
 }
 
-fn list_table(summaries: &[CaseSummary]) -> String {
+fn list_table(summaries: &[CaseLine]) -> String {
     let width = summaries
         .iter()
         .map(|s| s.reference.as_str().len())
@@ -497,7 +497,7 @@ async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<St
         .scan_cases(status.into(), |case| {
             let summary = evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today())
                 .ok()
-                .map(|states| CaseSummary::new(&case, &states));
+                .map(|states| CaseLine::new(&case, &states));
             let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
             let agencies: Vec<&str> = case.facts.agencies.iter().map(AgencyId::as_str).collect();
             let (state, reason) = match &case.state {

@@ -1,18 +1,17 @@
-//! What a listing says about one case: its next deadline and its worst status.
+//! A case's line in a listing: its next deadline and its worst status.
 //!
 //! Pure: built from a case and its evaluated milestones.
-
-use std::cmp::Reverse;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::domain::case::{CaseOverview, CaseRef, CaseState};
 use crate::domain::timeline::{MilestoneState, Status};
+use crate::domain::urgency::Urgency;
 
 /// One line of `rrn case list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CaseSummary {
+pub struct CaseLine {
     pub reference: CaseRef,
     pub aware: NaiveDate,
     pub day0: Option<NaiveDate>,
@@ -28,27 +27,17 @@ pub struct CaseSummary {
     worst: Option<Status>,
 }
 
-/// Ranks statuses so that the most urgent sorts first.
-pub fn urgency(status: Status) -> (u8, Reverse<i32>) {
-    match status {
-        Status::Overdue { working_days } => (0, Reverse(working_days)),
-        Status::DueToday => (1, Reverse(0)),
-        Status::Open => (2, Reverse(0)),
-        Status::NotYetOpen => (3, Reverse(0)),
-        Status::AwaitingAnchor => (4, Reverse(0)),
-        Status::DoneLate { .. } => (5, Reverse(0)),
-        Status::DoneOnTime => (6, Reverse(0)),
-    }
-}
-
-impl CaseSummary {
+impl CaseLine {
     pub fn new(case: &CaseOverview, states: &[MilestoneState]) -> Self {
         let next = states
             .iter()
             .filter(|s| !s.status.is_done())
             .filter_map(|s| s.due.map(|due| (due, s)))
             .min_by_key(|(due, _)| *due);
-        let worst = states.iter().map(|s| s.status).min_by_key(|s| urgency(*s));
+        let worst = states
+            .iter()
+            .map(|s| s.status)
+            .min_by_key(|s| Urgency::of(*s));
         let open = case.state.is_open();
         Self {
             reference: case.reference.clone(),
@@ -67,12 +56,12 @@ impl CaseSummary {
     }
 
     /// Open cases by urgency (overdue longest first), then by next due date; closed cases last.
-    pub fn sort(summaries: &mut [CaseSummary]) {
+    pub fn sort(summaries: &mut [CaseLine]) {
         summaries.sort_by(|a, b| {
-            let key = |s: &CaseSummary| {
+            let key = |s: &CaseLine| {
                 (
                     !s.state.is_open(),
-                    s.worst.map(urgency).unwrap_or((u8::MAX, Reverse(0))),
+                    s.worst.map(Urgency::of).unwrap_or(Urgency::LEAST),
                     s.next_due,
                     s.reference.clone(),
                 )

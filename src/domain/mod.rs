@@ -11,3 +11,4 @@ pub mod diagnostic;
 pub mod listing;
 pub mod plan;
 pub mod timeline;
+pub mod urgency;

@@ -86,7 +86,7 @@ struct TemplateContext<'a> {
     items: Vec<ItemContext<'a>>,
     /// The daily summary's figures; only in heartbeat emails.
     #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<&'a crate::domain::plan::Summary>,
+    summary: Option<&'a crate::domain::plan::Heartbeat>,
 }
 
 /// What a delivery-failure report to the admin contact says.
@@ -194,7 +194,7 @@ impl Renderer {
                     progress: n.item.progress.as_deref(),
                 })
                 .collect(),
-            summary: email.summary.as_ref(),
+            summary: email.heartbeat.as_ref(),
         }
     }
 
@@ -230,7 +230,7 @@ impl Renderer {
         self.render_pair("agency_letter", &self.context(&sample))?;
         let mut heartbeat = sample.clone();
         heartbeat.kind = EmailKind::Heartbeat;
-        heartbeat.summary = Some(crate::domain::plan::Summary {
+        heartbeat.heartbeat = Some(crate::domain::plan::Heartbeat {
             key: crate::domain::plan::NotificationKey::from_stored("heartbeat/sample".to_owned()),
             date: chrono::NaiveDate::from_ymd_opt(2027, 1, 7).expect("valid"),
             open_cases: 1,
@@ -372,8 +372,8 @@ impl Renderer {
         let first = email.items.first();
         let text = match (email.kind, cases, email.items.len()) {
             (EmailKind::Heartbeat, _, _) => {
-                let summary = email.summary.as_ref();
-                let figure = |f: fn(&crate::domain::plan::Summary) -> usize| summary.map_or(0, f);
+                let summary = email.heartbeat.as_ref();
+                let figure = |f: fn(&crate::domain::plan::Heartbeat) -> usize| summary.map_or(0, f);
                 let mut text = format!(
                     "{} Rapid Review daily summary: {} open cases, {} overdue, {} due soon",
                     self.marking,
@@ -461,6 +461,6 @@ pub fn sample_email() -> Email {
         recipient,
         kind: EmailKind::Digest,
         items: vec![notification],
-        summary: None,
+        heartbeat: None,
     }
 }

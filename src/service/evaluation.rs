@@ -122,7 +122,7 @@ async fn decide_page(
     planner: &Planner<'_>,
     prepared: &Prepared,
     page: &[(i64, CaseOverview)],
-    summary_lines: &mut Vec<Notification>,
+    heartbeat_lines: &mut Vec<Notification>,
     failed_cases: &mut Vec<FailedCase>,
 ) -> Result<PageDecisions, StoreError> {
     let today = prepared.today;
@@ -180,9 +180,9 @@ async fn decide_page(
             unsure.push((*id, first..proposals.len()));
         }
         if prepared.heartbeat
-            && let Ok(lines) = planner.summary_lines(case, &states, today)
+            && let Ok(lines) = planner.heartbeat_lines(case, &states, today)
         {
-            summary_lines.extend(lines);
+            heartbeat_lines.extend(lines);
         }
     }
     let case_ids: HashMap<CaseRef, i64> = page
@@ -219,11 +219,11 @@ async fn daily_summary(
     failed_cases: &[FailedCase],
 ) -> Result<Option<crate::domain::plan::Email>, StoreError> {
     let failed = store.outbox_counts().await?.failed as usize;
-    let Some(email) = planner.summary(today, cases, lines, failed, failed_cases) else {
+    let Some(email) = planner.heartbeat(today, cases, lines, failed, failed_cases) else {
         return Ok(None);
     };
     let key = &email
-        .summary
+        .heartbeat
         .as_ref()
         .expect("a summary email has figures")
         .key;
@@ -270,14 +270,14 @@ where
     W: Future<Output = Result<bool, StoreError>>,
 {
     let prepared = prepare(store, planner, today, heartbeat).await?;
-    let mut summary_lines = Vec::new();
+    let mut heartbeat_lines = Vec::new();
     let mut failed_cases = Vec::new();
     let mut proposals = 0;
     let cases = for_each_page(
         store,
         planner,
         &prepared,
-        &mut summary_lines,
+        &mut heartbeat_lines,
         &mut failed_cases,
         |page: PageDecisions| {
             proposals += page.proposals;
@@ -286,7 +286,7 @@ where
     )
     .await?;
     let summary = if prepared.heartbeat {
-        daily_summary(store, planner, today, cases, summary_lines, &failed_cases).await?
+        daily_summary(store, planner, today, cases, heartbeat_lines, &failed_cases).await?
     } else {
         None
     };
@@ -312,7 +312,7 @@ async fn for_each_page<W>(
     store: &Store,
     planner: &Planner<'_>,
     prepared: &Prepared,
-    summary_lines: &mut Vec<Notification>,
+    heartbeat_lines: &mut Vec<Notification>,
     failed_cases: &mut Vec<FailedCase>,
     mut on_page: impl FnMut(PageDecisions) -> W,
 ) -> Result<usize, StoreError>
@@ -335,9 +335,16 @@ where
             // Handed on as soon as it is decided, so `on_page` can start on it (preparing its
             // writes on another thread) while the previous page is still being written.
             async {
-                decide_page(store, planner, prepared, &page, summary_lines, failed_cases)
-                    .await
-                    .map(&mut on_page)
+                decide_page(
+                    store,
+                    planner,
+                    prepared,
+                    &page,
+                    heartbeat_lines,
+                    failed_cases,
+                )
+                .await
+                .map(&mut on_page)
             },
             async {
                 match previous.take() {
@@ -495,7 +502,7 @@ async fn write_page(
     let mut left_out: Vec<(Option<i64>, NotificationKey)> = Vec::new();
     let mut kept_emails = Vec::with_capacity(emails.len());
     for mut email in emails {
-        if let Some(summary) = &email.summary {
+        if let Some(summary) = &email.heartbeat {
             if logged.contains(&summary.key) {
                 left_out.push((None, summary.key.clone()));
                 continue;

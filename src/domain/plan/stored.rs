@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Email, EmailKind, Item, Notification, NotificationKey, Recipient, Rule, Summary};
+use super::{Email, EmailKind, Heartbeat, Item, Notification, NotificationKey, Recipient, Rule};
 use crate::domain::agency::AgencyId;
 use crate::domain::case::CaseRef;
 use chrono::NaiveDate;
@@ -17,7 +17,7 @@ struct EmailOut<'a> {
     kind: EmailKind,
     items: ItemsOut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<&'a Summary>,
+    summary: Option<&'a Heartbeat>,
 }
 
 struct ItemsOut<'a>(&'a Email);
@@ -99,7 +99,7 @@ struct EmailIn {
     kind: EmailKind,
     items: Vec<ItemIn>,
     #[serde(default)]
-    summary: Option<Summary>,
+    summary: Option<Heartbeat>,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +137,7 @@ impl Serialize for Email {
             recipient: &self.recipient,
             kind: self.kind,
             items: ItemsOut(self),
-            summary: self.summary.as_ref(),
+            summary: self.heartbeat.as_ref(),
         }
         .serialize(serializer)
     }
@@ -171,7 +171,7 @@ impl<'de> Deserialize<'de> for Email {
             recipient: stored.recipient,
             kind: stored.kind,
             items,
-            summary: stored.summary,
+            heartbeat: stored.summary,
         })
     }
 }
@@ -222,7 +222,7 @@ mod tests {
             recipient: chair,
             kind: EmailKind::Digest,
             items: vec![mine.clone(), other, odd],
-            summary: None,
+            heartbeat: None,
         };
         let stored = serde_json::to_string(&email).unwrap();
         assert_eq!(serde_json::from_str::<Email>(&stored).unwrap(), email);

@@ -1,0 +1,110 @@
+//! Deciding: each proposal against the notification log, sent, skipped with a reason, or
+//! dropped as already decided.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::{Decision, Notification, NotificationKey, Proposal, Rule};
+use crate::domain::address::EmailAddress;
+use crate::domain::agency::AgencyId;
+use crate::domain::case::CaseRef;
+use crate::domain::timeline::{CatchUp, Policy};
+
+/// One series of occurrences: a rung's repeats, or a milestone's reminders, for one recipient.
+pub(super) type Series<'a> = (
+    Option<&'a CaseRef>,
+    Option<&'a str>,
+    Option<&'a AgencyId>,
+    u8,
+    u32,
+    &'a EmailAddress,
+);
+pub(super) fn series(n: &Notification) -> Series<'_> {
+    let family = match n.rule {
+        Rule::Reminder | Rule::DueToday => (0, 0),
+        Rule::Escalation => (1, n.rung),
+        other => (2 + other as u8, 0),
+    };
+    (
+        n.case.as_ref(),
+        n.milestone.as_deref(),
+        n.agency.as_ref(),
+        family.0,
+        family.1,
+        &n.recipient.email,
+    )
+}
+/// Decides each planned notification against the notification log (`logged` says whether a
+/// key is in it): logged keys are dropped; of the rest, what is due today is sent, what came
+/// late is sent or skipped by its rule's catch-up setting, and of several unlogged repeats of
+/// one series only the newest is sent. Sorted most urgent first.
+pub fn decide(
+    planned: Vec<Proposal>,
+    policy: &Policy,
+    today: NaiveDate,
+    logged: &dyn Fn(&NotificationKey) -> bool,
+) -> Vec<Decision> {
+    let fresh: Vec<Proposal> = planned
+        .into_iter()
+        .filter(|p| !logged(&p.notification.key))
+        .collect();
+    // The newest unlogged occurrence of each series (a rung's repeats; a milestone's reminders).
+    let superseded: Vec<bool> = {
+        let mut newest: HashMap<Series, NaiveDate> = HashMap::with_capacity(fresh.len());
+        for p in &fresh {
+            let latest = newest
+                .entry(series(&p.notification))
+                .or_insert(p.notification.scheduled);
+            *latest = (*latest).max(p.notification.scheduled);
+        }
+        fresh
+            .iter()
+            .map(|p| newest[&series(&p.notification)] > p.notification.scheduled)
+            .collect()
+    };
+    let mut decisions: Vec<Decision> = fresh
+        .into_iter()
+        .zip(superseded)
+        .map(
+            |(
+                Proposal {
+                    notification,
+                    unaddressed,
+                },
+                superseded,
+            )| {
+                let reason = match unaddressed {
+                    Some(why) => Some(why),
+                    None if superseded => Some(
+                        "superseded by a later notification for the same milestone and recipient"
+                            .to_owned(),
+                    ),
+                    None if notification.scheduled < today
+                        && notification.rule.catch_up(policy) == CatchUp::Skip =>
+                    {
+                        Some(format!(
+                            "its day ({}) passed while no run happened, and {} is not sent late",
+                            notification.scheduled,
+                            notification.rule.as_str().replace('_', " ")
+                        ))
+                    }
+                    None => None,
+                };
+                match reason {
+                    None => Decision::Send { notification },
+                    Some(reason) => Decision::Skip {
+                        notification,
+                        reason,
+                    },
+                }
+            },
+        )
+        .collect();
+    // Compared by reference: a run sorts hundreds of thousands of decisions.
+    decisions.sort_by(|a, b| {
+        let (a, b) = (a.notification(), b.notification());
+        (a.urgency, a.item.due, &a.case, &a.key).cmp(&(b.urgency, b.item.due, &b.case, &b.key))
+    });
+    decisions
+}
