@@ -5,9 +5,9 @@
 //! never looks at cases or the clock.
 
 mod evaluate;
+mod parse;
 pub mod policy;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
@@ -15,9 +15,8 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use policy::{CatchUp, EscalateTo, MilestonePolicy, Policy};
-use toml::Spanned;
 
-use crate::domain::diagnostic::{Diagnostic, Diagnostics};
+use crate::domain::diagnostic::Diagnostics;
 
 pub use evaluate::{
     CaseFacts, Completion, MilestoneState, Status, evaluate, explain, explain_due, long_date,
@@ -220,35 +219,6 @@ pub enum TimelineError {
     Invalid(Diagnostics),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTimeline {
-    day0_milestone: Spanned<String>,
-    #[serde(default)]
-    policy: Policy,
-    #[serde(default, rename = "milestone")]
-    milestones: Vec<RawMilestone>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMilestone {
-    id: Spanned<String>,
-    step: u32,
-    title: String,
-    anchor: Spanned<String>,
-    #[serde(default)]
-    opens: Option<Spanned<Offset>>,
-    due: Spanned<Offset>,
-    owner: Spanned<String>,
-    #[serde(default)]
-    per_agency: bool,
-    #[serde(default)]
-    only_if: Option<Spanned<String>>,
-    #[serde(default)]
-    policy: MilestonePolicy,
-}
-
 impl Timeline {
     /// The timeline shipped in `config/timeline.toml`.
     pub fn builtin() -> Self {
@@ -261,258 +231,6 @@ impl Timeline {
             reason,
         })?;
         Self::parse(&text, &path.display().to_string())
-    }
-
-    /// Parses and validates; reports every problem found, each with its file, line and column.
-    pub fn parse(text: &str, file: &str) -> Result<Self, TimelineError> {
-        let raw: RawTimeline = toml::from_str(text).map_err(|e| {
-            TimelineError::Invalid(Diagnostics(vec![Diagnostic::from_toml(file, text, &e)]))
-        })?;
-        let mut problems = Vec::new();
-        let mut problem = |span: std::ops::Range<usize>, message: String| {
-            problems.push(Diagnostic::at(file, text, span, message));
-        };
-
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        for (i, m) in raw.milestones.iter().enumerate() {
-            let id = m.id.get_ref().as_str();
-            if !is_identifier(id) {
-                problem(
-                    m.id.span(),
-                    format!("invalid milestone id `{id}`: use lowercase letters, digits and `_`"),
-                );
-            } else if id == ANCHOR_AWARE || id == ANCHOR_DAY0 {
-                problem(
-                    m.id.span(),
-                    format!("`{id}` is a reserved anchor name: choose another milestone id"),
-                );
-            } else if index.contains_key(id) {
-                // The first milestone keeps the id, so anchors resolve to it.
-                problem(
-                    m.id.span(),
-                    format!("duplicate milestone id `{id}`: each id must be unique"),
-                );
-            } else {
-                index.insert(id, i);
-            }
-        }
-        let known_ids = || {
-            let mut ids: Vec<&str> = index.keys().copied().collect();
-            ids.sort_unstable();
-            ids.join(", ")
-        };
-
-        let day0 = raw.day0_milestone.get_ref();
-        match index.get(day0.as_str()) {
-            None => problem(
-                raw.day0_milestone.span(),
-                format!(
-                    "unknown day0_milestone `{day0}`: expected a milestone id ({})",
-                    known_ids()
-                ),
-            ),
-            Some(&i) if raw.milestones[i].per_agency => problem(
-                raw.day0_milestone.span(),
-                format!("day0_milestone `{day0}` is per agency: day 0 must be one date per case"),
-            ),
-            Some(_) => {}
-        }
-
-        let mut milestones = Vec::with_capacity(raw.milestones.len());
-        for m in &raw.milestones {
-            let anchor = match m.anchor.get_ref().as_str() {
-                ANCHOR_AWARE => Some(Anchor::Aware),
-                ANCHOR_DAY0 => Some(Anchor::Day0),
-                other if index.contains_key(other) => Some(Anchor::Milestone(other.to_owned())),
-                other => {
-                    problem(
-                        m.anchor.span(),
-                        format!(
-                            "unknown anchor `{other}`: expected `aware`, `day0` or a milestone id ({})",
-                            known_ids()
-                        ),
-                    );
-                    None
-                }
-            };
-            let owner = Role::parse(m.owner.get_ref());
-            if owner.is_none() {
-                let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                problem(
-                    m.owner.span(),
-                    format!(
-                        "unknown owner role `{}`: expected one of {}",
-                        m.owner.get_ref(),
-                        roles.join(", ")
-                    ),
-                );
-            }
-            if owner == Some(Role::AgencyLead) && !m.per_agency {
-                problem(
-                    m.owner.span(),
-                    "owner `agency_lead` needs `per_agency = true`: each agency's lead owns its own copy"
-                        .to_owned(),
-                );
-            }
-            if let Some(opens) = &m.opens {
-                match (*opens.get_ref(), *m.due.get_ref()) {
-                    (Offset::WorkingDays(o), Offset::WorkingDays(d))
-                    | (Offset::Months(o), Offset::Months(d))
-                        if o > d =>
-                    {
-                        problem(
-                            opens.span(),
-                            format!("opens ({o}) is after due ({d}): a window must open on or before its due day"),
-                        );
-                    }
-                    (Offset::WorkingDays(_), Offset::Months(_))
-                    | (Offset::Months(_), Offset::WorkingDays(_)) => problem(
-                        opens.span(),
-                        "opens and due use different units: give both in working days or both in months"
-                            .to_owned(),
-                    ),
-                    _ => {}
-                }
-            }
-            let only_if = match m.only_if.as_ref().map(|c| (c, c.get_ref().as_str())) {
-                None => None,
-                Some((_, "local_review")) => Some(Condition::LocalReview),
-                Some((c, other)) => {
-                    problem(
-                        c.span(),
-                        format!(
-                            "unknown condition `{other}`: the only condition is `local_review`"
-                        ),
-                    );
-                    None
-                }
-            };
-            if let (Some(anchor), Some(owner)) = (anchor, owner) {
-                milestones.push(Milestone {
-                    id: m.id.get_ref().clone(),
-                    step: m.step,
-                    title: m.title.clone(),
-                    anchor,
-                    opens: m.opens.as_ref().map(|o| *o.get_ref()),
-                    due: *m.due.get_ref(),
-                    owner,
-                    per_agency: m.per_agency,
-                    only_if,
-                    policy: m.policy.clone(),
-                });
-            }
-        }
-
-        // Each milestone has one anchor, so following anchors from any milestone either reaches
-        // `aware` or loops; depth (distance from `aware`) gives an evaluation order.
-        let mut depth = vec![0usize; raw.milestones.len()];
-        for (start, m) in raw.milestones.iter().enumerate() {
-            let mut chain = vec![start];
-            let mut current = start;
-            loop {
-                let next = match raw.milestones[current].anchor.get_ref().as_str() {
-                    ANCHOR_AWARE => None,
-                    ANCHOR_DAY0 => index.get(day0.as_str()).copied(),
-                    other => index.get(other).copied(),
-                };
-                let Some(next) = next else { break };
-                if chain.contains(&next) {
-                    // Report each cycle once, at the anchor of its first milestone in the file.
-                    let cycle: Vec<usize> =
-                        chain.iter().copied().skip_while(|&i| i != next).collect();
-                    if next == start && cycle.iter().min() == Some(&start) {
-                        let mut names: Vec<&str> = cycle
-                            .iter()
-                            .map(|&i| raw.milestones[i].id.get_ref().as_str())
-                            .collect();
-                        names.push(m.id.get_ref());
-                        problem(
-                            m.anchor.span(),
-                            format!(
-                                "anchors form a cycle ({}): each milestone must count from `aware` in the end",
-                                names.join(" -> ")
-                            ),
-                        );
-                    }
-                    break;
-                }
-                chain.push(next);
-                current = next;
-            }
-            depth[start] = chain.len();
-        }
-
-        let policy_milestone = |key: &str, id: &Option<String>, per_agency: bool| match id {
-            None => None,
-            Some(id) => match index.get(id.as_str()).map(|&i| &raw.milestones[i]) {
-                None => Some(format!(
-                    "[policy] {key} names unknown milestone `{id}`: expected one of {}",
-                    known_ids()
-                )),
-                Some(m) if per_agency && !m.per_agency => Some(format!(
-                    "[policy] {key} `{id}` is not per agency: letters go to each agency's lead"
-                )),
-                Some(_) => None,
-            },
-        };
-        // Unset: the conventional milestone where the timeline has it; "": off.
-        let mut policy = raw.policy.clone();
-        let resolve = |named: &mut Option<String>, conventional: &str| match named.as_deref() {
-            Some("") => *named = None,
-            Some(_) => {}
-            None => {
-                *named = index
-                    .contains_key(conventional)
-                    .then(|| conventional.to_owned())
-            }
-        };
-        resolve(
-            &mut policy.agency_letter_milestone,
-            policy::DEFAULT_AGENCY_LETTER_MILESTONE,
-        );
-        resolve(
-            &mut policy.national_panel_milestone,
-            policy::DEFAULT_NATIONAL_PANEL_MILESTONE,
-        );
-        let policy_problems = [
-            policy_milestone(
-                "agency_letter_milestone",
-                &policy.agency_letter_milestone,
-                true,
-            ),
-            policy_milestone(
-                "national_panel_milestone",
-                &policy.national_panel_milestone,
-                false,
-            ),
-            (raw.policy.escalation_repeat_every == 0).then(|| {
-                "[policy] escalation_repeat_every is 0: use 1 or more working days".to_owned()
-            }),
-        ];
-        for message in policy_problems.into_iter().flatten() {
-            let at = text.find("[policy]").unwrap_or(0);
-            problem(at..at, message);
-        }
-
-        if !problems.is_empty() {
-            return Err(TimelineError::Invalid(Diagnostics(problems)));
-        }
-        let mut evaluation_order: Vec<usize> = (0..milestones.len()).collect();
-        evaluation_order.sort_by_key(|&i| depth[i]);
-        let anchor_index = milestones
-            .iter()
-            .map(|m| match &m.anchor {
-                Anchor::Milestone(id) => index.get(id.as_str()).copied(),
-                _ => None,
-            })
-            .collect();
-        Ok(Self {
-            day0_milestone: day0.clone(),
-            policy,
-            milestones,
-            evaluation_order,
-            anchor_index,
-        })
     }
 
     /// Milestones in file order.
@@ -604,10 +322,4 @@ impl Timeline {
             _ => None,
         }
     }
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

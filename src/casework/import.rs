@@ -1,0 +1,117 @@
+//! Importing cases from CSV rows: every row checked, all written in one transaction or none.
+
+use super::opening::{DAY0_NOTE, Opening, opening_detail};
+use super::{Casework, CaseworkError};
+use crate::domain::case::CaseRef;
+use crate::store::{NewCase, NewCaseRows, Opened, StoreError};
+
+/// A CSV row by its line number: parsed, or why not (naming the field).
+pub type ImportRow = (usize, Result<Opening, String>);
+
+impl Casework<'_> {
+    /// Opens every case or none: every bad row is reported with its line number and field.
+    pub async fn import(&self, rows: Vec<ImportRow>) -> Result<usize, CaseworkError> {
+        let mut problems = Vec::new();
+        let mut openings = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        for (line, row) in rows {
+            match row {
+                Err(problem) => problems.push((line, format!("line {line}, {problem}"))),
+                Ok(mut opening) => {
+                    opening.agencies.sort();
+                    opening.agencies.dedup();
+                    if let Err(CaseworkError::Refused(problem)) = self.check_opening(&opening) {
+                        problems.push((line, format!("line {line}, {}", csv_wording(&problem))));
+                    } else if let Some(first) = seen.insert(opening.reference.clone(), line) {
+                        problems.push((
+                            line,
+                            format!(
+                                "line {line}, field reference: {} is also on line {first}: each \
+                                 case once",
+                                opening.reference
+                            ),
+                        ));
+                    } else {
+                        openings.push((line, opening));
+                    }
+                }
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let references: Vec<&CaseRef> = openings.iter().map(|(_, o)| &o.reference).collect();
+        let existing: std::collections::HashSet<String> = tx
+            .existing_references(&references)
+            .await?
+            .into_iter()
+            .collect();
+        for (line, opening) in &openings {
+            if existing.contains(opening.reference.as_str()) {
+                problems.push((
+                    *line,
+                    format!(
+                        "line {line}, field reference: case {} already exists: remove the row \
+                         or change the reference",
+                        opening.reference
+                    ),
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            tx.rollback().await?;
+            problems.sort_by_key(|(line, _)| *line);
+            return Err(CaseworkError::RefusedRows(
+                problems.into_iter().map(|(_, p)| p).collect(),
+            ));
+        }
+        let rows: Vec<NewCaseRows> = openings
+            .iter()
+            .map(|(_, opening)| NewCaseRows {
+                case: NewCase {
+                    reference: &opening.reference,
+                    aware: opening.aware,
+                    day0: opening.day0,
+                    local_review_proposed: opening.local_review_proposed,
+                },
+                agencies: &opening.agencies,
+                detail: opening_detail(opening),
+            })
+            .collect();
+        let opened = Opened {
+            day0_milestone: self.timeline.day0_milestone(),
+            day0_note: DAY0_NOTE,
+            actor: &self.actor,
+            dated: self.dated,
+            now: self.now,
+        };
+        // The rows were checked above and the write lock is held (SQLite; PostgreSQL's unique
+        // key refuses a case opened meanwhile), so the bulk write opens each as `open_in` would.
+        tx.insert_cases(&rows, &opened).await.map_err(|e| match e {
+            StoreError::Conflict => CaseworkError::Refused(
+                "a case of the file was opened by someone else at the same moment: nothing \
+                 was imported; run the import again to see which"
+                    .to_owned(),
+            ),
+            other => other.into(),
+        })?;
+        tx.commit().await?;
+        Ok(openings.len())
+    }
+}
+
+/// Rewords a command-line refusal for a CSV row: flags become column names.
+pub(super) fn csv_wording(message: &str) -> String {
+    let field = ["--day0", "--aware", "--agency"]
+        .into_iter()
+        .find(|flag| message.contains(flag))
+        .map_or("reference", |flag| &flag[2..]);
+    let field = if field == "agency" { "agencies" } else { field };
+    let message = message
+        .replace(
+            "at least one --agency",
+            "at least one agency in the agencies column",
+        )
+        .replace("--aware", "aware")
+        .replace("--day0", "day0")
+        .replace("--agency", "agencies");
+    format!("field {field}: {message}")
+}

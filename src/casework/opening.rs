@@ -1,0 +1,170 @@
+//! Opening a case: its reference, aware date, day 0 and agencies checked, then written with
+//! its audit entry.
+
+use chrono::NaiveDate;
+
+use super::{Casework, CaseworkError, refuse};
+use crate::domain::agency::AgencyId;
+use crate::domain::case::{CaseRef, CompletionRecord};
+use crate::domain::timeline::evaluate;
+use crate::store::{NewCase, StoreError, Tx};
+
+/// How far back an aware date may be: older ones are typing mistakes (1026 for 2026).
+pub const MAX_AWARE_AGE_YEARS: u32 = 3;
+/// The note on the day-0 completion a case opened with day 0 gets.
+pub(super) const DAY0_NOTE: &str = "day 0 given when the case was opened";
+/// The audit detail of opening a case, the same whether opened alone or imported.
+pub(super) fn opening_detail(opening: &Opening) -> String {
+    let agencies: Vec<&str> = opening.agencies.iter().map(AgencyId::as_str).collect();
+    format!(
+        "aware {}; day 0 {}; agencies {}; local review proposed {}",
+        opening.aware,
+        opening
+            .day0
+            .map_or("not yet known".to_owned(), |d| d.to_string()),
+        agencies.join(", "),
+        if opening.local_review_proposed {
+            "yes"
+        } else {
+            "no"
+        }
+    )
+}
+/// One case to open, from the command line or a CSV row.
+#[derive(Debug, Clone)]
+pub struct Opening {
+    pub reference: CaseRef,
+    pub aware: NaiveDate,
+    pub day0: Option<NaiveDate>,
+    pub agencies: Vec<AgencyId>,
+    pub local_review_proposed: bool,
+}
+
+impl Casework<'_> {
+    /// Checks an opening against the config and the calendar, without the database.
+    pub(super) fn check_opening(&self, opening: &Opening) -> Result<(), CaseworkError> {
+        self.check_in_range(opening.aware, "--aware")?;
+        if let Some(day0) = opening.day0 {
+            self.check_in_range(day0, "--day0")?;
+        }
+        if opening.agencies.is_empty() {
+            return refuse(format!(
+                "no agencies for {}: give at least one --agency (one of {})",
+                opening.reference,
+                self.known_agencies()
+            ));
+        }
+        for agency in &opening.agencies {
+            self.check_agency_known(agency, "--agency")?;
+        }
+        if opening.aware > self.today {
+            return refuse(format!(
+                "--aware {} is in the future (today is {}): give the day the local authority \
+                 became aware",
+                opening.aware, self.today
+            ));
+        }
+        let oldest = self
+            .today
+            .checked_sub_months(chrono::Months::new(12 * MAX_AWARE_AGE_YEARS))
+            .unwrap_or(NaiveDate::MIN);
+        if opening.aware < oldest {
+            return refuse(format!(
+                "--aware {} is more than {MAX_AWARE_AGE_YEARS} years before today ({}): a Rapid \
+                 Review starts within days of the incident; check the year",
+                opening.aware, self.today
+            ));
+        }
+        if let Some(day0) = opening.day0 {
+            if day0 < opening.aware {
+                return refuse(format!(
+                    "--day0 {day0} is before --aware {}: day 0 (the notification to Ofsted) is \
+                     on or after the aware date",
+                    opening.aware
+                ));
+            }
+            if day0 > self.today {
+                return refuse(format!(
+                    "--day0 {day0} is in the future (today is {}): give day 0 once the \
+                     notification has been sent",
+                    self.today
+                ));
+            }
+        }
+        // Every date the timeline derives for the case must be one the calendar answers, or
+        // the case would fail at every run instead of being refused now.
+        let facts = crate::domain::timeline::CaseFacts {
+            aware: Some(opening.aware),
+            day0: opening.day0,
+            agencies: opening.agencies.clone(),
+            completions: Vec::new(),
+            local_review_proposed: opening.local_review_proposed,
+        };
+        if let Err(e) = evaluate(self.timeline, self.calendar, &facts, self.today) {
+            return refuse(format!(
+                "--aware {}: the timeline cannot be worked out from it ({e}): check the date",
+                opening.aware
+            ));
+        }
+        Ok(())
+    }
+    async fn open_in(&self, tx: &mut Tx, opening: &Opening) -> Result<(), CaseworkError> {
+        if tx.case(&opening.reference, true).await?.is_some() {
+            return refuse(format!(
+                "case {} already exists: choose another reference, or see it with `rrn case show {}`",
+                opening.reference, opening.reference
+            ));
+        }
+        let id = tx
+            .insert_case(
+                &NewCase {
+                    reference: &opening.reference,
+                    aware: opening.aware,
+                    day0: opening.day0,
+                    local_review_proposed: opening.local_review_proposed,
+                },
+                self.dated,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => CaseworkError::Refused(format!(
+                    "case {} was opened by someone else at the same moment: see it with `rrn \
+                     case show {}`",
+                    opening.reference, opening.reference
+                )),
+                other => other.into(),
+            })?;
+        for agency in &opening.agencies {
+            tx.add_agency(id, agency, self.now).await?;
+        }
+        if let Some(day0) = opening.day0 {
+            // Day 0 is the day the notification went to Ofsted: record it as that milestone's
+            // completion, so day 0 and the milestone can never disagree.
+            tx.insert_completion(
+                id,
+                &CompletionRecord {
+                    milestone: self.timeline.day0_milestone().to_owned(),
+                    agency: None,
+                    completed_on: day0,
+                    recorded_by: self.actor.clone(),
+                    recorded_at: self.now,
+                    note: Some(DAY0_NOTE.to_owned()),
+                },
+            )
+            .await?;
+        }
+        let detail = opening_detail(opening);
+        tx.audit(Some(id), self.now, &self.actor, "open", &detail)
+            .await?;
+        Ok(())
+    }
+    pub async fn open(&self, mut opening: Opening) -> Result<(), CaseworkError> {
+        opening.agencies.sort();
+        opening.agencies.dedup();
+        self.check_opening(&opening)?;
+        let mut tx = self.store.begin().await?;
+        self.open_in(&mut tx, &opening).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
