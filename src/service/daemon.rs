@@ -90,56 +90,14 @@ async fn daemon(
     config: Config,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let mut service = Service::load(config, &state_dir().join("maildir"))?;
-    let url = service
-        .config
-        .database
-        .url
-        .clone()
-        .unwrap_or_else(default_sqlite_url);
-    let store = Store::open(&url).await.context("opening the database")?;
-    let claimer = Claimer::this_process(chrono::Duration::seconds(
-        service.config.service.lease_seconds as i64,
-    ));
-    // SQLite serves one instance: a second daemon refuses to start, before it says READY.
-    let mut leadership = match store.try_lead().await {
-        Ok(leadership) => leadership,
-        Err(e @ LeadError::SqliteBusy(_)) => return Err(e.into()),
-        Err(e) => return Err(anyhow::Error::new(e).context("taking the run lock")),
-    };
-    let observed = Arc::new(Observed::new(store.backend()));
-    let http_port = service.config.service.http_port;
-    if let Some(port) = http_port {
-        crate::service::observe::serve(port, store.clone(), Arc::clone(&observed))
-            .await
-            .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
-    }
-    let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let _ = notify(&[sd_notify::NotifyState::Ready]);
-    info!(
-        backend = store.backend(),
-        instance = %claimer.owner,
-        "ready in {ready_ms:.0} ms; {}",
-        if leadership.is_some() { "leading" } else { "standing by: another instance leads" }
-    );
-
+    let mut daemon = Daemon::start(config_path, config, started).await?;
     let stop = CancellationToken::new();
     let (wake_tx, mut wake) = mpsc::channel::<Wake>(8);
     listen_for_signals(stop.clone(), wake_tx.clone())?;
     let mut ticker = start_ticker(wake_tx.clone()).await?;
 
     let watchdog = watchdog_interval();
-    let poll = Duration::from_secs(service.config.schedule.poll_seconds);
-    let mut poll = tokio::time::interval(watchdog.map_or(poll, |w| poll.min(w)));
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-    let mut leading_since = Utc::now();
-    let mut last_status = String::new();
-    let mut last_check: Option<DateTime<Utc>> = None;
-    let mut last_revision: Option<i64> = None;
-    // The wall clock and the monotonic clock at the last wake-up that acted.
-    let mut clock_reference: Option<(DateTime<Utc>, Instant)> = None;
-    let mut held_for_clock = false;
+    let mut poll = poll_interval(&daemon.service, watchdog);
     loop {
         let woke = tokio::select! {
             // Stopping wins over any other wake-up that is ready at the same time.
@@ -152,52 +110,74 @@ async fn daemon(
             let _ = notify(&[sd_notify::NotifyState::Watchdog]);
         }
         if woke == Wake::Reload {
-            service = reload(config_path.as_deref(), service);
-            let period = Duration::from_secs(service.config.schedule.poll_seconds);
-            let period = watchdog.map_or(period, |w| period.min(w));
-            if period != poll.period() {
-                poll = tokio::time::interval(period);
-                poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            daemon.service = reload(daemon.config_path.as_deref(), daemon.service);
+            let fresh = poll_interval(&daemon.service, watchdog);
+            if fresh.period() != poll.period() {
+                poll = fresh;
             }
         }
-
-        // Leadership: keep it, lose it, or ask for it.
-        let held = match leadership.as_mut() {
-            Some(lock) => Some(lock.still_held().await),
-            None => None,
-        };
-        match held {
-            Some(false) => {
-                warn!("lost the database connection that holds the leader lock: standing by");
-                leadership = None;
-                last_check = None;
-            }
-            Some(true) => {}
-            None => match store.try_lead().await {
-                Ok(Some(lock)) => {
-                    info!("took over as leader");
-                    leadership = Some(lock);
-                    leading_since = Utc::now();
-                }
-                Ok(None) => {}
-                Err(e) => warn!("cannot reach the database to ask for the leader lock: {e}"),
-            },
-        }
-        observed.set_leader(leadership.is_some());
-        if leadership.is_none() {
-            status(
-                &mut last_status,
-                format!("standby: another instance leads ({})", store.backend()),
-            );
+        if !daemon.keep_leading().await || !daemon.wake(&stop, Utc::now()).await {
             continue;
         }
+        if stop.is_cancelled() {
+            break;
+        }
+        daemon.report().await;
+    }
 
-        let now = Utc::now();
-        // A wall clock that moved ahead of the time that really passed (stepped, or a bad NTP
-        // source) would plan days that have not come and use up their reminders: hold until it
-        // comes back, or a person restarts the service to accept it.
+    let _ = notify(&[sd_notify::NotifyState::Stopping]);
+    info!("stopping");
+    let _ = tokio::time::timeout(Duration::from_secs(1), ticker.shutdown()).await;
+    drop(daemon.leadership);
+    Ok(())
+}
+
+/// The poll: every `[schedule] poll_seconds`, or the watchdog's interval if that is shorter.
+fn poll_interval(service: &Service, watchdog: Option<Duration>) -> tokio::time::Interval {
+    let period = Duration::from_secs(service.config.schedule.poll_seconds);
+    let mut poll = tokio::time::interval(watchdog.map_or(period, |w| period.min(w)));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    poll
+}
+
+/// What the daemon keeps between wake-ups. None of it is schedule state that could wedge:
+/// the marks only say where the last evaluation left off, and a start or takeover clears them.
+struct Daemon {
+    config_path: Option<PathBuf>,
+    service: Service,
+    store: Store,
+    claimer: Claimer,
+    observed: Arc<Observed>,
+    leadership: Option<Leadership>,
+    leading_since: DateTime<Utc>,
+    last_status: String,
+    marks: Marks,
+    clock: ClockWatch,
+}
+
+/// Where the last evaluation left off: when it looked, and the revision counter it saw.
+/// `None` after a start or a takeover, so that the next wake-up catches up.
+#[derive(Default)]
+struct Marks {
+    checked: Option<DateTime<Utc>>,
+    revision: Option<i64>,
+}
+
+/// The wall clock and the monotonic clock at the last wake-up that acted, to notice a jump.
+#[derive(Default)]
+struct ClockWatch {
+    reference: Option<(DateTime<Utc>, Instant)>,
+    holding: bool,
+}
+
+impl ClockWatch {
+    /// Why to hold, while the wall clock is more than a day ahead of the time that really
+    /// passed (stepped, or a bad NTP source): such a clock would plan days that have not come
+    /// and use up their reminders. The hold ends when it comes back, or at a restart, which
+    /// accepts the new time.
+    fn hold(&mut self, now: DateTime<Utc>) -> Option<String> {
         let reading = (now, Instant::now());
-        let (since_wall, since_instant) = clock_reference.unwrap_or(reading);
+        let (since_wall, since_instant) = self.reference.unwrap_or(reading);
         if let Some(ahead) = clock_jump(now - since_wall, reading.1 - since_instant) {
             let reason = format!(
                 "the clock jumped {} ahead of the time that passed since {since_wall}: nothing is \
@@ -205,72 +185,156 @@ async fn daemon(
                  service to accept it",
                 humanise(ahead)
             );
-            if !held_for_clock {
+            if !self.holding {
                 error!("{reason}");
-                held_for_clock = true;
+                self.holding = true;
             }
-            observed.record_failure(now, reason.clone());
-            status(&mut last_status, format!("holding: {reason}"));
-            continue;
+            return Some(reason);
         }
-        held_for_clock = false;
-        clock_reference = Some(reading);
-        match tick(
-            &service,
-            &store,
-            &claimer,
-            &stop,
-            now,
-            &mut last_check,
-            &mut last_revision,
-        )
-        .await
-        {
+        self.holding = false;
+        self.reference = Some(reading);
+        None
+    }
+}
+
+impl Daemon {
+    /// Loads what the config names, opens the database, takes the lead where it can, serves
+    /// `/healthz` if asked, and says READY.
+    async fn start(
+        config_path: Option<PathBuf>,
+        config: Config,
+        started: Instant,
+    ) -> anyhow::Result<Self> {
+        let service = Service::load(config, &state_dir().join("maildir"))?;
+        let url = service
+            .config
+            .database
+            .url
+            .clone()
+            .unwrap_or_else(default_sqlite_url);
+        let store = Store::open(&url).await.context("opening the database")?;
+        let claimer = Claimer::this_process(chrono::Duration::seconds(
+            service.config.service.lease_seconds as i64,
+        ));
+        // SQLite serves one instance: a second daemon refuses to start, before it says READY.
+        let leadership = match store.try_lead().await {
+            Ok(leadership) => leadership,
+            Err(e @ LeadError::SqliteBusy(_)) => return Err(e.into()),
+            Err(e) => return Err(anyhow::Error::new(e).context("taking the run lock")),
+        };
+        let observed = Arc::new(Observed::new(store.backend()));
+        if let Some(port) = service.config.service.http_port {
+            crate::service::observe::serve(port, store.clone(), Arc::clone(&observed))
+                .await
+                .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
+        }
+        let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let _ = notify(&[sd_notify::NotifyState::Ready]);
+        info!(
+            backend = store.backend(),
+            instance = %claimer.owner,
+            "ready in {ready_ms:.0} ms; {}",
+            if leadership.is_some() { "leading" } else { "standing by: another instance leads" }
+        );
+        Ok(Self {
+            config_path,
+            service,
+            store,
+            claimer,
+            observed,
+            leadership,
+            leading_since: Utc::now(),
+            last_status: String::new(),
+            marks: Marks::default(),
+            clock: ClockWatch::default(),
+        })
+    }
+
+    /// Keeps the leader lock, loses it, or asks for it; whether this instance leads now.
+    async fn keep_leading(&mut self) -> bool {
+        let held = match self.leadership.as_mut() {
+            Some(lock) => Some(lock.still_held().await),
+            None => None,
+        };
+        match held {
+            Some(false) => {
+                warn!("lost the database connection that holds the leader lock: standing by");
+                self.leadership = None;
+                self.marks = Marks::default();
+            }
+            Some(true) => {}
+            None => match self.store.try_lead().await {
+                Ok(Some(lock)) => {
+                    info!("took over as leader");
+                    self.leadership = Some(lock);
+                    self.leading_since = Utc::now();
+                }
+                Ok(None) => {}
+                Err(e) => warn!("cannot reach the database to ask for the leader lock: {e}"),
+            },
+        }
+        let leading = self.leadership.is_some();
+        self.observed.set_leader(leading);
+        if !leading {
+            let line = format!("standby: another instance leads ({})", self.store.backend());
+            status(&mut self.last_status, line);
+        }
+        leading
+    }
+
+    /// One wake-up of the leader, with what it did recorded for `/healthz`; `false` when it
+    /// held because of the clock.
+    async fn wake(&mut self, stop: &CancellationToken, now: DateTime<Utc>) -> bool {
+        if let Some(reason) = self.clock.hold(now) {
+            self.observed.record_failure(now, reason.clone());
+            status(&mut self.last_status, format!("holding: {reason}"));
+            return false;
+        }
+        match self.tick(stop, now).await {
             Ok(Ticked {
                 evaluated,
                 delivery,
             }) => {
                 if let Some(delivery) = &delivery {
-                    observed.record_delivery(now, delivery);
+                    self.observed.record_delivery(now, delivery);
                 }
-                // Open cases and overdue milestones, for /metrics (when served), after each
-                // evaluation.
-                let snapshot = if evaluated && http_port.is_some() {
-                    Snapshot::take(
-                        &store,
-                        &service.timeline,
-                        &service.calendar,
-                        service.today(now),
-                    )
-                    .await
-                    .ok()
-                } else {
-                    None
+                let snapshot = match evaluated {
+                    true => self.snapshot(now).await,
+                    false => None,
                 };
-                observed.record_success(now, snapshot);
+                self.observed.record_success(now, snapshot);
             }
             Err(e) => {
                 error!("{e:#}");
-                observed.record_failure(now, format!("{e:#}"));
+                self.observed.record_failure(now, format!("{e:#}"));
             }
         }
-        if stop.is_cancelled() {
-            break;
-        }
-        let _ = store
-            .record_leader(&claimer.owner, leading_since, Utc::now())
-            .await;
-        status(
-            &mut last_status,
-            status_line(&service, &store, Utc::now()).await,
-        );
+        true
     }
 
-    let _ = notify(&[sd_notify::NotifyState::Stopping]);
-    info!("stopping");
-    let _ = tokio::time::timeout(Duration::from_secs(1), ticker.shutdown()).await;
-    drop(leadership);
-    Ok(())
+    /// Open cases and overdue milestones for `/metrics`, when it is served.
+    async fn snapshot(&self, now: DateTime<Utc>) -> Option<Snapshot> {
+        self.service.config.service.http_port?;
+        let service = &self.service;
+        Snapshot::take(
+            &self.store,
+            &service.timeline,
+            &service.calendar,
+            service.today(now),
+        )
+        .await
+        .ok()
+    }
+
+    /// Records this instance as the leader and updates the STATUS line.
+    async fn report(&mut self) {
+        let _ = self
+            .store
+            .record_leader(&self.claimer.owner, self.leading_since, Utc::now())
+            .await;
+        let line = status_line(&self.service, &self.store, Utc::now()).await;
+        status(&mut self.last_status, line);
+    }
 }
 
 /// How far the wall clock moved beyond the time that really passed, when that is more than a
@@ -297,103 +361,134 @@ struct Ticked {
     delivery: Option<DeliveryReport>,
 }
 
-/// One wake-up of the leader: evaluate if due, then deliver.
-async fn tick(
-    service: &Service,
-    store: &Store,
-    claimer: &Claimer,
-    stop: &CancellationToken,
-    now: DateTime<Utc>,
-    last_check: &mut Option<DateTime<Utc>>,
-    last_revision: &mut Option<i64>,
-) -> anyhow::Result<Ticked> {
-    let revision = store.revision().await?;
-    let reason = match *last_check {
-        // Just started (or just took over): catch up a scheduled run missed while no instance
-        // was up, a change made while none led, or the first run ever.
-        None => match (store.last_run_at().await?, store.last_run().await?) {
-            (Some(last), Some(LastRun { revision: seen, .. })) => service
-                .schedule
-                .latest_between(last, now)
-                .map(|missed| format!("catching up the run due at {missed}"))
-                .or_else(|| {
-                    (revision > seen).then(|| "cases changed while no instance led".to_owned())
-                }),
-            _ => Some("first run".to_owned()),
-        },
-        Some(after) => service
-            .schedule
-            .latest_between(after, now)
-            .map(|at| format!("scheduled for {at}"))
-            .or_else(|| (Some(revision) != *last_revision).then(|| "cases changed".to_owned())),
-    };
-
-    let mut evaluated = false;
-    if reason.is_none() {
-        *last_check = Some(now);
-        *last_revision = Some(revision);
-    }
-    if let Some(reason) = reason {
-        let planner = service.planner();
-        let today = service.today(now);
-        let run = tokio::select! {
-            run = run_once(store, &planner, today, now, service.config.mail.heartbeat) => run?,
-            // Planning stops at once: its transaction rolls back, and the next start redoes it.
-            _ = stop.cancelled() => return Ok(Ticked { evaluated: false, delivery: None }),
+impl Daemon {
+    /// One wake-up of the leader: evaluate if due, then deliver.
+    async fn tick(
+        &mut self,
+        stop: &CancellationToken,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Ticked> {
+        // Stopped while planning: its transaction rolled back, and the next start redoes it.
+        let Some(evaluated) = self.evaluate_if_due(stop, now).await? else {
+            return Ok(Ticked {
+                evaluated: false,
+                delivery: None,
+            });
         };
-        for failure in &run.failed_cases {
-            warn!(case = %failure.reference, "cannot plan case {failure}");
-        }
-        // Only a run that succeeded moves the marks: a failed one is tried again next wake-up.
-        *last_check = Some(now);
-        *last_revision = Some(revision);
-        info!(
-            reason,
-            today = %run.today,
-            cases = run.cases,
-            queued = run.queued,
-            skipped = run.skipped,
-            failed_cases = run.failed_cases.len(),
-            failed = %crate::service::observe::references(&run.failed_cases),
-            "evaluated"
-        );
-        evaluated = true;
+        let delivery = self.deliver(stop, now).await?;
+        Ok(Ticked {
+            evaluated,
+            delivery,
+        })
     }
 
-    // A long pass keeps the watchdog fed between messages.
-    let ping = || {
-        if watchdog_interval().is_some() {
-            let _ = notify(&[sd_notify::NotifyState::Watchdog]);
+    /// Evaluates when a scheduled time passed, a case changed, or at start a run was missed:
+    /// whether it evaluated, `None` when stopped while planning.
+    async fn evaluate_if_due(
+        &mut self,
+        stop: &CancellationToken,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<bool>> {
+        let (service, store) = (&self.service, &self.store);
+        let revision = store.revision().await?;
+        let reason = match self.marks.checked {
+            // Just started (or just took over): catch up a scheduled run missed while no instance
+            // was up, a change made while none led, or the first run ever.
+            None => match (store.last_run_at().await?, store.last_run().await?) {
+                (Some(last), Some(LastRun { revision: seen, .. })) => service
+                    .schedule
+                    .latest_between(last, now)
+                    .map(|missed| format!("catching up the run due at {missed}"))
+                    .or_else(|| {
+                        (revision > seen).then(|| "cases changed while no instance led".to_owned())
+                    }),
+                _ => Some("first run".to_owned()),
+            },
+            Some(after) => service
+                .schedule
+                .latest_between(after, now)
+                .map(|at| format!("scheduled for {at}"))
+                .or_else(|| {
+                    (Some(revision) != self.marks.revision).then(|| "cases changed".to_owned())
+                }),
+        };
+        let Some(reason) = reason else {
+            self.marks = Marks {
+                checked: Some(now),
+                revision: Some(revision),
+            };
+            return Ok(Some(false));
+        };
+        {
+            let planner = service.planner();
+            let today = service.today(now);
+            let run = tokio::select! {
+                run = run_once(store, &planner, today, now, service.config.mail.heartbeat) => run?,
+                // Planning stops at once: its transaction rolls back, and the next start redoes it.
+                _ = stop.cancelled() => return Ok(None),
+            };
+            for failure in &run.failed_cases {
+                warn!(case = %failure.reference, "cannot plan case {failure}");
+            }
+            // Only a run that succeeded moves the marks: a failed one is tried again next wake-up.
+            self.marks = Marks {
+                checked: Some(now),
+                revision: Some(revision),
+            };
+            info!(
+                reason,
+                today = %run.today,
+                cases = run.cases,
+                queued = run.queued,
+                skipped = run.skipped,
+                failed_cases = run.failed_cases.len(),
+                failed = %crate::service::observe::references(&run.failed_cases),
+                "evaluated"
+            );
         }
-    };
-    let delivery = service.deliver(store, claimer, now, Some(stop), Some(&ping));
-    let grace = async {
-        stop.cancelled().await;
-        tokio::time::sleep(STOP_GRACE).await;
-    };
-    let delivery = tokio::select! {
-        delivery = delivery => delivery?,
-        _ = grace => {
-            warn!("stopping while a message was being sent: it stays in flight and is sent again at the next start");
-            return Ok(Ticked { evaluated, delivery: None });
+        Ok(Some(true))
+    }
+
+    /// The delivery pass; `None` when stopped while a message was being sent.
+    async fn deliver(
+        &self,
+        stop: &CancellationToken,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DeliveryReport>> {
+        // A long pass keeps the watchdog fed between messages.
+        let ping = || {
+            if watchdog_interval().is_some() {
+                let _ = notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+        };
+        let delivery =
+            self.service
+                .deliver(&self.store, &self.claimer, now, Some(stop), Some(&ping));
+        let grace = async {
+            stop.cancelled().await;
+            tokio::time::sleep(STOP_GRACE).await;
+        };
+        let delivery = tokio::select! {
+            delivery = delivery => delivery?,
+            _ = grace => {
+                warn!("stopping while a message was being sent: it stays in flight and is sent again at the next start");
+                return Ok(None);
+            }
+        };
+        if let Some(reason) = &delivery.unavailable {
+            warn!("the mail server is unavailable, emails wait for a retry: {reason}");
         }
-    };
-    if let Some(reason) = &delivery.unavailable {
-        warn!("the mail server is unavailable, emails wait for a retry: {reason}");
+        if delivery.sent + delivery.retrying + delivery.failed > 0 || delivery.released > 0 {
+            info!(
+                sent = delivery.sent,
+                retrying = delivery.retrying,
+                failed = delivery.failed,
+                released = delivery.released,
+                "delivered"
+            );
+        }
+        Ok(Some(delivery))
     }
-    if delivery.sent + delivery.retrying + delivery.failed > 0 || delivery.released > 0 {
-        info!(
-            sent = delivery.sent,
-            retrying = delivery.retrying,
-            failed = delivery.failed,
-            released = delivery.released,
-            "delivered"
-        );
-    }
-    Ok(Ticked {
-        evaluated,
-        delivery: Some(delivery),
-    })
 }
 
 /// Loads the config again; keeps `current` if the new one is invalid.
