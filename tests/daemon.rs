@@ -13,8 +13,16 @@ use std::time::{Duration, Instant};
 use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS, OK};
 use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 
-mod common;
-use common::{private_ca, rrn_command};
+use crate::common;
+use common::{PrivateCa, rrn_command};
+
+trials!(
+    the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_secrets,
+    json_logs_are_one_object_per_line,
+    systemd_hears_ready_status_watchdog_and_stopping,
+    a_notify_socket_nobody_reads_never_stalls_the_daemon,
+    at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that,
+);
 
 const PASSWORD: &str = "s3cret-Daemon-Passw0rd";
 
@@ -43,7 +51,7 @@ impl Handler for Inbox {
 
 /// An SMTP server with STARTTLS (a private CA's certificate) and AUTH PLAIN.
 fn smtp_server(dir: &Path) -> (Inbox, u16, PathBuf) {
-    let (ca, cert, key) = private_ca(dir);
+    let PrivateCa { ca, cert, key } = PrivateCa::new(dir);
     // The test server's TLS (rustls) needs one process-wide provider chosen.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let inbox = Inbox::default();
@@ -132,8 +140,7 @@ fn config_copy(dir: &Path) -> PathBuf {
 
 /// Every address in the shipped config.
 fn configured_addresses() -> Vec<String> {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")).unwrap();
+    let text = std::fs::read_to_string(common::CONFIG).unwrap();
     text.split(['"', '<', '>', ' '])
         .filter(|w| w.contains('@') && w.contains('.') && !w.starts_with('#'))
         .map(str::to_owned)
@@ -187,7 +194,7 @@ impl Setup {
         ];
         env.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
         Self {
-            config: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml")),
+            config: PathBuf::from(common::CONFIG),
             env,
             dir,
         }
@@ -225,7 +232,6 @@ impl Setup {
     }
 }
 
-#[test]
 fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let (inbox, smtp_port, ca) = smtp_server(dir.path());
@@ -329,8 +335,17 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
         });
     }
 
-    let (status, metrics) = http_get(http_port, "/metrics");
-    assert_eq!(status, 200);
+    // The daemon logs the evaluation, delivers, and only then takes the figures /metrics shows.
+    // Up to 10 s for them, then the figures as they are.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let (status, metrics) = http_get(http_port, "/metrics");
+        assert_eq!(status, 200);
+        if metrics.lines().any(|l| l == "rrn_open_cases 1") || Instant::now() > deadline {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     for line in ["rrn_leader 1", "rrn_open_cases 1", "rrn_up 1"] {
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     }
@@ -388,7 +403,6 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
     assert!(!log.contains('@') || !log.contains(".example"), "{log}");
 }
 
-#[test]
 fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let setup = Setup::embedded(dir, vec![("RRN_SERVICE__LOG_FORMAT", "json".to_owned())]);
@@ -407,7 +421,6 @@ fn json_logs_are_one_object_per_line() {
     }
 }
 
-#[test]
 fn systemd_hears_ready_status_watchdog_and_stopping() {
     use std::os::unix::net::UnixDatagram;
     let dir = tempfile::tempdir().unwrap();
@@ -453,7 +466,6 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
     assert!(daemon.child.wait().unwrap().success());
 }
 
-#[test]
 fn a_notify_socket_nobody_reads_never_stalls_the_daemon() {
     use std::os::unix::net::UnixDatagram;
     let dir = tempfile::tempdir().unwrap();
@@ -484,7 +496,6 @@ fn a_notify_socket_nobody_reads_never_stalls_the_daemon() {
     }
 }
 
-#[test]
 fn at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that() {
     let dir = tempfile::tempdir().unwrap();
     let setup = Setup::embedded(dir, vec![]);

@@ -3,17 +3,16 @@
 //! standby takes over. Nothing is lost, and the only duplicates are of rows the dead leader had
 //! in flight (at most the one message it was sending).
 //!
-//! PostgreSQL comes from `RRN_TEST_POSTGRES_URL` or the default server, as in tests/store.rs
-//! (`common::with_postgres`): the test makes its own database, and is reported ignored with the
-//! reason when there is no server (except under `CI=true`, where it fails). The SMTP server is
-//! mailin-embedded in this process, slowed down so the burst lasts a few seconds.
+//! PostgreSQL comes from `RRN_TEST_POSTGRES_URL` or the default server, as for the store's tests
+//! (`common::db::with_postgres`): the test makes its own database, and is reported ignored with
+//! the reason when there is no server (except under `CI=true`, where it fails). The SMTP server
+//! is mailin-embedded in this process, slowed down so the burst lasts a few seconds.
 //!
 //! The daemons run on the real clock: the test cannot move it. Emails only go out on working
 //! days in the sending window (`SendingWindow`, Europe/London), and the test widens the window
 //! to the whole day, so on a weekend, a bank holiday or a closure day (or in the last minute
 //! before midnight in London) the daemons would never send: the test is then reported ignored,
-//! with the reason, having checked nothing. The harness is libtest-mimic (`harness = false`),
-//! which can ignore a test at run time.
+//! with the reason, having checked nothing.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead as _, BufReader};
@@ -23,14 +22,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use libtest_mimic::{Arguments, Completion, Trial};
+use libtest_mimic::{Completion, Trial};
 use mailin_embedded::response::OK;
 use mailin_embedded::{Handler, Response, Server};
 
-mod common;
-use common::rrn_command;
-
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+use crate::common::db::{TestDb, with_postgres};
+use crate::common::{CONFIG, rrn_command};
 /// How many emails the burst has.
 const EMAILS: usize = 200;
 /// How long the SMTP server takes to accept each message: 200 take about 4 s.
@@ -40,72 +37,6 @@ const SMTP_DELAY: Duration = Duration::from_millis(20);
 const KILL_AFTER: usize = 60;
 /// `[service] lease_seconds` of both daemons.
 const LEASE_SECONDS: u64 = 3;
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-/// A PostgreSQL database of this test's own, dropped at the end.
-struct TestDb {
-    url: String,
-    base: String,
-    name: String,
-}
-
-impl TestDb {
-    /// A new database on the server of `base` (the URL of one of its databases).
-    fn new(base: &str) -> Self {
-        let base = base.to_owned();
-        let name = format!(
-            "rrn_failover_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        );
-        block_on(async {
-            use sqlx::Connection as _;
-            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        });
-        let (head, tail) = base.rsplit_once('/').expect("a URL with a database");
-        let query = tail
-            .split_once('?')
-            .map_or(String::new(), |(_, q)| format!("?{q}"));
-        Self {
-            url: format!("{head}/{name}{query}"),
-            base,
-            name,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (base, name) = (self.base.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&base).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
-            })
-        })
-        .join();
-    }
-}
 
 /// A connection of the test's own to its database, to watch the outbox.
 struct Watch {
@@ -348,18 +279,15 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     }
 }
 
-const TEST: &str = "two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed";
-
-fn main() {
-    let args = Arguments::from_args();
-    let trial = Trial::ignorable_test(TEST, || {
-        let mut completion = Completion::Completed;
-        match common::with_postgres(|base| completion = failover(&TestDb::new(base)))? {
-            Completion::Completed => Ok(completion),
-            ignored => Ok(ignored),
-        }
-    });
-    libtest_mimic::run(&args, vec![trial]).exit();
+/// The one test, `failover::two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed`.
+pub fn trials() -> Vec<Trial> {
+    vec![crate::ignorable_trial(
+        crate::test_name(
+            module_path!(),
+            "two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed",
+        ),
+        || with_postgres(failover),
+    )]
 }
 
 /// `Completion::Ignored` when today the daemons would send nothing.

@@ -12,10 +12,20 @@ use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS};
 use mailin_embedded::response::{INTERNAL_ERROR, NO_MAILBOX, OK};
 use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 
-mod common;
-use common::{private_ca, rrn_command};
+use crate::common;
+use common::{CONFIG, PrivateCa, rrn_command};
 
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+trials!(
+    every_email_carries_the_marking_threads_by_case_and_names_no_one_else,
+    outside_the_sending_window_emails_wait_and_then_go,
+    over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice,
+    with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back,
+    starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
+    killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
+    the_demo_runs_a_case_day_by_day_into_a_maildir,
+    the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on,
+    a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing,
+);
 
 /// Every address in the shipped config.
 const ADDRESSES: [&str; 19] = [
@@ -150,7 +160,6 @@ fn addresses_in(email: &str) -> Vec<&'static str> {
         .collect()
 }
 
-#[test]
 fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
     let setup = Setup::new(&[]);
     let report = setup.run("2026-12-22");
@@ -231,7 +240,6 @@ fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
     assert_eq!(emails_in(&setup.maildir()).len(), 6);
 }
 
-#[test]
 fn outside_the_sending_window_emails_wait_and_then_go() {
     let setup = Setup::new(&[]);
     let evening = setup.run("2026-12-22T19:30");
@@ -369,7 +377,6 @@ fn message_ids(received: &[(Vec<String>, String)]) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice() {
     let (mailbox, port) = smtp_server();
     mailbox.answer("safeguarding@education.example", INTERNAL_ERROR); // 451
@@ -447,7 +454,6 @@ fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twi
     assert_eq!(mailbox.received().len(), 7);
 }
 
-#[test]
 fn with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back() {
     // A port nobody listens on: connection refused, a transient failure.
     let closed = TcpListener::bind("127.0.0.1:0")
@@ -476,11 +482,10 @@ fn with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back() {
     assert_eq!(mailbox.received().len(), 6);
 }
 
-#[test]
 fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed() {
     const PASSWORD: &str = "correct horse battery staple";
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = private_ca(dir.path());
+    let PrivateCa { ca, cert, key } = PrivateCa::new(dir.path());
     let ssl = SslConfig::Trusted {
         cert_path: cert.display().to_string(),
         key_path: key.display().to_string(),
@@ -548,7 +553,6 @@ fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_print
 /// `rrn run --once` killed with SIGKILL at a random moment, again and again, while it delivers
 /// hundreds of emails: no email is lost, and the only duplicates are of messages that were in
 /// flight at a kill (at most one per kill).
-#[test]
 fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight() {
     let kills: usize = std::env::var("RRN_TEST_KILLS")
         .ok()
@@ -651,7 +655,6 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
     );
 }
 
-#[test]
 fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
     let dir = tempfile::tempdir().unwrap();
     let output = rrn_command()
@@ -690,7 +693,6 @@ fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
     );
 }
 
-#[test]
 fn the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on() {
     let setup = Setup::new(&[("RRN_MAIL__HEARTBEAT", "true")]);
     let summaries = |setup: &Setup| -> Vec<String> {
@@ -828,7 +830,6 @@ fn finish_within(mut command: std::process::Command, limit: std::time::Duration)
     (child.wait_with_output().unwrap(), took)
 }
 
-#[test]
 fn a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing() {
     const TIMEOUT: u64 = 2;
     // The timeout, the short wait for an answer to QUIT, and the process's own start-up.

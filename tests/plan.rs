@@ -11,7 +11,15 @@ use rrn::config::Config;
 use rrn::plan::{Decision, EmailKind, NotificationKey, Planner, Rule, decide, group, preview};
 use rrn::timeline::{CaseFacts, Completion, Timeline};
 
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+use crate::common::CONFIG;
+
+trials!(
+    the_christmas_case_emails_the_right_people_on_the_right_days,
+    running_twice_on_one_day_queues_nothing_new,
+    after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skipped,
+    closed_cases_and_done_milestones_produce_nothing,
+    a_digest_per_recipient_most_urgent_first_and_letters_on_their_own,
+);
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -352,7 +360,6 @@ fn row_of(day: NaiveDate, decision: &Decision) -> (String, String, String, Strin
     )
 }
 
-#[test]
 fn the_christmas_case_emails_the_right_people_on_the_right_days() {
     let world = World::new();
     // From the aware date to day 20 (Thursday 21 January).
@@ -404,7 +411,6 @@ fn the_christmas_case_emails_the_right_people_on_the_right_days() {
     assert!(!days.iter().any(|(day, _)| *day == date("2026-12-28")));
 }
 
-#[test]
 fn running_twice_on_one_day_queues_nothing_new() {
     let world = World::new();
     let planner = world.planner();
@@ -428,7 +434,6 @@ fn running_twice_on_one_day_queues_nothing_new() {
     assert_eq!(second, Vec::new());
 }
 
-#[test]
 fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skipped() {
     let world = World::new();
     let planner = world.planner();
@@ -537,7 +542,6 @@ fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skip
     );
 }
 
-#[test]
 fn closed_cases_and_done_milestones_produce_nothing() {
     let world = World::new();
     let mut case = christmas_case();
@@ -551,7 +555,6 @@ fn closed_cases_and_done_milestones_produce_nothing() {
     );
 }
 
-#[test]
 fn a_digest_per_recipient_most_urgent_first_and_letters_on_their_own() {
     let world = World::new();
     let planner = world.planner();

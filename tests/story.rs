@@ -17,10 +17,11 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use mailin_embedded::response::OK;
 use mailin_embedded::{Handler, Response, Server, SslConfig};
 
-mod common;
-use common::rrn_command;
+use crate::common;
+use common::{CONFIG, rrn_command};
 
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+trials!(the_christmas_case_day_by_day_through_the_binary_and_a_real_smtp_server);
+
 const CASE: &str = "RR-2026-014";
 
 // Who is who in config/rrn.toml.
@@ -507,7 +508,6 @@ fn weekdays() -> Vec<NaiveDate> {
         .collect()
 }
 
-#[test]
 fn the_christmas_case_day_by_day_through_the_binary_and_a_real_smtp_server() {
     let config = rrn::config::Config::load_from(Some(CONFIG.as_ref()), &[]).unwrap();
     let timeline = config.load_timeline().unwrap();
