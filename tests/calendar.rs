@@ -5,6 +5,8 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use proptest::prelude::*;
 use rrn::calendar::{Calendar, Division, HolidayFeed, rules};
 
+use crate::common::date;
+
 trials!(
     published_holidays_and_their_neighbours,
     day_ten_fifteen_and_sixteen_match_the_worked_examples,
@@ -21,10 +23,6 @@ trials!(
     workday_is_strictly_monotonic_in_n,
     between_is_antisymmetric,
 );
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
 
 /// One calendar per division, built once: property tests ask for thousands.
 fn calendar(division: Division) -> &'static Calendar {

@@ -7,13 +7,10 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS, OK};
-use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
-
 use crate::common;
+use common::smtp::SmtpServer;
 use common::{PrivateCa, rrn_command};
 
 trials!(
@@ -25,54 +22,6 @@ trials!(
 );
 
 const PASSWORD: &str = "s3cret-Daemon-Passw0rd";
-
-#[derive(Clone, Default)]
-struct Inbox(Arc<Mutex<Vec<String>>>);
-
-impl Handler for Inbox {
-    fn auth_plain(
-        &mut self,
-        _authorization_id: &str,
-        authentication_id: &str,
-        password: &str,
-    ) -> Response {
-        if authentication_id == "rrn" && password == PASSWORD {
-            AUTH_OK
-        } else {
-            INVALID_CREDENTIALS
-        }
-    }
-
-    fn rcpt(&mut self, to: &str) -> Response {
-        self.0.lock().unwrap().push(to.to_owned());
-        OK
-    }
-}
-
-/// An SMTP server with STARTTLS (a private CA's certificate) and AUTH PLAIN.
-fn smtp_server(dir: &Path) -> (Inbox, u16, PathBuf) {
-    let PrivateCa { ca, cert, key } = PrivateCa::new(dir);
-    // The test server's TLS (rustls) needs one process-wide provider chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let inbox = Inbox::default();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut server = Server::new(inbox.clone());
-    server
-        .with_name("smtp.test")
-        .with_ssl(SslConfig::Trusted {
-            cert_path: cert.display().to_string(),
-            key_path: key.display().to_string(),
-            chain_path: ca.display().to_string(),
-        })
-        .unwrap()
-        .with_auth(AuthMechanism::Plain)
-        .with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
-    (inbox, port, ca)
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -234,7 +183,12 @@ impl Setup {
 
 fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let (inbox, smtp_port, ca) = smtp_server(dir.path());
+    // STARTTLS with a private CA's certificate, and AUTH PLAIN.
+    let ca = PrivateCa::new(dir.path());
+    let (mailbox, smtp_port) = SmtpServer::default()
+        .with_auth("rrn", PASSWORD)
+        .with_starttls(&ca)
+        .start();
     let http_port = free_port();
     let config = config_copy(dir.path());
     let env = [
@@ -246,7 +200,7 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
         ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
         ("RRN_SMTP__PORT", smtp_port.to_string()),
         ("RRN_SMTP__TLS", "starttls".to_owned()),
-        ("RRN_SMTP__CA_FILE", ca.display().to_string()),
+        ("RRN_SMTP__CA_FILE", ca.ca.display().to_string()),
         ("RRN_SMTP__USERNAME", "rrn".to_owned()),
         ("RRN_SMTP_PASSWORD", PASSWORD.to_owned()),
         ("RRN_MAIL__WINDOW_START", "00:00".to_owned()),
@@ -326,12 +280,10 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
         .unwrap();
     if String::from_utf8_lossy(&working.stdout).trim() == "1" {
         wait_for("delivery", Duration::from_secs(20), || {
-            inbox
-                .0
-                .lock()
-                .unwrap()
+            mailbox
+                .received()
                 .iter()
-                .any(|to| to.contains("executive-chair@"))
+                .any(|(to, _)| to.iter().any(|to| to.contains("executive-chair@")))
         });
     }
 

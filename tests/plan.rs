@@ -11,7 +11,7 @@ use rrn::config::Config;
 use rrn::plan::{Decision, EmailKind, NotificationKey, Planner, Rule, decide, group, preview};
 use rrn::timeline::{CaseFacts, Completion, Timeline};
 
-use crate::common::CONFIG;
+use crate::common::{CONFIG, christmas, date};
 
 trials!(
     the_christmas_case_emails_the_right_people_on_the_right_days,
@@ -20,10 +20,6 @@ trials!(
     closed_cases_and_done_milestones_produce_nothing,
     a_digest_per_recipient_most_urgent_first_and_letters_on_their_own,
 );
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
 
 struct World {
     config: Config,
@@ -59,12 +55,11 @@ fn done(milestone: &str, agency: Option<&str>, on: &str) -> Completion {
     }
 }
 
-/// The Christmas 2026 case: aware Wednesday 16 December, the notification (day 0) on Monday
-/// 21st, three agencies. Education's summary, due Thursday 7 January (day 10), arrives on
-/// Wednesday 13th, four working days late; everything else is on time.
+/// The Christmas 2026 case (`common::christmas`), everything done: day 0 known from its
+/// milestone's completion, education's summary four working days late.
 fn christmas_case() -> CaseOverview {
     CaseOverview {
-        reference: CaseRef::parse("RR-2026-014").unwrap(),
+        reference: CaseRef::parse(christmas::CASE).unwrap(),
         state: CaseState::Open,
         opened_on: date("2026-12-16"),
         revision: 1,
@@ -74,22 +69,10 @@ fn christmas_case() -> CaseOverview {
             agencies: ["education", "health", "police"]
                 .map(|a| AgencyId::parse(a).unwrap())
                 .to_vec(),
-            completions: vec![
-                done("ofsted_notification", None, "2026-12-21"),
-                done("business_team_copy", None, "2026-12-22"),
-                done("agency_letters", None, "2026-12-22"),
-                done("executive_chair_informed", None, "2026-12-23"),
-                done("progress_meeting", None, "2027-01-05"),
-                done("agency_summary", Some("police"), "2027-01-06"),
-                done("agency_summary", Some("health"), "2027-01-07"),
-                done("agency_summary", Some("education"), "2027-01-13"),
-                done("panel_review", None, "2027-01-11"),
-                done("summary_and_outcome", None, "2027-01-11"),
-                done("partner_signoff", None, "2027-01-14"),
-                done("final_version", None, "2027-01-14"),
-                done("pdg_chair_shared", None, "2027-01-14"),
-                done("national_panel_submission", None, "2027-01-15"),
-            ],
+            completions: christmas::COMPLETED
+                .iter()
+                .map(|&(on, milestone, agency)| done(milestone, agency, on))
+                .collect(),
             local_review_proposed: false,
         },
     }

@@ -12,7 +12,7 @@ use libtest_mimic::{Completion, Trial};
 use rrn::store::{StatusFilter, Store};
 
 use crate::common::db::{TestDb, with_postgres};
-use crate::common::{CONFIG, block_on, rrn_command};
+use crate::common::{CONFIG, block_on, christmas, rrn_command};
 
 /// The day the commands act on: after the Christmas 2026 case's dates.
 const AT: &str = "2027-01-20";
@@ -234,22 +234,7 @@ fn processes_starting_together_on_a_new_sqlite_file_all_succeed() {
 
 /// Opened on its day 0, Monday 21 December 2026.
 fn open_christmas_case(db: &TestDb) {
-    db.case(&[
-        "open",
-        "--at",
-        "2026-12-21",
-        "RR-2026-014",
-        "--aware",
-        "2026-12-16",
-        "--day0",
-        "2026-12-21",
-        "--agency",
-        "police",
-        "--agency",
-        "health",
-        "--agency",
-        "education",
-    ]);
+    db.case(&christmas::OPEN[1..]);
 }
 
 fn json(text: &str) -> serde_json::Value {

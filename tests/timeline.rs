@@ -1,13 +1,14 @@
 //! The timeline as data: the shipped file matches the flowchart, bad files are refused with their
 //! location, and evaluation is right to the day across Christmas.
 
-use chrono::NaiveDate;
 use rrn::agency::AgencyId;
 use rrn::calendar::{Calendar, Division, HolidayFeed};
 use rrn::timeline::{
     Anchor, CaseFacts, Completion, MilestoneState, Offset, Role, Status, Timeline, evaluate,
     explain,
 };
+
+use crate::common::date;
 
 trials!(
     shipped_timeline_encodes_the_flowchart_table,
@@ -25,10 +26,6 @@ trials!(
 );
 
 static BUILTIN: std::sync::LazyLock<Timeline> = std::sync::LazyLock::new(Timeline::builtin);
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
 
 fn england() -> Calendar {
     Calendar::new(&HolidayFeed::builtin(), Division::EnglandAndWales, &[])
