@@ -5,9 +5,24 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use proptest::prelude::*;
 use rrn::domain::calendar::{Calendar, Division, HolidayFeed, rules};
 
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
+use crate::common::date;
+
+trials!(
+    published_holidays_and_their_neighbours,
+    day_ten_fifteen_and_sixteen_match_the_worked_examples,
+    a_weekend_or_holiday_start_counts_from_the_next_working_day_and_zero_is_the_start,
+    closure_days_do_not_count,
+    queries_outside_the_calendars_years_are_refused_not_wrong,
+    rule_generator_reproduces_every_published_year_apart_from_one_off_days,
+    rule_generated_titles_match_the_feeds_wording,
+    years_beyond_the_file_come_from_the_rules,
+    index_agrees_with_walking_day_by_day,
+    a_nonzero_result_is_a_working_day,
+    workday_of_between_returns_the_working_day,
+    between_counts_back_what_workday_counted_forward,
+    workday_is_strictly_monotonic_in_n,
+    between_is_antisymmetric,
+);
 
 /// One calendar per division, built once: property tests ask for thousands.
 fn calendar(division: Division) -> &'static Calendar {
@@ -23,7 +38,6 @@ fn calendar(division: Division) -> &'static Calendar {
 }
 
 /// `(division, date, is a working day)`, each checked against GOV.UK's published list.
-#[test]
 fn published_holidays_and_their_neighbours() {
     use Division::*;
     let rows = [
@@ -79,7 +93,6 @@ fn published_holidays_and_their_neighbours() {
 }
 
 /// Working examples from the domain notes: day 0 -> day 10, day 15, day 16.
-#[test]
 fn day_ten_fifteen_and_sixteen_match_the_worked_examples() {
     let cal = calendar(Division::EnglandAndWales);
     for (day0, d10, d15, d16) in [
@@ -110,7 +123,6 @@ fn day_ten_fifteen_and_sixteen_match_the_worked_examples() {
     }
 }
 
-#[test]
 fn a_weekend_or_holiday_start_counts_from_the_next_working_day_and_zero_is_the_start() {
     let cal = calendar(Division::EnglandAndWales);
     // Saturday 19 December 2026: day 1 is Monday 21st, day 0 is the Saturday itself.
@@ -159,7 +171,6 @@ fn a_weekend_or_holiday_start_counts_from_the_next_working_day_and_zero_is_the_s
     );
 }
 
-#[test]
 fn closure_days_do_not_count() {
     let closures = [date("2026-12-29"), date("2026-12-30"), date("2026-12-31")];
     let cal = Calendar::new(
@@ -178,7 +189,6 @@ fn closure_days_do_not_count() {
     );
 }
 
-#[test]
 fn queries_outside_the_calendars_years_are_refused_not_wrong() {
     let cal = calendar(Division::EnglandAndWales);
     assert!(cal.add_working_days(date("1899-12-31"), 1).is_err());
@@ -204,7 +214,6 @@ fn one_off_days(division: Division) -> (Vec<NaiveDate>, Vec<NaiveDate>) {
     (added, removed)
 }
 
-#[test]
 fn rule_generator_reproduces_every_published_year_apart_from_one_off_days() {
     let feed = HolidayFeed::builtin();
     for division in Division::ALL {
@@ -227,7 +236,6 @@ fn rule_generator_reproduces_every_published_year_apart_from_one_off_days() {
     }
 }
 
-#[test]
 fn rule_generated_titles_match_the_feeds_wording() {
     let feed = HolidayFeed::builtin();
     for division in Division::ALL {
@@ -248,7 +256,6 @@ fn rule_generated_titles_match_the_feeds_wording() {
     }
 }
 
-#[test]
 fn years_beyond_the_file_come_from_the_rules() {
     let cal = calendar(Division::EnglandAndWales);
     // 2032: Christmas Saturday -> Monday 27th, Boxing Day Sunday -> Tuesday 28th.
@@ -289,13 +296,11 @@ fn walk(cal: &Calendar, from: NaiveDate, n: i32) -> NaiveDate {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
-    #[test]
     fn index_agrees_with_walking_day_by_day(d in any_date(), n in -400i32..400, div in any_division()) {
         let cal = calendar(div);
         prop_assert_eq!(cal.add_working_days(d, n).unwrap(), walk(cal, d, n));
     }
 
-    #[test]
     fn a_nonzero_result_is_a_working_day(d in any_date(), n in -3000i32..3000) {
         prop_assume!(n != 0);
         let cal = calendar(Division::EnglandAndWales);
@@ -304,7 +309,6 @@ proptest! {
         prop_assert!(!matches!(x.weekday(), Weekday::Sat | Weekday::Sun));
     }
 
-    #[test]
     fn workday_of_between_returns_the_working_day(d in any_date(), n in -3000i32..3000) {
         let cal = calendar(Division::EnglandAndWales);
         let x = cal.working_day_on_or_after(d + chrono::Days::new(n.unsigned_abs() as u64 % 400)).unwrap();
@@ -316,19 +320,16 @@ proptest! {
         }
     }
 
-    #[test]
     fn between_counts_back_what_workday_counted_forward(d in any_date(), n in 0i32..3000) {
         let cal = calendar(Division::EnglandAndWales);
         prop_assert_eq!(cal.between(d, cal.add_working_days(d, n).unwrap()).unwrap(), n);
     }
 
-    #[test]
     fn workday_is_strictly_monotonic_in_n(d in any_date(), n in -3000i32..3000, step in 1i32..50) {
         let cal = calendar(Division::Scotland);
         prop_assert!(cal.add_working_days(d, n).unwrap() < cal.add_working_days(d, n + step).unwrap());
     }
 
-    #[test]
     fn between_is_antisymmetric(a in any_date(), b in any_date(), div in any_division()) {
         let cal = calendar(div);
         prop_assert_eq!(cal.between(a, b).unwrap(), -cal.between(b, a).unwrap());

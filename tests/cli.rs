@@ -10,8 +10,56 @@ use std::process::Command;
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::rrn_command;
+
+trials!(
+    working_day_10_after_monday_21_december_2026_skips_christmas_and_new_year,
+    a_negative_count_goes_back_to_earlier_working_days,
+    working_day_0_is_the_date_itself_even_on_a_bank_holiday,
+    between_counts_the_working_days_after_the_first_date_up_to_the_second,
+    the_division_flag_counts_with_that_divisions_bank_holidays,
+    holidays_are_listed_one_a_line_as_date_tab_title,
+    holidays_of_a_year_beyond_the_feed_come_from_the_statutory_rules,
+    a_malformed_date_is_refused_with_status_2,
+    an_unknown_division_is_refused_with_status_2,
+    a_year_outside_1900_to_2200_is_refused_with_status_2,
+    a_date_outside_1900_to_2200_is_refused_with_status_2,
+    the_json_timeline_is_an_array_of_objects_with_the_documented_keys,
+    a_per_agency_milestone_gets_a_row_for_each_agency_and_the_others_have_a_null_agency,
+    the_national_panel_submission_is_due_on_working_day_16_across_christmas,
+    a_milestone_past_its_due_day_is_overdue_by_working_days,
+    the_timeline_table_fits_an_80_column_terminal,
+    the_timeline_needs_an_aware_date_or_a_day_0,
+    an_unknown_agency_is_refused_and_the_known_ones_are_listed,
+    a_day_0_before_the_aware_date_is_refused,
+    check_config_warns_that_the_submission_is_a_working_day_after_the_statutory_limit,
+    check_config_warns_when_the_bank_holiday_file_runs_out_within_12_months,
+    check_config_does_not_warn_about_bank_holidays_with_years_of_data_left,
+    check_config_locates_an_unknown_anchor_and_a_duplicate_id_by_line_and_column,
+    an_unknown_config_key_is_located_by_line_and_column,
+    an_email_address_with_a_line_break_or_no_domain_is_a_config_error_at_its_key,
+    smtp_in_clear_text_to_another_host_or_with_a_login_is_refused_at_its_key,
+    a_name_with_a_line_break_nul_or_direction_override_is_a_config_error_at_its_key,
+    check_config_refuses_roles_the_timeline_sends_to_without_a_contact,
+    importing_a_feed_without_events_is_refused_and_leaves_the_feed_file_unchanged,
+    importing_a_file_that_is_not_json_is_refused_and_leaves_the_feed_file_unchanged,
+    importing_a_feed_with_a_partial_year_is_refused_and_leaves_the_feed_file_unchanged,
+    importing_a_feed_with_a_line_break_in_a_title_is_refused_and_leaves_the_feed_file_unchanged,
+    a_feed_with_a_byte_order_mark_is_imported_and_read,
+    a_huge_feed_is_refused_by_its_size_on_import_and_when_configured,
+    importing_a_valid_feed_replaces_the_file_and_its_holidays_are_used,
+    #[cfg(unix)]
+    importing_keeps_the_feed_files_permissions,
+    an_environment_variable_overrides_the_division_in_the_file,
+    a_bad_environment_override_is_refused_naming_the_variable,
+    rrn_config_naming_a_missing_file_is_refused_naming_the_path,
+    the_config_flag_wins_over_rrn_config,
+    a_file_that_cannot_be_read_is_reported_once,
+    closure_days_do_not_count_as_working_days,
+    closure_days_are_listed_among_the_holidays,
+    the_database_is_found_from_the_config_folder_and_status_names_it,
+);
 
 /// The repository's example config, with its bank-holiday file and timeline beside it.
 const REPO_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
@@ -92,7 +140,6 @@ fn temp_config(text: &str) -> (tempfile::TempDir, PathBuf) {
 // ---------------------------------------------------------------------------------------------
 // Working-day arithmetic
 
-#[test]
 fn working_day_10_after_monday_21_december_2026_skips_christmas_and_new_year() {
     // 22, 23, 24, 29, 30, 31 December, 4, 5, 6, 7 January: 25 and 28 December and 1 January
     // are bank holidays.
@@ -102,7 +149,6 @@ fn working_day_10_after_monday_21_december_2026_skips_christmas_and_new_year() {
     );
 }
 
-#[test]
 fn a_negative_count_goes_back_to_earlier_working_days() {
     assert_eq!(
         rrn(&["calendar", "workday", "2026-12-21", "-1"]).ok(),
@@ -110,7 +156,6 @@ fn a_negative_count_goes_back_to_earlier_working_days() {
     );
 }
 
-#[test]
 fn working_day_0_is_the_date_itself_even_on_a_bank_holiday() {
     assert_eq!(
         rrn(&["calendar", "workday", "2026-12-25", "0"]).ok(),
@@ -118,7 +163,6 @@ fn working_day_0_is_the_date_itself_even_on_a_bank_holiday() {
     );
 }
 
-#[test]
 fn between_counts_the_working_days_after_the_first_date_up_to_the_second() {
     assert_eq!(
         rrn(&["calendar", "between", "2026-12-21", "2027-01-07"]).ok(),
@@ -130,7 +174,6 @@ fn between_counts_the_working_days_after_the_first_date_up_to_the_second() {
     );
 }
 
-#[test]
 fn the_division_flag_counts_with_that_divisions_bank_holidays() {
     // 2 January is a bank holiday in Scotland only.
     assert_eq!(
@@ -151,7 +194,6 @@ fn the_division_flag_counts_with_that_divisions_bank_holidays() {
     );
 }
 
-#[test]
 fn holidays_are_listed_one_a_line_as_date_tab_title() {
     let run = rrn(&["calendar", "holidays", "2026"]);
     let out = run.ok();
@@ -175,7 +217,6 @@ fn holidays_are_listed_one_a_line_as_date_tab_title() {
     );
 }
 
-#[test]
 fn holidays_of_a_year_beyond_the_feed_come_from_the_statutory_rules() {
     // The feed runs to 2028. In 2035 Easter Sunday is 25 March, 1 May is a Tuesday and
     // Christmas Day a Tuesday.
@@ -204,7 +245,6 @@ fn holidays_of_a_year_beyond_the_feed_come_from_the_statutory_rules() {
 // ---------------------------------------------------------------------------------------------
 // Refused input: status 2, a message naming the value, nothing on stdout
 
-#[test]
 fn a_malformed_date_is_refused_with_status_2() {
     for bad in ["2026-13-01", "21/12/2026"] {
         rrn(&["calendar", "workday", bad, "1"]).assert_refused_naming(bad);
@@ -212,7 +252,6 @@ fn a_malformed_date_is_refused_with_status_2() {
     }
 }
 
-#[test]
 fn an_unknown_division_is_refused_with_status_2() {
     rrn(&[
         "calendar",
@@ -226,14 +265,12 @@ fn an_unknown_division_is_refused_with_status_2() {
     rrn(&["calendar", "holidays", "2026", "--division", "wales"]).assert_refused_naming("wales");
 }
 
-#[test]
 fn a_year_outside_1900_to_2200_is_refused_with_status_2() {
     for bad in ["1899", "2201"] {
         rrn(&["calendar", "holidays", bad]).assert_refused_naming(bad);
     }
 }
 
-#[test]
 fn a_date_outside_1900_to_2200_is_refused_with_status_2() {
     rrn(&["calendar", "workday", "1899-12-31", "1"]).assert_refused_naming("1899-12-31");
     rrn(&["calendar", "workday", "2201-01-01", "0"]).assert_refused_naming("2201-01-01");
@@ -277,7 +314,6 @@ fn row<'a>(rows: &'a [Value], id: &str) -> &'a Value {
     row
 }
 
-#[test]
 fn the_json_timeline_is_an_array_of_objects_with_the_documented_keys() {
     let rows = example_case_json();
     assert!(!rows.is_empty());
@@ -304,7 +340,6 @@ fn the_json_timeline_is_an_array_of_objects_with_the_documented_keys() {
     }
 }
 
-#[test]
 fn a_per_agency_milestone_gets_a_row_for_each_agency_and_the_others_have_a_null_agency() {
     let rows = example_case_json();
     let summary_agencies: Vec<&Value> = rows
@@ -319,13 +354,11 @@ fn a_per_agency_milestone_gets_a_row_for_each_agency_and_the_others_have_a_null_
     }
 }
 
-#[test]
 fn the_national_panel_submission_is_due_on_working_day_16_across_christmas() {
     let rows = example_case_json();
     assert_eq!(row(&rows, "national_panel_submission")["due"], "2027-01-15");
 }
 
-#[test]
 fn a_milestone_past_its_due_day_is_overdue_by_working_days() {
     // Due Tuesday 22 December; by 5 January the working days 23, 24, 29, 30, 31 December and
     // 4, 5 January have passed.
@@ -336,7 +369,6 @@ fn a_milestone_past_its_due_day_is_overdue_by_working_days() {
     assert_eq!(copy["working_days_late"], 7, "{copy}");
 }
 
-#[test]
 fn the_timeline_table_fits_an_80_column_terminal() {
     let run = rrn(&EXAMPLE_CASE);
     let out = run.ok();
@@ -350,14 +382,12 @@ fn the_timeline_table_fits_an_80_column_terminal() {
     }
 }
 
-#[test]
 fn the_timeline_needs_an_aware_date_or_a_day_0() {
     let run = rrn(&["timeline", "--at", "2027-01-05"]);
     run.assert_refused_naming("--aware");
     assert!(run.stderr.contains("--day0"), "{run:#?}");
 }
 
-#[test]
 fn an_unknown_agency_is_refused_and_the_known_ones_are_listed() {
     let run = rrn(&[
         "timeline",
@@ -372,7 +402,6 @@ fn an_unknown_agency_is_refused_and_the_known_ones_are_listed() {
     assert!(run.stderr.contains("police"), "{run:#?}");
 }
 
-#[test]
 fn a_day_0_before_the_aware_date_is_refused() {
     let run = rrn(&[
         "timeline",
@@ -389,7 +418,6 @@ fn a_day_0_before_the_aware_date_is_refused() {
 // ---------------------------------------------------------------------------------------------
 // `rrn check-config`
 
-#[test]
 fn check_config_warns_that_the_submission_is_a_working_day_after_the_statutory_limit() {
     let run = rrn(&["check-config", "--at", "2026-11-27"]);
     assert!(run.ok().ends_with("ok\n"), "{run:#?}");
@@ -403,7 +431,6 @@ fn check_config_warns_that_the_submission_is_a_working_day_after_the_statutory_l
     );
 }
 
-#[test]
 fn check_config_warns_when_the_bank_holiday_file_runs_out_within_12_months() {
     let run = rrn(&["check-config", "--at", "2028-03-01"]);
     run.ok();
@@ -415,7 +442,6 @@ fn check_config_warns_when_the_bank_holiday_file_runs_out_within_12_months() {
     );
 }
 
-#[test]
 fn check_config_does_not_warn_about_bank_holidays_with_years_of_data_left() {
     let run = rrn(&["check-config", "--at", "2026-01-05"]);
     run.ok();
@@ -457,7 +483,6 @@ due = 2
 owner = "business_team"
 "#;
 
-#[test]
 fn check_config_locates_an_unknown_anchor_and_a_duplicate_id_by_line_and_column() {
     let lines: Vec<&str> = BROKEN_TIMELINE.lines().collect();
     assert_eq!(lines[15 - 1], r#"anchor = "nowhere""#);
@@ -473,7 +498,6 @@ fn check_config_locates_an_unknown_anchor_and_a_duplicate_id_by_line_and_column(
     assert!(stderr.contains("duplicate"), "{run:#?}");
 }
 
-#[test]
 fn an_unknown_config_key_is_located_by_line_and_column() {
     let (_dir, config) =
         temp_config("[partnership]\nname = \"Test Partnership\"\ndivison = \"scotland\"\n");
@@ -483,7 +507,6 @@ fn an_unknown_config_key_is_located_by_line_and_column() {
     assert!(stderr.contains("divison"), "{run:#?}");
 }
 
-#[test]
 fn an_email_address_with_a_line_break_or_no_domain_is_a_config_error_at_its_key() {
     let (_dir, config) = temp_config(
         "[contacts]\nadmin = { name = \"Desk\", email = \"desk@council.example\\r\\nBcc: x@evil.example\" }\n",
@@ -503,7 +526,6 @@ fn an_email_address_with_a_line_break_or_no_domain_is_a_config_error_at_its_key(
     assert!(stderr.contains("no @domain"), "{stderr}");
 }
 
-#[test]
 fn smtp_in_clear_text_to_another_host_or_with_a_login_is_refused_at_its_key() {
     let (_dir, config) = temp_config(
         "[mail]\ntransport = \"smtp\"\n\n[smtp]\nhost = \"smtp.partnership.example\"\ntls = \"none\"\n",
@@ -526,7 +548,6 @@ fn smtp_in_clear_text_to_another_host_or_with_a_login_is_refused_at_its_key() {
     );
 }
 
-#[test]
 fn a_name_with_a_line_break_nul_or_direction_override_is_a_config_error_at_its_key() {
     for (text, at) in [
         (
@@ -565,7 +586,6 @@ fn a_name_with_a_line_break_nul_or_direction_override_is_a_config_error_at_its_k
     }
 }
 
-#[test]
 fn check_config_refuses_roles_the_timeline_sends_to_without_a_contact() {
     // At run time every email to them would be held: refused here, at the table they belong in.
     let (_dir, config) = temp_config("[partnership]\nname = \"Test\"\n\n[contacts]\n");
@@ -605,14 +625,12 @@ fn assert_import_refused_and_feed_unchanged(candidate: &str) {
     );
 }
 
-#[test]
 fn importing_a_feed_without_events_is_refused_and_leaves_the_feed_file_unchanged() {
     assert_import_refused_and_feed_unchanged(
         r#"{"england-and-wales": {"division": "england-and-wales"}}"#,
     );
 }
 
-#[test]
 fn importing_a_file_that_is_not_json_is_refused_and_leaves_the_feed_file_unchanged() {
     assert_import_refused_and_feed_unchanged("<html>Service unavailable</html>\n");
 }
@@ -648,7 +666,6 @@ fn feed_with_an_extra_2029_holiday() -> String {
     serde_json::to_string_pretty(&feed).unwrap()
 }
 
-#[test]
 fn importing_a_feed_with_a_partial_year_is_refused_and_leaves_the_feed_file_unchanged() {
     let mut feed: Value = serde_json::from_str(&std::fs::read_to_string(REPO_FEED).unwrap())
         .expect("the shipped feed is JSON");
@@ -663,7 +680,6 @@ fn importing_a_feed_with_a_partial_year_is_refused_and_leaves_the_feed_file_unch
     assert_import_refused_and_feed_unchanged(&feed.to_string());
 }
 
-#[test]
 fn importing_a_feed_with_a_line_break_in_a_title_is_refused_and_leaves_the_feed_file_unchanged() {
     let feed = feed_with_an_extra_2029_holiday().replace(
         "Test Jubilee",
@@ -680,7 +696,6 @@ fn importing_a_feed_with_a_line_break_in_a_title_is_refused_and_leaves_the_feed_
     );
 }
 
-#[test]
 fn a_feed_with_a_byte_order_mark_is_imported_and_read() {
     let (dir, config, _) = temp_feed_config();
     let file = dir.path().join("download.json");
@@ -697,7 +712,6 @@ fn a_feed_with_a_byte_order_mark_is_imported_and_read() {
     );
 }
 
-#[test]
 fn a_huge_feed_is_refused_by_its_size_on_import_and_when_configured() {
     let (dir, config, feed) = temp_feed_config();
     let before = std::fs::read(&feed).unwrap();
@@ -722,7 +736,6 @@ fn a_huge_feed_is_refused_by_its_size_on_import_and_when_configured() {
     assert!(run.failed().contains("larger than 5 MB"), "{run:#?}");
 }
 
-#[test]
 fn importing_a_valid_feed_replaces_the_file_and_its_holidays_are_used() {
     let (dir, config, feed) = temp_feed_config();
     let download = feed_with_an_extra_2029_holiday();
@@ -747,7 +760,6 @@ fn importing_a_valid_feed_replaces_the_file_and_its_holidays_are_used() {
 }
 
 #[cfg(unix)]
-#[test]
 fn importing_keeps_the_feed_files_permissions() {
     use std::os::unix::fs::PermissionsExt as _;
 
@@ -764,7 +776,6 @@ fn importing_keeps_the_feed_files_permissions() {
 // ---------------------------------------------------------------------------------------------
 // The environment
 
-#[test]
 fn an_environment_variable_overrides_the_division_in_the_file() {
     let run = run(rrn_command()
         .env("RRN_PARTNERSHIP__DIVISION", "scotland")
@@ -779,7 +790,6 @@ fn an_environment_variable_overrides_the_division_in_the_file() {
     assert_eq!(run.ok(), "2024-01-03\n");
 }
 
-#[test]
 fn a_bad_environment_override_is_refused_naming_the_variable() {
     let run = run(rrn_command()
         .env("RRN_PARTNERSHIP__DIVISION", "wales")
@@ -796,7 +806,6 @@ fn a_bad_environment_override_is_refused_naming_the_variable() {
     assert_eq!(run.stdout, "", "{run:#?}");
 }
 
-#[test]
 fn rrn_config_naming_a_missing_file_is_refused_naming_the_path() {
     let cwd = tempfile::tempdir().unwrap();
     let run = run(rrn_command()
@@ -808,7 +817,6 @@ fn rrn_config_naming_a_missing_file_is_refused_naming_the_path() {
     assert_eq!(run.stdout, "", "{run:#?}");
 }
 
-#[test]
 fn the_config_flag_wins_over_rrn_config() {
     let run = run(rrn_command().env("RRN_CONFIG", "/nonexistent").args([
         "--config",
@@ -821,7 +829,6 @@ fn the_config_flag_wins_over_rrn_config() {
     assert_eq!(run.ok(), "2024-01-02\n");
 }
 
-#[test]
 fn a_file_that_cannot_be_read_is_reported_once() {
     let (_dir, config) = temp_config("[calendar]\nbank_holidays = \"missing.json\"\n");
     let run = rrn_with(&config, &["calendar", "workday", "2026-12-21", "1"]);
@@ -835,7 +842,6 @@ fn a_file_that_cannot_be_read_is_reported_once() {
 
 const CHRISTMAS_SHUTDOWN: &str = "[partnership]\nclosure_days = [\"2026-12-29..2026-12-31\"]\n";
 
-#[test]
 fn closure_days_do_not_count_as_working_days() {
     let (_dir, config) = temp_config(CHRISTMAS_SHUTDOWN);
     // 22, 23, 24 December, then 4 January: 25 and 28 December and 1 January are bank holidays
@@ -846,7 +852,6 @@ fn closure_days_do_not_count_as_working_days() {
     );
 }
 
-#[test]
 fn closure_days_are_listed_among_the_holidays() {
     let (_dir, config) = temp_config(CHRISTMAS_SHUTDOWN);
     let run = rrn_with(&config, &["calendar", "holidays", "2026"]);
@@ -863,7 +868,6 @@ fn closure_days_are_listed_among_the_holidays() {
 
 /// A relative SQLite path in the config is relative to the config's folder, whatever folder the
 /// command runs in; `rrn status` says which config and database it uses; `--database` wins.
-#[test]
 fn the_database_is_found_from_the_config_folder_and_status_names_it() {
     let (dir, config) = temp_config("[database]\nurl = \"sqlite://state/rrn.db\"\n");
     let elsewhere = tempfile::tempdir().unwrap();

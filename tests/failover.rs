@@ -3,34 +3,29 @@
 //! standby takes over. Nothing is lost, and the only duplicates are of rows the dead leader had
 //! in flight (at most the one message it was sending).
 //!
-//! PostgreSQL comes from `RRN_TEST_POSTGRES_URL` or the default server, as in tests/store.rs
-//! (`common::with_postgres`): the test makes its own database, and is reported ignored with the
-//! reason when there is no server (except under `CI=true`, where it fails). The SMTP server is
-//! mailin-embedded in this process, slowed down so the burst lasts a few seconds.
+//! PostgreSQL comes from `RRN_TEST_POSTGRES_URL` or the default server, as for the store's tests
+//! (`common::db::with_postgres`): the test makes its own database, and is reported ignored with
+//! the reason when there is no server (except under `CI=true`, where it fails). The SMTP server
+//! is mailin-embedded in this process, slowed down so the burst lasts a few seconds.
 //!
 //! The daemons run on the real clock: the test cannot move it. Emails only go out on working
 //! days in the sending window (`SendingWindow`, Europe/London), and the test widens the window
 //! to the whole day, so on a weekend, a bank holiday or a closure day (or in the last minute
 //! before midnight in London) the daemons would never send: the test is then reported ignored,
-//! with the reason, having checked nothing. The harness is libtest-mimic (`harness = false`),
-//! which can ignore a test at run time.
+//! with the reason, having checked nothing.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead as _, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use libtest_mimic::{Arguments, Completion, Trial};
-use mailin_embedded::response::OK;
-use mailin_embedded::{Handler, Response, Server};
+use libtest_mimic::{Completion, Trial};
 
-mod common;
-use common::rrn_command;
-
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+use crate::common::db::{TestDb, with_postgres};
+use crate::common::smtp::{SmtpServer, smtp_env};
+use crate::common::{CONFIG, rrn_command};
 /// How many emails the burst has.
 const EMAILS: usize = 200;
 /// How long the SMTP server takes to accept each message: 200 take about 4 s.
@@ -40,72 +35,6 @@ const SMTP_DELAY: Duration = Duration::from_millis(20);
 const KILL_AFTER: usize = 60;
 /// `[service] lease_seconds` of both daemons.
 const LEASE_SECONDS: u64 = 3;
-
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-/// A PostgreSQL database of this test's own, dropped at the end.
-struct TestDb {
-    url: String,
-    base: String,
-    name: String,
-}
-
-impl TestDb {
-    /// A new database on the server of `base` (the URL of one of its databases).
-    fn new(base: &str) -> Self {
-        let base = base.to_owned();
-        let name = format!(
-            "rrn_failover_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        );
-        block_on(async {
-            use sqlx::Connection as _;
-            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        });
-        let (head, tail) = base.rsplit_once('/').expect("a URL with a database");
-        let query = tail
-            .split_once('?')
-            .map_or(String::new(), |(_, q)| format!("?{q}"));
-        Self {
-            url: format!("{head}/{name}{query}"),
-            base,
-            name,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (base, name) = (self.base.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&base).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
-            })
-        })
-        .join();
-    }
-}
 
 /// A connection of the test's own to its database, to watch the outbox.
 struct Watch {
@@ -173,43 +102,6 @@ fn sending_window_open_for(env: &[(String, String)], span: chrono::Duration) -> 
     window.contains(now, &calendar) && window.contains(now + span, &calendar)
 }
 
-/// The SMTP server's record: each accepted message's outbox id (from its Message-ID, `None`
-/// when it has none) and when it was accepted.
-type Received = Arc<Mutex<Vec<(Instant, Option<i64>)>>>;
-
-/// The handler of one SMTP connection (mailin-embedded clones it for each).
-#[derive(Clone)]
-struct Recorder {
-    received: Received,
-    data: Vec<u8>,
-}
-
-impl Handler for Recorder {
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        _from: &str,
-        _is8bit: bool,
-        _to: &[String],
-    ) -> Response {
-        self.data.clear();
-        OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.data.extend_from_slice(buf);
-        Ok(())
-    }
-
-    /// A slow server: the message is taken after `SMTP_DELAY`, then answered 250.
-    fn data_end(&mut self) -> Response {
-        std::thread::sleep(SMTP_DELAY);
-        let id = outbox_id(&String::from_utf8_lossy(&self.data));
-        self.received.lock().unwrap().push((Instant::now(), id));
-        OK
-    }
-}
-
 /// The outbox id in a message's `Message-ID: <rrn.outbox.ID@domain>`.
 fn outbox_id(message: &str) -> Option<i64> {
     message
@@ -225,22 +117,6 @@ fn outbox_id(message: &str) -> Option<i64> {
         .0
         .parse()
         .ok()
-}
-
-/// A real SMTP server on a free port of 127.0.0.1.
-fn smtp_server() -> (Received, u16) {
-    let received = Received::default();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut server = Server::new(Recorder {
-        received: Arc::clone(&received),
-        data: Vec::new(),
-    });
-    server.with_name("smtp.test").with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
-    (received, port)
 }
 
 /// The log lines of a daemon, with when the test read each.
@@ -348,40 +224,35 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     }
 }
 
-const TEST: &str = "two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed";
-
-fn main() {
-    let args = Arguments::from_args();
-    let trial = Trial::ignorable_test(TEST, || {
-        let mut completion = Completion::Completed;
-        match common::with_postgres(|base| completion = failover(&TestDb::new(base)))? {
-            Completion::Completed => Ok(completion),
-            ignored => Ok(ignored),
-        }
-    });
-    libtest_mimic::run(&args, vec![trial]).exit();
+/// The one test, `failover::two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed`.
+pub fn trials() -> Vec<Trial> {
+    vec![crate::ignorable_trial(
+        crate::test_name(
+            module_path!(),
+            "two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed",
+        ),
+        || with_postgres(failover),
+    )]
 }
 
 /// `Completion::Ignored` when today the daemons would send nothing.
 fn failover(db: &TestDb) -> Completion {
     let state = tempfile::tempdir().unwrap();
-    let (received, port) = smtp_server();
-    let env: Vec<(String, String)> = [
-        ("RRN_DATABASE__URL", db.url.clone()),
-        ("RRN_MAIL__TRANSPORT", "smtp".to_owned()),
-        ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
-        ("RRN_SMTP__PORT", port.to_string()),
-        ("RRN_SMTP__TLS", "none".to_owned()),
-        ("RRN_SCHEDULE__POLL_SECONDS", "1".to_owned()),
-        ("RRN_SERVICE__LEASE_SECONDS", LEASE_SECONDS.to_string()),
-        ("RRN_MAIL__WINDOW_START", "00:00".to_owned()),
-        ("RRN_MAIL__WINDOW_END", "23:59".to_owned()),
-        // Nothing of the daemons' goes under the home folder.
-        ("STATE_DIRECTORY", state.path().display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    // A slow server: each message is taken after `SMTP_DELAY`, then answered 250.
+    let (mailbox, port) = SmtpServer::default().with_delay(SMTP_DELAY).start();
+    let env: Vec<(String, String)> = smtp_env(port)
+        .into_iter()
+        .chain([
+            ("RRN_DATABASE__URL", db.url.clone()),
+            ("RRN_SCHEDULE__POLL_SECONDS", "1".to_owned()),
+            ("RRN_SERVICE__LEASE_SECONDS", LEASE_SECONDS.to_string()),
+            ("RRN_MAIL__WINDOW_START", "00:00".to_owned()),
+            ("RRN_MAIL__WINDOW_END", "23:59".to_owned()),
+            // Nothing of the daemons' goes under the home folder.
+            ("STATE_DIRECTORY", state.path().display().to_string()),
+        ])
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
     if !sending_window_open_for(&env, chrono::Duration::minutes(2)) {
         return Completion::ignored_with(
             "today is not a working day in Europe/London (weekend, bank holiday or closure), \
@@ -414,15 +285,15 @@ fn failover(db: &TestDb) -> Completion {
 
     // A is killed with SIGKILL in the middle of the burst.
     assert!(
-        wait_until(Duration::from_secs(20), || received.lock().unwrap().len()
+        wait_until(Duration::from_secs(20), || mailbox.received().len()
             >= KILL_AFTER),
         "the leader sent {} emails in 20 s",
-        received.lock().unwrap().len()
+        mailbox.received().len()
     );
     a.child.kill().unwrap();
     let killed = Instant::now();
     a.child.wait().unwrap();
-    let received_at_kill = received.lock().unwrap().len();
+    let received_at_kill = mailbox.received().len();
     let in_flight_at_kill = watch.in_flight_of(a.pid());
     let sent_at_kill = watch.ids(Some("sent")).len();
     assert!(
@@ -449,7 +320,11 @@ fn failover(db: &TestDb) -> Completion {
     );
 
     // Every row received at least once; duplicates only of what A had in flight.
-    let received: Vec<Option<i64>> = received.lock().unwrap().iter().map(|r| r.1).collect();
+    let received: Vec<Option<i64>> = mailbox
+        .received()
+        .iter()
+        .map(|(_, message)| outbox_id(message))
+        .collect();
     assert!(
         received.iter().all(Option::is_some),
         "a message without an outbox Message-ID was received"

@@ -8,14 +8,23 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-use mailin_embedded::response::{AUTH_OK, INVALID_CREDENTIALS};
-use mailin_embedded::response::{INTERNAL_ERROR, NO_MAILBOX, OK};
-use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
+use mailin_embedded::response::{INTERNAL_ERROR, NO_MAILBOX};
 
-mod common;
-use common::{private_ca, rrn_command};
+use crate::common;
+use common::smtp::{SmtpServer, smtp_env, smtp_server};
+use common::{CONFIG, PrivateCa, christmas, header, rrn_command};
 
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+trials!(
+    every_email_carries_the_marking_threads_by_case_and_names_no_one_else,
+    outside_the_sending_window_emails_wait_and_then_go,
+    over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice,
+    with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back,
+    starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
+    killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
+    the_demo_runs_a_case_day_by_day_into_a_maildir,
+    the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on,
+    a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing,
+);
 
 /// Every address in the shipped config.
 const ADDRESSES: [&str; 19] = [
@@ -60,23 +69,7 @@ impl Setup {
         ];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let setup = Self { dir, env };
-        let opened = setup.rrn(&[
-            "case",
-            "open",
-            "RR-2026-014",
-            "--aware",
-            "2026-12-16",
-            "--day0",
-            "2026-12-21",
-            "--agency",
-            "police",
-            "--agency",
-            "health",
-            "--agency",
-            "education",
-            "--at",
-            "2026-12-21",
-        ]);
+        let opened = setup.rrn(&christmas::OPEN);
         assert!(opened.status.success(), "{opened:?}");
         setup
     }
@@ -122,23 +115,6 @@ fn emails_in(folder: &Path) -> Vec<String> {
         .collect()
 }
 
-/// A header's value, unfolded (long headers continue on lines that start with a space).
-fn header(email: &str, name: &str) -> Option<String> {
-    let prefix = format!("{name}: ");
-    let mut lines = email.lines().skip_while(|l| !l.starts_with(&prefix));
-    let first = lines.next()?.strip_prefix(&prefix)?.to_owned();
-    let rest: String = lines
-        .take_while(|l| l.starts_with(' ') || l.starts_with('\t'))
-        .map(|l| l.trim_start().to_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Some(if rest.is_empty() {
-        first
-    } else {
-        format!("{first} {rest}")
-    })
-}
-
 /// The addresses of the config that appear anywhere in a message.
 fn addresses_in(email: &str) -> Vec<&'static str> {
     // Quoted-printable may break a long line with `=\r\n`; join such lines first.
@@ -150,7 +126,6 @@ fn addresses_in(email: &str) -> Vec<&'static str> {
         .collect()
 }
 
-#[test]
 fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
     let setup = Setup::new(&[]);
     let report = setup.run("2026-12-22");
@@ -231,7 +206,6 @@ fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
     assert_eq!(emails_in(&setup.maildir()).len(), 6);
 }
 
-#[test]
 fn outside_the_sending_window_emails_wait_and_then_go() {
     let setup = Setup::new(&[]);
     let evening = setup.run("2026-12-22T19:30");
@@ -248,120 +222,6 @@ fn outside_the_sending_window_emails_wait_and_then_go() {
     );
 }
 
-/// What the test SMTP server received, and how it answers each recipient.
-#[derive(Clone, Default)]
-struct Mailbox {
-    state: Arc<Mutex<State>>,
-}
-
-#[derive(Default)]
-struct State {
-    /// Recipient -> answer to RCPT (250 when absent).
-    answers: HashMap<String, Response>,
-    /// (recipients, message) of each accepted message.
-    received: Vec<(Vec<String>, String)>,
-    /// The user and password AUTH PLAIN must present, when the server asks for AUTH.
-    credentials: Option<(String, String)>,
-    authenticated: Vec<String>,
-    current: Vec<u8>,
-    current_to: Vec<String>,
-}
-
-impl Handler for Mailbox {
-    fn rcpt(&mut self, to: &str) -> Response {
-        let state = self.state.lock().unwrap();
-        let address = to.trim_matches(['<', '>']);
-        state.answers.get(address).cloned().unwrap_or(OK)
-    }
-
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
-        let mut state = self.state.lock().unwrap();
-        state.current.clear();
-        state.current_to = to.to_vec();
-        OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.state.lock().unwrap().current.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn auth_plain(&mut self, _authorization_id: &str, user: &str, password: &str) -> Response {
-        let mut state = self.state.lock().unwrap();
-        match &state.credentials {
-            Some((u, p)) if u == user && p == password => {
-                state.authenticated.push(user.to_owned());
-                AUTH_OK
-            }
-            _ => INVALID_CREDENTIALS,
-        }
-    }
-
-    fn data_end(&mut self) -> Response {
-        let mut state = self.state.lock().unwrap();
-        let message = String::from_utf8_lossy(&state.current).into_owned();
-        let to = std::mem::take(&mut state.current_to);
-        state.received.push((to, message));
-        OK
-    }
-}
-
-impl Mailbox {
-    fn answer(&self, address: &str, response: Response) {
-        self.state
-            .lock()
-            .unwrap()
-            .answers
-            .insert(address.to_owned(), response);
-    }
-
-    fn forget(&self, address: &str) {
-        self.state.lock().unwrap().answers.remove(address);
-    }
-
-    fn received(&self) -> Vec<(Vec<String>, String)> {
-        self.state.lock().unwrap().received.clone()
-    }
-}
-
-/// A real SMTP server on a free port of 127.0.0.1.
-fn smtp_server() -> (Mailbox, u16) {
-    smtp_server_with(None, SslConfig::None)
-}
-
-/// The same, requiring AUTH PLAIN with these credentials when given, with this TLS setup.
-fn smtp_server_with(credentials: Option<(&str, &str)>, ssl: SslConfig) -> (Mailbox, u16) {
-    // The test server's TLS (rustls) needs one process-wide provider chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mailbox = Mailbox::default();
-    mailbox.state.lock().unwrap().credentials =
-        credentials.map(|(u, p)| (u.to_owned(), p.to_owned()));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut server = Server::new(mailbox.clone());
-    server
-        .with_name("smtp.test")
-        .with_ssl(ssl)
-        .unwrap()
-        .with_tcp_listener(listener);
-    if credentials.is_some() {
-        server.with_auth(AuthMechanism::Plain);
-    }
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
-    (mailbox, port)
-}
-
-fn smtp_env(port: u16) -> Vec<(&'static str, String)> {
-    vec![
-        ("RRN_MAIL__TRANSPORT", "smtp".to_owned()),
-        ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
-        ("RRN_SMTP__PORT", port.to_string()),
-        ("RRN_SMTP__TLS", "none".to_owned()),
-    ]
-}
-
 fn message_ids(received: &[(Vec<String>, String)]) -> Vec<String> {
     received
         .iter()
@@ -369,7 +229,6 @@ fn message_ids(received: &[(Vec<String>, String)]) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice() {
     let (mailbox, port) = smtp_server();
     mailbox.answer("safeguarding@education.example", INTERNAL_ERROR); // 451
@@ -447,7 +306,6 @@ fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twi
     assert_eq!(mailbox.received().len(), 7);
 }
 
-#[test]
 fn with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back() {
     // A port nobody listens on: connection refused, a transient failure.
     let closed = TcpListener::bind("127.0.0.1:0")
@@ -476,17 +334,14 @@ fn with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back() {
     assert_eq!(mailbox.received().len(), 6);
 }
 
-#[test]
 fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed() {
     const PASSWORD: &str = "correct horse battery staple";
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = private_ca(dir.path());
-    let ssl = SslConfig::Trusted {
-        cert_path: cert.display().to_string(),
-        key_path: key.display().to_string(),
-        chain_path: ca.display().to_string(),
-    };
-    let (mailbox, port) = smtp_server_with(Some(("rrn", PASSWORD)), ssl);
+    let ca = PrivateCa::new(dir.path());
+    let (mailbox, port) = SmtpServer::default()
+        .with_auth("rrn", PASSWORD)
+        .with_starttls(&ca)
+        .start();
     let password_file = dir.path().join("smtp-password");
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
     let env = [
@@ -494,7 +349,7 @@ fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_print
         ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
         ("RRN_SMTP__PORT", port.to_string()),
         ("RRN_SMTP__TLS", "starttls".to_owned()),
-        ("RRN_SMTP__CA_FILE", ca.display().to_string()),
+        ("RRN_SMTP__CA_FILE", ca.ca.display().to_string()),
         ("RRN_SMTP__USERNAME", "rrn".to_owned()),
         (
             "RRN_SMTP__PASSWORD_FILE",
@@ -515,7 +370,7 @@ fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_print
         printed.starts_with("sent to it-team@council.example: 250"),
         "{printed}"
     );
-    assert_eq!(mailbox.state.lock().unwrap().authenticated, ["rrn"]);
+    assert_eq!(mailbox.authenticated(), ["rrn"]);
     assert_eq!(mailbox.received().len(), 1);
 
     // A whole run over STARTTLS, then a refused login: the password appears in no output.
@@ -548,7 +403,6 @@ fn starttls_and_auth_with_the_password_file_work_and_the_password_is_never_print
 /// `rrn run --once` killed with SIGKILL at a random moment, again and again, while it delivers
 /// hundreds of emails: no email is lost, and the only duplicates are of messages that were in
 /// flight at a kill (at most one per kill).
-#[test]
 fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight() {
     let kills: usize = std::env::var("RRN_TEST_KILLS")
         .ok()
@@ -651,7 +505,6 @@ fn killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_f
     );
 }
 
-#[test]
 fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
     let dir = tempfile::tempdir().unwrap();
     let output = rrn_command()
@@ -690,7 +543,6 @@ fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
     );
 }
 
-#[test]
 fn the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on() {
     let setup = Setup::new(&[("RRN_MAIL__HEARTBEAT", "true")]);
     let summaries = |setup: &Setup| -> Vec<String> {
@@ -828,13 +680,12 @@ fn finish_within(mut command: std::process::Command, limit: std::time::Duration)
     (child.wait_with_output().unwrap(), took)
 }
 
-#[test]
 fn a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing() {
     const TIMEOUT: u64 = 2;
     // The timeout, the short wait for an answer to QUIT, and the process's own start-up.
     let limit = std::time::Duration::from_secs(TIMEOUT + 2 + 6);
     let silent = SilentServer::start();
-    let mut env = smtp_env(silent.port);
+    let mut env = smtp_env(silent.port).to_vec();
     env.push(("RRN_SMTP__TIMEOUT_SECONDS", TIMEOUT.to_string()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut setup = Setup::new(&env);

@@ -13,11 +13,15 @@ use rrn::domain::plan::{
 };
 use rrn::domain::timeline::{CaseFacts, Completion, Timeline};
 
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+use crate::common::{CONFIG, christmas, date};
 
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
+trials!(
+    the_christmas_case_emails_the_right_people_on_the_right_days,
+    running_twice_on_one_day_queues_nothing_new,
+    after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skipped,
+    closed_cases_and_done_milestones_produce_nothing,
+    a_digest_per_recipient_most_urgent_first_and_letters_on_their_own,
+);
 
 struct World {
     config: Config,
@@ -53,12 +57,11 @@ fn done(milestone: &str, agency: Option<&str>, on: &str) -> Completion {
     }
 }
 
-/// The Christmas 2026 case: aware Wednesday 16 December, the notification (day 0) on Monday
-/// 21st, three agencies. Education's summary, due Thursday 7 January (day 10), arrives on
-/// Wednesday 13th, four working days late; everything else is on time.
+/// The Christmas 2026 case (`common::christmas`), everything done: day 0 known from its
+/// milestone's completion, education's summary four working days late.
 fn christmas_case() -> CaseOverview {
     CaseOverview {
-        reference: CaseRef::parse("RR-2026-014").unwrap(),
+        reference: CaseRef::parse(christmas::CASE).unwrap(),
         state: CaseState::Open,
         opened_on: date("2026-12-16"),
         revision: 1,
@@ -68,22 +71,10 @@ fn christmas_case() -> CaseOverview {
             agencies: ["education", "health", "police"]
                 .map(|a| AgencyId::parse(a).unwrap())
                 .to_vec(),
-            completions: vec![
-                done("ofsted_notification", None, "2026-12-21"),
-                done("business_team_copy", None, "2026-12-22"),
-                done("agency_letters", None, "2026-12-22"),
-                done("executive_chair_informed", None, "2026-12-23"),
-                done("progress_meeting", None, "2027-01-05"),
-                done("agency_summary", Some("police"), "2027-01-06"),
-                done("agency_summary", Some("health"), "2027-01-07"),
-                done("agency_summary", Some("education"), "2027-01-13"),
-                done("panel_review", None, "2027-01-11"),
-                done("summary_and_outcome", None, "2027-01-11"),
-                done("partner_signoff", None, "2027-01-14"),
-                done("final_version", None, "2027-01-14"),
-                done("pdg_chair_shared", None, "2027-01-14"),
-                done("national_panel_submission", None, "2027-01-15"),
-            ],
+            completions: christmas::COMPLETED
+                .iter()
+                .map(|&(on, milestone, agency)| done(milestone, agency, on))
+                .collect(),
             local_review_proposed: false,
         },
     }
@@ -354,7 +345,6 @@ fn row_of(day: NaiveDate, decision: &Decision) -> (String, String, String, Strin
     )
 }
 
-#[test]
 fn the_christmas_case_emails_the_right_people_on_the_right_days() {
     let world = World::new();
     // From the aware date to day 20 (Thursday 21 January).
@@ -406,7 +396,6 @@ fn the_christmas_case_emails_the_right_people_on_the_right_days() {
     assert!(!days.iter().any(|(day, _)| *day == date("2026-12-28")));
 }
 
-#[test]
 fn running_twice_on_one_day_queues_nothing_new() {
     let world = World::new();
     let planner = world.planner();
@@ -430,7 +419,6 @@ fn running_twice_on_one_day_queues_nothing_new() {
     assert_eq!(second, Vec::new());
 }
 
-#[test]
 fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skipped() {
     let world = World::new();
     let planner = world.planner();
@@ -539,7 +527,6 @@ fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skip
     );
 }
 
-#[test]
 fn closed_cases_and_done_milestones_produce_nothing() {
     let world = World::new();
     let mut case = christmas_case();
@@ -553,7 +540,6 @@ fn closed_cases_and_done_milestones_produce_nothing() {
     );
 }
 
-#[test]
 fn a_digest_per_recipient_most_urgent_first_and_letters_on_their_own() {
     let world = World::new();
     let planner = world.planner();

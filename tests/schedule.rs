@@ -5,6 +5,13 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, W
 use chrono_tz::Europe::London;
 use rrn::config::Schedule;
 
+trials!(
+    runs_at_eight_and_one_london_time_across_the_march_clock_change,
+    runs_at_eight_and_one_london_time_across_the_october_clock_change,
+    a_late_or_coarse_tick_runs_once_for_what_it_spans,
+    a_pattern_that_is_not_five_cron_fields_is_refused_with_the_fix,
+);
+
 fn default_schedule() -> Schedule {
     Schedule::new(
         &["0 8 * * Mon-Fri".to_owned(), "0 13 * * Mon-Fri".to_owned()],
@@ -67,7 +74,6 @@ fn check_week(runs: &[DateTime<Utc>], from: DateTime<Utc>, to: DateTime<Utc>) {
     }
 }
 
-#[test]
 fn runs_at_eight_and_one_london_time_across_the_march_clock_change() {
     let schedule = default_schedule();
     let (from, to) = week_around((2027, 3, 28));
@@ -84,7 +90,6 @@ fn runs_at_eight_and_one_london_time_across_the_march_clock_change() {
     );
 }
 
-#[test]
 fn runs_at_eight_and_one_london_time_across_the_october_clock_change() {
     let schedule = default_schedule();
     let (from, to) = week_around((2027, 10, 31));
@@ -95,7 +100,6 @@ fn runs_at_eight_and_one_london_time_across_the_october_clock_change() {
     assert_eq!(runs.len(), 14);
 }
 
-#[test]
 fn a_late_or_coarse_tick_runs_once_for_what_it_spans() {
     let schedule = default_schedule();
     // A tick every 7 minutes lands late but still runs each occurrence once.
@@ -115,7 +119,6 @@ fn a_late_or_coarse_tick_runs_once_for_what_it_spans() {
     );
 }
 
-#[test]
 fn a_pattern_that_is_not_five_cron_fields_is_refused_with_the_fix() {
     let error = Schedule::new(&["0 0 8 * * Mon-Fri".to_owned()], London).unwrap_err();
     assert!(error.to_string().contains("five fields"), "{error}");

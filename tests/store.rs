@@ -1,86 +1,82 @@
 //! The case store through the `rrn` binary, on SQLite and on a real PostgreSQL server.
 //!
-//! Every scenario runs on both backends, as `sqlite::NAME` and `postgres::NAME`. PostgreSQL
-//! comes from `RRN_TEST_POSTGRES_URL` (set by `.ci/run`), or without it from the server on
-//! `common::DEFAULT_POSTGRES_URL` where one answers; each test creates its own database, so
-//! tests run in parallel. With no server the PostgreSQL half is reported ignored with the
-//! reason, except under `CI=true`, where it fails (`common::with_postgres`). The harness is
-//! libtest-mimic (`harness = false`): libtest cannot ignore a test at run time.
+//! Every scenario runs on both backends, as `store::sqlite::NAME` and `store::postgres::NAME`
+//! (`cargo test --test main -- store::postgres::` runs one half), each on a database of its own
+//! (`common::db`). With no PostgreSQL server the PostgreSQL half is reported ignored with the
+//! reason, except under `CI=true`, where it fails.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use libtest_mimic::{Arguments, Trial};
+use libtest_mimic::{Completion, Trial};
 use rrn::store::{StatusFilter, Store};
 
-mod common;
-use common::rrn_command;
+use crate::common::db::{TestDb, with_postgres};
+use crate::common::{CONFIG, block_on, christmas, rrn_command};
 
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
 /// The day the commands act on: after the Christmas 2026 case's dates.
 const AT: &str = "2027-01-20";
 
-/// A database of its own for one test; a PostgreSQL one is dropped at the end.
-struct TestDb {
-    url: String,
-    _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+/// Every scenario on both backends (`store::sqlite::NAME`, `store::postgres::NAME`), then the
+/// tests of one backend.
+pub fn trials() -> Vec<Trial> {
+    let mut trials = scenarios();
+    trials.push(crate::trial(
+        crate::test_name(
+            module_path!(),
+            "processes_starting_together_on_a_new_sqlite_file_all_succeed",
+        ),
+        processes_starting_together_on_a_new_sqlite_file_all_succeed,
+    ));
+    trials.push(on_postgres(
+        "a_table_lock_held_by_another_session_times_out_with_a_clear_message",
+        a_table_lock_held_by_another_session_times_out_with_a_clear_message,
+    ));
+    trials
 }
 
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
+/// `scenarios()`: a trial `sqlite::NAME` for each scenario, then a trial `postgres::NAME` for
+/// each.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        fn scenarios() -> Vec<Trial> {
+            vec![
+                $(on_sqlite(stringify!($name), $name),)*
+                $(on_postgres(stringify!($name), $name),)*
+            ]
+        }
+    };
+}
+
+/// The trial `store::sqlite::NAME`: `scenario` on an SQLite database of its own.
+fn on_sqlite(name: &str, scenario: fn(&TestDb)) -> Trial {
+    crate::ignorable_trial(
+        crate::test_name(module_path!(), &format!("sqlite::{name}")),
+        move || {
+            scenario(&TestDb::sqlite());
+            Ok(Completion::Completed)
+        },
+    )
+}
+
+/// The trial `store::postgres::NAME`: `scenario` on a PostgreSQL database of its own, or
+/// ignored with the reason when there is no server (`with_postgres`).
+fn on_postgres(name: &str, scenario: fn(&TestDb)) -> Trial {
+    crate::ignorable_trial(
+        crate::test_name(module_path!(), &format!("postgres::{name}")),
+        move || {
+            with_postgres(|db| {
+                scenario(db);
+                Completion::Completed
+            })
+        },
+    )
 }
 
 impl TestDb {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        Self {
-            url: format!("sqlite://{}", dir.path().join("state/rrn.db").display()),
-            _dir: dir,
-            postgres: None,
-        }
-    }
-
-    /// A new database on the server of `base` (the URL of one of its databases).
-    fn postgres(base: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "rrn_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        );
-        block_on(async {
-            use sqlx::Connection as _;
-            let mut admin = sqlx::PgConnection::connect(base).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        });
-        let (head, tail) = base.rsplit_once('/').expect("a URL with a database");
-        let query = tail
-            .split_once('?')
-            .map_or(String::new(), |(_, q)| format!("?{q}"));
-        Self {
-            url: format!("{head}/{name}{query}"),
-            _dir: dir,
-            postgres: Some((base.to_owned(), name)),
-        }
-    }
-
     /// Where the maildir transport of this test's runs writes.
     fn maildir(&self) -> PathBuf {
-        self._dir.path().join("maildir")
+        self.dir().join("maildir")
     }
 
     fn rrn(&self, args: &[&str]) -> Output {
@@ -139,67 +135,6 @@ impl TestDb {
                 .unwrap()
         })
     }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((base, name)) = self.postgres.take() {
-            let _ = std::thread::spawn(move || {
-                block_on(async {
-                    use sqlx::Connection as _;
-                    if let Ok(mut admin) = sqlx::PgConnection::connect(&base).await {
-                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&mut admin)
-                        .await;
-                    }
-                })
-            })
-            .join();
-        }
-    }
-}
-
-/// Runs a scenario once per backend: `scenarios()` has a trial `sqlite::NAME` and a trial
-/// `postgres::NAME` for each.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        fn scenarios() -> Vec<Trial> {
-            let mut trials = Vec::new();
-            $(trials.push(Trial::test(concat!("sqlite::", stringify!($name)), || {
-                $name(&TestDb::sqlite());
-                Ok(())
-            }));)*
-            $(trials.push(Trial::ignorable_test(concat!("postgres::", stringify!($name)), || {
-                common::with_postgres(|base| $name(&TestDb::postgres(base)))
-            }));)*
-            trials
-        }
-    };
-}
-
-fn main() {
-    let args = Arguments::from_args();
-    let mut trials = scenarios();
-    trials.push(Trial::test(
-        "processes_starting_together_on_a_new_sqlite_file_all_succeed",
-        || {
-            processes_starting_together_on_a_new_sqlite_file_all_succeed();
-            Ok(())
-        },
-    ));
-    trials.push(Trial::ignorable_test(
-        "postgres::a_table_lock_held_by_another_session_times_out_with_a_clear_message",
-        || {
-            common::with_postgres(|base| {
-                a_table_lock_held_by_another_session_times_out_with_a_clear_message(
-                    &TestDb::postgres(base),
-                )
-            })
-        },
-    ));
-    libtest_mimic::run(&args, trials).exit();
 }
 
 /// A lock another session holds (an operator's `LOCK TABLE`) makes a command wait for the lock
@@ -299,22 +234,7 @@ fn processes_starting_together_on_a_new_sqlite_file_all_succeed() {
 
 /// Opened on its day 0, Monday 21 December 2026.
 fn open_christmas_case(db: &TestDb) {
-    db.case(&[
-        "open",
-        "--at",
-        "2026-12-21",
-        "RR-2026-014",
-        "--aware",
-        "2026-12-16",
-        "--day0",
-        "2026-12-21",
-        "--agency",
-        "police",
-        "--agency",
-        "health",
-        "--agency",
-        "education",
-    ]);
+    db.case(&christmas::OPEN[1..]);
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -685,10 +605,7 @@ fn a_csv_import_writes_what_opening_each_case_writes(db: &TestDb) {
         ),
         ("RR-2026-053", "2026-12-09", None, "health;education;police"),
     ];
-    let one_by_one = match &db.postgres {
-        Some((base, _)) => TestDb::postgres(base),
-        None => TestDb::sqlite(),
-    };
+    let one_by_one = db.another();
     for target in [db, &one_by_one] {
         open_christmas_case(target);
     }
@@ -1630,7 +1547,7 @@ fn migrating_twice_is_harmless(db: &TestDb) {
 /// upgrading, the key is found (SQLite hashes the copied rows at start, PostgreSQL in the
 /// migration, and both must agree with rrn's hash), so the chair is not told twice.
 fn a_log_written_before_the_0004_layout_still_dedups(db: &TestDb) {
-    let backend = if db.postgres.is_some() {
+    let backend = if db.is_postgres() {
         "postgres"
     } else {
         "sqlite"

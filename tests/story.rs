@@ -3,25 +3,22 @@
 //! 16 December 2026), the Ofsted notification (day 0) goes on Monday 21st, three agencies are
 //! involved. Every weekday up to day 20 the business team records what was done that day, then
 //! `rrn run --once --at DATE` runs (a bare date is 09:00 London time, inside the sending window).
-//! Education's summary arrives four working days late; the panel review is on time. The emails
-//! the SMTP server receives each day (recipient, kind, case, milestones) must match the table
-//! below, worked out by hand from config/timeline.toml (the same story as tests/plan.rs, which
-//! checks the planner alone).
+//! Education's summary arrives four working days late; the panel review is on time (what is
+//! recorded is `common::christmas::COMPLETED`). The emails the SMTP server receives each day
+//! (recipient, kind, case, milestones) must match the table below, worked out by hand from
+//! config/timeline.toml (the same story as the `plan` area's, which checks the planner alone).
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::TcpListener;
 use std::process::Output;
-use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use mailin_embedded::response::OK;
-use mailin_embedded::{Handler, Response, Server, SslConfig};
 
-mod common;
-use common::rrn_command;
+use crate::common;
+use common::christmas::{CASE, COMPLETED};
+use common::smtp::{smtp_env, smtp_server};
+use common::{CONFIG, date, header, rrn_command};
 
-const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
-const CASE: &str = "RR-2026-014";
+trials!(the_christmas_case_day_by_day_through_the_binary_and_a_real_smtp_server);
 
 // Who is who in config/rrn.toml.
 const EXECUTIVE_CHAIR: &str = "executive-chair@partnership.example";
@@ -57,26 +54,6 @@ impl Kind {
         }
     }
 }
-
-/// What the business team records before the day's run: (day, milestone, agency). It is what
-/// tests/plan.rs's case has completed, each on the day it happened.
-#[rustfmt::skip]
-const RECORDED: &[(&str, &str, Option<&str>)] = &[
-    ("2026-12-21", "ofsted_notification",       None),              // day 0 (due 23 December)
-    ("2026-12-22", "business_team_copy",        None),              // day 1, its due day
-    ("2026-12-22", "agency_letters",            None),              // day 1, its due day
-    ("2026-12-23", "executive_chair_informed",  None),              // day 2 (due day 10)
-    ("2027-01-05", "progress_meeting",          None),              // day 8 (due day 10)
-    ("2027-01-06", "agency_summary",            Some("police")),    // day 9 (due day 10)
-    ("2027-01-07", "agency_summary",            Some("health")),    // day 10, its due day
-    ("2027-01-11", "panel_review",              None),              // day 12, its due day
-    ("2027-01-11", "summary_and_outcome",       None),              // day 12, its due day
-    ("2027-01-13", "agency_summary",            Some("education")), // day 14: 4 days late
-    ("2027-01-14", "partner_signoff",           None),              // day 15, its due day
-    ("2027-01-14", "final_version",             None),              // day 15, its due day
-    ("2027-01-14", "pdg_chair_shared",          None),              // day 15, its due day
-    ("2027-01-15", "national_panel_submission", None),              // day 16, its due day
-];
 
 /// One email received: (day, recipient, kind, case, the milestones its items are about).
 type Row = (
@@ -154,68 +131,6 @@ const EXPECTED: &[Row] = &[
     // Nothing more up to day 20 (Thursday 21 January).
 ];
 
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-/// What the test SMTP server received: (envelope recipients, message) of each message.
-#[derive(Clone, Default)]
-struct Mailbox {
-    state: Arc<Mutex<Received>>,
-}
-
-#[derive(Default)]
-struct Received {
-    messages: Vec<(Vec<String>, String)>,
-    current: Vec<u8>,
-    current_to: Vec<String>,
-}
-
-impl Handler for Mailbox {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
-        let mut state = self.state.lock().unwrap();
-        state.current.clear();
-        state.current_to = to.to_vec();
-        OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.state.lock().unwrap().current.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let mut state = self.state.lock().unwrap();
-        let message = String::from_utf8_lossy(&state.current).into_owned();
-        let to = std::mem::take(&mut state.current_to);
-        state.messages.push((to, message));
-        OK
-    }
-}
-
-impl Mailbox {
-    fn received(&self) -> Vec<(Vec<String>, String)> {
-        self.state.lock().unwrap().messages.clone()
-    }
-}
-
-/// A real SMTP server on a free port of 127.0.0.1, in this process.
-fn smtp_server() -> (Mailbox, u16) {
-    let mailbox = Mailbox::default();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut server = Server::new(mailbox.clone());
-    server
-        .with_name("smtp.test")
-        .with_ssl(SslConfig::None)
-        .unwrap()
-        .with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
-    (mailbox, port)
-}
-
 /// A database of its own, and the SMTP server as the transport.
 struct Story {
     _dir: tempfile::TempDir,
@@ -225,16 +140,11 @@ struct Story {
 impl Story {
     fn new(port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let env = vec![
-            (
-                "RRN_DATABASE__URL".to_owned(),
-                format!("sqlite://{}", dir.path().join("rrn.db").display()),
-            ),
-            ("RRN_MAIL__TRANSPORT".to_owned(), "smtp".to_owned()),
-            ("RRN_SMTP__HOST".to_owned(), "127.0.0.1".to_owned()),
-            ("RRN_SMTP__PORT".to_owned(), port.to_string()),
-            ("RRN_SMTP__TLS".to_owned(), "none".to_owned()),
-        ];
+        let mut env = vec![(
+            "RRN_DATABASE__URL".to_owned(),
+            format!("sqlite://{}", dir.path().join("rrn.db").display()),
+        )];
+        env.extend(smtp_env(port).map(|(k, v)| (k.to_owned(), v)));
         Self { _dir: dir, env }
     }
 
@@ -257,18 +167,6 @@ impl Story {
     fn json(&self, args: &[&str]) -> serde_json::Value {
         serde_json::from_slice(&self.rrn(args).stdout).unwrap()
     }
-}
-
-/// A header's value, unfolded.
-fn header(message: &str, name: &str) -> Option<String> {
-    let prefix = format!("{name}: ");
-    let mut lines = message.lines().skip_while(|l| !l.starts_with(&prefix));
-    let mut value = lines.next()?.strip_prefix(&prefix)?.to_owned();
-    for line in lines.take_while(|l| l.starts_with(' ') || l.starts_with('\t')) {
-        value.push(' ');
-        value.push_str(line.trim_start());
-    }
-    Some(value)
 }
 
 /// The address in `"Name" <address>`.
@@ -507,7 +405,6 @@ fn weekdays() -> Vec<NaiveDate> {
         .collect()
 }
 
-#[test]
 fn the_christmas_case_day_by_day_through_the_binary_and_a_real_smtp_server() {
     let config = rrn::config::Config::load_from(Some(CONFIG.as_ref()), &[]).unwrap();
     let timeline = config.load_timeline().unwrap();
@@ -516,7 +413,7 @@ fn the_christmas_case_day_by_day_through_the_binary_and_a_real_smtp_server() {
         .iter()
         .map(|m| (m.title.clone(), m.id.clone()))
         .collect();
-    for (day, milestone, _) in RECORDED {
+    for (day, milestone, _) in COMPLETED {
         assert!(
             timeline.milestone(milestone).is_some(),
             "{day}: {milestone}"
@@ -572,7 +469,7 @@ fn the_christmas_case_day_by_day_through_the_binary_and_a_real_smtp_server() {
     for day in &days {
         let day_text = day.to_string();
         // The morning's record of what was done today, then the day's run.
-        for (_, milestone, agency) in RECORDED.iter().filter(|r| r.0 == day_text) {
+        for (_, milestone, agency) in COMPLETED.iter().filter(|r| r.0 == day_text) {
             let at = format!("{day_text}T08:30");
             let mut args = vec!["case", "complete", CASE, milestone, "--on", &day_text];
             if let Some(agency) = agency {

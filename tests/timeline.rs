@@ -1,7 +1,6 @@
 //! The timeline as data: the shipped file matches the flowchart, bad files are refused with their
 //! location, and evaluation is right to the day across Christmas.
 
-use chrono::NaiveDate;
 use rrn::domain::agency::AgencyId;
 use rrn::domain::calendar::{Calendar, Division, HolidayFeed};
 use rrn::domain::timeline::{
@@ -9,11 +8,24 @@ use rrn::domain::timeline::{
     explain,
 };
 
-static BUILTIN: std::sync::LazyLock<Timeline> = std::sync::LazyLock::new(Timeline::builtin);
+use crate::common::date;
 
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
+trials!(
+    shipped_timeline_encodes_the_flowchart_table,
+    christmas_2026_case_is_right_to_the_day,
+    each_due_date_explains_itself,
+    without_day0_the_day0_milestones_have_no_due_date,
+    a_review_counts_calendar_months_from_the_submission_and_clamps_to_the_months_end,
+    a_case_level_milestone_anchored_on_a_per_agency_one_waits_for_every_agency,
+    invalid_timelines_are_refused_with_their_location,
+    a_duplicate_id_is_reported_once_and_cycles_where_they_are,
+    an_absurd_offset_is_refused_rather_than_wrapped,
+    every_problem_in_a_timeline_is_reported_at_once,
+    long_dates_read_as_chronos_long_format,
+    absurd_policy_numbers_are_refused_with_their_location,
+);
+
+static BUILTIN: std::sync::LazyLock<Timeline> = std::sync::LazyLock::new(Timeline::builtin);
 
 fn england() -> Calendar {
     Calendar::new(&HolidayFeed::builtin(), Division::EnglandAndWales, &[])
@@ -42,7 +54,6 @@ fn find<'a, 't>(
         .unwrap_or_else(|| panic!("no row for {id} {agency_id:?}"))
 }
 
-#[test]
 fn shipped_timeline_encodes_the_flowchart_table() {
     use Role::*;
     let timeline =
@@ -172,7 +183,6 @@ fn shipped_timeline_encodes_the_flowchart_table() {
 /// 4 = Tue 29, 5 = Wed 30, 6 = Thu 31, 7 = Mon 4 Jan, 8 = Tue 5, 9 = Wed 6, 10 = Thu 7,
 /// 11 = Fri 8, 12 = Mon 11, 13 = Tue 12, 14 = Wed 13, 15 = Thu 14, 16 = Fri 15.
 /// Aware on Wednesday 16 December: 1 = Thu 17, 2 = Fri 18, 3 = Mon 21, 4 = Tue 22, 5 = Wed 23.
-#[test]
 fn christmas_2026_case_is_right_to_the_day() {
     let expected = [
         // (id, opens, due)
@@ -287,7 +297,6 @@ fn christmas_2026_case_is_right_to_the_day() {
     );
 }
 
-#[test]
 fn each_due_date_explains_itself() {
     let facts = CaseFacts {
         aware: Some(date("2026-12-16")),
@@ -320,7 +329,6 @@ fn each_due_date_explains_itself() {
     );
 }
 
-#[test]
 fn without_day0_the_day0_milestones_have_no_due_date() {
     let facts = CaseFacts {
         aware: Some(date("2026-12-16")),
@@ -405,7 +413,6 @@ owner = "business_team"
 only_if = "local_review"
 "#;
 
-#[test]
 fn a_review_counts_calendar_months_from_the_submission_and_clamps_to_the_months_end() {
     let timeline = Timeline::parse(REVIEW_TIMELINE, "review.toml").unwrap();
     let mut facts = CaseFacts {
@@ -434,7 +441,6 @@ fn a_review_counts_calendar_months_from_the_submission_and_clamps_to_the_months_
     assert!(states.iter().all(|s| s.id != "publication"));
 }
 
-#[test]
 fn a_case_level_milestone_anchored_on_a_per_agency_one_waits_for_every_agency() {
     let timeline = Timeline::parse(REVIEW_TIMELINE, "review.toml").unwrap();
     let mut facts = CaseFacts {
@@ -459,7 +465,6 @@ fn a_case_level_milestone_anchored_on_a_per_agency_one_waits_for_every_agency() 
 }
 
 /// Each broken timeline is refused with the file, line and column of the problem.
-#[test]
 fn invalid_timelines_are_refused_with_their_location() {
     let milestone = |id: &str, anchor: &str, extra: &str| {
         format!(
@@ -539,7 +544,6 @@ fn invalid_timelines_are_refused_with_their_location() {
     }
 }
 
-#[test]
 fn a_duplicate_id_is_reported_once_and_cycles_where_they_are() {
     let milestone = |id: &str, anchor: &str| {
         format!(
@@ -581,7 +585,6 @@ fn a_duplicate_id_is_reported_once_and_cycles_where_they_are() {
     assert_eq!(error.matches("cycle").count(), 2, "{error}");
 }
 
-#[test]
 fn an_absurd_offset_is_refused_rather_than_wrapped() {
     let text = "day0_milestone = \"a\"\n[[milestone]]\nid = \"a\"\nstep = 1\ntitle = \"t\"\n\
                 anchor = \"aware\"\ndue = 4294967286\nowner = \"business_team\"\n";
@@ -592,7 +595,6 @@ fn an_absurd_offset_is_refused_rather_than_wrapped() {
     );
 }
 
-#[test]
 fn every_problem_in_a_timeline_is_reported_at_once() {
     let text = "day0_milestone = \"a\"\n[[milestone]]\nid = \"a\"\nstep = 1\ntitle = \"t\"\n\
                 anchor = \"nowhere\"\ndue = 5\nowner = \"boss\"\n";
@@ -603,7 +605,6 @@ fn every_problem_in_a_timeline_is_reported_at_once() {
 
 /// Dates are spelled out by hand (for speed); they must read as chrono's long format does,
 /// for every day of the century.
-#[test]
 fn long_dates_read_as_chronos_long_format() {
     let mut day = date("2000-01-01");
     while day < date("2100-01-01") {
@@ -617,7 +618,6 @@ fn long_dates_read_as_chronos_long_format() {
 
 /// Policy numbers far out of range used to pass, then fail every case at each run (or wrap to
 /// a reminder after the due day): refused at load, with their place in the file.
-#[test]
 fn absurd_policy_numbers_are_refused_with_their_location() {
     let base = "day0_milestone = \"a\"\n[[milestone]]\nid = \"a\"\nstep = 1\ntitle = \"t\"\n\
                 anchor = \"aware\"\ndue = 5\nowner = \"business_team\"\n";
