@@ -98,15 +98,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
     }
     runtime()?.block_on(async {
         let store = open_store(&ctx.config).await?;
-        let actor = match args.actor.as_deref().map(str::trim) {
-            Some("") => return Err(usage(anyhow::anyhow!("--actor is empty: give a name"))),
-            Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
-                .expect("given")
-                .to_owned(),
-            // A listing records nothing: no actor to ask the environment for.
-            None if reads_only => String::new(),
-            None => os_user()?,
-        };
+        let actor = actor(args.actor.as_deref(), reads_only)?;
         let work = Casework {
             store: &store,
             config: &ctx.config,
@@ -119,114 +111,139 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
             dated: ctx.at.with_timezone(&Utc),
             today: ctx.today(),
         };
-        let done = |message: String| -> Result<String, CliError> {
-            Ok(match args.format {
-                Format::Table => message + "\n",
-                Format::Json => {
-                    serde_json::json!({ "ok": true, "message": message }).to_string() + "\n"
-                }
-            })
-        };
+        let format = args.format;
         match args.command {
-            CaseCommand::Open {
-                reference,
-                aware,
-                day0,
-                agencies,
-                local_review,
-            } => {
-                work.open(Opening {
-                    reference: reference.clone(),
-                    aware,
-                    day0,
-                    agencies,
-                    local_review_proposed: local_review,
-                })
-                .await?;
-                done(format!("opened {reference}"))
-            }
-            CaseCommand::Agencies {
-                reference,
-                add,
-                remove,
-            } => {
-                if add.is_empty() && remove.is_empty() {
-                    return Err(usage(anyhow::anyhow!(
-                        "nothing to change: give --add ID or --remove ID"
-                    )));
-                }
-                work.change_agencies(&reference, &add, &remove).await?;
-                done(format!("updated the agencies of {reference}"))
-            }
-            CaseCommand::Complete {
-                reference,
-                milestone,
-                agency,
-                on,
-                note,
-            } => {
-                let on = on.unwrap_or(ctx.today());
-                work.complete(&reference, &milestone, agency.as_ref(), on, note.as_deref())
-                    .await?;
-                done(format!(
-                    "recorded {milestone} on {reference} as done on {on}"
-                ))
-            }
-            CaseCommand::Uncomplete {
-                reference,
-                milestone,
-                agency,
-            } => {
-                work.uncomplete(&reference, &milestone, agency.as_ref())
-                    .await?;
-                done(format!("recorded {milestone} on {reference} as not done"))
-            }
-            CaseCommand::Close { reference, reason } => {
-                work.close(&reference, &reason).await?;
-                done(format!("closed {reference}"))
-            }
-            CaseCommand::Reopen { reference } => {
-                work.reopen(&reference).await?;
-                done(format!("reopened {reference}"))
-            }
-            CaseCommand::LocalReview {
-                reference,
-                proposed,
-            } => {
-                work.set_local_review(&reference, proposed.0).await?;
-                done(format!(
-                    "recorded that a local review was {}proposed for {reference}",
-                    if proposed.0 { "" } else { "not " }
-                ))
-            }
             CaseCommand::List { status } => {
-                let summaries = summaries(&store, &ctx, status).await?;
-                Ok(match args.format {
+                let lines = case_lines(&store, &ctx, status).await?;
+                Ok(match format {
                     Format::Json => {
-                        serde_json::to_string_pretty(&summaries).expect("serialisable") + "\n"
+                        serde_json::to_string_pretty(&lines).expect("serialisable") + "\n"
                     }
-                    Format::Table => list_table(&summaries),
+                    Format::Table => list_table(&lines),
                 })
             }
-            CaseCommand::Show { reference } => show(&store, &ctx, &reference, args.format).await,
-            CaseCommand::Import { file } => {
-                let rows = read_csv(&file)?;
-                let count = work.import(rows).await?;
-                done(format!("imported {count} cases from {}", file.display()))
-            }
-            CaseCommand::Export { status } => match args.format {
+            CaseCommand::Show { reference } => show(&store, &ctx, &reference, format).await,
+            CaseCommand::Export { status } => match format {
                 Format::Json => {
-                    let summaries = summaries(&store, &ctx, status).await?;
-                    Ok(serde_json::to_string_pretty(&summaries).expect("serialisable") + "\n")
+                    let lines = case_lines(&store, &ctx, status).await?;
+                    Ok(serde_json::to_string_pretty(&lines).expect("serialisable") + "\n")
                 }
                 Format::Table => export_csv(&store, &ctx, status).await,
             },
+            change => {
+                let message = change_case(&work, change, ctx.today()).await?;
+                Ok(match format {
+                    Format::Table => message + "\n",
+                    Format::Json => {
+                        serde_json::json!({ "ok": true, "message": message }).to_string() + "\n"
+                    }
+                })
+            }
+        }
+    })
+}
+
+/// Who the audit log names: `--actor`, or the OS user for a change (a listing records nothing).
+fn actor(given: Option<&str>, reads_only: bool) -> Result<String, CliError> {
+    Ok(match given.map(str::trim) {
+        Some("") => return Err(usage(anyhow::anyhow!("--actor is empty: give a name"))),
+        Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
+            .expect("given")
+            .to_owned(),
+        None if reads_only => String::new(),
+        None => os_user()?,
+    })
+}
+
+/// A command that changes cases, done through casework; what it did, in words.
+async fn change_case(
+    work: &Casework<'_>,
+    command: CaseCommand,
+    today: chrono::NaiveDate,
+) -> Result<String, CliError> {
+    Ok(match command {
+        CaseCommand::Open {
+            reference,
+            aware,
+            day0,
+            agencies,
+            local_review,
+        } => {
+            work.open(Opening {
+                reference: reference.clone(),
+                aware,
+                day0,
+                agencies,
+                local_review_proposed: local_review,
+            })
+            .await?;
+            format!("opened {reference}")
+        }
+        CaseCommand::Agencies {
+            reference,
+            add,
+            remove,
+        } => {
+            if add.is_empty() && remove.is_empty() {
+                return Err(usage(anyhow::anyhow!(
+                    "nothing to change: give --add ID or --remove ID"
+                )));
+            }
+            work.change_agencies(&reference, &add, &remove).await?;
+            format!("updated the agencies of {reference}")
+        }
+        CaseCommand::Complete {
+            reference,
+            milestone,
+            agency,
+            on,
+            note,
+        } => {
+            let on = on.unwrap_or(today);
+            work.complete(&reference, &milestone, agency.as_ref(), on, note.as_deref())
+                .await?;
+            format!("recorded {milestone} on {reference} as done on {on}")
+        }
+        CaseCommand::Uncomplete {
+            reference,
+            milestone,
+            agency,
+        } => {
+            work.uncomplete(&reference, &milestone, agency.as_ref())
+                .await?;
+            format!("recorded {milestone} on {reference} as not done")
+        }
+        CaseCommand::Close { reference, reason } => {
+            work.close(&reference, &reason).await?;
+            format!("closed {reference}")
+        }
+        CaseCommand::Reopen { reference } => {
+            work.reopen(&reference).await?;
+            format!("reopened {reference}")
+        }
+        CaseCommand::LocalReview {
+            reference,
+            proposed,
+        } => {
+            work.set_local_review(&reference, proposed.0).await?;
+            format!(
+                "recorded that a local review was {}proposed for {reference}",
+                if proposed.0 { "" } else { "not " }
+            )
+        }
+        CaseCommand::Import { file } => {
+            let rows = read_csv(&file)?;
+            let count = work.import(rows).await?;
+            format!("imported {count} cases from {}", file.display())
+        }
+        CaseCommand::List { .. } | CaseCommand::Show { .. } | CaseCommand::Export { .. } => {
+            unreachable!("read-only commands are handled by run")
         }
     })
 }
 
 /// Evaluates every case of `status`, holding one case at a time.
-async fn summaries(
+async fn case_lines(
     store: &Store,
     ctx: &Loaded,
     status: StatusArg,

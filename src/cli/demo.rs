@@ -69,7 +69,6 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
         let store = Store::open(&url).await.map_err(|e| CliError::Failed(e.into()))?;
         let service = Service::load(loaded.config.clone(), &maildir).map_err(|e| CliError::Failed(e.into()))?;
         let claimer = Claimer::this_process(chrono::Duration::seconds(60));
-        let planner = loaded.planner();
         let mut out = format!(
             "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); {late_agency}'s summary \
              arrives {LATE_BY} working days late.\n\n",
@@ -94,47 +93,8 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
                 dated: at,
                 today,
             };
-            let mut done = Vec::new();
-            if today == aware {
-                work.open(Opening {
-                    reference: reference.clone(),
-                    aware,
-                    day0: None,
-                    agencies: agencies.clone(),
-                    local_review_proposed: false,
-                })
-                .await?;
-                done.push("case opened".to_owned());
-            }
-            if today == day0 {
-                work.complete(&reference, planner.timeline.day0_milestone(), None, today, None).await?;
-                done.push(format!("{} recorded", planner.timeline.day0_milestone()));
-            }
-            // The business team records each milestone on its due day; the late agency later.
-            let (case, _) = store
-                .case_with_audit(&reference)
-                .await
-                .map_err(|e| CliError::Failed(e.into()))?
-                .expect("opened on the aware day");
-            let facts = case.facts();
-            let states = evaluate(&loaded.timeline, &loaded.calendar, &facts, today)
-                .map_err(|e| CliError::Failed(e.into()))?;
-            for state in &states {
-                let Some(due) = state.due else { continue };
-                let late = state.agency == Some(&late_agency);
-                let when = if late {
-                    loaded.calendar.add_working_days(due, LATE_BY).unwrap_or(due)
-                } else {
-                    due
-                };
-                if when == today && !matches!(state.status, Status::DoneOnTime | Status::DoneLate { .. }) {
-                    work.complete(&reference, state.id, state.agency, today, None).await?;
-                    done.push(match state.agency {
-                        Some(a) => format!("{}/{a} recorded", state.id),
-                        None => format!("{} recorded", state.id),
-                    });
-                }
-            }
+            let sample = Sample { reference: &reference, aware, day0, agencies: &agencies, late_agency: &late_agency };
+            let done = record_progress(&work, &sample, today).await?;
             let before: std::collections::HashSet<PathBuf> = emails(&maildir);
             // The daemon's own step: evaluate and queue, then deliver.
             service.step(&store, &claimer, at, None).await.map_err(|e| CliError::Failed(e.into()))?;
@@ -146,15 +106,7 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
             }
             for path in new {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                // A header's value, unfolded (long ones continue on indented lines).
-                let header = |name: &str| {
-                    let prefix = format!("{name}: ");
-                    let mut lines = text.lines().skip_while(|l| !l.starts_with(&prefix));
-                    let first = lines.next().and_then(|l| l.strip_prefix(&prefix)).unwrap_or("");
-                    let rest: Vec<&str> = lines.take_while(|l| l.starts_with(' ')).map(str::trim_start).collect();
-                    std::iter::once(first).chain(rest).collect::<Vec<_>>().join(" ")
-                };
-                writeln!(out, "  email to {}: {}", header("To"), header("Subject")).expect("String");
+                writeln!(out, "  email to {}: {}", header(&text, "To"), header(&text, "Subject")).expect("String");
             }
         }
         writeln!(out, "\nThe emails are .eml files in {}", maildir.display()).expect("String");
@@ -178,4 +130,92 @@ fn day_number(
     calendar
         .between(day0, today)
         .map_or("?".to_owned(), |n| n.to_string())
+}
+
+/// The demo's case and how its agencies answer.
+struct Sample<'a> {
+    reference: &'a CaseRef,
+    aware: chrono::NaiveDate,
+    day0: chrono::NaiveDate,
+    agencies: &'a [crate::domain::agency::AgencyId],
+    /// Its summary arrives [`LATE_BY`] working days late.
+    late_agency: &'a crate::domain::agency::AgencyId,
+}
+
+/// What the business team records on `today`: the case opened on the aware day, day 0 on its
+/// day, each milestone on its due day, and the late agency's summary late; what it did, in words.
+async fn record_progress(
+    work: &Casework<'_>,
+    sample: &Sample<'_>,
+    today: chrono::NaiveDate,
+) -> Result<Vec<String>, CliError> {
+    let mut done = Vec::new();
+    if today == sample.aware {
+        work.open(Opening {
+            reference: sample.reference.clone(),
+            aware: sample.aware,
+            day0: None,
+            agencies: sample.agencies.to_vec(),
+            local_review_proposed: false,
+        })
+        .await?;
+        done.push("case opened".to_owned());
+    }
+    if today == sample.day0 {
+        work.complete(
+            sample.reference,
+            work.timeline.day0_milestone(),
+            None,
+            today,
+            None,
+        )
+        .await?;
+        done.push(format!("{} recorded", work.timeline.day0_milestone()));
+    }
+    // The business team records each milestone on its due day; the late agency later.
+    let (case, _) = work
+        .store
+        .case_with_audit(sample.reference)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?
+        .expect("opened on the aware day");
+    let facts = case.facts();
+    let states = evaluate(work.timeline, work.calendar, &facts, today)
+        .map_err(|e| CliError::Failed(e.into()))?;
+    for state in &states {
+        let Some(due) = state.due else { continue };
+        let late = state.agency == Some(sample.late_agency);
+        let when = if late {
+            work.calendar.add_working_days(due, LATE_BY).unwrap_or(due)
+        } else {
+            due
+        };
+        if when == today && !matches!(state.status, Status::DoneOnTime | Status::DoneLate { .. }) {
+            work.complete(sample.reference, state.id, state.agency, today, None)
+                .await?;
+            done.push(match state.agency {
+                Some(a) => format!("{}/{a} recorded", state.id),
+                None => format!("{} recorded", state.id),
+            });
+        }
+    }
+    Ok(done)
+}
+
+/// A header's value in an `.eml` file, unfolded (long ones continue on indented lines).
+fn header(text: &str, name: &str) -> String {
+    let prefix = format!("{name}: ");
+    let mut lines = text.lines().skip_while(|l| !l.starts_with(&prefix));
+    let first = lines
+        .next()
+        .and_then(|l| l.strip_prefix(&prefix))
+        .unwrap_or("");
+    let rest: Vec<&str> = lines
+        .take_while(|l| l.starts_with(' '))
+        .map(str::trim_start)
+        .collect();
+    std::iter::once(first)
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -71,86 +71,89 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
         };
         Ok(match args.format {
             Format::Json => serde_json::to_string_pretty(&status).expect("serialisable") + "\n",
-            Format::Table => {
-                let local = |at: chrono::DateTime<Utc>| {
-                    at.with_timezone(&tz)
-                        .format("%a %Y-%m-%d %H:%M")
-                        .to_string()
-                };
-                let mut out = String::new();
-                let never = || "never".to_owned();
-                let _ = writeln!(out, "config:     {}", status.config);
-                let _ = writeln!(out, "database:   {} ({})", status.database, status.backend);
-                let _ = writeln!(
-                    out,
-                    "last run:   {}",
-                    status.snapshot.last_run.map(local).unwrap_or_else(never)
-                );
-                let _ = writeln!(
-                    out,
-                    "next run:   {}",
-                    status.next_run.map(local).unwrap_or_else(never)
-                );
-                let _ = writeln!(
-                    out,
-                    "leader:     {}",
-                    match &status.leader {
-                        Some(l) => format!(
-                            "{} (leading since {}, last seen {})",
-                            l.instance,
-                            local(l.since),
-                            local(l.seen_at)
-                        ),
-                        None => "no daemon has run on this database".to_owned(),
-                    }
-                );
-                let e = status.snapshot.emails;
-                let _ = write!(
-                    out,
-                    "emails:     {} pending, {} in flight, {} sent, {} failed",
-                    e.pending, e.in_flight, e.sent, e.failed
-                );
-                if e.cancelled > 0 {
-                    let _ = write!(out, ", {} cancelled", e.cancelled);
-                }
-                out.push('\n');
-                let _ = writeln!(out, "open cases: {}", status.snapshot.open_cases);
-                let failed = &status.snapshot.failed_cases;
-                if !failed.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "failed:     {} case{} the last run could not plan (nothing is sent for \
-                         them until fixed):",
-                        failed.len(),
-                        if failed.len() == 1 { "" } else { "s" }
-                    );
-                    for f in failed {
-                        let _ = writeln!(out, "  {f}");
-                    }
-                }
-                if status.snapshot.overdue.is_empty() {
-                    let _ = writeln!(out, "overdue:    none");
-                } else {
-                    let _ = writeln!(out, "overdue:");
-                    let _ = writeln!(
-                        out,
-                        "  {:<14}  {:<32}  {:<12}  {:<10}  WORKING DAYS",
-                        "CASE", "MILESTONE", "AGENCY", "DUE"
-                    );
-                    for o in &status.snapshot.overdue {
-                        let _ = writeln!(
-                            out,
-                            "  {:<14}  {:<32}  {:<12}  {:<10}  {}",
-                            o.case,
-                            o.milestone,
-                            o.agency.as_deref().unwrap_or("-"),
-                            o.due.map(|d| d.to_string()).unwrap_or_default(),
-                            o.working_days
-                        );
-                    }
-                }
-                out
-            }
+            Format::Table => table(&status, tz),
         })
     })
+}
+
+/// `rrn status` for a person: one fact per line, the failed and overdue below.
+fn table(status: &Status, tz: chrono_tz::Tz) -> String {
+    let local = |at: chrono::DateTime<Utc>| {
+        at.with_timezone(&tz)
+            .format("%a %Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let mut out = String::new();
+    let never = || "never".to_owned();
+    let _ = writeln!(out, "config:     {}", status.config);
+    let _ = writeln!(out, "database:   {} ({})", status.database, status.backend);
+    let _ = writeln!(
+        out,
+        "last run:   {}",
+        status.snapshot.last_run.map(local).unwrap_or_else(never)
+    );
+    let _ = writeln!(
+        out,
+        "next run:   {}",
+        status.next_run.map(local).unwrap_or_else(never)
+    );
+    let _ = writeln!(
+        out,
+        "leader:     {}",
+        match &status.leader {
+            Some(l) => format!(
+                "{} (leading since {}, last seen {})",
+                l.instance,
+                local(l.since),
+                local(l.seen_at)
+            ),
+            None => "no daemon has run on this database".to_owned(),
+        }
+    );
+    let e = status.snapshot.emails;
+    let _ = write!(
+        out,
+        "emails:     {} pending, {} in flight, {} sent, {} failed",
+        e.pending, e.in_flight, e.sent, e.failed
+    );
+    if e.cancelled > 0 {
+        let _ = write!(out, ", {} cancelled", e.cancelled);
+    }
+    out.push('\n');
+    let _ = writeln!(out, "open cases: {}", status.snapshot.open_cases);
+    let failed = &status.snapshot.failed_cases;
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "failed:     {} case{} the last run could not plan (nothing is sent for \
+             them until fixed):",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" }
+        );
+        for f in failed {
+            let _ = writeln!(out, "  {f}");
+        }
+    }
+    if status.snapshot.overdue.is_empty() {
+        let _ = writeln!(out, "overdue:    none");
+    } else {
+        let _ = writeln!(out, "overdue:");
+        let _ = writeln!(
+            out,
+            "  {:<14}  {:<32}  {:<12}  {:<10}  WORKING DAYS",
+            "CASE", "MILESTONE", "AGENCY", "DUE"
+        );
+        for o in &status.snapshot.overdue {
+            let _ = writeln!(
+                out,
+                "  {:<14}  {:<32}  {:<12}  {:<10}  {}",
+                o.case,
+                o.milestone,
+                o.agency.as_deref().unwrap_or("-"),
+                o.due.map(|d| d.to_string()).unwrap_or_default(),
+                o.working_days
+            );
+        }
+    }
+    out
 }

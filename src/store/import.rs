@@ -69,7 +69,6 @@ impl Tx {
         if cases.is_empty() {
             return Ok(());
         }
-        let count = cases.len() as i64;
         let revision: i64 = on_backend!(&mut self.0, conn, _PG => {
             sqlx::query_scalar(
                 "UPDATE revision_counter SET value = value + 1 WHERE id = 1 RETURNING value",
@@ -78,161 +77,180 @@ impl Tx {
             .await?
         });
         match &mut self.0 {
-            Inner::Sqlite(conn) => {
-                // BEGIN IMMEDIATE holds the write lock, so no one else takes these ids; an
-                // INTEGER PRIMARY KEY without AUTOINCREMENT would take the same (max + 1).
-                let last: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM cases")
-                    .fetch_one(&mut **conn)
-                    .await?;
-                for (n, chunk) in cases.chunks(CASES_PER_STATEMENT).enumerate() {
-                    let first = last + 1 + (n * CASES_PER_STATEMENT) as i64;
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    let mut agencies = Vec::new();
-                    let mut day0s = Vec::new();
-                    let mut audits = Vec::with_capacity(chunk.len());
-                    for (id, c) in (first..).zip(chunk) {
-                        rows.push(serde_json::json!([
-                            id,
-                            c.case.reference.as_str(),
-                            c.case.aware.to_string(),
-                            c.case.day0.map(|d| d.to_string()),
-                            c.case.local_review_proposed
-                        ]));
-                        for agency in c.agencies {
-                            agencies.push(serde_json::json!([id, agency.as_str()]));
-                        }
-                        if let Some(day0) = c.case.day0 {
-                            day0s.push(serde_json::json!([id, day0.to_string()]));
-                        }
-                        audits.push(serde_json::json!([id, c.detail]));
-                    }
-                    sqlx::query(
-                        "INSERT INTO cases (id, reference, aware_on, day0_on, status, \
-                         local_review_proposed, created_at, updated_at, revision) \
-                         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'open', \
-                         value ->> 4, $2, $2, $3 FROM json_each($1)",
-                    )
-                    .bind(serde_json::Value::Array(rows).to_string())
-                    .bind(opened.dated)
-                    .bind(revision)
-                    .execute(&mut **conn)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO case_agencies (case_id, agency_id, added_at) \
-                         SELECT value ->> 0, value ->> 1, $2 FROM json_each($1)",
-                    )
-                    .bind(serde_json::Value::Array(agencies).to_string())
-                    .bind(opened.now)
-                    .execute(&mut **conn)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO completions (case_id, milestone_id, agency_id, \
-                         completed_on, recorded_by, recorded_at, note) \
-                         SELECT value ->> 0, $2, $3, value ->> 1, $4, $5, $6 FROM json_each($1)",
-                    )
-                    .bind(serde_json::Value::Array(day0s).to_string())
-                    .bind(opened.day0_milestone)
-                    .bind(NO_AGENCY)
-                    .bind(opened.actor)
-                    .bind(opened.now)
-                    .bind(opened.day0_note)
-                    .execute(&mut **conn)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO audit_log (case_id, at, actor, action, detail) \
-                         SELECT value ->> 0, $2, $3, 'open', value ->> 1 FROM json_each($1)",
-                    )
-                    .bind(serde_json::Value::Array(audits).to_string())
-                    .bind(opened.now)
-                    .bind(opened.actor)
-                    .execute(&mut **conn)
-                    .await?;
-                }
-            }
-            Inner::Postgres(conn) => {
-                let ids: Vec<i64> = sqlx::query_scalar(
-                    "SELECT nextval(pg_get_serial_sequence('cases', 'id')) \
-                     FROM generate_series(1, $1)",
-                )
-                .bind(count)
-                .fetch_all(&mut **conn)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO cases (id, reference, aware_on, day0_on, status, \
-                     local_review_proposed, created_at, updated_at, revision) \
-                     OVERRIDING SYSTEM VALUE \
-                     SELECT id, reference, aware, day0, 'open', proposed, $6, $6, $7 \
-                     FROM unnest($1::bigint[], $2::text[], $3::date[], $4::date[], \
-                     $5::boolean[]) AS c (id, reference, aware, day0, proposed)",
-                )
-                .bind(&ids)
-                .bind(
-                    cases
-                        .iter()
-                        .map(|c| c.case.reference.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(cases.iter().map(|c| c.case.aware).collect::<Vec<_>>())
-                .bind(cases.iter().map(|c| c.case.day0).collect::<Vec<_>>())
-                .bind(
-                    cases
-                        .iter()
-                        .map(|c| c.case.local_review_proposed)
-                        .collect::<Vec<_>>(),
-                )
-                .bind(opened.dated)
-                .bind(revision)
-                .execute(&mut **conn)
-                .await?;
-                let (agency_cases, agencies): (Vec<i64>, Vec<&str>) = ids
-                    .iter()
-                    .zip(cases)
-                    .flat_map(|(id, c)| c.agencies.iter().map(|a| (*id, a.as_str())))
-                    .unzip();
-                sqlx::query(
-                    "INSERT INTO case_agencies (case_id, agency_id, added_at) \
-                     SELECT case_id, agency_id, $3 \
-                     FROM unnest($1::bigint[], $2::text[]) AS a (case_id, agency_id)",
-                )
-                .bind(&agency_cases)
-                .bind(&agencies)
-                .bind(opened.now)
-                .execute(&mut **conn)
-                .await?;
-                let (day0_cases, day0s): (Vec<i64>, Vec<NaiveDate>) = ids
-                    .iter()
-                    .zip(cases)
-                    .filter_map(|(id, c)| c.case.day0.map(|day0| (*id, day0)))
-                    .unzip();
-                sqlx::query(
-                    "INSERT INTO completions (case_id, milestone_id, agency_id, completed_on, \
-                     recorded_by, recorded_at, note) \
-                     SELECT case_id, $3, $4, completed_on, $5, $6, $7 \
-                     FROM unnest($1::bigint[], $2::date[]) AS m (case_id, completed_on)",
-                )
-                .bind(&day0_cases)
-                .bind(&day0s)
-                .bind(opened.day0_milestone)
-                .bind(NO_AGENCY)
-                .bind(opened.actor)
-                .bind(opened.now)
-                .bind(opened.day0_note)
-                .execute(&mut **conn)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO audit_log (case_id, at, actor, action, detail) \
-                     SELECT case_id, $3, $4, 'open', detail \
-                     FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY \
-                     AS e (case_id, detail, n) ORDER BY n",
-                )
-                .bind(&ids)
-                .bind(cases.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>())
-                .bind(opened.now)
-                .bind(opened.actor)
-                .execute(&mut **conn)
-                .await?;
-            }
+            Inner::Sqlite(conn) => insert_cases_sqlite(conn, cases, opened, revision).await,
+            Inner::Postgres(conn) => insert_cases_postgres(conn, cases, opened, revision).await,
         }
-        Ok(())
     }
+}
+
+/// [`Tx::insert_cases`] on SQLite: each chunk's rows as one JSON array per table.
+async fn insert_cases_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    cases: &[NewCaseRows<'_>],
+    opened: &Opened<'_>,
+    revision: i64,
+) -> Result<(), StoreError> {
+    // BEGIN IMMEDIATE holds the write lock, so no one else takes these ids; an
+    // INTEGER PRIMARY KEY without AUTOINCREMENT would take the same (max + 1).
+    let last: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM cases")
+        .fetch_one(&mut *conn)
+        .await?;
+    for (n, chunk) in cases.chunks(CASES_PER_STATEMENT).enumerate() {
+        let first = last + 1 + (n * CASES_PER_STATEMENT) as i64;
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut agencies = Vec::new();
+        let mut day0s = Vec::new();
+        let mut audits = Vec::with_capacity(chunk.len());
+        for (id, c) in (first..).zip(chunk) {
+            rows.push(serde_json::json!([
+                id,
+                c.case.reference.as_str(),
+                c.case.aware.to_string(),
+                c.case.day0.map(|d| d.to_string()),
+                c.case.local_review_proposed
+            ]));
+            for agency in c.agencies {
+                agencies.push(serde_json::json!([id, agency.as_str()]));
+            }
+            if let Some(day0) = c.case.day0 {
+                day0s.push(serde_json::json!([id, day0.to_string()]));
+            }
+            audits.push(serde_json::json!([id, c.detail]));
+        }
+        sqlx::query(
+            "INSERT INTO cases (id, reference, aware_on, day0_on, status, \
+                 local_review_proposed, created_at, updated_at, revision) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'open', \
+                 value ->> 4, $2, $2, $3 FROM json_each($1)",
+        )
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(opened.dated)
+        .bind(revision)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO case_agencies (case_id, agency_id, added_at) \
+                 SELECT value ->> 0, value ->> 1, $2 FROM json_each($1)",
+        )
+        .bind(serde_json::Value::Array(agencies).to_string())
+        .bind(opened.now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO completions (case_id, milestone_id, agency_id, \
+                 completed_on, recorded_by, recorded_at, note) \
+                 SELECT value ->> 0, $2, $3, value ->> 1, $4, $5, $6 FROM json_each($1)",
+        )
+        .bind(serde_json::Value::Array(day0s).to_string())
+        .bind(opened.day0_milestone)
+        .bind(NO_AGENCY)
+        .bind(opened.actor)
+        .bind(opened.now)
+        .bind(opened.day0_note)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO audit_log (case_id, at, actor, action, detail) \
+                 SELECT value ->> 0, $2, $3, 'open', value ->> 1 FROM json_each($1)",
+        )
+        .bind(serde_json::Value::Array(audits).to_string())
+        .bind(opened.now)
+        .bind(opened.actor)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// [`Tx::insert_cases`] on PostgreSQL: the ids taken from the sequence up front, each table's
+/// rows as arrays to `unnest`.
+async fn insert_cases_postgres(
+    conn: &mut sqlx::PgConnection,
+    cases: &[NewCaseRows<'_>],
+    opened: &Opened<'_>,
+    revision: i64,
+) -> Result<(), StoreError> {
+    let count = cases.len() as i64;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('cases', 'id')) \
+             FROM generate_series(1, $1)",
+    )
+    .bind(count)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO cases (id, reference, aware_on, day0_on, status, \
+             local_review_proposed, created_at, updated_at, revision) \
+             OVERRIDING SYSTEM VALUE \
+             SELECT id, reference, aware, day0, 'open', proposed, $6, $6, $7 \
+             FROM unnest($1::bigint[], $2::text[], $3::date[], $4::date[], \
+             $5::boolean[]) AS c (id, reference, aware, day0, proposed)",
+    )
+    .bind(&ids)
+    .bind(
+        cases
+            .iter()
+            .map(|c| c.case.reference.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(cases.iter().map(|c| c.case.aware).collect::<Vec<_>>())
+    .bind(cases.iter().map(|c| c.case.day0).collect::<Vec<_>>())
+    .bind(
+        cases
+            .iter()
+            .map(|c| c.case.local_review_proposed)
+            .collect::<Vec<_>>(),
+    )
+    .bind(opened.dated)
+    .bind(revision)
+    .execute(&mut *conn)
+    .await?;
+    let (agency_cases, agencies): (Vec<i64>, Vec<&str>) = ids
+        .iter()
+        .zip(cases)
+        .flat_map(|(id, c)| c.agencies.iter().map(|a| (*id, a.as_str())))
+        .unzip();
+    sqlx::query(
+        "INSERT INTO case_agencies (case_id, agency_id, added_at) \
+             SELECT case_id, agency_id, $3 \
+             FROM unnest($1::bigint[], $2::text[]) AS a (case_id, agency_id)",
+    )
+    .bind(&agency_cases)
+    .bind(&agencies)
+    .bind(opened.now)
+    .execute(&mut *conn)
+    .await?;
+    let (day0_cases, day0s): (Vec<i64>, Vec<NaiveDate>) = ids
+        .iter()
+        .zip(cases)
+        .filter_map(|(id, c)| c.case.day0.map(|day0| (*id, day0)))
+        .unzip();
+    sqlx::query(
+        "INSERT INTO completions (case_id, milestone_id, agency_id, completed_on, \
+             recorded_by, recorded_at, note) \
+             SELECT case_id, $3, $4, completed_on, $5, $6, $7 \
+             FROM unnest($1::bigint[], $2::date[]) AS m (case_id, completed_on)",
+    )
+    .bind(&day0_cases)
+    .bind(&day0s)
+    .bind(opened.day0_milestone)
+    .bind(NO_AGENCY)
+    .bind(opened.actor)
+    .bind(opened.now)
+    .bind(opened.day0_note)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (case_id, at, actor, action, detail) \
+             SELECT case_id, $3, $4, 'open', detail \
+             FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY \
+             AS e (case_id, detail, n) ORDER BY n",
+    )
+    .bind(&ids)
+    .bind(cases.iter().map(|c| c.detail.as_str()).collect::<Vec<_>>())
+    .bind(opened.now)
+    .bind(opened.actor)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
