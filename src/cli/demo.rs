@@ -66,20 +66,29 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
 
     runtime()?.block_on(async {
         let url = loaded.config.database.url.clone().expect("set above");
-        let store = Store::open(&url).await.map_err(|e| CliError::Failed(e.into()))?;
-        let service = Service::load(loaded.config.clone(), &maildir).map_err(|e| CliError::Failed(e.into()))?;
+        let store = Store::open(&url)
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
+        let service = Service::load(loaded.config.clone(), &maildir)
+            .map_err(|e| CliError::Failed(e.into()))?;
         let claimer = Claimer::this_process(chrono::Duration::seconds(60));
         let mut out = format!(
-            "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); {late_agency}'s summary \
-             arrives {LATE_BY} working days late.\n\n",
-            agencies.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+            "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); \
+             {late_agency}'s summary arrives {LATE_BY} working days late.\n\n",
+            agencies
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         for today in aware.iter_days().take_while(|d| *d <= last_day) {
             if !loaded.calendar.is_working_day(today).unwrap_or(false) {
                 continue;
             }
             let at = tz
-                .from_local_datetime(&today.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("valid")))
+                .from_local_datetime(
+                    &today.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("valid")),
+                )
                 .earliest()
                 .expect("09:00 exists")
                 .with_timezone(&Utc);
@@ -93,24 +102,50 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
                 dated: at,
                 today,
             };
-            let sample = Sample { reference: &reference, aware, day0, agencies: &agencies, late_agency: &late_agency };
+            let sample = Sample {
+                reference: &reference,
+                aware,
+                day0,
+                agencies: &agencies,
+                late_agency: &late_agency,
+            };
             let done = record_progress(&work, &sample, today).await?;
             let before: std::collections::HashSet<PathBuf> = emails(&maildir);
             // The daemon's own step: evaluate and queue, then deliver.
-            service.step(&store, &claimer, at, None).await.map_err(|e| CliError::Failed(e.into()))?;
+            service
+                .step(&store, &claimer, at, None)
+                .await
+                .map_err(|e| CliError::Failed(e.into()))?;
             let mut new: Vec<PathBuf> = emails(&maildir).difference(&before).cloned().collect();
             new.sort();
-            writeln!(out, "{} (working day {}):", today.format("%a %d %b %Y"), day_number(&loaded.calendar, day0, today)).expect("String");
+            writeln!(
+                out,
+                "{} (working day {}):",
+                today.format("%a %d %b %Y"),
+                day_number(&loaded.calendar, day0, today)
+            )
+            .expect("String");
             for what in &done {
                 writeln!(out, "  business team: {what}").expect("String");
             }
             for path in new {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                writeln!(out, "  email to {}: {}", header(&text, "To"), header(&text, "Subject")).expect("String");
+                writeln!(
+                    out,
+                    "  email to {}: {}",
+                    header(&text, "To"),
+                    header(&text, "Subject")
+                )
+                .expect("String");
             }
         }
         writeln!(out, "\nThe emails are .eml files in {}", maildir.display()).expect("String");
-        writeln!(out, "The demo database is {}", dir.join("demo.db").display()).expect("String");
+        writeln!(
+            out,
+            "The demo database is {}",
+            dir.join("demo.db").display()
+        )
+        .expect("String");
         Ok(out)
     })
 }

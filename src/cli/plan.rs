@@ -45,14 +45,14 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
         let store = open_store(config).await?;
         let mut cases: Vec<CaseOverview> = Vec::new();
         if args.case.is_some() {
-        store
-            .scan_cases(StatusFilter::Open, |case| {
-                if args.case.as_ref().is_none_or(|r| *r == case.reference) {
-                    cases.push(case);
-                }
-            })
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
+            store
+                .scan_cases(StatusFilter::Open, |case| {
+                    if args.case.as_ref().is_none_or(|r| *r == case.reference) {
+                        cases.push(case);
+                    }
+                })
+                .await
+                .map_err(|e| CliError::Failed(e.into()))?;
         }
 
         if let (Some(from), Some(to), Some(reference)) = (args.from, args.to, &args.case) {
@@ -67,7 +67,11 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
                     let days: Vec<_> = days
                         .iter()
                         .map(|(day, decisions)| {
-                            serde_json::json!({ "date": day, "emails": group(decisions), "decisions": decisions })
+                            serde_json::json!({
+                                "date": day,
+                                "emails": group(decisions),
+                                "decisions": decisions,
+                            })
                         })
                         .collect();
                     serde_json::to_string_pretty(&days).expect("serialisable") + "\n"
@@ -81,24 +85,25 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         let mut printed = 0usize;
-        let decided = crate::service::evaluation::decide_each(&store, &planner, today, false, |decisions| {
-            let mut text = String::new();
-            for decision in &decisions {
-                match args.format {
-                    Format::Json => {
-                        text.push_str(if printed == 0 { "[\n" } else { ",\n" });
-                        text.push_str(
-                            &serde_json::to_string_pretty(decision).expect("serialisable"),
-                        );
+        let decided =
+            crate::service::evaluation::decide_each(&store, &planner, today, false, |decisions| {
+                let mut text = String::new();
+                for decision in &decisions {
+                    match args.format {
+                        Format::Json => {
+                            text.push_str(if printed == 0 { "[\n" } else { ",\n" });
+                            text.push_str(
+                                &serde_json::to_string_pretty(decision).expect("serialisable"),
+                            );
+                        }
+                        Format::Table => line(&mut text, "", decision),
                     }
-                    Format::Table => line(&mut text, "", decision),
+                    printed += 1;
                 }
-                printed += 1;
-            }
-            let _ = out.write_all(text.as_bytes());
-        })
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
+                let _ = out.write_all(text.as_bytes());
+            })
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
         let _ = out.write_all(match (args.format, printed) {
             (Format::Json, 0) => "[]\n".as_bytes(),
             (Format::Json, _) => "\n]\n".as_bytes(),
