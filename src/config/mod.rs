@@ -146,40 +146,13 @@ impl Config {
         let mut raw: RawConfig = toml::from_str(&text)
             .map_err(|e| ConfigError::Invalid(Diagnostic::from_toml(&name, &text, &e)))?;
 
-        let overrides: Vec<(&String, &String)> = env
-            .iter()
-            .filter(|(k, _)| k.starts_with(OVERRIDE_PREFIX) && k.contains("__"))
-            .map(|(k, v)| (k, v))
-            .collect();
-        if !overrides.is_empty() {
-            let mut table: toml::Table = text.parse().expect("parsed once already");
-            for (var, value) in overrides {
-                apply_override(&mut table, var, value)?;
-            }
+        if let Some(overridden) = with_overrides(&text, env)? {
             // Re-read from text: `Spanned` values only deserialize from a TOML document.
-            text = toml::to_string(&table).expect("a table serializes");
+            text = overridden;
             name = format!("{name} with RRN_* overrides");
             raw = toml::from_str(&text).expect("each override was checked as it was applied");
         }
-
-        let mut agencies: Vec<Agency> = Vec::with_capacity(raw.agency.len());
-        for raw_agency in raw.agency {
-            let id = raw_agency.id.get_ref();
-            if agencies.iter().any(|a| &a.id == id) {
-                return Err(ConfigError::Invalid(Diagnostic::at(
-                    &name,
-                    &text,
-                    raw_agency.id.span(),
-                    format!("duplicate agency id `{id}`: each [[agency]] needs its own id"),
-                )));
-            }
-            agencies.push(Agency {
-                id: raw_agency.id.into_inner(),
-                name: raw_agency.name,
-                lead: raw_agency.lead,
-                manager: raw_agency.manager,
-            });
-        }
+        let agencies = unique_agencies(std::mem::take(&mut raw.agency), &name, &text)?;
 
         let runs = Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
         if raw.mail.window_end <= raw.mail.window_start {
@@ -277,6 +250,51 @@ impl Config {
     pub fn agency(&self, id: &AgencyId) -> Option<&Agency> {
         self.agencies.iter().find(|a| &a.id == id)
     }
+}
+
+/// The config text with the `RRN_<SECTION>__<KEY>` variables of `env` applied, each checked as
+/// it is applied; `None` when there are none.
+fn with_overrides(text: &str, env: &[(String, String)]) -> Result<Option<String>, ConfigError> {
+    let overrides: Vec<(&String, &String)> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with(OVERRIDE_PREFIX) && k.contains("__"))
+        .map(|(k, v)| (k, v))
+        .collect();
+    if overrides.is_empty() {
+        return Ok(None);
+    }
+    let mut table: toml::Table = text.parse().expect("parsed once already");
+    for (var, value) in overrides {
+        apply_override(&mut table, var, value)?;
+    }
+    Ok(Some(toml::to_string(&table).expect("a table serializes")))
+}
+
+/// The `[[agency]]` entries, refused at the second of two with one id.
+fn unique_agencies(
+    raw: Vec<RawAgency>,
+    name: &str,
+    text: &str,
+) -> Result<Vec<Agency>, ConfigError> {
+    let mut agencies: Vec<Agency> = Vec::with_capacity(raw.len());
+    for raw_agency in raw {
+        let id = raw_agency.id.get_ref();
+        if agencies.iter().any(|a| &a.id == id) {
+            return Err(ConfigError::Invalid(Diagnostic::at(
+                name,
+                text,
+                raw_agency.id.span(),
+                format!("duplicate agency id `{id}`: each [[agency]] needs its own id"),
+            )));
+        }
+        agencies.push(Agency {
+            id: raw_agency.id.into_inner(),
+            name: raw_agency.name,
+            lead: raw_agency.lead,
+            manager: raw_agency.manager,
+        });
+    }
+    Ok(agencies)
 }
 
 /// The config file to use, by the documented search order; `None` means built-in defaults.

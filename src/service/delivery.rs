@@ -127,11 +127,10 @@ pub async fn deliver(
 ) -> Result<DeliveryReport, DeliveryError> {
     let Delivery {
         store,
-        renderer,
         mailer,
-        admin,
         claimer,
         progress,
+        ..
     } = *delivery;
     let mut report = DeliveryReport {
         released: store.release_in_flight(now).await?,
@@ -172,54 +171,75 @@ pub async fn deliver(
             {
                 continue;
             }
-            match render(renderer, admin, row) {
-                Err(e) => {
-                    fail(
-                        store,
-                        admin,
-                        claimer,
-                        row,
-                        &format!("cannot render: {e}"),
-                        now,
-                        &mut report,
-                    )
-                    .await?
-                }
-                Ok(message) => match send(mailer, &message, row, &mut report).await {
-                    Ok(_) => {
-                        // The message went out: a database hiccup now must not leave the row
-                        // in flight to be sent again.
-                        let mut tries = 0;
-                        while let Err(e) = store.mark_sent(row.id, clock()).await {
-                            tries += 1;
-                            if tries == 5 {
-                                return Err(e.into());
-                            }
-                            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                        }
-                        report.sent += 1;
-                    }
-                    Err(SendError::Transient(error) | SendError::Unavailable(error)) => {
-                        match next_attempt(row.attempts, clock()) {
-                            Some(at) => {
-                                store.mark_retry(row.id, &claimer.owner, at, &error).await?;
-                                report.retrying += 1;
-                            }
-                            None => {
-                                let error = format!("{error} (gave up after 24 hours of retries)");
-                                fail(store, admin, claimer, row, &error, now, &mut report).await?;
-                            }
-                        }
-                    }
-                    Err(SendError::Permanent(error)) => {
-                        fail(store, admin, claimer, row, &error, now, &mut report).await?
-                    }
-                },
-            }
+            deliver_one(delivery, row, now, &clock, &mut report).await?;
         }
     }
     mailer.close().await;
     Ok(report)
+}
+
+/// Renders and sends one claimed row, and records what became of it: sent, retried later, or
+/// failed (and reported to the admin contact).
+async fn deliver_one(
+    delivery: &Delivery<'_>,
+    row: &Claimed,
+    now: DateTime<Utc>,
+    clock: &dyn Fn() -> DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), DeliveryError> {
+    let Delivery {
+        store,
+        renderer,
+        mailer,
+        admin,
+        claimer,
+        ..
+    } = *delivery;
+    match render(renderer, admin, row) {
+        Err(e) => {
+            fail(
+                store,
+                admin,
+                claimer,
+                row,
+                &format!("cannot render: {e}"),
+                now,
+                report,
+            )
+            .await?
+        }
+        Ok(message) => match send(mailer, &message, row, report).await {
+            Ok(_) => {
+                // The message went out: a database hiccup now must not leave the row
+                // in flight to be sent again.
+                let mut tries = 0;
+                while let Err(e) = store.mark_sent(row.id, clock()).await {
+                    tries += 1;
+                    if tries == 5 {
+                        return Err(e.into());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+                report.sent += 1;
+            }
+            Err(SendError::Transient(error) | SendError::Unavailable(error)) => {
+                match next_attempt(row.attempts, clock()) {
+                    Some(at) => {
+                        store.mark_retry(row.id, &claimer.owner, at, &error).await?;
+                        report.retrying += 1;
+                    }
+                    None => {
+                        let error = format!("{error} (gave up after 24 hours of retries)");
+                        fail(store, admin, claimer, row, &error, now, report).await?;
+                    }
+                }
+            }
+            Err(SendError::Permanent(error)) => {
+                fail(store, admin, claimer, row, &error, now, report).await?
+            }
+        },
+    }
+    Ok(())
 }
 
 /// Sends one message, unless the server was found unavailable earlier in the pass: asking a

@@ -107,82 +107,9 @@ impl Tx {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let count = batch.emails.len() as i64;
-        let ids: Vec<i64> = match &mut self.0 {
-            Inner::Sqlite(conn) => {
-                // BEGIN IMMEDIATE holds the write lock, so no one else takes these ids.
-                let last: i64 = sqlx::query_scalar(
-                    "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
-                )
-                .fetch_one(&mut **conn)
-                .await?;
-                let ids: Vec<i64> = (last + 1..=last + count).collect();
-                for (chunk, ids) in batch
-                    .emails
-                    .chunks(EMAILS_PER_STATEMENT)
-                    .zip(ids.chunks(EMAILS_PER_STATEMENT))
-                {
-                    let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
-                        "INSERT INTO outbox (id, created_at, case_id, kind, recipient, email, \
-                         status, next_attempt_at) ",
-                    );
-                    insert.push_values(chunk.iter().zip(ids), |mut row, (email, id)| {
-                        row.push_bind(*id)
-                            .push_bind(now)
-                            .push_bind(email.case_id)
-                            .push_bind(email.kind)
-                            .push_bind(email.recipient.as_str())
-                            .push_bind(email.json.as_str())
-                            .push("'pending'")
-                            .push_bind(now);
-                    });
-                    insert
-                        .build()
-                        .persistent(false)
-                        .execute(&mut **conn)
-                        .await?;
-                }
-                ids
-            }
-            Inner::Postgres(conn) => {
-                let ids: Vec<i64> = sqlx::query_scalar(
-                    "SELECT nextval(pg_get_serial_sequence('outbox', 'id')) \
-                     FROM generate_series(1, $1)",
-                )
-                .bind(count)
-                .fetch_all(&mut **conn)
-                .await?;
-                if !ids.is_empty() {
-                    sqlx::query(
-                        "INSERT INTO outbox (id, created_at, case_id, kind, recipient, email, \
-                         status, next_attempt_at) OVERRIDING SYSTEM VALUE \
-                         SELECT id, $6, case_id, kind, recipient, email, 'pending', $6 \
-                         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
-                         $5::text[]) AS e (id, case_id, kind, recipient, email)",
-                    )
-                    .bind(&ids)
-                    .bind(batch.emails.iter().map(|e| e.case_id).collect::<Vec<_>>())
-                    .bind(batch.emails.iter().map(|e| e.kind).collect::<Vec<_>>())
-                    .bind(
-                        batch
-                            .emails
-                            .iter()
-                            .map(|e| e.recipient.as_str())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        batch
-                            .emails
-                            .iter()
-                            .map(|e| e.json.as_str())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(now)
-                    .execute(&mut **conn)
-                    .await?;
-                }
-                ids
-            }
+        let ids = match &mut self.0 {
+            Inner::Sqlite(conn) => insert_emails_sqlite(conn, &batch.emails, now).await?,
+            Inner::Postgres(conn) => insert_emails_postgres(conn, &batch.emails, now).await?,
         };
         for (rows, skips) in &batch.log {
             match &mut self.0 {
@@ -216,4 +143,80 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// The outbox rows of `emails` on SQLite, [`EMAILS_PER_STATEMENT`] per statement; their ids.
+async fn insert_emails_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    emails: &[NewEmail],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let count = emails.len() as i64;
+    // BEGIN IMMEDIATE holds the write lock, so no one else takes these ids.
+    let last: i64 = sqlx::query_scalar(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let ids: Vec<i64> = (last + 1..=last + count).collect();
+    for (chunk, ids) in emails
+        .chunks(EMAILS_PER_STATEMENT)
+        .zip(ids.chunks(EMAILS_PER_STATEMENT))
+    {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO outbox (id, created_at, case_id, kind, recipient, email, \
+             status, next_attempt_at) ",
+        );
+        insert.push_values(chunk.iter().zip(ids), |mut row, (email, id)| {
+            row.push_bind(*id)
+                .push_bind(now)
+                .push_bind(email.case_id)
+                .push_bind(email.kind)
+                .push_bind(email.recipient.as_str())
+                .push_bind(email.json.as_str())
+                .push("'pending'")
+                .push_bind(now);
+        });
+        insert.build().persistent(false).execute(&mut *conn).await?;
+    }
+    Ok(ids)
+}
+
+/// The outbox rows of `emails` on PostgreSQL, in one statement; their ids.
+async fn insert_emails_postgres(
+    conn: &mut sqlx::PgConnection,
+    emails: &[NewEmail],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let count = emails.len() as i64;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('outbox', 'id')) \
+         FROM generate_series(1, $1)",
+    )
+    .bind(count)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !ids.is_empty() {
+        sqlx::query(
+            "INSERT INTO outbox (id, created_at, case_id, kind, recipient, email, \
+             status, next_attempt_at) OVERRIDING SYSTEM VALUE \
+             SELECT id, $6, case_id, kind, recipient, email, 'pending', $6 \
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+             $5::text[]) AS e (id, case_id, kind, recipient, email)",
+        )
+        .bind(&ids)
+        .bind(emails.iter().map(|e| e.case_id).collect::<Vec<_>>())
+        .bind(emails.iter().map(|e| e.kind).collect::<Vec<_>>())
+        .bind(
+            emails
+                .iter()
+                .map(|e| e.recipient.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(emails.iter().map(|e| e.json.as_str()).collect::<Vec<_>>())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(ids)
 }
