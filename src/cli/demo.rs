@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use chrono::{NaiveTime, TimeZone, Utc};
 
 use super::case::runtime;
-use super::{CliError, load};
+use super::{CliError, Loaded, load};
 use crate::casework::{Casework, Opening};
 use crate::config::Transport;
 use crate::domain::case::CaseRef;
@@ -27,20 +27,7 @@ const LATE_BY: i32 = 3;
 
 pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<String, CliError> {
     let mut loaded = load(config_path, None)?;
-    let dir = match dir {
-        Some(dir) => dir,
-        None => tempfile::Builder::new()
-            .prefix("rrn-demo-")
-            .tempdir()
-            .context("creating a folder for the demo")?
-            .keep(),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let maildir = dir.join("maildir");
-    // A throwaway database and the maildir transport, whatever the config says.
-    loaded.config.database.url = Some(format!("sqlite://{}", dir.join("demo.db").display()));
-    loaded.config.mail.transport = Transport::Maildir;
-    loaded.config.mail.maildir = Some(maildir.clone());
+    let (dir, maildir) = throwaway(&mut loaded, dir)?;
     let agencies: Vec<_> = loaded
         .config
         .agencies
@@ -85,13 +72,7 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
             if !loaded.calendar.is_working_day(today).unwrap_or(false) {
                 continue;
             }
-            let at = tz
-                .from_local_datetime(
-                    &today.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("valid")),
-                )
-                .earliest()
-                .expect("09:00 exists")
-                .with_timezone(&Utc);
+            let at = nine_am(tz, today);
             let work = Casework {
                 store: &store,
                 config: &loaded.config,
@@ -116,28 +97,14 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
                 .step(&store, &claimer, at, None)
                 .await
                 .map_err(|e| CliError::Failed(e.into()))?;
-            let mut new: Vec<PathBuf> = emails(&maildir).difference(&before).cloned().collect();
-            new.sort();
-            writeln!(
-                out,
-                "{} (working day {}):",
-                today.format("%a %d %b %Y"),
-                day_number(&loaded.calendar, day0, today)
-            )
-            .expect("String");
-            for what in &done {
-                writeln!(out, "  business team: {what}").expect("String");
-            }
-            for path in new {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                writeln!(
-                    out,
-                    "  email to {}: {}",
-                    header(&text, "To"),
-                    header(&text, "Subject")
-                )
-                .expect("String");
-            }
+            let day = day_number(&loaded.calendar, day0, today);
+            report_day(
+                &mut out,
+                today,
+                &day,
+                &done,
+                emails(&maildir).difference(&before),
+            );
         }
         writeln!(out, "\nThe emails are .eml files in {}", maildir.display()).expect("String");
         writeln!(
@@ -165,6 +132,54 @@ fn day_number(
     calendar
         .between(day0, today)
         .map_or("?".to_owned(), |n| n.to_string())
+}
+
+/// A folder for the demo (`dir`, or a new temporary one) holding a throwaway database and the
+/// maildir, which `loaded` is pointed at whatever its config says; the folder and the maildir.
+fn throwaway(loaded: &mut Loaded, dir: Option<PathBuf>) -> Result<(PathBuf, PathBuf), CliError> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => tempfile::Builder::new()
+            .prefix("rrn-demo-")
+            .tempdir()
+            .context("creating a folder for the demo")?
+            .keep(),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let maildir = dir.join("maildir");
+    loaded.config.database.url = Some(format!("sqlite://{}", dir.join("demo.db").display()));
+    loaded.config.mail.transport = Transport::Maildir;
+    loaded.config.mail.maildir = Some(maildir.clone());
+    Ok((dir, maildir))
+}
+
+/// 09:00 local time on `day`, when the demo's business team and daemon act.
+fn nine_am(tz: chrono_tz::Tz, day: chrono::NaiveDate) -> chrono::DateTime<Utc> {
+    tz.from_local_datetime(&day.and_time(NaiveTime::from_hms_opt(9, 0, 0).expect("valid")))
+        .earliest()
+        .expect("09:00 exists")
+        .with_timezone(&Utc)
+}
+
+/// A day of the demo: what the business team recorded and each email that went out.
+fn report_day<'p>(
+    out: &mut String,
+    today: chrono::NaiveDate,
+    day: &str,
+    done: &[String],
+    sent: impl Iterator<Item = &'p PathBuf>,
+) {
+    let mut sent: Vec<&PathBuf> = sent.collect();
+    sent.sort();
+    let _ = writeln!(out, "{} (working day {day}):", today.format("%a %d %b %Y"));
+    for what in done {
+        let _ = writeln!(out, "  business team: {what}");
+    }
+    for path in sent {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let (to, subject) = (header(&text, "To"), header(&text, "Subject"));
+        let _ = writeln!(out, "  email to {to}: {subject}");
+    }
 }
 
 /// The demo's case and how its agencies answer.

@@ -17,10 +17,8 @@ use crate::store::StatusFilter;
 /// a bound on the memory a preview holds.
 const MAX_PREVIEW_DAYS: i64 = 366;
 
-pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
-    let loaded = load(config_path, args.at.at)?;
-    let (config, today) = (&loaded.config, loaded.today());
-    let planner = loaded.planner();
+/// `--from`, `--to` and `--case` come together, in order, at most a year apart.
+fn check_preview(args: &PlanArgs) -> Result<(), CliError> {
     match (args.from, args.to, &args.case) {
         (None, None, None) => {}
         (Some(from), Some(to), Some(_)) if (to - from).num_days() > MAX_PREVIEW_DAYS => {
@@ -41,6 +39,14 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
             )));
         }
     }
+    Ok(())
+}
+
+pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
+    let loaded = load(config_path, args.at.at)?;
+    let (config, today) = (&loaded.config, loaded.today());
+    let planner = loaded.planner();
+    check_preview(&args)?;
     runtime()?.block_on(async {
         let store = open_store(config).await?;
         let mut cases: Vec<CaseOverview> = Vec::new();
