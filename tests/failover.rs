@@ -225,7 +225,7 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
 }
 
 /// The one test, `failover::two_daemons_on_postgres_one_leads_and_the_other_takes_over_when_it_is_killed`.
-pub fn trials() -> Vec<Trial> {
+pub(crate) fn trials() -> Vec<Trial> {
     vec![crate::ignorable_trial(
         crate::test_name(
             module_path!(),

@@ -18,7 +18,7 @@ macro_rules! trials {
     ($($(#[$meta:meta])* $test:ident),* $(,)?) => {
         // Pushed one by one, so that a `#[cfg]` can leave one out.
         #[allow(clippy::vec_init_then_push)]
-        pub fn trials() -> Vec<libtest_mimic::Trial> {
+        pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
             let mut trials = Vec::new();
             $(
                 $(#[$meta])*

@@ -19,7 +19,7 @@ const AT: &str = "2027-01-20";
 
 /// Every scenario on both backends (`store::sqlite::NAME`, `store::postgres::NAME`), then the
 /// tests of one backend.
-pub fn trials() -> Vec<Trial> {
+pub(crate) fn trials() -> Vec<Trial> {
     let mut trials = scenarios();
     trials.push(crate::trial(
         crate::test_name(

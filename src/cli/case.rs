@@ -18,7 +18,7 @@ use crate::domain::timeline::{evaluate, explain};
 use crate::store::{StatusFilter, Store};
 
 /// The CSV columns a case import needs, in this order; export adds its own after them.
-pub const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
+pub(super) const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
 
 impl From<CaseworkError> for CliError {
     fn from(error: CaseworkError) -> Self {

@@ -67,7 +67,7 @@ pub(super) fn run(config_path: Option<&Path>, args: TimelineArgs) -> Result<Stri
 }
 
 /// The evaluated milestones as a table that fits an 80-column terminal.
-pub fn table(states: &[MilestoneState]) -> String {
+pub(super) fn table(states: &[MilestoneState]) -> String {
     const NAME_WIDTH: usize = 30;
     let mut out = format!(
         "{:<4} {:<NAME_WIDTH$} {:<10} {:<10} {}\n",

@@ -14,13 +14,13 @@ use libtest_mimic::{Completion, Failed};
 use super::block_on;
 
 /// The PostgreSQL server the tests use when `RRN_TEST_POSTGRES_URL` is unset.
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// Where [`DEFAULT_POSTGRES_URL`] answers.
 const DEFAULT_POSTGRES_ADDRESS: &str = "127.0.0.1:5432";
 
 /// A database of its own for one test, and a temporary folder beside it; a PostgreSQL one is
 /// dropped at the end.
-pub struct TestDb {
+pub(crate) struct TestDb {
     /// The database's URL, for `RRN_DATABASE__URL` or `Store::connect`.
     pub url: String,
     dir: tempfile::TempDir,
@@ -31,7 +31,7 @@ pub struct TestDb {
 
 impl TestDb {
     /// An SQLite file (not yet created) in a new temporary folder.
-    pub fn sqlite() -> Self {
+    pub(crate) fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         Self {
             url: format!("sqlite://{}", dir.path().join("state/rrn.db").display()),
@@ -41,7 +41,7 @@ impl TestDb {
     }
 
     /// A new database on the server of `base` (the URL of one of its databases).
-    pub fn postgres(base: &str) -> Self {
+    pub(crate) fn postgres(base: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
@@ -73,7 +73,7 @@ impl TestDb {
     }
 
     /// Another new database on the same backend (and server) as this one.
-    pub fn another(&self) -> Self {
+    pub(crate) fn another(&self) -> Self {
         match &self.postgres {
             Some((base, _)) => Self::postgres(base),
             None => Self::sqlite(),
@@ -81,12 +81,12 @@ impl TestDb {
     }
 
     /// Whether this is a PostgreSQL database.
-    pub fn is_postgres(&self) -> bool {
+    pub(crate) fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
 
     /// The test's temporary folder.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 }
@@ -120,7 +120,7 @@ impl Drop for TestDb {
 /// answers there; where none does, the test is ignored with the reason, except under `CI=true`,
 /// where it fails. The server is looked for once, by the first test that needs it (so `--list`
 /// and a filter that leaves out the PostgreSQL tests never look).
-pub fn with_postgres(test: impl FnOnce(&TestDb) -> Completion) -> Result<Completion, Failed> {
+pub(crate) fn with_postgres(test: impl FnOnce(&TestDb) -> Completion) -> Result<Completion, Failed> {
     static SERVER: std::sync::OnceLock<Result<String, Absent>> = std::sync::OnceLock::new();
     match SERVER.get_or_init(find_postgres) {
         Ok(base) => Ok(test(&TestDb::postgres(base))),

@@ -2,8 +2,8 @@
 //! a private certificate authority, and (in the submodules) the PostgreSQL and SQLite test
 //! databases and the SMTP test server.
 
-pub mod db;
-pub mod smtp;
+pub(crate) mod db;
+pub(crate) mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,12 +11,12 @@ use std::process::Command;
 use chrono::NaiveDate;
 
 /// The repository's example config, with its bank-holiday file, timeline and templates beside it.
-pub const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
+pub(crate) const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn.toml");
 
 /// `rrn` with every `RRN_*` variable of the test process removed from its environment, so the
 /// machine's settings cannot leak into a test. A test gives its own settings to the command
 /// (`Command::env`), never to the test process: the tests share one process.
-pub fn rrn_command() -> Command {
+pub(crate) fn rrn_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("RRN_") {
@@ -28,7 +28,7 @@ pub fn rrn_command() -> Command {
 
 /// `args` with `--rehearse` added when they date a change or a run with `--at`: a test's
 /// database is a throwaway, and its fixed dates may be ahead of the real clock.
-pub fn rehearsing<'a>(args: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn rehearsing<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut args = args.to_vec();
     let writes = matches!(args.first(), Some(&"case") | Some(&"run"))
         && !matches!(args.get(1), Some(&"show") | Some(&"list") | Some(&"export"));
@@ -39,12 +39,12 @@ pub fn rehearsing<'a>(args: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// A `YYYY-MM-DD` date.
-pub fn date(s: &str) -> NaiveDate {
+pub(crate) fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
 /// Runs `future` to its end on a runtime of its own (the tests are not async).
-pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -54,7 +54,7 @@ pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
 
 /// A header's value in a received message, unfolded (long headers continue on lines that start
 /// with a space or a tab).
-pub fn header(message: &str, name: &str) -> Option<String> {
+pub(crate) fn header(message: &str, name: &str) -> Option<String> {
     let prefix = format!("{name}: ");
     let mut lines = message.lines().skip_while(|l| !l.starts_with(&prefix));
     let mut value = lines.next()?.strip_prefix(&prefix)?.to_owned();
@@ -69,13 +69,13 @@ pub fn header(message: &str, name: &str) -> Option<String> {
 /// Wednesday 16 December 2026, the Ofsted notification (day 0) went on Monday 21st, and three
 /// agencies (police, health, education) are involved. 25 and 28 December and 1 January are bank
 /// holidays, so day 10 is Thursday 7 January 2027 and day 16 Friday 15 January.
-pub mod christmas {
+pub(crate) mod christmas {
     /// Its reference.
-    pub const CASE: &str = "RR-2026-014";
+    pub(crate) const CASE: &str = "RR-2026-014";
 
     /// `rrn case open` of it on its day 0, with both dates (add an actor and `--rehearse` as
     /// the test needs).
-    pub const OPEN: [&str; 15] = [
+    pub(crate) const OPEN: [&str; 15] = [
         "case",
         "open",
         CASE,
@@ -97,7 +97,7 @@ pub mod christmas {
     /// Education's summary, due Thursday 7 January (day 10), arrives on Wednesday 13th, four
     /// working days late; everything else is on time.
     #[rustfmt::skip]
-    pub const COMPLETED: &[(&str, &str, Option<&str>)] = &[
+    pub(crate) const COMPLETED: &[(&str, &str, Option<&str>)] = &[
         ("2026-12-21", "ofsted_notification",       None),              // day 0 (due 23 December)
         ("2026-12-22", "business_team_copy",        None),              // day 1, its due day
         ("2026-12-22", "agency_letters",            None),              // day 1, its due day
@@ -117,7 +117,7 @@ pub mod christmas {
 
 /// A private certificate authority and a server certificate for 127.0.0.1 signed by it, made
 /// with the `openssl` command (as a partnership's internal relay would have).
-pub struct PrivateCa {
+pub(crate) struct PrivateCa {
     /// The authority's certificate, which a client must trust.
     pub ca: PathBuf,
     /// The server's certificate and key.
@@ -127,7 +127,7 @@ pub struct PrivateCa {
 
 impl PrivateCa {
     /// Makes one in `dir`.
-    pub fn new(dir: &Path) -> Self {
+    pub(crate) fn new(dir: &Path) -> Self {
         let openssl = |args: &[&str]| {
             let output = Command::new("openssl")
                 .args(args)

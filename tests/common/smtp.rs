@@ -13,7 +13,7 @@ use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 use super::PrivateCa;
 
 /// The `RRN_*` settings that send a test's emails to the SMTP server on `port`, in clear text.
-pub fn smtp_env(port: u16) -> [(&'static str, String); 4] {
+pub(crate) fn smtp_env(port: u16) -> [(&'static str, String); 4] {
     [
         ("RRN_MAIL__TRANSPORT", "smtp".to_owned()),
         ("RRN_SMTP__HOST", "127.0.0.1".to_owned()),
@@ -23,13 +23,13 @@ pub fn smtp_env(port: u16) -> [(&'static str, String); 4] {
 }
 
 /// A plain SMTP server that accepts every message at once; see [`SmtpServer`] for others.
-pub fn smtp_server() -> (Mailbox, u16) {
+pub(crate) fn smtp_server() -> (Mailbox, u16) {
     SmtpServer::default().start()
 }
 
 /// How the test SMTP server behaves; [`SmtpServer::start`] starts one.
 #[derive(Default)]
-pub struct SmtpServer {
+pub(crate) struct SmtpServer {
     /// The user and password AUTH PLAIN must present, when the server asks for AUTH.
     credentials: Option<(String, String)>,
     tls: Option<SslConfig>,
@@ -39,13 +39,13 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     /// Requires AUTH PLAIN with these credentials.
-    pub fn with_auth(mut self, user: &str, password: &str) -> Self {
+    pub(crate) fn with_auth(mut self, user: &str, password: &str) -> Self {
         self.credentials = Some((user.to_owned(), password.to_owned()));
         self
     }
 
     /// Offers STARTTLS with the server certificate of `ca`.
-    pub fn with_starttls(mut self, ca: &PrivateCa) -> Self {
+    pub(crate) fn with_starttls(mut self, ca: &PrivateCa) -> Self {
         self.tls = Some(SslConfig::Trusted {
             cert_path: ca.cert.display().to_string(),
             key_path: ca.key.display().to_string(),
@@ -55,14 +55,14 @@ impl SmtpServer {
     }
 
     /// Takes `delay` to accept each message (after its final `.`, before the 250).
-    pub fn with_delay(mut self, delay: Duration) -> Self {
+    pub(crate) fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
 
     /// Starts it on a free port of 127.0.0.1: what it receives, and the port. It serves until
     /// the test process ends.
-    pub fn start(self) -> (Mailbox, u16) {
+    pub(crate) fn start(self) -> (Mailbox, u16) {
         // The test server's TLS (rustls) needs one process-wide provider chosen.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mailbox = Mailbox::default();
@@ -96,7 +96,7 @@ impl SmtpServer {
 
 /// What the test SMTP server received, and how it answers each recipient.
 #[derive(Clone, Default)]
-pub struct Mailbox {
+pub(crate) struct Mailbox {
     state: Arc<Mutex<State>>,
 }
 
@@ -114,7 +114,7 @@ struct State {
 
 impl Mailbox {
     /// From now on, RCPT TO `address` is answered `response`.
-    pub fn answer(&self, address: &str, response: Response) {
+    pub(crate) fn answer(&self, address: &str, response: Response) {
         self.state
             .lock()
             .unwrap()
@@ -123,17 +123,17 @@ impl Mailbox {
     }
 
     /// From now on, RCPT TO `address` is accepted again.
-    pub fn forget(&self, address: &str) {
+    pub(crate) fn forget(&self, address: &str) {
         self.state.lock().unwrap().answers.remove(address);
     }
 
     /// (envelope recipients, message) of each message accepted so far, in order.
-    pub fn received(&self) -> Vec<(Vec<String>, String)> {
+    pub(crate) fn received(&self) -> Vec<(Vec<String>, String)> {
         self.state.lock().unwrap().received.clone()
     }
 
     /// The users who logged in with AUTH PLAIN, one entry a login.
-    pub fn authenticated(&self) -> Vec<String> {
+    pub(crate) fn authenticated(&self) -> Vec<String> {
         self.state.lock().unwrap().authenticated.clone()
     }
 }

@@ -17,7 +17,7 @@ const BUILTIN_FEED: &str = include_str!("../../../config/bank-holidays.json");
 
 /// The largest feed file read: the real one is about 20 KB, and a file many times that would
 /// only cost memory and time to parse before being refused.
-pub const MAX_FEED_BYTES: u64 = 5_000_000;
+pub(super) const MAX_FEED_BYTES: u64 = 5_000_000;
 
 /// Why a file is not a usable bank-holidays feed.
 #[derive(Debug, thiserror::Error)]
