@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::domain::case::{CaseOverview, CaseRef, FailedCase};
-use crate::domain::plan::NotificationKey;
+use crate::domain::plan::{NotificationKey, SkipReason};
 use crate::domain::plan::{
     Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
 };
@@ -49,7 +49,7 @@ pub const WHOLE_HISTORY_CASES_PER_PAGE: i64 = 500;
 #[derive(Debug)]
 pub struct Decided {
     /// The business team's daily summary, when it is on and not yet sent today.
-    pub summary: Option<crate::domain::plan::Email>,
+    pub heartbeat: Option<crate::domain::plan::Email>,
     pub cases: usize,
     /// How many occurrences were proposed and looked up in the log.
     pub proposals: usize,
@@ -210,7 +210,7 @@ async fn decide_page(
 }
 
 /// The business team's daily summary, unless today's was already sent.
-async fn daily_summary(
+async fn due_heartbeat(
     store: &Store,
     planner: &Planner<'_>,
     today: NaiveDate,
@@ -285,13 +285,13 @@ where
         },
     )
     .await?;
-    let summary = if prepared.heartbeat {
-        daily_summary(store, planner, today, cases, heartbeat_lines, &failed_cases).await?
+    let heartbeat = if prepared.heartbeat {
+        due_heartbeat(store, planner, today, cases, heartbeat_lines, &failed_cases).await?
     } else {
         None
     };
     let decided = Decided {
-        summary,
+        heartbeat,
         cases,
         proposals,
         failed_cases,
@@ -418,14 +418,14 @@ pub async fn run_once(
     })
     .await?;
     let Decided {
-        summary,
+        heartbeat,
         cases,
         proposals,
         failed_cases,
     } = decided;
-    if let Some(summary) = summary {
+    if let Some(heartbeat) = heartbeat {
         let page = Page {
-            emails: vec![summary],
+            emails: vec![heartbeat],
             skips: Vec::new(),
             case_ids: HashMap::new(),
         };
@@ -457,7 +457,7 @@ pub async fn run_once(
 /// What one page queues and skips, kept beside its [`Batch`] in case it must be written again.
 struct Page {
     emails: Vec<Email>,
-    skips: Vec<(Notification, String)>,
+    skips: Vec<(Notification, SkipReason)>,
     case_ids: HashMap<CaseRef, i64>,
 }
 
@@ -502,9 +502,9 @@ async fn write_page(
     let mut left_out: Vec<(Option<i64>, NotificationKey)> = Vec::new();
     let mut kept_emails = Vec::with_capacity(emails.len());
     for mut email in emails {
-        if let Some(summary) = &email.heartbeat {
-            if logged.contains(&summary.key) {
-                left_out.push((None, summary.key.clone()));
+        if let Some(heartbeat) = &email.heartbeat {
+            if logged.contains(&heartbeat.key) {
+                left_out.push((None, heartbeat.key.clone()));
                 continue;
             }
         } else {
@@ -558,7 +558,7 @@ async fn write_page(
 /// `emails` made ready to queue, with their keys to log, and the `skips` to log (and audit).
 fn batch(
     emails: &[Email],
-    skips: &[(Notification, String)],
+    skips: &[(Notification, SkipReason)],
     case_ids: &HashMap<CaseRef, i64>,
 ) -> Batch {
     let case_id = |case: Option<&CaseRef>| case.and_then(|c| case_ids.get(c)).copied();
@@ -583,11 +583,17 @@ fn batch(
             skip_reason: None,
         }));
     }
-    entries.extend(skips.iter().map(|(notification, reason)| LogEntry {
-        key: &notification.key,
-        case_id: case_id(notification.case.as_ref()),
-        email: None,
-        skip_reason: Some(reason),
-    }));
+    let reasons: Vec<String> = skips.iter().map(|(_, reason)| reason.to_string()).collect();
+    entries.extend(
+        skips
+            .iter()
+            .zip(&reasons)
+            .map(|((notification, _), reason)| LogEntry {
+                key: &notification.key,
+                case_id: case_id(notification.case.as_ref()),
+                email: None,
+                skip_reason: Some(reason),
+            }),
+    );
     Batch::new(queued, &entries)
 }

@@ -11,6 +11,40 @@ use crate::domain::agency::AgencyId;
 use crate::domain::case::CaseRef;
 use crate::domain::timeline::{CatchUp, Policy};
 
+/// Why a proposed notification is not sent; its words go to the audit log and `rrn plan`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Nobody holds the role it is for: the words name the missing contact.
+    Unaddressed(String),
+    /// A later occurrence of the same series (a rung's repeats, a milestone's reminders) for
+    /// the same recipient is sent instead.
+    Superseded,
+    /// Its day passed while no run happened, and its rule is not sent late.
+    Stale { scheduled: NaiveDate, rule: Rule },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Unaddressed(why) => f.write_str(why),
+            SkipReason::Superseded => f.write_str(
+                "superseded by a later notification for the same milestone and recipient",
+            ),
+            SkipReason::Stale { scheduled, rule } => write!(
+                f,
+                "its day ({scheduled}) passed while no run happened, and {} is not sent late",
+                rule.as_str().replace('_', " ")
+            ),
+        }
+    }
+}
+
+impl serde::Serialize for SkipReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// One series of occurrences: a rung's repeats, or a milestone's reminders, for one recipient.
 pub(super) type Series<'a> = (
     Option<&'a CaseRef>,
@@ -75,19 +109,15 @@ pub fn decide(
                 superseded,
             )| {
                 let reason = match unaddressed {
-                    Some(why) => Some(why),
-                    None if superseded => Some(
-                        "superseded by a later notification for the same milestone and recipient"
-                            .to_owned(),
-                    ),
+                    Some(why) => Some(SkipReason::Unaddressed(why)),
+                    None if superseded => Some(SkipReason::Superseded),
                     None if notification.scheduled < today
                         && notification.rule.catch_up(policy) == CatchUp::Skip =>
                     {
-                        Some(format!(
-                            "its day ({}) passed while no run happened, and {} is not sent late",
-                            notification.scheduled,
-                            notification.rule.as_str().replace('_', " ")
-                        ))
+                        Some(SkipReason::Stale {
+                            scheduled: notification.scheduled,
+                            rule: notification.rule,
+                        })
                     }
                     None => None,
                 };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Decision, Heartbeat, Notification, NotificationKey, Recipient, Rule};
+use super::{Decision, Heartbeat, SkipReason, Notification, NotificationKey, Recipient, Rule};
 use crate::domain::address::EmailAddress;
 use crate::domain::case::CaseRef;
 
@@ -52,7 +52,7 @@ pub fn group(decisions: &[Decision]) -> Vec<Email> {
 }
 /// [`group`] for decisions the caller is done with: what is sent moves into its email (no
 /// copies, for runs over many cases), and the skips come back with their reasons.
-pub fn group_owned(decisions: Vec<Decision>) -> (Vec<Email>, Vec<(Notification, String)>) {
+pub fn group_owned(decisions: Vec<Decision>) -> (Vec<Email>, Vec<(Notification, SkipReason)>) {
     let mut skips = Vec::new();
     let emails = group_sends(decisions.into_iter().filter_map(|d| match d {
         Decision::Send { notification } => Some(notification),

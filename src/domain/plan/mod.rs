@@ -22,7 +22,7 @@ mod recipients;
 mod stored;
 mod words;
 
-pub use decide::decide;
+pub use decide::{SkipReason, decide};
 pub use group::{Email, EmailKind, MAX_DIGEST_ITEMS, group, group_owned};
 pub use heartbeat::{HEARTBEAT_HORIZON, Heartbeat};
 pub use key::NotificationKey;
@@ -172,7 +172,7 @@ pub enum Decision {
     Skip {
         #[serde(flatten)]
         notification: Notification,
-        reason: String,
+        reason: SkipReason,
     },
 }
 
