@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::domain::address::{DisplayName, EmailAddress};
 use crate::domain::agency::AgencyId;
+use crate::domain::timeline::Role;
 
 /// A person or team that receives email.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -29,17 +30,29 @@ pub struct ContactsSection {
 }
 
 impl ContactsSection {
-    /// Every role with its contact, if configured.
-    pub fn roles(&self) -> [(&'static str, Option<&Contact>); 7] {
-        [
-            ("business_team", self.business_team.as_ref()),
-            ("csc_manager", self.csc_manager.as_ref()),
-            ("executive_chair", self.executive_chair.as_ref()),
-            ("panel", self.panel.as_ref()),
-            ("safeguarding_partners", self.safeguarding_partners.as_ref()),
-            ("national_panel", self.national_panel.as_ref()),
-            ("admin", self.admin.as_ref()),
-        ]
+    /// Who holds a partnership role; `None` for a role nobody holds, and for agency leads,
+    /// who are each agency's own.
+    pub fn holder(&self, role: Role) -> Option<&Contact> {
+        match role {
+            Role::BusinessTeam => self.business_team.as_ref(),
+            Role::CscManager => self.csc_manager.as_ref(),
+            Role::ExecutiveChair => self.executive_chair.as_ref(),
+            Role::Panel => self.panel.as_ref(),
+            Role::SafeguardingPartners => self.safeguarding_partners.as_ref(),
+            Role::NationalPanel => self.national_panel.as_ref(),
+            Role::AgencyLead => None,
+        }
+    }
+
+    /// Every `[contacts]` key with its contact, if configured: the partnership roles, then
+    /// `admin` (who hears of delivery failures, and owns no milestone).
+    pub fn roles(&self) -> Vec<(&'static str, Option<&Contact>)> {
+        Role::ALL
+            .into_iter()
+            .filter(|role| *role != Role::AgencyLead)
+            .map(|role| (role.as_str(), self.holder(role)))
+            .chain([("admin", self.admin.as_ref())])
+            .collect()
     }
 }
 

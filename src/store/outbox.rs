@@ -8,7 +8,9 @@ use super::{Inner, Store, StoreError};
 
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OutboxStatus {
     Pending,
     InFlight,
@@ -20,24 +22,12 @@ pub enum OutboxStatus {
 
 impl OutboxStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            OutboxStatus::Pending => "pending",
-            OutboxStatus::InFlight => "in_flight",
-            OutboxStatus::Sent => "sent",
-            OutboxStatus::Failed => "failed",
-            OutboxStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     fn parse(s: &str) -> Result<Self, StoreError> {
-        Ok(match s {
-            "pending" => OutboxStatus::Pending,
-            "in_flight" => OutboxStatus::InFlight,
-            "sent" => OutboxStatus::Sent,
-            "failed" => OutboxStatus::Failed,
-            "cancelled" => OutboxStatus::Cancelled,
-            other => return Err(StoreError::Corrupt(format!("outbox status `{other}`"))),
-        })
+        s.parse()
+            .map_err(|_| StoreError::Corrupt(format!("outbox status `{s}`")))
     }
 }
 

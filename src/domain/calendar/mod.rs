@@ -25,12 +25,17 @@ pub const LAST_YEAR: i32 = 2200;
 
 /// A UK bank-holiday division, named as in the GOV.UK feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(strum::IntoStaticStr, strum::EnumCount)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Division {
     EnglandAndWales,
     Scotland,
     NorthernIreland,
 }
+
+// `ALL` lists every division: a new one cannot be forgotten there.
+const _: () = assert!(Division::ALL.len() == <Division as strum::EnumCount>::COUNT);
 
 impl Division {
     pub const ALL: [Division; 3] = [
@@ -40,11 +45,7 @@ impl Division {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Division::EnglandAndWales => "england-and-wales",
-            Division::Scotland => "scotland",
-            Division::NorthernIreland => "northern-ireland",
-        }
+        self.into()
     }
 }
 

@@ -38,7 +38,9 @@ use crate::domain::urgency::Urgency;
 
 /// The kind of notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Rule {
     /// Day 1: the request to each agency's lead for its summary.
     AgencyLetter,
@@ -59,16 +61,7 @@ pub enum Rule {
 
 impl Rule {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::AgencyLetter => "agency_letter",
-            Rule::ChairNotice => "chair_notice",
-            Rule::Reminder => "reminder",
-            Rule::DueToday => "due_today",
-            Rule::Escalation => "escalation",
-            Rule::NationalPanelSubmitted => "national_panel_submitted",
-            Rule::NationalPanelDelay => "national_panel_delay",
-            Rule::Heartbeat => "heartbeat",
-        }
+        self.into()
     }
 
     fn catch_up(self, policy: &Policy) -> CatchUp {

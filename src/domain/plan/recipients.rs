@@ -16,15 +16,7 @@ pub(super) type ToWhom<'a> = dyn Fn() -> Result<Recipient, Unaddressed> + 'a;
 
 impl Planner<'_> {
     pub(super) fn role_contact(&self, role: Role) -> Result<Recipient, Unaddressed> {
-        let contact = match role {
-            Role::BusinessTeam => self.contacts.business_team.as_ref(),
-            Role::CscManager => self.contacts.csc_manager.as_ref(),
-            Role::ExecutiveChair => self.contacts.executive_chair.as_ref(),
-            Role::Panel => self.contacts.panel.as_ref(),
-            Role::SafeguardingPartners => self.contacts.safeguarding_partners.as_ref(),
-            Role::NationalPanel => self.contacts.national_panel.as_ref(),
-            Role::AgencyLead => None,
-        };
+        let contact = self.contacts.holder(role);
         contact
             .map(|c| recipient(role.as_str().to_owned(), c))
             .ok_or_else(|| Unaddressed(format!("no contact for {role} in [contacts]")))

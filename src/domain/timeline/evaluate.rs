@@ -34,7 +34,8 @@ pub struct Completion {
 }
 
 /// Where a milestone stands on the day of evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// Its anchor has not happened, so it has no due date yet.
     AwaitingAnchor,
@@ -55,15 +56,7 @@ pub enum Status {
 
 impl Status {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::AwaitingAnchor => "awaiting_anchor",
-            Status::NotYetOpen => "not_yet_open",
-            Status::Open => "open",
-            Status::DueToday => "due_today",
-            Status::Overdue { .. } => "overdue",
-            Status::DoneOnTime => "done_on_time",
-            Status::DoneLate { .. } => "done_late",
-        }
+        self.into()
     }
 
     /// Working days overdue or late, where that applies.

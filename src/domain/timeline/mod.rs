@@ -124,7 +124,9 @@ impl<'de> Deserialize<'de> for Offset {
 /// Who must act on a milestone. Agency leads are per agency; the rest are partnership roles
 /// whose contacts live in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumCount)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     BusinessTeam,
     CscManager,
@@ -134,6 +136,9 @@ pub enum Role {
     NationalPanel,
     AgencyLead,
 }
+
+// `ALL` lists every role: a new one cannot be forgotten there.
+const _: () = assert!(Role::ALL.len() == <Role as strum::EnumCount>::COUNT);
 
 impl Role {
     pub const ALL: [Role; 7] = [
@@ -147,19 +152,11 @@ impl Role {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::BusinessTeam => "business_team",
-            Role::CscManager => "csc_manager",
-            Role::ExecutiveChair => "executive_chair",
-            Role::Panel => "panel",
-            Role::SafeguardingPartners => "safeguarding_partners",
-            Role::NationalPanel => "national_panel",
-            Role::AgencyLead => "agency_lead",
-        }
+        self.into()
     }
 
     fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 }
 
