@@ -1,14 +1,14 @@
 //! Who receives email: a [`Contact`], the partnership's roles ([`ContactsSection`]) and the
 //! agencies that can be involved in a case. Built by the config; planning reads them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::address::{DisplayName, EmailAddress};
 use crate::domain::agency::AgencyId;
 use crate::domain::timeline::Role;
 
 /// A person or team that receives email.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub name: DisplayName,
@@ -16,7 +16,7 @@ pub struct Contact {
 }
 
 /// `[contacts]`: who holds each partnership role.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ContactsSection {
     pub business_team: Option<Contact>,
@@ -57,7 +57,7 @@ impl ContactsSection {
 }
 
 /// `[[agency]]`: an agency that can be involved in cases.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Agency {
     pub id: AgencyId,

@@ -12,10 +12,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::domain::case::{CaseOverview, CaseRef, FailedCase};
-use crate::domain::plan::{NotificationKey, SkipReason};
 use crate::domain::plan::{
     Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
 };
+use crate::domain::plan::{NotificationKey, SkipReason};
 use crate::domain::timeline::evaluate;
 use crate::store::{Batch, CaseId, LogEntry, NewEmail, RunCounts, Store, StoreError};
 

@@ -120,7 +120,9 @@ impl Drop for TestDb {
 /// answers there; where none does, the test is ignored with the reason, except under `CI=true`,
 /// where it fails. The server is looked for once, by the first test that needs it (so `--list`
 /// and a filter that leaves out the PostgreSQL tests never look).
-pub(crate) fn with_postgres(test: impl FnOnce(&TestDb) -> Completion) -> Result<Completion, Failed> {
+pub(crate) fn with_postgres(
+    test: impl FnOnce(&TestDb) -> Completion,
+) -> Result<Completion, Failed> {
     static SERVER: std::sync::OnceLock<Result<String, Absent>> = std::sync::OnceLock::new();
     match SERVER.get_or_init(find_postgres) {
         Ok(base) => Ok(test(&TestDb::postgres(base))),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Decision, Heartbeat, SkipReason, Notification, NotificationKey, Recipient, Rule};
+use super::{Decision, Heartbeat, Notification, NotificationKey, Recipient, Rule, SkipReason};
 use crate::domain::address::EmailAddress;
 use crate::domain::case::CaseRef;
 

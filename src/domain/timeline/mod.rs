@@ -30,7 +30,7 @@ pub const ANCHOR_DAY0: &str = "day0";
 const BUILTIN_TIMELINE: &str = include_str!("../../../config/timeline.toml");
 
 /// What a milestone's dates count from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum Anchor {
     /// The day the local authority became aware of the incident.
     Aware,
@@ -52,7 +52,7 @@ impl fmt::Display for Anchor {
 
 /// A distance from an anchor: working days (the statutory clock) or calendar months (review
 /// publication), which clamp to the month's last day (31 August + 6 months = 28/29 February).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Offset {
     WorkingDays(u32),
     Months(u32),
@@ -123,8 +123,21 @@ impl<'de> Deserialize<'de> for Offset {
 
 /// Who must act on a milestone. Agency leads are per agency; the rest are partnership roles
 /// whose contacts live in the config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[derive(strum::IntoStaticStr, strum::EnumString, strum::EnumCount)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumCount,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Role {
@@ -167,14 +180,14 @@ impl fmt::Display for Role {
 }
 
 /// A case fact a milestone can depend on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Condition {
     /// The Rapid Review proposed a local child safeguarding practice review.
     LocalReview,
 }
 
 /// One milestone of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Milestone {
     pub id: String,
     /// The flowchart step it comes from.
@@ -194,7 +207,7 @@ pub struct Milestone {
 }
 
 /// A validated timeline; milestones in file order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Timeline {
     day0_milestone: String,
     policy: Policy,

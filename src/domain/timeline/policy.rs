@@ -3,7 +3,7 @@
 //! Lives in `timeline.toml` under `[policy]`, with defaults here; a milestone can override its
 //! reminders and turn escalation off. Parsed once with the timeline; planning reads it.
 
-use serde::{Deserialize, Deserializer, de};
+use serde::{Deserialize, Deserializer, Serialize, de};
 
 use super::Role;
 
@@ -69,7 +69,7 @@ fn some_working_days_list<'de, D: Deserializer<'de>>(
 }
 
 /// What to do with an occurrence whose day passed while no run happened (downtime).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CatchUp {
     /// Send it now: it is still true and still useful (letters, escalations).
@@ -79,7 +79,7 @@ pub enum CatchUp {
 }
 
 /// The catch-up rule of each kind of notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatchUpRules {
     pub agency_letter: CatchUp,
@@ -104,7 +104,7 @@ impl Default for CatchUpRules {
 }
 
 /// One rung of the escalation ladder: from this many working days overdue, tell `to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rung {
     #[serde(deserialize_with = "some_working_days")]
@@ -113,7 +113,7 @@ pub struct Rung {
 }
 
 /// Who a rung goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalateTo {
     /// The owner's manager: the agency's manager for agency milestones, else `manager_of`.
@@ -122,7 +122,7 @@ pub enum EscalateTo {
 }
 
 /// Who manages each partnership role, for the first rung of non-agency milestones.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ManagerOf {
     pub business_team: Role,
@@ -162,7 +162,7 @@ impl ManagerOf {
 }
 
 /// `[policy]` of the timeline file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Working days before the due day on which the owner is reminded.
@@ -229,7 +229,7 @@ impl Default for Policy {
 }
 
 /// A milestone's own overrides of the policy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MilestonePolicy {
     #[serde(default, deserialize_with = "some_working_days_list")]
