@@ -138,3 +138,90 @@ pub fn decide(
     });
     decisions
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Days, NaiveDate};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::address::EmailAddress;
+    use crate::domain::case::CaseRef;
+    use crate::domain::plan::{Item, Recipient};
+
+    /// The `repeat`th escalation of one rung of one milestone, to one recipient, on `day`.
+    fn escalation(repeat: u32, day: NaiveDate) -> Proposal {
+        let recipient = Recipient {
+            role: "csc_manager".to_owned(),
+            name: "Manager".to_owned(),
+            email: EmailAddress::parse("manager@example.org").unwrap(),
+        };
+        let case = CaseRef::parse("RR-2026-001").unwrap();
+        let mut notification = Notification::standalone(
+            case.clone(),
+            Rule::Escalation,
+            recipient.clone(),
+            day,
+            Item {
+                title: "Individual Agency Summary".to_owned(),
+                step: Some(5),
+                due: None,
+                status: "overdue".to_owned(),
+                derivation: None,
+                progress: None,
+            },
+        );
+        notification.milestone = Some("ias".to_owned());
+        notification.rung = 1;
+        notification.repeat = repeat;
+        notification.key = NotificationKey::new(
+            Some(&case),
+            Some("ias"),
+            None,
+            Rule::Escalation,
+            1,
+            repeat,
+            &recipient.email,
+        );
+        Proposal {
+            notification,
+            unaddressed: None,
+        }
+    }
+
+    proptest! {
+        /// The law of a series: whatever repeats are unlogged, only the newest is sent, the
+        /// older ones are skipped as superseded, and logged ones are not decided again.
+        #[test]
+        fn only_the_newest_unlogged_repeat_of_a_series_is_sent(
+            logged in proptest::collection::vec(any::<bool>(), 1..8)
+        ) {
+            let first = NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+            let proposals: Vec<Proposal> = (0..logged.len())
+                .map(|n| escalation(n as u32, first + Days::new(n as u64)))
+                .collect();
+            let keys: Vec<NotificationKey> =
+                proposals.iter().map(|p| p.notification.key.clone()).collect();
+            let today = first + Days::new(logged.len() as u64 - 1);
+            let decisions = decide(proposals, &Policy::default(), today, &|key| {
+                keys.iter().position(|k| k == key).is_some_and(|i| logged[i])
+            });
+            let unlogged: Vec<usize> = (0..logged.len()).filter(|&i| !logged[i]).collect();
+            prop_assert_eq!(decisions.len(), unlogged.len());
+            let sent: Vec<u32> = decisions
+                .iter()
+                .filter_map(|d| match d {
+                    Decision::Send { notification } => Some(notification.repeat),
+                    Decision::Skip { .. } => None,
+                })
+                .collect();
+            let newest = unlogged.last().map(|&i| i as u32);
+            prop_assert_eq!(sent, newest.into_iter().collect::<Vec<_>>());
+            for decision in &decisions {
+                if let Decision::Skip { reason, .. } = decision {
+                    prop_assert_eq!(reason, &SkipReason::Superseded);
+                }
+            }
+        }
+    }
+}
