@@ -34,6 +34,7 @@ macro_rules! trials {
 
 mod common;
 
+mod architecture;
 mod calendar;
 mod cli;
 mod daemon;
@@ -48,6 +49,7 @@ mod timeline;
 fn main() {
     let args = Arguments::from_args();
     let trials: Vec<Trial> = [
+        architecture::trials(),
         calendar::trials(),
         cli::trials(),
         daemon::trials(),
