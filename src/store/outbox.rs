@@ -2,7 +2,6 @@
 //! failed or cancelled (`store::queue` writes the rows).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::{Inner, Store, StoreError};
 
@@ -26,27 +25,34 @@ impl OutboxStatus {
         self.into()
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+}
+
+impl TryFrom<String> for OutboxStatus {
+    type Error = StoreError;
+
+    fn try_from(s: String) -> Result<Self, StoreError> {
         s.parse()
             .map_err(|_| StoreError::Corrupt(format!("outbox status `{s}`")))
     }
 }
 
 /// One outbox row, without its body.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: i64,
     pub created_at: DateTime<Utc>,
+    #[sqlx(rename = "reference")]
     pub case: Option<String>,
     pub kind: String,
     pub recipient: String,
+    #[sqlx(try_from = "String")]
     pub status: OutboxStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
 }
 
 /// An outbox row claimed for delivery (now in flight).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(sqlx::FromRow, Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub id: i64,
     pub kind: String,
@@ -104,7 +110,7 @@ impl Store {
         };
         let mut tx = self.read().await?;
         let rows = on_backend!(&mut tx.0, conn, _PG => {
-            let rows = sqlx::query(
+            sqlx::query_as::<_, OutboxRow>(
                 "SELECT o.id, o.created_at, c.reference, o.kind, o.recipient, o.status, o.attempts, \
                  o.last_error FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
                  WHERE o.status IN ($1, $2, $3, $4, $5) ORDER BY o.id DESC",
@@ -115,21 +121,7 @@ impl Store {
             .bind(d)
             .bind(e)
             .fetch_all(&mut **conn)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(OutboxRow {
-                    id: row.try_get("id")?,
-                    created_at: row.try_get("created_at")?,
-                    case: row.try_get("reference")?,
-                    kind: row.try_get("kind")?,
-                    recipient: row.try_get("recipient")?,
-                    status: OutboxStatus::parse(&row.try_get::<String, _>("status")?)?,
-                    attempts: row.try_get("attempts")?,
-                    last_error: row.try_get("last_error")?,
-                });
-            }
-            out
+            .await?
         });
         tx.rollback().await?;
         Ok(rows)
@@ -258,25 +250,15 @@ impl Store {
     ) -> Result<Vec<Claimed>, StoreError> {
         let mut tx = self.begin().await?;
         let claimed = on_backend!(&mut tx.0, conn, PG => {
-            let rows = sqlx::query(if PG { CLAIM_POSTGRES } else { CLAIM_SQLITE })
-                .bind(due_by)
-                .bind(limit)
-                .bind(owner)
-                .bind(lease_until)
-                .bind(now)
-                .fetch_all(&mut **conn)
-                .await?;
-            let mut claimed = Vec::with_capacity(rows.len());
-            for row in rows {
-                claimed.push(Claimed {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    recipient: row.try_get("recipient")?,
-                    email: row.try_get("email")?,
-                    attempts: row.try_get("attempts")?,
-                    created_at: row.try_get("created_at")?,
-                });
-            }
+            let mut claimed: Vec<Claimed> =
+                sqlx::query_as(if PG { CLAIM_POSTGRES } else { CLAIM_SQLITE })
+                    .bind(due_by)
+                    .bind(limit)
+                    .bind(owner)
+                    .bind(lease_until)
+                    .bind(now)
+                    .fetch_all(&mut **conn)
+                    .await?;
             claimed.sort_by_key(|c| c.id);
             claimed
         });
@@ -418,7 +400,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(Cancel::NoSuchRow);
         };
-        let status = OutboxStatus::parse(&status)?;
+        let status = OutboxStatus::try_from(status)?;
         let refused = match (status, lease) {
             (OutboxStatus::Sent | OutboxStatus::Cancelled, _) => Some(Cancel::Finished(status)),
             (OutboxStatus::InFlight, Some(until)) if until > now => {
