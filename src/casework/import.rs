@@ -1,6 +1,6 @@
 //! Importing cases from CSV rows: every row checked, all written in one transaction or none.
 
-use super::opening::{DAY0_NOTE, Opening, opening_detail};
+use super::opening::{DAY0_NOTE, FieldNames, Opening, opening_detail};
 use super::{Casework, CaseworkError};
 use crate::domain::case::CaseRef;
 use crate::store::{NewCase, NewCaseRows, Opened, StoreError};
@@ -20,8 +20,10 @@ impl Casework<'_> {
                 Ok(mut opening) => {
                     opening.agencies.sort();
                     opening.agencies.dedup();
-                    if let Err(CaseworkError::Refused(problem)) = self.check_opening(&opening) {
-                        problems.push((line, format!("line {line}, {}", csv_wording(&problem))));
+                    if let Err(refusal) = self.check_opening(&opening, &FieldNames::CSV) {
+                        let field: &str = refusal.field.into();
+                        let message = refusal.message;
+                        problems.push((line, format!("line {line}, field {field}: {message}")));
                     } else if let Some(first) = seen.insert(opening.reference.clone(), line) {
                         problems.push((
                             line,
@@ -96,22 +98,4 @@ impl Casework<'_> {
         tx.commit().await?;
         Ok(openings.len())
     }
-}
-
-/// Rewords a command-line refusal for a CSV row: flags become column names.
-pub(super) fn csv_wording(message: &str) -> String {
-    let field = ["--day0", "--aware", "--agency"]
-        .into_iter()
-        .find(|flag| message.contains(flag))
-        .map_or("reference", |flag| &flag[2..]);
-    let field = if field == "agency" { "agencies" } else { field };
-    let message = message
-        .replace(
-            "at least one --agency",
-            "at least one agency in the agencies column",
-        )
-        .replace("--aware", "aware")
-        .replace("--day0", "day0")
-        .replace("--agency", "agencies");
-    format!("field {field}: {message}")
 }

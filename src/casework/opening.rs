@@ -30,6 +30,45 @@ pub(super) fn opening_detail(opening: &Opening) -> String {
         }
     )
 }
+/// A field of an opening, as a refusal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub(super) enum Field {
+    Aware,
+    Day0,
+    Agencies,
+}
+
+/// A refused opening: the field at fault and why, in the words of the caller's [`FieldNames`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Refusal {
+    pub(super) field: Field,
+    pub(super) message: String,
+}
+
+/// How a caller names the fields of an opening: the CLI's flags or the CSV file's columns.
+pub(super) struct FieldNames {
+    aware: &'static str,
+    day0: &'static str,
+    agency: &'static str,
+    at_least_one_agency: &'static str,
+}
+
+impl FieldNames {
+    pub(super) const CLI: Self = Self {
+        aware: "--aware",
+        day0: "--day0",
+        agency: "--agency",
+        at_least_one_agency: "at least one --agency",
+    };
+    pub(super) const CSV: Self = Self {
+        aware: "aware",
+        day0: "day0",
+        agency: "agencies",
+        at_least_one_agency: "at least one agency in the agencies column",
+    };
+}
+
 /// One case to open, from the command line or a CSV row.
 #[derive(Debug, Clone)]
 pub struct Opening {
@@ -42,53 +81,90 @@ pub struct Opening {
 
 impl Casework<'_> {
     /// Checks an opening against the config and the calendar, without the database.
-    pub(super) fn check_opening(&self, opening: &Opening) -> Result<(), CaseworkError> {
-        self.check_in_range(opening.aware, "--aware")?;
-        if let Some(day0) = opening.day0 {
-            self.check_in_range(day0, "--day0")?;
+    /// Checks an opening against the config, the calendar and the timeline, without the
+    /// database; a refusal names the field as `names` calls it.
+    pub(super) fn check_opening(
+        &self,
+        opening: &Opening,
+        names: &FieldNames,
+    ) -> Result<(), Refusal> {
+        let refuse = |field: Field, message: String| Err(Refusal { field, message });
+        let (aware, day0, agency) = (names.aware, names.day0, names.agency);
+        for (field, name, date) in [
+            (Field::Aware, aware, Some(opening.aware)),
+            (Field::Day0, day0, opening.day0),
+        ] {
+            if let Some(Err(e)) = date.map(|d| self.calendar.is_working_day(d)) {
+                return refuse(field, format!("{name} {}: {e}", date.expect("some")));
+            }
         }
         if opening.agencies.is_empty() {
-            return refuse(format!(
-                "no agencies for {}: give at least one --agency (one of {})",
-                opening.reference,
-                self.known_agencies()
-            ));
+            return refuse(
+                Field::Agencies,
+                format!(
+                    "no agencies for {}: give {} (one of {})",
+                    opening.reference,
+                    names.at_least_one_agency,
+                    self.known_agencies()
+                ),
+            );
         }
-        for agency in &opening.agencies {
-            self.check_agency_known(agency, "--agency")?;
+        for id in &opening.agencies {
+            if self.config.agency(id).is_none() {
+                return refuse(
+                    Field::Agencies,
+                    format!(
+                        "unknown agency `{id}` for {agency}: expected one of {} (the [[agency]] \
+                         entries of the config)",
+                        self.known_agencies()
+                    ),
+                );
+            }
         }
         if opening.aware > self.today {
-            return refuse(format!(
-                "--aware {} is in the future (today is {}): give the day the local authority \
-                 became aware",
-                opening.aware, self.today
-            ));
+            return refuse(
+                Field::Aware,
+                format!(
+                    "{aware} {} is in the future (today is {}): give the day the local \
+                     authority became aware",
+                    opening.aware, self.today
+                ),
+            );
         }
         let oldest = self
             .today
             .checked_sub_months(chrono::Months::new(12 * MAX_AWARE_AGE_YEARS))
             .unwrap_or(NaiveDate::MIN);
         if opening.aware < oldest {
-            return refuse(format!(
-                "--aware {} is more than {MAX_AWARE_AGE_YEARS} years before today ({}): a Rapid \
-                 Review starts within days of the incident; check the year",
-                opening.aware, self.today
-            ));
+            return refuse(
+                Field::Aware,
+                format!(
+                    "{aware} {} is more than {MAX_AWARE_AGE_YEARS} years before today ({}): a \
+                     Rapid Review starts within days of the incident; check the year",
+                    opening.aware, self.today
+                ),
+            );
         }
-        if let Some(day0) = opening.day0 {
-            if day0 < opening.aware {
-                return refuse(format!(
-                    "--day0 {day0} is before --aware {}: day 0 (the notification to Ofsted) is \
-                     on or after the aware date",
-                    opening.aware
-                ));
+        if let Some(date) = opening.day0 {
+            if date < opening.aware {
+                return refuse(
+                    Field::Day0,
+                    format!(
+                        "{day0} {date} is before {aware} {}: day 0 (the notification to Ofsted) \
+                         is on or after the aware date",
+                        opening.aware
+                    ),
+                );
             }
-            if day0 > self.today {
-                return refuse(format!(
-                    "--day0 {day0} is in the future (today is {}): give day 0 once the \
-                     notification has been sent",
-                    self.today
-                ));
+            if date > self.today {
+                return refuse(
+                    Field::Day0,
+                    format!(
+                        "{day0} {date} is in the future (today is {}): give day 0 once the \
+                         notification has been sent",
+                        self.today
+                    ),
+                );
             }
         }
         // Every date the timeline derives for the case must be one the calendar answers, or
@@ -101,10 +177,13 @@ impl Casework<'_> {
             local_review_proposed: opening.local_review_proposed,
         };
         if let Err(e) = evaluate(self.timeline, self.calendar, &facts, self.today) {
-            return refuse(format!(
-                "--aware {}: the timeline cannot be worked out from it ({e}): check the date",
-                opening.aware
-            ));
+            return refuse(
+                Field::Aware,
+                format!(
+                    "{aware} {}: the timeline cannot be worked out from it ({e}): check the date",
+                    opening.aware
+                ),
+            );
         }
         Ok(())
     }
@@ -161,7 +240,8 @@ impl Casework<'_> {
     pub async fn open(&self, mut opening: Opening) -> Result<(), CaseworkError> {
         opening.agencies.sort();
         opening.agencies.dedup();
-        self.check_opening(&opening)?;
+        self.check_opening(&opening, &FieldNames::CLI)
+            .map_err(|refusal| CaseworkError::Refused(refusal.message))?;
         let mut tx = self.store.begin().await?;
         self.open_in(&mut tx, &opening).await?;
         tx.commit().await?;

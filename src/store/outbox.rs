@@ -24,7 +24,6 @@ impl OutboxStatus {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
-
 }
 
 impl TryFrom<String> for OutboxStatus {
