@@ -40,6 +40,8 @@ pub enum ServiceError {
     Run(#[from] StoreError),
     #[error("delivery failed: {0}")]
     Delivery(#[from] DeliveryError),
+    #[error("{0}")]
+    Admin(String),
 }
 
 /// The loaded configuration and what is built from it.
@@ -75,13 +77,20 @@ impl Service {
         };
         let renderer = Renderer::load(&config)?;
         let mailer = Mailer::from_config(&config, default_maildir)?;
-        let admin = config.contacts.admin.as_ref().and_then(|c| {
-            c.email
-                .as_str()
-                .parse()
-                .ok()
-                .map(|email| Mailbox::new(Some(c.name.to_string()), email))
-        });
+        // A bad address is refused here, never dropped: failures would go unreported.
+        let admin = match config.contacts.admin.as_ref() {
+            None => None,
+            Some(c) => Some(Mailbox::new(
+                Some(c.name.to_string()),
+                c.email.as_str().parse().map_err(|e| {
+                    ServiceError::Admin(format!(
+                        "[contacts] admin email `{}` cannot be sent to ({e}): give a plain \
+                         address such as it-team@council.example",
+                        c.email
+                    ))
+                })?,
+            )),
+        };
         Ok(Self {
             schedule: config.schedule().clone(),
             config,
