@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Inner, NO_AGENCY, NewCase, StoreError, Tx};
+use super::{Inner, NO_AGENCY, NewCase, StoreError, Tx, next_ids_postgres};
 use crate::domain::agency::AgencyId;
 use crate::domain::case::CaseRef;
 
@@ -170,14 +170,7 @@ async fn insert_cases_postgres(
     opened: &Opened<'_>,
     revision: i64,
 ) -> Result<(), StoreError> {
-    let count = cases.len() as i64;
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT nextval(pg_get_serial_sequence('cases', 'id')) \
-             FROM generate_series(1, $1)",
-    )
-    .bind(count)
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids = next_ids_postgres(conn, "cases", cases.len()).await?;
     sqlx::query(
         "INSERT INTO cases (id, reference, aware_on, day0_on, status, \
              local_review_proposed, created_at, updated_at, revision) \

@@ -136,6 +136,22 @@ mod runs;
 
 pub use leadership::{LeadError, Leadership};
 
+/// `count` new ids from the identity sequence of `table`'s `id`, in one round trip, so that
+/// rows written in bulk can be named before they are inserted.
+async fn next_ids_postgres(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    count: usize,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)",
+    )
+    .bind(table)
+    .bind(count as i64)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The scheme of a database URL, without the rest (which may hold a password).
 fn scheme(url: &str) -> &str {
     url.split_once(':').map_or(url, |(scheme, _)| scheme)

@@ -2,13 +2,12 @@
 //! failed or cancelled (`store::queue` writes the rows).
 
 use chrono::{DateTime, Utc};
+use strum::{EnumString, IntoStaticStr};
 
 use super::{Inner, Store, StoreError};
 
 /// Where an outbox row stands.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr, strum::EnumString,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, IntoStaticStr, EnumString)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum OutboxStatus {

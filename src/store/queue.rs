@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 
 use super::log::{LogEntry, key_hash};
-use super::{Inner, StoreError, Tx};
+use super::{Inner, StoreError, Tx, next_ids_postgres};
 
 /// Emails queued per SQLite statement (eight values each, under SQLite's 32,766).
 const EMAILS_PER_STATEMENT: usize = 500;
@@ -188,14 +188,7 @@ async fn insert_emails_postgres(
     emails: &[NewEmail],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    let count = emails.len() as i64;
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT nextval(pg_get_serial_sequence('outbox', 'id')) \
-         FROM generate_series(1, $1)",
-    )
-    .bind(count)
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids = next_ids_postgres(conn, "outbox", emails.len()).await?;
     if !ids.is_empty() {
         sqlx::query(
             "INSERT INTO outbox (id, created_at, case_id, kind, recipient, email, \

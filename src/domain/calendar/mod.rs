@@ -11,8 +11,8 @@
 mod feed;
 pub mod rules;
 
-use std::fmt;
 use std::str::FromStr;
+use strum::{EnumCount, IntoStaticStr};
 
 use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -35,8 +35,9 @@ pub const LAST_YEAR: i32 = 2200;
     Hash,
     Serialize,
     Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumCount,
+    IntoStaticStr,
+    strum::Display,
+    EnumCount,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -47,7 +48,7 @@ pub enum Division {
 }
 
 // `ALL` lists every division: a new one cannot be forgotten there.
-const _: () = assert!(Division::ALL.len() == <Division as strum::EnumCount>::COUNT);
+const _: () = assert!(Division::ALL.len() == <Division as EnumCount>::COUNT);
 
 impl Division {
     pub const ALL: [Division; 3] = [
@@ -58,12 +59,6 @@ impl Division {
 
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-}
-
-impl fmt::Display for Division {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

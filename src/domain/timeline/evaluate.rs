@@ -6,6 +6,7 @@
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
+use strum::IntoStaticStr;
 
 use super::{Anchor, Condition, Milestone, Offset, Role, Timeline};
 use crate::domain::agency::AgencyId;
@@ -34,7 +35,7 @@ pub struct Completion {
 }
 
 /// Where a milestone stands on the day of evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// Its anchor has not happened, so it has no due date yet.

@@ -10,6 +10,7 @@ pub mod policy;
 
 use std::fmt;
 use std::path::Path;
+use strum::{EnumCount, EnumString, IntoStaticStr};
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -134,9 +135,10 @@ impl<'de> Deserialize<'de> for Offset {
     Ord,
     Serialize,
     Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::EnumCount,
+    IntoStaticStr,
+    strum::Display,
+    EnumString,
+    EnumCount,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -151,7 +153,7 @@ pub enum Role {
 }
 
 // `ALL` lists every role: a new one cannot be forgotten there.
-const _: () = assert!(Role::ALL.len() == <Role as strum::EnumCount>::COUNT);
+const _: () = assert!(Role::ALL.len() == <Role as EnumCount>::COUNT);
 
 impl Role {
     pub const ALL: [Role; 7] = [
@@ -170,12 +172,6 @@ impl Role {
 
     fn parse(s: &str) -> Option<Role> {
         s.parse().ok()
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
