@@ -89,7 +89,7 @@ impl Casework<'_> {
         names: &FieldNames,
     ) -> Result<(), Refusal> {
         let refuse = |field: Field, message: String| Err(Refusal { field, message });
-        let (aware, day0, agency) = (names.aware, names.day0, names.agency);
+        let (aware, day0) = (names.aware, names.day0);
         for (field, name, date) in [
             (Field::Aware, aware, Some(opening.aware)),
             (Field::Day0, day0, opening.day0),
@@ -98,29 +98,7 @@ impl Casework<'_> {
                 return refuse(field, format!("{name} {}: {e}", date.expect("some")));
             }
         }
-        if opening.agencies.is_empty() {
-            return refuse(
-                Field::Agencies,
-                format!(
-                    "no agencies for {}: give {} (one of {})",
-                    opening.reference,
-                    names.at_least_one_agency,
-                    self.known_agencies()
-                ),
-            );
-        }
-        for id in &opening.agencies {
-            if self.config.agency(id).is_none() {
-                return refuse(
-                    Field::Agencies,
-                    format!(
-                        "unknown agency `{id}` for {agency}: expected one of {} (the [[agency]] \
-                         entries of the config)",
-                        self.known_agencies()
-                    ),
-                );
-            }
-        }
+        self.check_agencies(opening, names)?;
         if opening.aware > self.today {
             return refuse(
                 Field::Aware,
@@ -184,6 +162,35 @@ impl Casework<'_> {
                     opening.aware
                 ),
             );
+        }
+        Ok(())
+    }
+
+    /// An opening names at least one agency, each one of the config's.
+    fn check_agencies(&self, opening: &Opening, names: &FieldNames) -> Result<(), Refusal> {
+        let refuse = |message: String| {
+            Err(Refusal {
+                field: Field::Agencies,
+                message,
+            })
+        };
+        let agency = names.agency;
+        if opening.agencies.is_empty() {
+            return refuse(format!(
+                "no agencies for {}: give {} (one of {})",
+                opening.reference,
+                names.at_least_one_agency,
+                self.known_agencies()
+            ));
+        }
+        for id in &opening.agencies {
+            if self.config.agency(id).is_none() {
+                return refuse(format!(
+                    "unknown agency `{id}` for {agency}: expected one of {} (the [[agency]] \
+                 entries of the config)",
+                    self.known_agencies()
+                ));
+            }
         }
         Ok(())
     }

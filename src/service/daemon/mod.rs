@@ -12,15 +12,17 @@
 //! SIGHUP: the config, timeline and templates are loaded again; if they are invalid the error
 //! is logged and the old ones stay.
 
+mod clock;
+mod systemd;
+mod wakeups;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
-use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -31,6 +33,10 @@ use crate::service::delivery::{Claimer, DeliveryReport};
 use crate::service::evaluation::run_once;
 use crate::service::observe::{Observed, Snapshot};
 use crate::store::{LastRun, LeadError, Leadership, Store};
+
+use clock::ClockWatch;
+use systemd::{notify, redact_addresses, status, status_line, watchdog_interval};
+use wakeups::{listen_for_signals, start_ticker};
 
 /// How long a stopping daemon waits for the message in flight.
 pub const STOP_GRACE: Duration = Duration::from_secs(8);
@@ -161,40 +167,6 @@ struct Daemon {
 struct Marks {
     checked: Option<DateTime<Utc>>,
     revision: Option<i64>,
-}
-
-/// The wall clock and the monotonic clock at the last wake-up that acted, to notice a jump.
-#[derive(Default)]
-struct ClockWatch {
-    reference: Option<(DateTime<Utc>, Instant)>,
-    holding: bool,
-}
-
-impl ClockWatch {
-    /// Why to hold, while the wall clock is more than a day ahead of the time that really
-    /// passed (stepped, or a bad NTP source): such a clock would plan days that have not come
-    /// and use up their reminders. The hold ends when it comes back, or at a restart, which
-    /// accepts the new time.
-    fn hold(&mut self, now: DateTime<Utc>) -> Option<String> {
-        let reading = (now, Instant::now());
-        let (since_wall, since_instant) = self.reference.unwrap_or(reading);
-        if let Some(ahead) = clock_jump(now - since_wall, reading.1 - since_instant) {
-            let reason = format!(
-                "the clock jumped {} ahead of the time that passed since {since_wall}: nothing is \
-                 planned or sent until it comes back; if the new time is right, restart the \
-                 service to accept it",
-                humanise(ahead)
-            );
-            if !self.holding {
-                error!("{reason}");
-                self.holding = true;
-            }
-            return Some(reason);
-        }
-        self.holding = false;
-        self.reference = Some(reading);
-        None
-    }
 }
 
 impl Daemon {
@@ -334,23 +306,6 @@ impl Daemon {
             .await;
         let line = status_line(&self.service, &self.store, Utc::now()).await;
         status(&mut self.last_status, line);
-    }
-}
-
-/// How far the wall clock moved beyond the time that really passed, when that is more than a
-/// day (`None` for drift, NTP slews, or a clock that went back). The monotonic clock stands
-/// still while a machine is suspended, so a suspension of over a day counts too: a restart
-/// accepts the new time.
-fn clock_jump(wall: chrono::Duration, passed: Duration) -> Option<chrono::Duration> {
-    let passed = chrono::Duration::from_std(passed).unwrap_or(chrono::Duration::MAX);
-    let ahead = wall - passed;
-    (ahead > chrono::Duration::days(1)).then_some(ahead)
-}
-
-fn humanise(d: chrono::Duration) -> String {
-    match d.num_hours() {
-        h if h >= 48 => format!("{} days", d.num_days()),
-        h => format!("{h} hours"),
     }
 }
 
@@ -524,149 +479,11 @@ fn reload(config_path: Option<&Path>, current: Service) -> Service {
     }
 }
 
-/// The text with every word that holds an `@` replaced: a config error quotes the line it
-/// found, and the log never carries an address.
-fn redact_addresses(text: &str) -> String {
-    text.split_inclusive(char::is_whitespace)
-        .map(|word| {
-            if word.contains('@') {
-                let end = &word[word.trim_end().len()..];
-                format!("[address]{end}")
-            } else {
-                word.to_owned()
-            }
-        })
-        .collect()
-}
-
-/// What `systemctl status` shows: the next run and the queue.
-async fn status_line(service: &Service, store: &Store, now: DateTime<Utc>) -> String {
-    let next = service
-        .schedule
-        .next_after(now)
-        .map(|at| {
-            at.with_timezone(&service.config.partnership.timezone)
-                .format("%a %Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_else(|| "none".to_owned());
-    match store.outbox_counts().await {
-        Ok(counts) => format!(
-            "next run {next}; {} emails pending; {} failed",
-            counts.pending + counts.in_flight,
-            counts.failed
-        ),
-        Err(e) => format!("next run {next}; database unavailable: {e}"),
-    }
-}
-
-/// Sends `line` as the STATUS, when it differs from the `last` one sent.
-fn status(last: &mut String, line: String) {
-    if line != *last {
-        let _ = notify(&[sd_notify::NotifyState::Status(&line)]);
-        *last = line;
-    }
-}
-
-/// Tells the service manager (`$NOTIFY_SOCKET`) about `states`, never waiting: a datagram the
-/// socket cannot take at once is dropped. sd-notify's own `notify` sends blocking, and a
-/// listener that stops reading (the socket queue holds 10 datagrams) would stall the daemon,
-/// signals included.
-fn notify(states: &[sd_notify::NotifyState]) -> std::io::Result<()> {
-    use std::os::linux::net::SocketAddrExt as _;
-    use std::os::unix::net::{SocketAddr, UnixDatagram};
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return Ok(());
-    };
-    let message: String = states.iter().map(|s| format!("{s}\n")).collect();
-    let socket = UnixDatagram::unbound()?;
-    socket.set_nonblocking(true)?;
-    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
-    let address = match bytes.strip_prefix(b"@") {
-        Some(name) => SocketAddr::from_abstract_name(name)?,
-        None => SocketAddr::from_pathname(&path)?,
-    };
-    socket.send_to_addr(message.as_bytes(), &address)?;
-    Ok(())
-}
-
-/// Half the systemd watchdog period, when one is set.
-fn watchdog_interval() -> Option<Duration> {
-    sd_notify::watchdog_enabled()
-        .map(|period| period / 2)
-        .filter(|d| !d.is_zero())
-}
-
-fn listen_for_signals(stop: CancellationToken, wake: mpsc::Sender<Wake>) -> anyhow::Result<()> {
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                // Stop first, then say so: a log write that fails must not lose the signal.
-                _ = terminate.recv() => { stop.cancel(); info!("SIGTERM"); break; }
-                _ = interrupt.recv() => { stop.cancel(); info!("SIGINT"); break; }
-                _ = hangup.recv() => {
-                    // Never wait here: a full queue already holds a wake-up.
-                    let _ = wake.try_send(Wake::Reload);
-                    info!("SIGHUP: reloading");
-                }
-            }
-        }
-    });
-    Ok(())
-}
-
-/// A tick at the start of every UTC minute. UTC has no clock changes, so the offset that
-/// tokio-cron-scheduler freezes when a job is created is always right; the local-time
-/// schedule itself is evaluated by [`crate::config::Schedule`] on each tick.
-async fn start_ticker(wake: mpsc::Sender<Wake>) -> anyhow::Result<JobScheduler> {
-    let scheduler = JobScheduler::new()
-        .await
-        .context("starting the scheduler")?;
-    let job = Job::new_async("0 * * * * *", move |_, _| {
-        let wake = wake.clone();
-        Box::pin(async move {
-            let _ = wake.try_send(Wake::Tick);
-        })
-    })
-    .context("creating the minute tick")?;
-    scheduler.add(job).await.context("adding the minute tick")?;
-    scheduler.start().await.context("starting the scheduler")?;
-    Ok(scheduler)
-}
-
 impl std::fmt::Debug for Leadership {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Leadership::SqliteFile(_) => "Leadership(SQLite run lock)",
             Leadership::Postgres(_) => "Leadership(PostgreSQL advisory lock)",
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_wall_clock_more_than_a_day_ahead_of_the_time_passed_is_a_jump() {
-        let minute = Duration::from_secs(60);
-        assert_eq!(clock_jump(chrono::Duration::minutes(1), minute), None);
-        // A clock that went back, or a slow drift, is not a jump ahead.
-        assert_eq!(clock_jump(chrono::Duration::hours(-5), minute), None);
-        assert_eq!(clock_jump(chrono::Duration::hours(23), minute), None);
-        assert_eq!(
-            clock_jump(chrono::Duration::days(3), minute),
-            Some(chrono::Duration::days(3) - chrono::Duration::minutes(1))
-        );
-        // Three days that really passed (a long pause between wake-ups) are no jump.
-        assert_eq!(
-            clock_jump(chrono::Duration::days(3), Duration::from_secs(3 * 86_400)),
-            None
-        );
-        assert_eq!(humanise(chrono::Duration::days(3)), "3 days");
-        assert_eq!(humanise(chrono::Duration::hours(30)), "30 hours");
     }
 }
