@@ -53,7 +53,7 @@ impl<'de> Deserialize<'de> for ClosureDays {
         use serde::de::Error;
         let text = String::deserialize(deserializer)?;
         let date = |s: &str| {
-            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+            crate::domain::calendar::parse_date(s.trim()).map_err(|_| {
                 D::Error::custom(format!(
                     "invalid closure day `{text}`: use \"YYYY-MM-DD\" or \"YYYY-MM-DD..YYYY-MM-DD\""
                 ))

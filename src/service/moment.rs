@@ -40,8 +40,7 @@ pub enum AtError {
 impl FromStr for At {
     type Err = AtError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Ok(date) = crate::domain::calendar::parse_date(s) {
             return Ok(At::Date(date));
         }
         if let Ok(instant) = DateTime::parse_from_rfc3339(s) {

@@ -8,6 +8,7 @@
 //! counts backwards. [`Calendar::between`] counts the working days d with A < d <= B, negative
 //! when B is before A, so `add_working_days(a, between(a, b)) == b` for every working day b.
 
+mod date;
 mod feed;
 pub mod rules;
 
@@ -17,6 +18,7 @@ use strum::{EnumCount, IntoStaticStr};
 use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+pub use date::{NotADate, parse_date};
 pub use feed::{FeedError, HolidayFeed};
 
 /// The first and last years the calendar answers for.
