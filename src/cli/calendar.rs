@@ -14,9 +14,7 @@ pub(super) fn run(config: Option<&Path>, command: CalendarCommand) -> Result<Str
     if let CalendarCommand::Import { file } = &command {
         return import(&config, file);
     }
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config.holiday_feed()?;
     let calendar_for = |division: Option<Division>| config.calendar(&feed, division);
     match command {
         CalendarCommand::Workday { date, n, division } => {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 
 use super::{CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, usage};
-use crate::casework::{Casework, CaseworkError, ImportRow, Opening};
+use crate::casework::{Casework, ImportRow, Opening};
 use crate::config::Config;
 use crate::config::default_sqlite_url;
 use crate::domain::address::escape_hidden;
@@ -20,17 +20,6 @@ use crate::store::{StatusFilter, Store};
 /// The CSV columns a case import needs, in this order; export adds its own after them.
 pub const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
 
-impl From<CaseworkError> for CliError {
-    fn from(error: CaseworkError) -> Self {
-        match error {
-            CaseworkError::Refused(_) | CaseworkError::RefusedRows(_) => {
-                CliError::Usage(error.into())
-            }
-            CaseworkError::Store(_) => CliError::Failed(error.into()),
-        }
-    }
-}
-
 /// The database the config names, or the default SQLite file; migrated on open.
 pub(super) async fn open_store(config: &Config) -> Result<Store, CliError> {
     let url = config
@@ -38,17 +27,14 @@ pub(super) async fn open_store(config: &Config) -> Result<Store, CliError> {
         .url
         .clone()
         .unwrap_or_else(default_sqlite_url);
-    Store::open(&url)
-        .await
-        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("opening the database")))
+    Ok(Store::open(&url).await.context("opening the database")?)
 }
 
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
+    Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")
-        .map_err(CliError::Failed)
+        .context("starting the async runtime")?)
 }
 
 pub(super) fn migrate(config_path: Option<&Path>) -> Result<String, CliError> {
@@ -258,8 +244,7 @@ async fn case_lines(
                 Err(e) => failures.push(format!("{}: {e}", case.reference)),
             }
         })
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
+        .await?;
     for failure in failures {
         eprintln!("rrn: warning: cannot evaluate case {failure}");
     }
@@ -303,15 +288,11 @@ async fn show(
     reference: &CaseRef,
     format: Format,
 ) -> Result<String, CliError> {
-    let (case, audit) = store
-        .case_with_audit(reference)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?
-        .ok_or_else(|| {
-            usage(anyhow::anyhow!(
-                "no case {reference}: check the reference with `rrn case list --status all`"
-            ))
-        })?;
+    let (case, audit) = store.case_with_audit(reference).await?.ok_or_else(|| {
+        usage(anyhow::anyhow!(
+            "no case {reference}: check the reference with `rrn case list --status all`"
+        ))
+    })?;
     let facts = case.facts();
     let mut states = evaluate(&ctx.timeline, &ctx.calendar, &facts, ctx.today()).map_err(usage)?;
     explain(&mut states, &ctx.calendar);
@@ -540,8 +521,7 @@ async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<St
                     .unwrap_or_default(),
             ]);
         })
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
+        .await?;
     for row in rows {
         writer.write_record(&row).context("writing CSV")?;
     }

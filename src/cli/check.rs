@@ -14,9 +14,7 @@ const SUBMISSION_MILESTONE: &str = "national_panel_submission";
 
 pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<String, CliError> {
     let config = load_config(config_path)?;
-    let today = moment::now_or(args.at.at, config.partnership.timezone)
-        .map_err(usage)?
-        .date_naive();
+    let today = moment::now_or(args.at.at, config.partnership.timezone)?.date_naive();
 
     let mut problems = Vec::new();
     let timeline = config

@@ -44,20 +44,14 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
     let date =
         |(y, m, d): (i32, u32, u32)| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("valid");
     let (aware, day0) = (date(AWARE), date(DAY0));
-    let last_day = loaded
-        .calendar
-        .add_working_days(day0, 20)
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let last_day = loaded.calendar.add_working_days(day0, 20)?;
     let tz = loaded.config.partnership.timezone;
     let reference = CaseRef::parse("RR-DEMO-001").expect("valid");
 
     runtime()?.block_on(async {
         let url = loaded.config.database.url.clone().expect("set above");
-        let store = Store::open(&url)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
-        let service = Service::load(loaded.config.clone(), &maildir)
-            .map_err(|e| CliError::Failed(e.into()))?;
+        let store = Store::open(&url).await?;
+        let service = Service::load(loaded.config.clone(), &maildir)?;
         let claimer = Claimer::this_process(chrono::Duration::seconds(60));
         let mut out = format!(
             "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); \
@@ -93,10 +87,7 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
             let done = record_progress(&work, &sample, today).await?;
             let before: std::collections::HashSet<PathBuf> = emails(&maildir);
             // The daemon's own step: evaluate and queue, then deliver.
-            service
-                .step(&store, &claimer, at, None)
-                .await
-                .map_err(|e| CliError::Failed(e.into()))?;
+            service.step(&store, &claimer, at, None).await?;
             let day = day_number(&loaded.calendar, day0, today);
             report_day(
                 &mut out,
@@ -226,12 +217,10 @@ async fn record_progress(
     let (case, _) = work
         .store
         .case_with_audit(sample.reference)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?
+        .await?
         .expect("opened on the aware day");
     let facts = case.facts();
-    let states = evaluate(work.timeline, work.calendar, &facts, today)
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let states = evaluate(work.timeline, work.calendar, &facts, today)?;
     for state in &states {
         let Some(due) = state.due else { continue };
         let late = state.agency == Some(sample.late_agency);

@@ -52,10 +52,9 @@ pub(super) fn seed(
     let mut random = Random(seed);
     runtime()?.block_on(async {
         let store = open_store(config).await?;
-        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
         let mut written = 0;
         while written < cases {
-            let mut tx = store.begin().await.map_err(failed)?;
+            let mut tx = store.begin().await?;
             for n in written..(written + BATCH).min(cases) {
                 let reference = CaseRef::parse(&format!("SEED-{seed}-{n:07}")).expect("valid");
                 let aware = today - Days::new(random.below(90));
@@ -83,10 +82,9 @@ pub(super) fn seed(
                         },
                         now,
                     )
-                    .await
-                    .map_err(failed)?;
+                    .await?;
                 for agency in &agencies {
-                    tx.add_agency(id, agency, now).await.map_err(failed)?;
+                    tx.add_agency(id, agency, now).await?;
                 }
                 let facts = CaseFacts {
                     aware: Some(aware),
@@ -95,8 +93,7 @@ pub(super) fn seed(
                     completions: Vec::new(),
                     local_review_proposed: false,
                 };
-                let states = evaluate(timeline, calendar, &facts, today)
-                    .map_err(|e| CliError::Failed(e.into()))?;
+                let states = evaluate(timeline, calendar, &facts, today)?;
                 for state in states {
                     let done_on = if state.id == timeline.day0_milestone() {
                         day0
@@ -119,14 +116,13 @@ pub(super) fn seed(
                             recorded_at: now,
                             note: None,
                         };
-                        tx.insert_completion(id, &record).await.map_err(failed)?;
+                        tx.insert_completion(id, &record).await?;
                     }
                 }
                 tx.audit(Some(id), now, "seed", "open", "seeded for measurement")
-                    .await
-                    .map_err(failed)?;
+                    .await?;
             }
-            tx.commit().await.map_err(failed)?;
+            tx.commit().await?;
             written = (written + BATCH).min(cases);
         }
         Ok(format!("seeded {cases} open cases ({})\n", store.backend()))
@@ -150,7 +146,6 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
     let now = Utc::now();
     runtime()?.block_on(async {
         let store = open_store(&loaded.config).await?;
-        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
         let queued = vec![
             NewEmail {
                 case_id: None,
@@ -160,11 +155,10 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
             };
             emails
         ];
-        let mut tx = store.begin().await.map_err(failed)?;
+        let mut tx = store.begin().await?;
         tx.queue(&Batch::new(queued, &[]), "rrn dev enqueue", now)
-            .await
-            .map_err(failed)?;
-        tx.commit().await.map_err(failed)?;
+            .await?;
+        tx.commit().await?;
         Ok(format!("queued {emails} emails ({})\n", store.backend()))
     })
 }

@@ -8,6 +8,7 @@ mod case;
 mod check;
 mod demo;
 mod dev;
+mod error;
 mod plan;
 mod run;
 mod status;
@@ -23,6 +24,9 @@ use crate::domain::agency::AgencyId;
 use crate::domain::calendar::Division;
 use crate::domain::case::CaseRef;
 use crate::service::moment::At;
+
+pub use error::CliError;
+use error::usage;
 
 /// Keeps child-safeguarding Rapid Reviews on their working-day clock.
 ///
@@ -397,62 +401,8 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{s}` is not a date: use YYYY-MM-DD, for example 2026-12-21"))
 }
 
-/// A failed command, by what the user can do about it.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// The input was refused: fix the arguments or the file given (exit status 2).
-    #[error("{0:#}")]
-    Usage(anyhow::Error),
-    /// Anything else: an unreadable config, I/O, database (exit status 1).
-    #[error("{0:#}")]
-    Failed(anyhow::Error),
-    /// The command did its work, but some of it failed for good (`run --once`: emails a server
-    /// refused permanently), so that a timer or cron wrapper notices (exit status 3). Its
-    /// output is printed as on success.
-    #[error("{reason}")]
-    Finished { output: String, reason: String },
-}
-
-impl CliError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Usage(_) => 2,
-            CliError::Failed(_) => 1,
-            CliError::Finished { .. } => 3,
-        }
-    }
-
-    /// What the command printed before it failed, if anything.
-    pub fn output(&self) -> Option<&str> {
-        match self {
-            CliError::Finished { output, .. } => Some(output),
-            _ => None,
-        }
-    }
-}
-
-impl From<anyhow::Error> for CliError {
-    fn from(error: anyhow::Error) -> Self {
-        CliError::Failed(error)
-    }
-}
-
-fn usage(error: impl Into<anyhow::Error>) -> CliError {
-    CliError::Usage(error.into())
-}
-
 fn load_config(cli_config: Option<&std::path::Path>) -> Result<Config, CliError> {
-    Config::load(cli_config).map_err(config_error)
-}
-
-/// A config that was refused is an input file refused (status 2); one that cannot be read is
-/// a failure (status 1).
-fn config_error(error: impl Into<anyhow::Error>) -> CliError {
-    let error = error.into();
-    match error.downcast_ref::<crate::config::ConfigError>() {
-        Some(e) if e.refused() => CliError::Usage(error),
-        _ => CliError::Failed(error),
-    }
+    Ok(Config::load(cli_config)?)
 }
 
 /// What most commands load: the config, its timeline and calendar, and the moment they act at
@@ -466,14 +416,10 @@ struct Loaded {
 
 fn load(cli_config: Option<&std::path::Path>, at: Option<At>) -> Result<Loaded, CliError> {
     let config = load_config(cli_config)?;
-    let timeline = config
-        .load_timeline()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let timeline = config.load_timeline()?;
+    let feed = config.holiday_feed()?;
     let calendar = config.calendar(&feed, None);
-    let at = crate::service::moment::now_or(at, config.partnership.timezone).map_err(usage)?;
+    let at = crate::service::moment::now_or(at, config.partnership.timezone)?;
     Ok(Loaded {
         config,
         timeline,
@@ -491,7 +437,11 @@ impl Loaded {
     /// Refuses an `--at` on a later day than the clock's for a command that writes.
     fn refuse_ahead(&self, rehearse: &RehearseArg) -> Result<(), CliError> {
         let real = crate::service::moment::now(self.config.partnership.timezone);
-        crate::service::moment::refuse_ahead(self.at, real, rehearse.rehearse).map_err(usage)
+        Ok(crate::service::moment::refuse_ahead(
+            self.at,
+            real,
+            rehearse.rehearse,
+        )?)
     }
 
     fn planner(&self) -> crate::domain::plan::Planner<'_> {

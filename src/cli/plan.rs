@@ -57,8 +57,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
                         cases.push(case);
                     }
                 })
-                .await
-                .map_err(|e| CliError::Failed(e.into()))?;
+                .await?;
         }
 
         if let (Some(from), Some(to), Some(reference)) = (args.from, args.to, &args.case) {
@@ -108,8 +107,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
                 }
                 let _ = out.write_all(text.as_bytes());
             })
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
+            .await?;
         let _ = out.write_all(match (args.format, printed) {
             (Format::Json, 0) => "[]\n".as_bytes(),
             (Format::Json, _) => "\n]\n".as_bytes(),

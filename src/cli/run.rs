@@ -6,7 +6,8 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::case::{open_store, runtime};
-use super::{CliError, Format, OutboxArgs, RunArgs, config_error, load_config, usage};
+use super::error::config_error;
+use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
@@ -26,30 +27,24 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
     }
     let config = load_config(config_path)?;
     let tz = config.partnership.timezone;
-    let at = crate::service::moment::now_or(args.at.at, tz).map_err(usage)?;
+    let at = crate::service::moment::now_or(args.at.at, tz)?;
     crate::service::moment::refuse_ahead(
         at,
         crate::service::moment::now(tz),
         args.rehearse.rehearse,
-    )
-    .map_err(usage)?;
+    )?;
     // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
     // (what the run records is then stamped with the simulated time).
     let now = at.with_timezone(&Utc);
-    let service = Service::load(config, &state_dir().join("maildir"))
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let service = Service::load(config, &state_dir().join("maildir"))?;
     runtime()?.block_on(async {
         let store = open_store(&service.config).await?;
         // Holding the run lock: one process plans and delivers at a time.
-        let _leadership = match store.try_lead().await {
-            Ok(Some(leadership)) => leadership,
-            Ok(None) => {
-                return Err(CliError::Failed(anyhow::anyhow!(
-                    "another rrn instance is leading on this database: it plans and delivers, \
-                     so nothing was done here"
-                )));
-            }
-            Err(e) => return Err(CliError::Failed(e.into())),
+        let Some(_leadership) = store.try_lead().await? else {
+            return Err(CliError::Failed(anyhow::anyhow!(
+                "another rrn instance is leading on this database: it plans and delivers, so \
+                 nothing was done here"
+            )));
         };
         let claimer = Claimer::this_process(chrono::Duration::seconds(
             service.config.service.lease_seconds as i64,
@@ -57,10 +52,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         let StepReport {
             run: report,
             delivery,
-        } = service
-            .step(&store, &claimer, now, None)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
+        } = service.step(&store, &claimer, now, None).await?;
         for failure in &report.failed_cases {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }
@@ -118,10 +110,7 @@ pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<Str
     });
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
-        let rows = store
-            .outbox(status)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
+        let rows = store.outbox(status).await?;
         Ok(match args.format {
             Format::Json => serde_json::to_string_pretty(&rows).expect("serialisable") + "\n",
             Format::Table => {
@@ -152,11 +141,7 @@ pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliEr
     let config = load_config(config_path)?;
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
-        if store
-            .retry(id)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?
-        {
+        if store.retry(id).await? {
             Ok(format!(
                 "outbox row {id} is queued again; the next run sends it\n"
             ))
@@ -183,11 +168,7 @@ pub(super) fn cancel(
     let config = load_config(config_path)?;
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
-        match store
-            .cancel(id, &actor, Utc::now())
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?
-        {
+        match store.cancel(id, &actor, Utc::now()).await? {
             Cancel::Cancelled => Ok(format!(
                 "outbox row {id} is cancelled: it will not be sent\n"
             )),
@@ -215,13 +196,10 @@ pub(super) fn send_test(config_path: Option<&Path>, address: &str) -> Result<Str
             "`{address}` is not an email address ({e}): give one like name@example.org"
         ))
     })?;
-    let renderer = Renderer::load(&config).map_err(|e| CliError::Failed(e.into()))?;
-    let message = renderer
-        .render_test(&to)
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let renderer = Renderer::load(&config)?;
+    let message = renderer.render_test(&to)?;
     runtime()?.block_on(async {
-        let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
-            .map_err(|e| CliError::Failed(e.into()))?;
+        let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))?;
         let name = format!("test-{}", Utc::now().format("%Y%m%dT%H%M%S"));
         let sent = mailer.send(&message, &name).await;
         mailer.close().await;

@@ -37,14 +37,11 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
     let schedule = loaded.config.schedule();
     runtime()?.block_on(async {
         let store = open_store(&loaded.config).await?;
-        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
-        let snapshot = Snapshot::take(&store, &loaded.timeline, &loaded.calendar, loaded.today())
-            .await
-            .map_err(failed)?;
+        let snapshot =
+            Snapshot::take(&store, &loaded.timeline, &loaded.calendar, loaded.today()).await?;
         let leader = store
             .leader()
-            .await
-            .map_err(failed)?
+            .await?
             .map(|(instance, since, seen_at)| Leader {
                 instance,
                 since,
