@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 
+use tokio::runtime::Runtime;
+
 use super::{CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, usage};
 use crate::casework::{Casework, ImportRow, Opening};
 use crate::config::Config;
@@ -30,16 +32,9 @@ pub(super) async fn open_store(config: &Config) -> Result<Store, CliError> {
     Ok(Store::open(&url).await.context("opening the database")?)
 }
 
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?)
-}
-
-pub(super) fn migrate(config_path: Option<&Path>) -> Result<String, CliError> {
+pub(super) fn migrate(runtime: &Runtime, config_path: Option<&Path>) -> Result<String, CliError> {
     let config = load_config(config_path)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&config).await?;
         Ok(format!("database is up to date ({})\n", store.backend()))
     })
@@ -73,7 +68,11 @@ pub(super) fn os_user() -> Result<String, CliError> {
     Ok(user)
 }
 
-pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: CaseArgs,
+) -> Result<String, CliError> {
     let ctx = load(config_path, args.at.at)?;
     let reads_only = matches!(
         args.command,
@@ -82,7 +81,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
     if !reads_only {
         ctx.refuse_ahead(&args.rehearse)?;
     }
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&ctx.config).await?;
         let actor = actor(args.actor.as_deref(), reads_only)?;
         let work = Casework {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use chrono::{NaiveTime, TimeZone, Utc};
 
-use super::case::runtime;
+use tokio::runtime::Runtime;
+
 use super::{CliError, Loaded, load};
 use crate::casework::{Casework, Opening};
 use crate::config::Transport;
@@ -25,7 +26,11 @@ const DAY0: (i32, u32, u32) = (2026, 12, 21);
 /// The last agency's summary arrives this many working days late.
 const LATE_BY: i32 = 3;
 
-pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    dir: Option<PathBuf>,
+) -> Result<String, CliError> {
     let mut loaded = load(config_path, None)?;
     let (dir, maildir) = throwaway(&mut loaded, dir)?;
     let agencies: Vec<_> = loaded
@@ -48,7 +53,7 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
     let tz = loaded.config.partnership.timezone;
     let reference = CaseRef::parse("RR-DEMO-001").expect("valid");
 
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let url = loaded.config.database.url.clone().expect("set above");
         let store = Store::open(&url).await?;
         let service = Service::load(loaded.config.clone(), &maildir)?;

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use chrono::{Days, Utc};
 
-use super::case::{open_store, runtime};
+use tokio::runtime::Runtime;
+
+use super::case::open_store;
 use super::{CliError, load};
 use crate::domain::case::{CaseRef, CompletionRecord};
 use crate::domain::timeline::{CaseFacts, evaluate};
@@ -35,6 +37,7 @@ impl Random {
 }
 
 pub(super) fn seed(
+    runtime: &Runtime,
     config_path: Option<&Path>,
     cases: usize,
     seed: u64,
@@ -50,7 +53,7 @@ pub(super) fn seed(
     }
     let now = Utc::now();
     let mut random = Random(seed);
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(config).await?;
         let mut written = 0;
         while written < cases {
@@ -131,7 +134,11 @@ pub(super) fn seed(
 
 /// Queues `emails` copies of the sample digest, addressed to the business team, in one
 /// transaction.
-pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<String, CliError> {
+pub(super) fn enqueue(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    emails: usize,
+) -> Result<String, CliError> {
     let loaded = load(config_path, None)?;
     let Some(team) = loaded.config.contacts.business_team.clone() else {
         return Err(CliError::Failed(anyhow::anyhow!(
@@ -144,7 +151,7 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
     email.recipient.role = "business_team".to_owned();
     let json = serde_json::to_string(&email).expect("serialises");
     let now = Utc::now();
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&loaded.config).await?;
         let queued = vec![
             NewEmail {

@@ -16,6 +16,7 @@ mod timeline;
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -455,29 +456,37 @@ impl Loaded {
 }
 
 /// Runs one command and returns what it prints on stdout.
+///
+/// One current-thread runtime serves every command that needs one: the handlers block on it
+/// in turn, and it is dropped when the command ends.
 pub fn run(cli: Cli) -> Result<String, CliError> {
     if let Some(url) = cli.database {
         crate::config::override_database(url);
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (rt, config) = (&runtime, cli.config.as_deref());
     match cli.command {
-        Command::Calendar(command) => calendar::run(cli.config.as_deref(), command),
-        Command::Timeline(args) => timeline::run(cli.config.as_deref(), args),
-        Command::CheckConfig(args) => check::run(cli.config.as_deref(), args),
-        Command::Case(args) => case::run(cli.config.as_deref(), args),
-        Command::Migrate => case::migrate(cli.config.as_deref()),
-        Command::Plan(args) => plan::run(cli.config.as_deref(), args),
-        Command::Status(args) => status::run(cli.config.as_deref(), args),
-        Command::Run(args) => run::run(cli.config.as_deref(), args),
-        Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
-        Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
+        Command::Calendar(command) => calendar::run(config, command),
+        Command::Timeline(args) => timeline::run(config, args),
+        Command::CheckConfig(args) => check::run(config, args),
+        Command::Case(args) => case::run(rt, config, args),
+        Command::Migrate => case::migrate(rt, config),
+        Command::Plan(args) => plan::run(rt, config, args),
+        Command::Status(args) => status::run(rt, config, args),
+        Command::Run(args) => run::run(rt, config, args),
+        Command::Outbox(OutboxCommand::List(args)) => run::outbox(rt, config, args),
+        Command::Outbox(OutboxCommand::Retry { id }) => run::retry(rt, config, id),
         Command::Outbox(OutboxCommand::Cancel { id, actor }) => {
-            run::cancel(cli.config.as_deref(), id, actor.as_deref())
+            run::cancel(rt, config, id, actor.as_deref())
         }
-        Command::SendTest { address } => run::send_test(cli.config.as_deref(), &address),
-        Command::Demo { dir } => demo::run(cli.config.as_deref(), dir),
+        Command::SendTest { address } => run::send_test(rt, config, &address),
+        Command::Demo { dir } => demo::run(rt, config, dir),
         Command::Dev(DevCommand::Seed { cases, seed, at }) => {
-            dev::seed(cli.config.as_deref(), cases, seed, at.at)
+            dev::seed(rt, config, cases, seed, at.at)
         }
-        Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(cli.config.as_deref(), emails),
+        Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(rt, config, emails),
     }
 }

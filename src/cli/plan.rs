@@ -7,7 +7,9 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::case::{open_store, runtime};
+use tokio::runtime::Runtime;
+
+use super::case::open_store;
 use super::{CliError, Format, PlanArgs, load, usage};
 use crate::domain::case::CaseOverview;
 use crate::domain::plan::{Decision, group, preview};
@@ -42,12 +44,16 @@ fn check_preview(args: &PlanArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: PlanArgs,
+) -> Result<String, CliError> {
     let loaded = load(config_path, args.at.at)?;
     let (config, today) = (&loaded.config, loaded.today());
     let planner = loaded.planner();
     check_preview(&args)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(config).await?;
         let mut cases: Vec<CaseOverview> = Vec::new();
         if args.case.is_some() {

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use chrono::Utc;
 
-use super::case::{open_store, runtime};
+use tokio::runtime::Runtime;
+
+use super::case::open_store;
 use super::error::config_error;
 use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
 use lettre::message::Mailbox;
@@ -16,13 +18,19 @@ use crate::service::delivery::Claimer;
 use crate::service::{Service, StepReport};
 use crate::store::{Cancel, OutboxStatus};
 
-pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: RunArgs,
+) -> Result<String, CliError> {
     if !args.once {
         if args.at.at.is_some() {
             return Err(usage(anyhow::anyhow!(
                 "--at travels in time for one run: use it with --once"
             )));
         }
+        // The daemon still builds a runtime of its own (with a bounded shutdown); `runtime`
+        // waits idle meanwhile.
         return crate::service::daemon::run(config_path).map_err(config_error);
     }
     let config = load_config(config_path)?;
@@ -37,7 +45,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
     // (what the run records is then stamped with the simulated time).
     let now = at.with_timezone(&Utc);
     let service = Service::load(config, &state_dir().join("maildir"))?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&service.config).await?;
         // Holding the run lock: one process plans and delivers at a time.
         let Some(_leadership) = store.try_lead().await? else {
@@ -99,7 +107,11 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
     })
 }
 
-pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<String, CliError> {
+pub(super) fn outbox(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: OutboxArgs,
+) -> Result<String, CliError> {
     let config = load_config(config_path)?;
     let status = args.status.map(|s| match s {
         super::OutboxStatusArg::Pending => OutboxStatus::Pending,
@@ -108,7 +120,7 @@ pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<Str
         super::OutboxStatusArg::Failed => OutboxStatus::Failed,
         super::OutboxStatusArg::Cancelled => OutboxStatus::Cancelled,
     });
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&config).await?;
         let rows = store.outbox(status).await?;
         Ok(match args.format {
@@ -137,9 +149,13 @@ pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<Str
     })
 }
 
-pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliError> {
+pub(super) fn retry(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    id: i64,
+) -> Result<String, CliError> {
     let config = load_config(config_path)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&config).await?;
         if store.retry(id).await? {
             Ok(format!(
@@ -154,6 +170,7 @@ pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliEr
 }
 
 pub(super) fn cancel(
+    runtime: &Runtime,
     config_path: Option<&Path>,
     id: i64,
     actor: Option<&str>,
@@ -166,7 +183,7 @@ pub(super) fn cancel(
         None => super::case::os_user()?,
     };
     let config = load_config(config_path)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&config).await?;
         match store.cancel(id, &actor, Utc::now()).await? {
             Cancel::Cancelled => Ok(format!(
@@ -189,7 +206,11 @@ pub(super) fn cancel(
     })
 }
 
-pub(super) fn send_test(config_path: Option<&Path>, address: &str) -> Result<String, CliError> {
+pub(super) fn send_test(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    address: &str,
+) -> Result<String, CliError> {
     let config = load_config(config_path)?;
     let to: Mailbox = address.parse().map_err(|e| {
         usage(anyhow::anyhow!(
@@ -198,7 +219,7 @@ pub(super) fn send_test(config_path: Option<&Path>, address: &str) -> Result<Str
     })?;
     let renderer = Renderer::load(&config)?;
     let message = renderer.render_test(&to)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))?;
         let name = format!("test-{}", Utc::now().format("%Y%m%dT%H%M%S"));
         let sent = mailer.send(&message, &name).await;

@@ -6,7 +6,9 @@ use std::path::Path;
 use chrono::Utc;
 use serde::Serialize;
 
-use super::case::{open_store, runtime};
+use tokio::runtime::Runtime;
+
+use super::case::open_store;
 use super::{CliError, Format, StatusArgs, load};
 use crate::service::observe::Snapshot;
 
@@ -30,12 +32,16 @@ struct Status {
     snapshot: Snapshot,
 }
 
-pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: StatusArgs,
+) -> Result<String, CliError> {
     let loaded = load(config_path, args.at.at)?;
     let now = loaded.at.with_timezone(&Utc);
     let tz = loaded.config.partnership.timezone;
     let schedule = loaded.config.schedule();
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&loaded.config).await?;
         let snapshot =
             Snapshot::take(&store, &loaded.timeline, &loaded.calendar, loaded.today()).await?;
