@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::{NaiveTime, TimeZone, Utc};
-
 use tokio::runtime::Runtime;
 
-use super::{CliError, Loaded, load};
+use super::{CliError, Loaded, load, print};
 use crate::casework::{Casework, Opening};
 use crate::config::Transport;
 use crate::domain::case::CaseRef;
@@ -30,7 +29,8 @@ pub(super) fn run(
     runtime: &Runtime,
     config_path: Option<&Path>,
     dir: Option<PathBuf>,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let mut loaded = load(config_path, None)?;
     let (dir, maildir) = throwaway(&mut loaded, dir)?;
     let agencies: Vec<_> = loaded
@@ -58,7 +58,7 @@ pub(super) fn run(
         let store = Store::open(&url).await?;
         let service = Service::load(loaded.config.clone(), &maildir)?;
         let claimer = Claimer::this_process(chrono::Duration::seconds(60));
-        let mut out = format!(
+        let header = format!(
             "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); \
              {late_agency}'s summary arrives {LATE_BY} working days late.\n\n",
             agencies
@@ -67,6 +67,7 @@ pub(super) fn run(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        print(out, &header)?;
         for today in aware.iter_days().take_while(|d| *d <= last_day) {
             if !loaded.calendar.is_working_day(today).unwrap_or(false) {
                 continue;
@@ -94,22 +95,20 @@ pub(super) fn run(
             // The daemon's own step: evaluate and queue, then deliver.
             service.step(&store, &claimer, at, None).await?;
             let day = day_number(&loaded.calendar, day0, today);
-            report_day(
-                &mut out,
-                today,
-                &day,
-                &done,
-                emails(&maildir).difference(&before),
-            );
+            let sent = emails(&maildir);
+            print(
+                out,
+                &report_day(today, &day, &done, sent.difference(&before)),
+            )?;
         }
-        writeln!(out, "\nThe emails are .eml files in {}", maildir.display()).expect("String");
-        writeln!(
+        print(
             out,
-            "The demo database is {}",
-            dir.join("demo.db").display()
+            &format!(
+                "\nThe emails are .eml files in {}\nThe demo database is {}\n",
+                maildir.display(),
+                dir.join("demo.db").display()
+            ),
         )
-        .expect("String");
-        Ok(out)
     })
 }
 
@@ -159,12 +158,12 @@ fn nine_am(tz: chrono_tz::Tz, day: chrono::NaiveDate) -> chrono::DateTime<Utc> {
 
 /// A day of the demo: what the business team recorded and each email that went out.
 fn report_day<'p>(
-    out: &mut String,
     today: chrono::NaiveDate,
     day: &str,
     done: &[String],
     sent: impl Iterator<Item = &'p PathBuf>,
-) {
+) -> String {
+    let mut out = String::new();
     let mut sent: Vec<&PathBuf> = sent.collect();
     sent.sort();
     let _ = writeln!(out, "{} (working day {day}):", today.format("%a %d %b %Y"));
@@ -176,6 +175,7 @@ fn report_day<'p>(
         let (to, subject) = (header(&text, "To"), header(&text, "Subject"));
         let _ = writeln!(out, "  email to {to}: {subject}");
     }
+    out
 }
 
 /// The demo's case and how its agencies answer.

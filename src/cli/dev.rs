@@ -7,11 +7,10 @@
 use std::path::Path;
 
 use chrono::{Days, Utc};
-
 use tokio::runtime::Runtime;
 
 use super::case::open_store;
-use super::{CliError, load};
+use super::{CliError, load, print};
 use crate::domain::case::{CaseRef, CompletionRecord};
 use crate::domain::timeline::{CaseFacts, evaluate};
 use crate::store::{Batch, NewCase, NewEmail};
@@ -42,7 +41,8 @@ pub(super) fn seed(
     cases: usize,
     seed: u64,
     at: Option<crate::service::moment::At>,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, at)?;
     let (config, timeline, calendar) = (&loaded.config, &loaded.timeline, &loaded.calendar);
     let today = loaded.today();
@@ -128,7 +128,10 @@ pub(super) fn seed(
             tx.commit().await?;
             written = (written + BATCH).min(cases);
         }
-        Ok(format!("seeded {cases} open cases ({})\n", store.backend()))
+        print(
+            out,
+            &format!("seeded {cases} open cases ({})\n", store.backend()),
+        )
     })
 }
 
@@ -138,7 +141,8 @@ pub(super) fn enqueue(
     runtime: &Runtime,
     config_path: Option<&Path>,
     emails: usize,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, None)?;
     let Some(team) = loaded.config.contacts.business_team.clone() else {
         return Err(CliError::Failed(anyhow::anyhow!(
@@ -166,6 +170,9 @@ pub(super) fn enqueue(
         tx.queue(&Batch::new(queued, &[]), "rrn dev enqueue", now)
             .await?;
         tx.commit().await?;
-        Ok(format!("queued {emails} emails ({})\n", store.backend()))
+        print(
+            out,
+            &format!("queued {emails} emails ({})\n", store.backend()),
+        )
     })
 }

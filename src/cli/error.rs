@@ -25,11 +25,11 @@ pub enum CliError {
     /// Anything else: an unreadable config, I/O, database (exit status 1).
     #[error("{0:#}")]
     Failed(anyhow::Error),
-    /// The command did its work, but some of it failed for good (`run --once`: emails a server
-    /// refused permanently), so that a timer or cron wrapper notices (exit status 3). Its
-    /// output is printed as on success.
-    #[error("{reason}")]
-    Finished { output: String, reason: String },
+    /// The command did its work and wrote its output, but some of the work failed for good
+    /// (`run --once`: emails a server refused permanently), so that a timer or cron wrapper
+    /// notices (exit status 3). It holds why.
+    #[error("{0}")]
+    Finished(String),
 }
 
 impl CliError {
@@ -37,15 +37,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::Failed(_) => 1,
-            CliError::Finished { .. } => 3,
-        }
-    }
-
-    /// What the command printed before it failed, if anything.
-    pub fn output(&self) -> Option<&str> {
-        match self {
-            CliError::Finished { output, .. } => Some(output),
-            _ => None,
+            CliError::Finished(_) => 3,
         }
     }
 }

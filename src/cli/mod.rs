@@ -1,7 +1,8 @@
 //! The `rrn` command line: argument definitions and one handler per command.
 //!
-//! Handlers parse and load at the edge, call the pure library, and return their output as text;
-//! `main` prints it and maps [`CliError`] to an exit status in one place.
+//! Handlers parse and load at the edge, call the pure library, and write their output to the
+//! writer they are given as they go; they return only how they ended, and `main` maps a
+//! [`CliError`] to an exit status in one place.
 
 mod calendar;
 mod case;
@@ -9,6 +10,7 @@ mod check;
 mod demo;
 mod dev;
 mod error;
+mod output;
 mod plan;
 mod run;
 mod status;
@@ -28,6 +30,8 @@ use crate::service::moment::At;
 
 pub use error::CliError;
 use error::usage;
+pub use output::Stdout;
+use output::{print, print_json};
 
 /// Keeps child-safeguarding Rapid Reviews on their working-day clock.
 ///
@@ -455,11 +459,12 @@ impl Loaded {
     }
 }
 
-/// Runs one command and returns what it prints on stdout.
+/// Runs one command, writing its output to `out`; an error is what `main` reports, with its
+/// exit status.
 ///
 /// One current-thread runtime serves every command that needs one: the handlers block on it
 /// in turn, and it is dropped when the command ends.
-pub fn run(cli: Cli) -> Result<String, CliError> {
+pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
     if let Some(url) = cli.database {
         crate::config::override_database(url);
     }
@@ -469,24 +474,24 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         .context("starting the async runtime")?;
     let (rt, config) = (&runtime, cli.config.as_deref());
     match cli.command {
-        Command::Calendar(command) => calendar::run(config, command),
-        Command::Timeline(args) => timeline::run(config, args),
-        Command::CheckConfig(args) => check::run(config, args),
-        Command::Case(args) => case::run(rt, config, args),
-        Command::Migrate => case::migrate(rt, config),
-        Command::Plan(args) => plan::run(rt, config, args),
-        Command::Status(args) => status::run(rt, config, args),
-        Command::Run(args) => run::run(rt, config, args),
-        Command::Outbox(OutboxCommand::List(args)) => run::outbox(rt, config, args),
-        Command::Outbox(OutboxCommand::Retry { id }) => run::retry(rt, config, id),
+        Command::Calendar(command) => calendar::run(config, command, out),
+        Command::Timeline(args) => timeline::run(config, args, out),
+        Command::CheckConfig(args) => check::run(config, args, out),
+        Command::Case(args) => case::run(rt, config, args, out),
+        Command::Migrate => case::migrate(rt, config, out),
+        Command::Plan(args) => plan::run(rt, config, args, out),
+        Command::Status(args) => status::run(rt, config, args, out),
+        Command::Run(args) => run::run(rt, config, args, out),
+        Command::Outbox(OutboxCommand::List(args)) => run::outbox(rt, config, args, out),
+        Command::Outbox(OutboxCommand::Retry { id }) => run::retry(rt, config, id, out),
         Command::Outbox(OutboxCommand::Cancel { id, actor }) => {
-            run::cancel(rt, config, id, actor.as_deref())
+            run::cancel(rt, config, id, actor.as_deref(), out)
         }
-        Command::SendTest { address } => run::send_test(rt, config, &address),
-        Command::Demo { dir } => demo::run(rt, config, dir),
+        Command::SendTest { address } => run::send_test(rt, config, &address, out),
+        Command::Demo { dir } => demo::run(rt, config, dir, out),
         Command::Dev(DevCommand::Seed { cases, seed, at }) => {
-            dev::seed(rt, config, cases, seed, at.at)
+            dev::seed(rt, config, cases, seed, at.at, out)
         }
-        Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(rt, config, emails),
+        Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(rt, config, emails, out),
     }
 }

@@ -4,12 +4,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::Utc;
-
 use tokio::runtime::Runtime;
 
 use super::case::open_store;
 use super::error::config_error;
-use super::{CliError, Format, OutboxArgs, RunArgs, load_config, usage};
+use super::{CliError, Format, OutboxArgs, RunArgs, load_config, print, print_json, usage};
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
@@ -22,7 +21,8 @@ pub(super) fn run(
     runtime: &Runtime,
     config_path: Option<&Path>,
     args: RunArgs,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     if !args.once {
         if args.at.at.is_some() {
             return Err(usage(anyhow::anyhow!(
@@ -31,7 +31,8 @@ pub(super) fn run(
         }
         // The daemon still builds a runtime of its own (with a bounded shutdown); `runtime`
         // waits idle meanwhile.
-        return crate::service::daemon::run(config_path).map_err(config_error);
+        let output = crate::service::daemon::run(config_path).map_err(config_error)?;
+        return print(out, &output);
     }
     let config = load_config(config_path)?;
     let tz = config.partnership.timezone;
@@ -64,14 +65,11 @@ pub(super) fn run(
         for failure in &report.failed_cases {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }
-        let output = match args.format {
-            Format::Json => {
-                serde_json::to_string_pretty(
-                    &serde_json::json!({ "run": report, "delivery": delivery }),
-                )
-                .expect("serialisable")
-                    + "\n"
-            }
+        match args.format {
+            Format::Json => print_json(
+                out,
+                &serde_json::json!({ "run": report, "delivery": delivery }),
+            )?,
             Format::Table => {
                 let delivered = if delivery.waiting_for_window {
                     "outside the sending window: queued emails wait for it".to_owned()
@@ -81,7 +79,7 @@ pub(super) fn run(
                         delivery.sent, delivery.retrying, delivery.failed
                     )
                 };
-                format!(
+                let text = format!(
                     "run for {}: {} open cases, {} emails queued, {} skipped, {} cases failed; \
                      delivery: {delivered}\n",
                     report.today,
@@ -89,21 +87,19 @@ pub(super) fn run(
                     report.queued,
                     report.skipped,
                     report.failed_cases.len()
-                )
+                );
+                print(out, &text)?;
             }
-        };
-        if delivery.failed > 0 {
-            return Err(CliError::Finished {
-                output,
-                reason: format!(
-                    "{} email{} failed for good in this run: see `rrn outbox list --status \
-                     failed`, fix the address or the relay, then `rrn outbox retry ID`",
-                    delivery.failed,
-                    if delivery.failed == 1 { "" } else { "s" }
-                ),
-            });
         }
-        Ok(output)
+        if delivery.failed > 0 {
+            return Err(CliError::Finished(format!(
+                "{} email{} failed for good in this run: see `rrn outbox list --status failed`, \
+                 fix the address or the relay, then `rrn outbox retry ID`",
+                delivery.failed,
+                if delivery.failed == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
     })
 }
 
@@ -111,7 +107,8 @@ pub(super) fn outbox(
     runtime: &Runtime,
     config_path: Option<&Path>,
     args: OutboxArgs,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let status = args.status.map(|s| match s {
         super::OutboxStatusArg::Pending => OutboxStatus::Pending,
@@ -123,16 +120,16 @@ pub(super) fn outbox(
     runtime.block_on(async {
         let store = open_store(&config).await?;
         let rows = store.outbox(status).await?;
-        Ok(match args.format {
-            Format::Json => serde_json::to_string_pretty(&rows).expect("serialisable") + "\n",
+        match args.format {
+            Format::Json => print_json(out, &rows),
             Format::Table => {
-                let mut out = format!(
+                let mut text = format!(
                     "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}\n",
                     "ID", "QUEUED", "STATUS", "KIND", "CASE", "RECIPIENT"
                 );
                 for row in rows {
                     writeln!(
-                        out,
+                        text,
                         "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}",
                         row.id,
                         row.created_at.format("%Y-%m-%d %H:%M:%SZ"),
@@ -143,9 +140,9 @@ pub(super) fn outbox(
                     )
                     .expect("String");
                 }
-                out
+                print(out, &text)
             }
-        })
+        }
     })
 }
 
@@ -153,14 +150,16 @@ pub(super) fn retry(
     runtime: &Runtime,
     config_path: Option<&Path>,
     id: i64,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     runtime.block_on(async {
         let store = open_store(&config).await?;
         if store.retry(id).await? {
-            Ok(format!(
-                "outbox row {id} is queued again; the next run sends it\n"
-            ))
+            print(
+                out,
+                &format!("outbox row {id} is queued again; the next run sends it\n"),
+            )
         } else {
             Err(usage(anyhow::anyhow!(
                 "no failed outbox row {id}: see `rrn outbox list --status failed`"
@@ -174,7 +173,8 @@ pub(super) fn cancel(
     config_path: Option<&Path>,
     id: i64,
     actor: Option<&str>,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let actor = match actor.map(str::trim) {
         Some("") => return Err(usage(anyhow::anyhow!("--actor is empty: give a name"))),
         Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
@@ -186,9 +186,10 @@ pub(super) fn cancel(
     runtime.block_on(async {
         let store = open_store(&config).await?;
         match store.cancel(id, &actor, Utc::now()).await? {
-            Cancel::Cancelled => Ok(format!(
-                "outbox row {id} is cancelled: it will not be sent\n"
-            )),
+            Cancel::Cancelled => print(
+                out,
+                &format!("outbox row {id} is cancelled: it will not be sent\n"),
+            ),
             Cancel::NoSuchRow => Err(usage(anyhow::anyhow!(
                 "no outbox row {id}: see `rrn outbox list`"
             ))),
@@ -210,7 +211,8 @@ pub(super) fn send_test(
     runtime: &Runtime,
     config_path: Option<&Path>,
     address: &str,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let to: Mailbox = address.parse().map_err(|e| {
         usage(anyhow::anyhow!(
@@ -225,7 +227,7 @@ pub(super) fn send_test(
         let sent = mailer.send(&message, &name).await;
         mailer.close().await;
         match sent {
-            Ok(reply) => Ok(format!("sent to {address}: {reply}\n")),
+            Ok(reply) => print(out, &format!("sent to {address}: {reply}\n")),
             Err(e) => Err(CliError::Failed(anyhow::anyhow!(
                 "sending to {address} failed: {e}"
             ))),

@@ -5,11 +5,10 @@ use std::path::Path;
 
 use chrono::Utc;
 use serde::Serialize;
-
 use tokio::runtime::Runtime;
 
 use super::case::open_store;
-use super::{CliError, Format, StatusArgs, load};
+use super::{CliError, Format, StatusArgs, load, print, print_json};
 use crate::service::observe::Snapshot;
 
 #[derive(Serialize)]
@@ -36,7 +35,8 @@ pub(super) fn run(
     runtime: &Runtime,
     config_path: Option<&Path>,
     args: StatusArgs,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, args.at.at)?;
     let now = loaded.at.with_timezone(&Utc);
     let tz = loaded.config.partnership.timezone;
@@ -72,10 +72,10 @@ pub(super) fn run(
             leader,
             snapshot,
         };
-        Ok(match args.format {
-            Format::Json => serde_json::to_string_pretty(&status).expect("serialisable") + "\n",
-            Format::Table => table(&status, tz),
-        })
+        match args.format {
+            Format::Json => print_json(out, &status),
+            Format::Table => print(out, &table(&status, tz)),
+        }
     })
 }
 
