@@ -1,6 +1,7 @@
-//! The `rrn` binary: parse the arguments, run the command, print, map errors to exit statuses.
+//! The `rrn` binary: parse the arguments, run the command on stdout, map errors to exit
+//! statuses.
 
-use std::io::Write;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,16 +10,13 @@ fn main() -> ExitCode {
     // One TLS provider for the process, whatever else the dependency tree enables.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = rrn::cli::Cli::parse();
-    match rrn::cli::run(cli) {
-        Ok(output) => {
-            // A closed pipe (`rrn … | head`) is not an error worth reporting.
-            let _ = std::io::stdout().lock().write_all(output.as_bytes());
-            ExitCode::SUCCESS
-        }
+    let mut stdout = rrn::cli::Stdout::new();
+    let result = rrn::cli::run(cli, &mut stdout);
+    // What the command wrote comes before what went wrong with it.
+    let _ = stdout.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            if let Some(output) = error.output() {
-                let _ = std::io::stdout().lock().write_all(output.as_bytes());
-            }
             eprintln!("rrn: error: {error}");
             ExitCode::from(error.exit_code())
         }

@@ -1,45 +1,48 @@
 //! `rrn calendar …`: working-day arithmetic and the bank-holiday feed.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::{CalendarCommand, CliError, load_config, usage};
+use super::{CalendarCommand, CliError, load_config, print, usage};
 use crate::domain::calendar::{Division, HolidayFeed};
 
-pub(super) fn run(config: Option<&Path>, command: CalendarCommand) -> Result<String, CliError> {
+pub(super) fn run(
+    config: Option<&Path>,
+    command: CalendarCommand,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let config = load_config(config)?;
     if let CalendarCommand::Import { file } = &command {
-        return import(&config, file);
+        return print(out, &import(&config, file)?);
     }
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let feed = config.holiday_feed()?;
     let calendar_for = |division: Option<Division>| config.calendar(&feed, division);
-    match command {
+    let text = match command {
         CalendarCommand::Workday { date, n, division } => {
             let date = calendar_for(division.division)
                 .add_working_days(date, n)
                 .map_err(usage)?;
-            Ok(format!("{date}\n"))
+            format!("{date}\n")
         }
         CalendarCommand::Between { a, b, division } => {
             let count = calendar_for(division.division)
                 .between(a, b)
                 .map_err(usage)?;
-            Ok(format!("{count}\n"))
+            format!("{count}\n")
         }
         CalendarCommand::Holidays { year, division } => {
-            let mut out = String::new();
+            let mut text = String::new();
             for holiday in calendar_for(division.division).holidays(&feed, year) {
-                writeln!(out, "{}\t{}", holiday.date, holiday.title).expect("writing to a String");
+                writeln!(text, "{}\t{}", holiday.date, holiday.title).expect("writing to a String");
             }
-            Ok(out)
+            text
         }
         CalendarCommand::Import { .. } => unreachable!("handled above"),
-    }
+    };
+    print(out, &text)
 }
 
 /// Validates `file` as a feed and, only if it is valid, replaces the configured feed file with it

@@ -1,13 +1,19 @@
 //! `rrn case …` and `rrn migrate`: the business team's record of each Rapid Review.
 
 use std::fmt::Write as _;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
+use tokio::runtime::Runtime;
 
-use super::{CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, usage};
-use crate::casework::{Casework, CaseworkError, ImportRow, Opening};
+use super::output::not_written;
+use super::{
+    CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, print,
+    print_json, usage,
+};
+use crate::casework::{Casework, ImportRow, Opening};
 use crate::config::Config;
 use crate::config::default_sqlite_url;
 use crate::domain::address::escape_hidden;
@@ -20,17 +26,6 @@ use crate::store::{StatusFilter, Store};
 /// The CSV columns a case import needs, in this order; export adds its own after them.
 pub(super) const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
 
-impl From<CaseworkError> for CliError {
-    fn from(error: CaseworkError) -> Self {
-        match error {
-            CaseworkError::Refused(_) | CaseworkError::RefusedRows(_) => {
-                CliError::Usage(error.into())
-            }
-            CaseworkError::Store(_) => CliError::Failed(error.into()),
-        }
-    }
-}
-
 /// The database the config names, or the default SQLite file; migrated on open.
 pub(super) async fn open_store(config: &Config) -> Result<Store, CliError> {
     let url = config
@@ -38,25 +33,20 @@ pub(super) async fn open_store(config: &Config) -> Result<Store, CliError> {
         .url
         .clone()
         .unwrap_or_else(default_sqlite_url);
-    Store::open(&url)
-        .await
-        .map_err(|e| CliError::Failed(anyhow::Error::new(e).context("opening the database")))
+    Ok(Store::open(&url).await.context("opening the database")?)
 }
 
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-        .map_err(CliError::Failed)
-}
-
-pub(super) fn migrate(config_path: Option<&Path>) -> Result<String, CliError> {
+pub(super) fn migrate(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    runtime()?.block_on(async {
-        let store = open_store(&config).await?;
-        Ok(format!("database is up to date ({})\n", store.backend()))
-    })
+    let store = runtime.block_on(open_store(&config))?;
+    print(
+        out,
+        &format!("database is up to date ({})\n", store.backend()),
+    )
 }
 
 /// The OS user (or who `sudo` was run by), from the environment or else the password file,
@@ -87,7 +77,12 @@ pub(super) fn os_user() -> Result<String, CliError> {
     Ok(user)
 }
 
-pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: CaseArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let ctx = load(config_path, args.at.at)?;
     let reads_only = matches!(
         args.command,
@@ -96,7 +91,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
     if !reads_only {
         ctx.refuse_ahead(&args.rehearse)?;
     }
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&ctx.config).await?;
         let actor = actor(args.actor.as_deref(), reads_only)?;
         let work = Casework {
@@ -115,29 +110,25 @@ pub(super) fn run(config_path: Option<&Path>, args: CaseArgs) -> Result<String, 
         match args.command {
             CaseCommand::List { status } => {
                 let lines = case_lines(&store, &ctx, status).await?;
-                Ok(match format {
-                    Format::Json => {
-                        serde_json::to_string_pretty(&lines).expect("serialisable") + "\n"
-                    }
-                    Format::Table => list_table(&lines),
-                })
-            }
-            CaseCommand::Show { reference } => show(&store, &ctx, &reference, format).await,
-            CaseCommand::Export { status } => match format {
-                Format::Json => {
-                    let lines = case_lines(&store, &ctx, status).await?;
-                    Ok(serde_json::to_string_pretty(&lines).expect("serialisable") + "\n")
+                match format {
+                    Format::Json => print_json(out, &lines),
+                    Format::Table => list_table(&lines, out),
                 }
-                Format::Table => export_csv(&store, &ctx, status).await,
+            }
+            CaseCommand::Show { reference } => show(&store, &ctx, &reference, format, out).await,
+            CaseCommand::Export { status } => match format {
+                Format::Json => print_json(out, &case_lines(&store, &ctx, status).await?),
+                Format::Table => export_csv(&store, &ctx, status, out).await,
             },
             change => {
                 let message = change_case(&work, change, ctx.today()).await?;
-                Ok(match format {
-                    Format::Table => message + "\n",
+                match format {
+                    Format::Table => print(out, &format!("{message}\n")),
                     Format::Json => {
-                        serde_json::json!({ "ok": true, "message": message }).to_string() + "\n"
+                        let json = serde_json::json!({ "ok": true, "message": message });
+                        print(out, &format!("{json}\n"))
                     }
-                })
+                }
             }
         }
     })
@@ -258,8 +249,7 @@ async fn case_lines(
                 Err(e) => failures.push(format!("{}: {e}", case.reference)),
             }
         })
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
+        .await?;
     for failure in failures {
         eprintln!("rrn: warning: cannot evaluate case {failure}");
     }
@@ -267,17 +257,20 @@ async fn case_lines(
     Ok(summaries)
 }
 
-fn list_table(summaries: &[CaseLine]) -> String {
+/// The table of `rrn case list`, a line at a time.
+fn list_table(summaries: &[CaseLine], out: &mut dyn Write) -> Result<(), CliError> {
     let width = summaries
         .iter()
         .map(|s| s.reference.as_str().len())
         .max()
         .unwrap_or(0)
         .clamp(9, 40);
-    let mut out = format!(
-        "{:<width$} {:<10} {:<28} {:<10} {}\n",
-        "REFERENCE", "DAY 0", "NEXT MILESTONE", "DUE", "STATUS"
-    );
+    writeln!(
+        out,
+        "{:<width$} {:<10} {:<28} {:<10} STATUS",
+        "REFERENCE", "DAY 0", "NEXT MILESTONE", "DUE"
+    )
+    .map_err(not_written)?;
     let date = |d: Option<NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
     for s in summaries {
         writeln!(
@@ -289,9 +282,9 @@ fn list_table(summaries: &[CaseLine]) -> String {
             date(s.next_due),
             s.describe_status()
         )
-        .expect("String");
+        .map_err(not_written)?;
     }
-    out
+    Ok(())
 }
 
 /// One case with its milestones and audit trail. Free text (actors, notes, reasons) is printed
@@ -302,16 +295,13 @@ async fn show(
     ctx: &Loaded,
     reference: &CaseRef,
     format: Format,
-) -> Result<String, CliError> {
-    let (case, audit) = store
-        .case_with_audit(reference)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?
-        .ok_or_else(|| {
-            usage(anyhow::anyhow!(
-                "no case {reference}: check the reference with `rrn case list --status all`"
-            ))
-        })?;
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (case, audit) = store.case_with_audit(reference).await?.ok_or_else(|| {
+        usage(anyhow::anyhow!(
+            "no case {reference}: check the reference with `rrn case list --status all`"
+        ))
+    })?;
     let facts = case.facts();
     let mut states = evaluate(&ctx.timeline, &ctx.calendar, &facts, ctx.today()).map_err(usage)?;
     explain(&mut states, &ctx.calendar);
@@ -321,12 +311,12 @@ async fn show(
             value["today"] = serde_json::json!(ctx.today());
             value["milestones"] = serde_json::to_value(&states).expect("serialisable");
             value["audit"] = serde_json::to_value(&audit).expect("serialisable");
-            Ok(serde_json::to_string_pretty(&value).expect("serialisable") + "\n")
+            print_json(out, &value)
         }
         Format::Table => {
-            let mut out = show_header(&case, ctx.today());
-            out.push_str(&super::timeline::table(&states));
-            out.push_str("\ncompletions:\n");
+            let mut text = show_header(&case, ctx.today());
+            text.push_str(&super::timeline::table(&states));
+            text.push_str("\ncompletions:\n");
             for c in &case.completions {
                 let name = match &c.agency {
                     Some(a) => format!("{}/{a}", c.milestone),
@@ -338,17 +328,17 @@ async fn show(
                     .map(|n| format!("  ({})", escape_hidden(n)))
                     .unwrap_or_default();
                 writeln!(
-                    out,
+                    text,
                     "  {}  {name}  by {}{note}",
                     c.completed_on,
                     escape_hidden(&c.recorded_by)
                 )
                 .expect("String");
             }
-            out.push_str("\naudit:\n");
+            text.push_str("\naudit:\n");
             for a in &audit {
                 writeln!(
-                    out,
+                    text,
                     "  {}  {}  {}  {}",
                     a.at.format("%Y-%m-%d %H:%M:%SZ"),
                     escape_hidden(&a.actor),
@@ -357,7 +347,7 @@ async fn show(
                 )
                 .expect("String");
             }
-            Ok(out)
+            print(out, &text)
         }
     }
 }
@@ -496,9 +486,15 @@ fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
     })
 }
 
-/// Cases as CSV, evaluated in the same single pass that reads them.
-async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<String, CliError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+/// Cases as CSV, evaluated and written in the same single pass that reads them: a case at a
+/// time is in memory.
+async fn export_csv(
+    store: &Store,
+    ctx: &Loaded,
+    status: StatusArg,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut writer = csv::Writer::from_writer(out);
     let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
     header.extend([
         "status",
@@ -509,7 +505,8 @@ async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<St
         "worst_status",
     ]);
     writer.write_record(&header).context("writing CSV")?;
-    let mut rows = Vec::new();
+    // The first failed write; the scan goes on to its end without writing more.
+    let mut written = Ok(());
     store
         .scan_cases(status.into(), |case| {
             let summary = evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today())
@@ -521,7 +518,7 @@ async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<St
                 crate::domain::case::CaseState::Open => ("open", String::new()),
                 crate::domain::case::CaseState::Closed(r) => ("closed", spreadsheet_safe(r)),
             };
-            rows.push(vec![
+            let row = [
                 case.reference.to_string(),
                 date(case.facts.aware),
                 date(case.facts.day0),
@@ -538,15 +535,15 @@ async fn export_csv(store: &Store, ctx: &Loaded, status: StatusArg) -> Result<St
                     .as_ref()
                     .map(|s| s.describe_status())
                     .unwrap_or_default(),
-            ]);
+            ];
+            if written.is_ok() {
+                written = writer.write_record(&row);
+            }
         })
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?;
-    for row in rows {
-        writer.write_record(&row).context("writing CSV")?;
-    }
-    let bytes = writer.into_inner().context("writing CSV")?;
-    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))
+        .await?;
+    written.context("writing CSV")?;
+    writer.flush().context("writing CSV")?;
+    Ok(())
 }
 
 /// Free text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) gets a leading `'`.

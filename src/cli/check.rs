@@ -5,18 +5,20 @@ use std::path::Path;
 
 use chrono::{Datelike, Months, NaiveDate};
 
-use super::{CheckConfigArgs, CliError, load_config, usage};
+use super::{CheckConfigArgs, CliError, load_config, print, usage};
 use crate::config::Config;
 use crate::service::moment;
 
 /// The milestone the statutory limit is compared with.
 const SUBMISSION_MILESTONE: &str = "national_panel_submission";
 
-pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    config_path: Option<&Path>,
+    args: CheckConfigArgs,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let today = moment::now_or(args.at.at, config.partnership.timezone)
-        .map_err(usage)?
-        .date_naive();
+    let today = moment::now_or(args.at.at, config.partnership.timezone)?.date_naive();
 
     let mut problems = Vec::new();
     let timeline = config
@@ -38,11 +40,11 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
     }
     let (timeline, feed) = (timeline.expect("checked"), feed.expect("checked"));
 
-    let mut out = String::new();
+    let mut text = String::new();
     let source = |p: Option<&Path>| p.map_or("built-in".to_owned(), |p| p.display().to_string());
-    writeln!(out, "config: {}", source(config.file.as_deref())).expect("String");
+    writeln!(text, "config: {}", source(config.file.as_deref())).expect("String");
     writeln!(
-        out,
+        text,
         "timeline: {} ({} milestones)",
         source(config.timeline.file.as_deref()),
         timeline.milestones().len()
@@ -51,7 +53,7 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
     let division = config.partnership.division;
     let years = feed.coverage(division);
     writeln!(
-        out,
+        text,
         "bank holidays: {} ({division}: {}-{} from the file, other years from the rules)",
         source(config.calendar.bank_holidays.as_deref()),
         years.start(),
@@ -66,10 +68,10 @@ pub(super) fn run(config_path: Option<&Path>, args: CheckConfigArgs) -> Result<S
         ));
     }
     for warning in warnings {
-        writeln!(out, "warning: {warning}").expect("String");
+        writeln!(text, "warning: {warning}").expect("String");
     }
-    out.push_str("ok\n");
-    Ok(out)
+    text.push_str("ok\n");
+    print(out, &text)
 }
 
 fn warnings(

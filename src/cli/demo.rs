@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::{NaiveTime, TimeZone, Utc};
+use tokio::runtime::Runtime;
 
-use super::case::runtime;
-use super::{CliError, Loaded, load};
+use super::{CliError, Loaded, load, print};
 use crate::casework::{Casework, Opening};
 use crate::config::Transport;
 use crate::domain::case::CaseRef;
@@ -25,7 +25,12 @@ const DAY0: (i32, u32, u32) = (2026, 12, 21);
 /// The last agency's summary arrives this many working days late.
 const LATE_BY: i32 = 3;
 
-pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    dir: Option<PathBuf>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let mut loaded = load(config_path, None)?;
     let (dir, maildir) = throwaway(&mut loaded, dir)?;
     let agencies: Vec<_> = loaded
@@ -44,22 +49,16 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
     let date =
         |(y, m, d): (i32, u32, u32)| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("valid");
     let (aware, day0) = (date(AWARE), date(DAY0));
-    let last_day = loaded
-        .calendar
-        .add_working_days(day0, 20)
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let last_day = loaded.calendar.add_working_days(day0, 20)?;
     let tz = loaded.config.partnership.timezone;
     let reference = CaseRef::parse("RR-DEMO-001").expect("valid");
 
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let url = loaded.config.database.url.clone().expect("set above");
-        let store = Store::open(&url)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
-        let service = Service::load(loaded.config.clone(), &maildir)
-            .map_err(|e| CliError::Failed(e.into()))?;
+        let store = Store::open(&url).await?;
+        let service = Service::load(loaded.config.clone(), &maildir)?;
         let claimer = Claimer::this_process(chrono::Duration::seconds(60));
-        let mut out = format!(
+        let header = format!(
             "Demo: case {reference} (aware {aware}, day 0 {day0}, agencies {}); \
              {late_agency}'s summary arrives {LATE_BY} working days late.\n\n",
             agencies
@@ -68,6 +67,7 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        print(out, &header)?;
         for today in aware.iter_days().take_while(|d| *d <= last_day) {
             if !loaded.calendar.is_working_day(today).unwrap_or(false) {
                 continue;
@@ -93,27 +93,22 @@ pub(super) fn run(config_path: Option<&Path>, dir: Option<PathBuf>) -> Result<St
             let done = record_progress(&work, &sample, today).await?;
             let before: std::collections::HashSet<PathBuf> = emails(&maildir);
             // The daemon's own step: evaluate and queue, then deliver.
-            service
-                .step(&store, &claimer, at, None)
-                .await
-                .map_err(|e| CliError::Failed(e.into()))?;
+            service.step(&store, &claimer, at, None).await?;
             let day = day_number(&loaded.calendar, day0, today);
-            report_day(
-                &mut out,
-                today,
-                &day,
-                &done,
-                emails(&maildir).difference(&before),
-            );
+            let sent = emails(&maildir);
+            print(
+                out,
+                &report_day(today, &day, &done, sent.difference(&before)),
+            )?;
         }
-        writeln!(out, "\nThe emails are .eml files in {}", maildir.display()).expect("String");
-        writeln!(
+        print(
             out,
-            "The demo database is {}",
-            dir.join("demo.db").display()
+            &format!(
+                "\nThe emails are .eml files in {}\nThe demo database is {}\n",
+                maildir.display(),
+                dir.join("demo.db").display()
+            ),
         )
-        .expect("String");
-        Ok(out)
     })
 }
 
@@ -163,12 +158,12 @@ fn nine_am(tz: chrono_tz::Tz, day: chrono::NaiveDate) -> chrono::DateTime<Utc> {
 
 /// A day of the demo: what the business team recorded and each email that went out.
 fn report_day<'p>(
-    out: &mut String,
     today: chrono::NaiveDate,
     day: &str,
     done: &[String],
     sent: impl Iterator<Item = &'p PathBuf>,
-) {
+) -> String {
+    let mut out = String::new();
     let mut sent: Vec<&PathBuf> = sent.collect();
     sent.sort();
     let _ = writeln!(out, "{} (working day {day}):", today.format("%a %d %b %Y"));
@@ -180,6 +175,7 @@ fn report_day<'p>(
         let (to, subject) = (header(&text, "To"), header(&text, "Subject"));
         let _ = writeln!(out, "  email to {to}: {subject}");
     }
+    out
 }
 
 /// The demo's case and how its agencies answer.
@@ -226,12 +222,10 @@ async fn record_progress(
     let (case, _) = work
         .store
         .case_with_audit(sample.reference)
-        .await
-        .map_err(|e| CliError::Failed(e.into()))?
+        .await?
         .expect("opened on the aware day");
     let facts = case.facts();
-    let states = evaluate(work.timeline, work.calendar, &facts, today)
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let states = evaluate(work.timeline, work.calendar, &facts, today)?;
     for state in &states {
         let Some(due) = state.due else { continue };
         let late = state.agency == Some(sample.late_agency);

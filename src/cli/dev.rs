@@ -7,9 +7,10 @@
 use std::path::Path;
 
 use chrono::{Days, Utc};
+use tokio::runtime::Runtime;
 
-use super::case::{open_store, runtime};
-use super::{CliError, load};
+use super::case::open_store;
+use super::{CliError, load, print};
 use crate::domain::case::{CaseRef, CompletionRecord};
 use crate::domain::timeline::{CaseFacts, evaluate};
 use crate::store::{Batch, NewCase, NewEmail};
@@ -35,11 +36,13 @@ impl Random {
 }
 
 pub(super) fn seed(
+    runtime: &Runtime,
     config_path: Option<&Path>,
     cases: usize,
     seed: u64,
     at: Option<crate::service::moment::At>,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, at)?;
     let (config, timeline, calendar) = (&loaded.config, &loaded.timeline, &loaded.calendar);
     let today = loaded.today();
@@ -50,12 +53,11 @@ pub(super) fn seed(
     }
     let now = Utc::now();
     let mut random = Random(seed);
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(config).await?;
-        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
         let mut written = 0;
         while written < cases {
-            let mut tx = store.begin().await.map_err(failed)?;
+            let mut tx = store.begin().await?;
             for n in written..(written + BATCH).min(cases) {
                 let reference = CaseRef::parse(&format!("SEED-{seed}-{n:07}")).expect("valid");
                 let aware = today - Days::new(random.below(90));
@@ -83,10 +85,9 @@ pub(super) fn seed(
                         },
                         now,
                     )
-                    .await
-                    .map_err(failed)?;
+                    .await?;
                 for agency in &agencies {
-                    tx.add_agency(id, agency, now).await.map_err(failed)?;
+                    tx.add_agency(id, agency, now).await?;
                 }
                 let facts = CaseFacts {
                     aware: Some(aware),
@@ -95,8 +96,7 @@ pub(super) fn seed(
                     completions: Vec::new(),
                     local_review_proposed: false,
                 };
-                let states = evaluate(timeline, calendar, &facts, today)
-                    .map_err(|e| CliError::Failed(e.into()))?;
+                let states = evaluate(timeline, calendar, &facts, today)?;
                 for state in states {
                     let done_on = if state.id == timeline.day0_milestone() {
                         day0
@@ -119,23 +119,30 @@ pub(super) fn seed(
                             recorded_at: now,
                             note: None,
                         };
-                        tx.insert_completion(id, &record).await.map_err(failed)?;
+                        tx.insert_completion(id, &record).await?;
                     }
                 }
                 tx.audit(Some(id), now, "seed", "open", "seeded for measurement")
-                    .await
-                    .map_err(failed)?;
+                    .await?;
             }
-            tx.commit().await.map_err(failed)?;
+            tx.commit().await?;
             written = (written + BATCH).min(cases);
         }
-        Ok(format!("seeded {cases} open cases ({})\n", store.backend()))
+        print(
+            out,
+            &format!("seeded {cases} open cases ({})\n", store.backend()),
+        )
     })
 }
 
 /// Queues `emails` copies of the sample digest, addressed to the business team, in one
 /// transaction.
-pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<String, CliError> {
+pub(super) fn enqueue(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    emails: usize,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, None)?;
     let Some(team) = loaded.config.contacts.business_team.clone() else {
         return Err(CliError::Failed(anyhow::anyhow!(
@@ -148,9 +155,8 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
     email.recipient.role = "business_team".to_owned();
     let json = serde_json::to_string(&email).expect("serialises");
     let now = Utc::now();
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&loaded.config).await?;
-        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
         let queued = vec![
             NewEmail {
                 case_id: None,
@@ -160,11 +166,13 @@ pub(super) fn enqueue(config_path: Option<&Path>, emails: usize) -> Result<Strin
             };
             emails
         ];
-        let mut tx = store.begin().await.map_err(failed)?;
+        let mut tx = store.begin().await?;
         tx.queue(&Batch::new(queued, &[]), "rrn dev enqueue", now)
-            .await
-            .map_err(failed)?;
-        tx.commit().await.map_err(failed)?;
-        Ok(format!("queued {emails} emails ({})\n", store.backend()))
+            .await?;
+        tx.commit().await?;
+        print(
+            out,
+            &format!("queued {emails} emails ({})\n", store.backend()),
+        )
     })
 }

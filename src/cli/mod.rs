@@ -1,13 +1,16 @@
 //! The `rrn` command line: argument definitions and one handler per command.
 //!
-//! Handlers parse and load at the edge, call the pure library, and return their output as text;
-//! `main` prints it and maps [`CliError`] to an exit status in one place.
+//! Handlers parse and load at the edge, call the pure library, and write their output to the
+//! writer they are given as they go; they return only how they ended, and `main` maps a
+//! [`CliError`] to an exit status in one place.
 
 mod calendar;
 mod case;
 mod check;
 mod demo;
 mod dev;
+mod error;
+mod output;
 mod plan;
 mod run;
 mod status;
@@ -15,6 +18,7 @@ mod timeline;
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -23,6 +27,11 @@ use crate::domain::agency::AgencyId;
 use crate::domain::calendar::Division;
 use crate::domain::case::CaseRef;
 use crate::service::moment::At;
+
+pub use error::CliError;
+use error::usage;
+pub use output::Stdout;
+use output::{print, print_json};
 
 /// Keeps child-safeguarding Rapid Reviews on their working-day clock.
 ///
@@ -397,62 +406,8 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{s}` is not a date: use YYYY-MM-DD, for example 2026-12-21"))
 }
 
-/// A failed command, by what the user can do about it.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// The input was refused: fix the arguments or the file given (exit status 2).
-    #[error("{0:#}")]
-    Usage(anyhow::Error),
-    /// Anything else: an unreadable config, I/O, database (exit status 1).
-    #[error("{0:#}")]
-    Failed(anyhow::Error),
-    /// The command did its work, but some of it failed for good (`run --once`: emails a server
-    /// refused permanently), so that a timer or cron wrapper notices (exit status 3). Its
-    /// output is printed as on success.
-    #[error("{reason}")]
-    Finished { output: String, reason: String },
-}
-
-impl CliError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Usage(_) => 2,
-            CliError::Failed(_) => 1,
-            CliError::Finished { .. } => 3,
-        }
-    }
-
-    /// What the command printed before it failed, if anything.
-    pub fn output(&self) -> Option<&str> {
-        match self {
-            CliError::Finished { output, .. } => Some(output),
-            _ => None,
-        }
-    }
-}
-
-impl From<anyhow::Error> for CliError {
-    fn from(error: anyhow::Error) -> Self {
-        CliError::Failed(error)
-    }
-}
-
-fn usage(error: impl Into<anyhow::Error>) -> CliError {
-    CliError::Usage(error.into())
-}
-
 fn load_config(cli_config: Option<&std::path::Path>) -> Result<Config, CliError> {
-    Config::load(cli_config).map_err(config_error)
-}
-
-/// A config that was refused is an input file refused (status 2); one that cannot be read is
-/// a failure (status 1).
-fn config_error(error: impl Into<anyhow::Error>) -> CliError {
-    let error = error.into();
-    match error.downcast_ref::<crate::config::ConfigError>() {
-        Some(e) if e.refused() => CliError::Usage(error),
-        _ => CliError::Failed(error),
-    }
+    Ok(Config::load(cli_config)?)
 }
 
 /// What most commands load: the config, its timeline and calendar, and the moment they act at
@@ -466,14 +421,10 @@ struct Loaded {
 
 fn load(cli_config: Option<&std::path::Path>, at: Option<At>) -> Result<Loaded, CliError> {
     let config = load_config(cli_config)?;
-    let timeline = config
-        .load_timeline()
-        .map_err(|e| CliError::Failed(e.into()))?;
-    let feed = config
-        .holiday_feed()
-        .map_err(|e| CliError::Failed(e.into()))?;
+    let timeline = config.load_timeline()?;
+    let feed = config.holiday_feed()?;
     let calendar = config.calendar(&feed, None);
-    let at = crate::service::moment::now_or(at, config.partnership.timezone).map_err(usage)?;
+    let at = crate::service::moment::now_or(at, config.partnership.timezone)?;
     Ok(Loaded {
         config,
         timeline,
@@ -491,7 +442,11 @@ impl Loaded {
     /// Refuses an `--at` on a later day than the clock's for a command that writes.
     fn refuse_ahead(&self, rehearse: &RehearseArg) -> Result<(), CliError> {
         let real = crate::service::moment::now(self.config.partnership.timezone);
-        crate::service::moment::refuse_ahead(self.at, real, rehearse.rehearse).map_err(usage)
+        Ok(crate::service::moment::refuse_ahead(
+            self.at,
+            real,
+            rehearse.rehearse,
+        )?)
     }
 
     fn planner(&self) -> crate::domain::plan::Planner<'_> {
@@ -504,30 +459,39 @@ impl Loaded {
     }
 }
 
-/// Runs one command and returns what it prints on stdout.
-pub fn run(cli: Cli) -> Result<String, CliError> {
+/// Runs one command, writing its output to `out`; an error is what `main` reports, with its
+/// exit status.
+///
+/// One current-thread runtime serves every command that needs one: the handlers block on it
+/// in turn, and it is dropped when the command ends.
+pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
     if let Some(url) = cli.database {
         crate::config::override_database(url);
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (rt, config) = (&runtime, cli.config.as_deref());
     match cli.command {
-        Command::Calendar(command) => calendar::run(cli.config.as_deref(), command),
-        Command::Timeline(args) => timeline::run(cli.config.as_deref(), args),
-        Command::CheckConfig(args) => check::run(cli.config.as_deref(), args),
-        Command::Case(args) => case::run(cli.config.as_deref(), args),
-        Command::Migrate => case::migrate(cli.config.as_deref()),
-        Command::Plan(args) => plan::run(cli.config.as_deref(), args),
-        Command::Status(args) => status::run(cli.config.as_deref(), args),
-        Command::Run(args) => run::run(cli.config.as_deref(), args),
-        Command::Outbox(OutboxCommand::List(args)) => run::outbox(cli.config.as_deref(), args),
-        Command::Outbox(OutboxCommand::Retry { id }) => run::retry(cli.config.as_deref(), id),
+        Command::Calendar(command) => calendar::run(config, command, out),
+        Command::Timeline(args) => timeline::run(config, args, out),
+        Command::CheckConfig(args) => check::run(config, args, out),
+        Command::Case(args) => case::run(rt, config, args, out),
+        Command::Migrate => case::migrate(rt, config, out),
+        Command::Plan(args) => plan::run(rt, config, args, out),
+        Command::Status(args) => status::run(rt, config, args, out),
+        Command::Run(args) => run::run(rt, config, args, out),
+        Command::Outbox(OutboxCommand::List(args)) => run::outbox(rt, config, args, out),
+        Command::Outbox(OutboxCommand::Retry { id }) => run::retry(rt, config, id, out),
         Command::Outbox(OutboxCommand::Cancel { id, actor }) => {
-            run::cancel(cli.config.as_deref(), id, actor.as_deref())
+            run::cancel(rt, config, id, actor.as_deref(), out)
         }
-        Command::SendTest { address } => run::send_test(cli.config.as_deref(), &address),
-        Command::Demo { dir } => demo::run(cli.config.as_deref(), dir),
+        Command::SendTest { address } => run::send_test(rt, config, &address, out),
+        Command::Demo { dir } => demo::run(rt, config, dir, out),
         Command::Dev(DevCommand::Seed { cases, seed, at }) => {
-            dev::seed(cli.config.as_deref(), cases, seed, at.at)
+            dev::seed(rt, config, cases, seed, at.at, out)
         }
-        Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(cli.config.as_deref(), emails),
+        Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(rt, config, emails, out),
     }
 }

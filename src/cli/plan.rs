@@ -2,13 +2,15 @@
 //! Writes nothing.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
+use tokio::runtime::Runtime;
 
-use super::case::{open_store, runtime};
-use super::{CliError, Format, PlanArgs, load, usage};
+use super::case::open_store;
+use super::output::not_written;
+use super::{CliError, Format, PlanArgs, load, print, print_json, usage};
 use crate::domain::case::CaseOverview;
 use crate::domain::plan::{Decision, group, preview};
 use crate::store::StatusFilter;
@@ -42,12 +44,17 @@ fn check_preview(args: &PlanArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: PlanArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, args.at.at)?;
     let (config, today) = (&loaded.config, loaded.today());
     let planner = loaded.planner();
     check_preview(&args)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(config).await?;
         let mut cases: Vec<CaseOverview> = Vec::new();
         if args.case.is_some() {
@@ -57,8 +64,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
                         cases.push(case);
                     }
                 })
-                .await
-                .map_err(|e| CliError::Failed(e.into()))?;
+                .await?;
         }
 
         if let (Some(from), Some(to), Some(reference)) = (args.from, args.to, &args.case) {
@@ -68,7 +74,7 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
                 ))
             })?;
             let days = preview(&planner, case, from, to).map_err(usage)?;
-            return Ok(match args.format {
+            return match args.format {
                 Format::Json => {
                     let days: Vec<_> = days
                         .iter()
@@ -80,16 +86,15 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
                             })
                         })
                         .collect();
-                    serde_json::to_string_pretty(&days).expect("serialisable") + "\n"
+                    print_json(out, &days)
                 }
-                Format::Table => preview_table(&days),
-            });
+                Format::Table => print(out, &preview_table(&days)),
+            };
         }
 
-        // Printed page by page as decided: 100,000 cases' decisions are never all in memory.
-        // A closed pipe (`rrn plan | head`) stops the printing, not the command.
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
+        // Written page by page as decided: 100,000 cases' decisions are never all in memory.
+        // After a failed write the planning goes on to its end without writing more.
+        let mut written = Ok(());
         let mut printed = 0usize;
         let decided =
             crate::service::evaluation::decide_each(&store, &planner, today, false, |decisions| {
@@ -106,21 +111,27 @@ pub(super) fn run(config_path: Option<&Path>, args: PlanArgs) -> Result<String, 
                     }
                     printed += 1;
                 }
-                let _ = out.write_all(text.as_bytes());
+                if written.is_ok() {
+                    written = out.write_all(text.as_bytes());
+                }
             })
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
-        let _ = out.write_all(match (args.format, printed) {
-            (Format::Json, 0) => "[]\n".as_bytes(),
-            (Format::Json, _) => "\n]\n".as_bytes(),
-            (Format::Table, 0) => "nothing to send\n".as_bytes(),
-            (Format::Table, _) => b"",
-        });
-        let _ = out.flush();
+            .await?;
+        written.map_err(not_written)?;
+        print(
+            out,
+            match (args.format, printed) {
+                (Format::Json, 0) => "[]\n",
+                (Format::Json, _) => "\n]\n",
+                (Format::Table, 0) => "nothing to send\n",
+                (Format::Table, _) => "",
+            },
+        )?;
+        // The plan comes before the warnings about it, on a terminal that shows both.
+        out.flush().map_err(not_written)?;
         for failure in &decided.failed_cases {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }
-        Ok(String::new())
+        Ok(())
     })
 }
 

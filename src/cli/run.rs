@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::Utc;
+use tokio::runtime::Runtime;
 
-use super::case::{open_store, runtime};
-use super::{CliError, Format, OutboxArgs, RunArgs, config_error, load_config, usage};
+use super::case::open_store;
+use super::error::config_error;
+use super::{CliError, Format, OutboxArgs, RunArgs, load_config, print, print_json, usage};
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
@@ -15,41 +17,43 @@ use crate::service::delivery::Claimer;
 use crate::service::{Service, StepReport};
 use crate::store::{Cancel, OutboxStatus};
 
-pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: RunArgs,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     if !args.once {
         if args.at.at.is_some() {
             return Err(usage(anyhow::anyhow!(
                 "--at travels in time for one run: use it with --once"
             )));
         }
-        return crate::service::daemon::run(config_path).map_err(config_error);
+        // The daemon still builds a runtime of its own (with a bounded shutdown); `runtime`
+        // waits idle meanwhile.
+        let output = crate::service::daemon::run(config_path).map_err(config_error)?;
+        return print(out, &output);
     }
     let config = load_config(config_path)?;
     let tz = config.partnership.timezone;
-    let at = crate::service::moment::now_or(args.at.at, tz).map_err(usage)?;
+    let at = crate::service::moment::now_or(args.at.at, tz)?;
     crate::service::moment::refuse_ahead(
         at,
         crate::service::moment::now(tz),
         args.rehearse.rehearse,
-    )
-    .map_err(usage)?;
+    )?;
     // One clock for the whole run: `--at` moves it, for time travel in tests and the demo
     // (what the run records is then stamped with the simulated time).
     let now = at.with_timezone(&Utc);
-    let service = Service::load(config, &state_dir().join("maildir"))
-        .map_err(|e| CliError::Failed(e.into()))?;
-    runtime()?.block_on(async {
+    let service = Service::load(config, &state_dir().join("maildir"))?;
+    runtime.block_on(async {
         let store = open_store(&service.config).await?;
         // Holding the run lock: one process plans and delivers at a time.
-        let _leadership = match store.try_lead().await {
-            Ok(Some(leadership)) => leadership,
-            Ok(None) => {
-                return Err(CliError::Failed(anyhow::anyhow!(
-                    "another rrn instance is leading on this database: it plans and delivers, \
-                     so nothing was done here"
-                )));
-            }
-            Err(e) => return Err(CliError::Failed(e.into())),
+        let Some(_leadership) = store.try_lead().await? else {
+            return Err(CliError::Failed(anyhow::anyhow!(
+                "another rrn instance is leading on this database: it plans and delivers, so \
+                 nothing was done here"
+            )));
         };
         let claimer = Claimer::this_process(chrono::Duration::seconds(
             service.config.service.lease_seconds as i64,
@@ -57,21 +61,15 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
         let StepReport {
             run: report,
             delivery,
-        } = service
-            .step(&store, &claimer, now, None)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
+        } = service.step(&store, &claimer, now, None).await?;
         for failure in &report.failed_cases {
             eprintln!("rrn: warning: cannot plan case {failure}");
         }
-        let output = match args.format {
-            Format::Json => {
-                serde_json::to_string_pretty(
-                    &serde_json::json!({ "run": report, "delivery": delivery }),
-                )
-                .expect("serialisable")
-                    + "\n"
-            }
+        match args.format {
+            Format::Json => print_json(
+                out,
+                &serde_json::json!({ "run": report, "delivery": delivery }),
+            )?,
             Format::Table => {
                 let delivered = if delivery.waiting_for_window {
                     "outside the sending window: queued emails wait for it".to_owned()
@@ -81,7 +79,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
                         delivery.sent, delivery.retrying, delivery.failed
                     )
                 };
-                format!(
+                let text = format!(
                     "run for {}: {} open cases, {} emails queued, {} skipped, {} cases failed; \
                      delivery: {delivered}\n",
                     report.today,
@@ -89,25 +87,28 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<String, C
                     report.queued,
                     report.skipped,
                     report.failed_cases.len()
-                )
+                );
+                print(out, &text)?;
             }
-        };
-        if delivery.failed > 0 {
-            return Err(CliError::Finished {
-                output,
-                reason: format!(
-                    "{} email{} failed for good in this run: see `rrn outbox list --status \
-                     failed`, fix the address or the relay, then `rrn outbox retry ID`",
-                    delivery.failed,
-                    if delivery.failed == 1 { "" } else { "s" }
-                ),
-            });
         }
-        Ok(output)
+        if delivery.failed > 0 {
+            return Err(CliError::Finished(format!(
+                "{} email{} failed for good in this run: see `rrn outbox list --status failed`, \
+                 fix the address or the relay, then `rrn outbox retry ID`",
+                delivery.failed,
+                if delivery.failed == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
     })
 }
 
-pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<String, CliError> {
+pub(super) fn outbox(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: OutboxArgs,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let status = args.status.map(|s| match s {
         super::OutboxStatusArg::Pending => OutboxStatus::Pending,
@@ -116,22 +117,19 @@ pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<Str
         super::OutboxStatusArg::Failed => OutboxStatus::Failed,
         super::OutboxStatusArg::Cancelled => OutboxStatus::Cancelled,
     });
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&config).await?;
-        let rows = store
-            .outbox(status)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
-        Ok(match args.format {
-            Format::Json => serde_json::to_string_pretty(&rows).expect("serialisable") + "\n",
+        let rows = store.outbox(status).await?;
+        match args.format {
+            Format::Json => print_json(out, &rows),
             Format::Table => {
-                let mut out = format!(
+                let mut text = format!(
                     "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}\n",
                     "ID", "QUEUED", "STATUS", "KIND", "CASE", "RECIPIENT"
                 );
                 for row in rows {
                     writeln!(
-                        out,
+                        text,
                         "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}",
                         row.id,
                         row.created_at.format("%Y-%m-%d %H:%M:%SZ"),
@@ -142,24 +140,26 @@ pub(super) fn outbox(config_path: Option<&Path>, args: OutboxArgs) -> Result<Str
                     )
                     .expect("String");
                 }
-                out
+                print(out, &text)
             }
-        })
+        }
     })
 }
 
-pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliError> {
+pub(super) fn retry(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    id: i64,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&config).await?;
-        if store
-            .retry(id)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?
-        {
-            Ok(format!(
-                "outbox row {id} is queued again; the next run sends it\n"
-            ))
+        if store.retry(id).await? {
+            print(
+                out,
+                &format!("outbox row {id} is queued again; the next run sends it\n"),
+            )
         } else {
             Err(usage(anyhow::anyhow!(
                 "no failed outbox row {id}: see `rrn outbox list --status failed`"
@@ -169,10 +169,12 @@ pub(super) fn retry(config_path: Option<&Path>, id: i64) -> Result<String, CliEr
 }
 
 pub(super) fn cancel(
+    runtime: &Runtime,
     config_path: Option<&Path>,
     id: i64,
     actor: Option<&str>,
-) -> Result<String, CliError> {
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let actor = match actor.map(str::trim) {
         Some("") => return Err(usage(anyhow::anyhow!("--actor is empty: give a name"))),
         Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
@@ -181,16 +183,13 @@ pub(super) fn cancel(
         None => super::case::os_user()?,
     };
     let config = load_config(config_path)?;
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&config).await?;
-        match store
-            .cancel(id, &actor, Utc::now())
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?
-        {
-            Cancel::Cancelled => Ok(format!(
-                "outbox row {id} is cancelled: it will not be sent\n"
-            )),
+        match store.cancel(id, &actor, Utc::now()).await? {
+            Cancel::Cancelled => print(
+                out,
+                &format!("outbox row {id} is cancelled: it will not be sent\n"),
+            ),
             Cancel::NoSuchRow => Err(usage(anyhow::anyhow!(
                 "no outbox row {id}: see `rrn outbox list`"
             ))),
@@ -208,25 +207,27 @@ pub(super) fn cancel(
     })
 }
 
-pub(super) fn send_test(config_path: Option<&Path>, address: &str) -> Result<String, CliError> {
+pub(super) fn send_test(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    address: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let to: Mailbox = address.parse().map_err(|e| {
         usage(anyhow::anyhow!(
             "`{address}` is not an email address ({e}): give one like name@example.org"
         ))
     })?;
-    let renderer = Renderer::load(&config).map_err(|e| CliError::Failed(e.into()))?;
-    let message = renderer
-        .render_test(&to)
-        .map_err(|e| CliError::Failed(e.into()))?;
-    runtime()?.block_on(async {
-        let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))
-            .map_err(|e| CliError::Failed(e.into()))?;
+    let renderer = Renderer::load(&config)?;
+    let message = renderer.render_test(&to)?;
+    runtime.block_on(async {
+        let mailer = Mailer::from_config(&config, &state_dir().join("maildir"))?;
         let name = format!("test-{}", Utc::now().format("%Y%m%dT%H%M%S"));
         let sent = mailer.send(&message, &name).await;
         mailer.close().await;
         match sent {
-            Ok(reply) => Ok(format!("sent to {address}: {reply}\n")),
+            Ok(reply) => print(out, &format!("sent to {address}: {reply}\n")),
             Err(e) => Err(CliError::Failed(anyhow::anyhow!(
                 "sending to {address} failed: {e}"
             ))),

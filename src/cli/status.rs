@@ -5,9 +5,10 @@ use std::path::Path;
 
 use chrono::Utc;
 use serde::Serialize;
+use tokio::runtime::Runtime;
 
-use super::case::{open_store, runtime};
-use super::{CliError, Format, StatusArgs, load};
+use super::case::open_store;
+use super::{CliError, Format, StatusArgs, load, print, print_json};
 use crate::service::observe::Snapshot;
 
 #[derive(Serialize)]
@@ -30,21 +31,23 @@ struct Status {
     snapshot: Snapshot,
 }
 
-pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    args: StatusArgs,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, args.at.at)?;
     let now = loaded.at.with_timezone(&Utc);
     let tz = loaded.config.partnership.timezone;
     let schedule = loaded.config.schedule();
-    runtime()?.block_on(async {
+    runtime.block_on(async {
         let store = open_store(&loaded.config).await?;
-        let failed = |e: crate::store::StoreError| CliError::Failed(e.into());
-        let snapshot = Snapshot::take(&store, &loaded.timeline, &loaded.calendar, loaded.today())
-            .await
-            .map_err(failed)?;
+        let snapshot =
+            Snapshot::take(&store, &loaded.timeline, &loaded.calendar, loaded.today()).await?;
         let leader = store
             .leader()
-            .await
-            .map_err(failed)?
+            .await?
             .map(|(instance, since, seen_at)| Leader {
                 instance,
                 since,
@@ -69,10 +72,10 @@ pub(super) fn run(config_path: Option<&Path>, args: StatusArgs) -> Result<String
             leader,
             snapshot,
         };
-        Ok(match args.format {
-            Format::Json => serde_json::to_string_pretty(&status).expect("serialisable") + "\n",
-            Format::Table => table(&status, tz),
-        })
+        match args.format {
+            Format::Json => print_json(out, &status),
+            Format::Table => print(out, &table(&status, tz)),
+        }
     })
 }
 

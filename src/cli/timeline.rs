@@ -3,10 +3,14 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CliError, Format, TimelineArgs, load, usage};
+use super::{CliError, Format, TimelineArgs, load, print, print_json, usage};
 use crate::domain::timeline::{CaseFacts, MilestoneState, evaluate, explain};
 
-pub(super) fn run(config_path: Option<&Path>, args: TimelineArgs) -> Result<String, CliError> {
+pub(super) fn run(
+    config_path: Option<&Path>,
+    args: TimelineArgs,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
     let loaded = load(config_path, args.at.at)?;
     let (config, timeline, calendar) = (&loaded.config, &loaded.timeline, &loaded.calendar);
     let today = loaded.today();
@@ -47,12 +51,12 @@ pub(super) fn run(config_path: Option<&Path>, args: TimelineArgs) -> Result<Stri
     let mut states = evaluate(timeline, calendar, &facts, today).map_err(usage)?;
     explain(&mut states, calendar);
     match args.format {
-        Format::Json => Ok(serde_json::to_string_pretty(&states).expect("serialisable") + "\n"),
+        Format::Json => print_json(out, &states),
         Format::Table => {
-            let mut out = String::new();
+            let mut text = String::new();
             let show = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
             writeln!(
-                out,
+                text,
                 "aware {}  day 0 {}  today {}  ({})",
                 show(facts.aware),
                 show(facts.day0),
@@ -60,8 +64,8 @@ pub(super) fn run(config_path: Option<&Path>, args: TimelineArgs) -> Result<Stri
                 calendar.division()
             )
             .expect("writing to a String");
-            out.push_str(&table(&states));
-            Ok(out)
+            text.push_str(&table(&states));
+            print(out, &text)
         }
     }
 }
