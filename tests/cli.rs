@@ -246,7 +246,14 @@ fn holidays_of_a_year_beyond_the_feed_come_from_the_statutory_rules() {
 // Refused input: status 2, a message naming the value, nothing on stdout
 
 fn a_malformed_date_is_refused_with_status_2() {
-    for bad in ["2026-13-01", "21/12/2026"] {
+    // Typing slips a lenient parser would take for a date are refused too.
+    for bad in [
+        "2026-13-01",
+        "21/12/2026",
+        "2026-1-1",
+        "+2026-01-01",
+        " 2026-11-20",
+    ] {
         rrn(&["calendar", "workday", bad, "1"]).assert_refused_naming(bad);
         rrn(&["calendar", "between", "2026-12-21", bad]).assert_refused_naming(bad);
     }

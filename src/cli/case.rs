@@ -458,12 +458,7 @@ fn read_csv(file: &Path) -> Result<Vec<ImportRow>, CliError> {
 
 fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
     let date = |field: &str, value: &str| {
-        NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-            format!(
-                "field {field}: `{}` is not a date: use YYYY-MM-DD",
-                crate::domain::diagnostic::excerpt(value)
-            )
-        })
+        crate::domain::calendar::parse_date(value).map_err(|e| format!("field {field}: {e}"))
     };
     let reference = CaseRef::parse(&record[0]).map_err(|e| format!("field reference: {e}"))?;
     let aware = date("aware", &record[1])?;

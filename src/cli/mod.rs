@@ -402,8 +402,7 @@ pub enum Format {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("`{s}` is not a date: use YYYY-MM-DD, for example 2026-12-21"))
+    crate::domain::calendar::parse_date(s).map_err(|e| e.to_string())
 }
 
 fn load_config(cli_config: Option<&std::path::Path>) -> Result<Config, CliError> {
@@ -473,7 +472,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
         .build()
         .context("starting the async runtime")?;
     let (rt, config) = (&runtime, cli.config.as_deref());
-    match cli.command {
+    let result = match cli.command {
         Command::Calendar(command) => calendar::run(config, command, out),
         Command::Timeline(args) => timeline::run(config, args, out),
         Command::CheckConfig(args) => check::run(config, args, out),
@@ -493,5 +492,8 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             dev::seed(rt, config, cases, seed, at.at, out)
         }
         Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(rt, config, emails, out),
-    }
+    };
+    // Nothing left behind (a connection closing, a blocking task) may hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }

@@ -29,10 +29,7 @@ pub(super) fn run(
                 "--at travels in time for one run: use it with --once"
             )));
         }
-        // The daemon still builds a runtime of its own (with a bounded shutdown); `runtime`
-        // waits idle meanwhile.
-        let output = crate::service::daemon::run(config_path).map_err(config_error)?;
-        return print(out, &output);
+        return crate::service::daemon::run(runtime, config_path).map_err(config_error);
     }
     let config = load_config(config_path)?;
     let tz = config.partnership.timezone;

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 /// Why a text is not a date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a date: write YYYY-MM-DD, for example 2026-12-21")]
+#[error("`{0}` is not a date: use YYYY-MM-DD, for example 2026-12-21")]
 pub struct NotADate(pub String);
 
 /// `text` as a date, if it is exactly `YYYY-MM-DD` and a real day.

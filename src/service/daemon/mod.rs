@@ -49,22 +49,15 @@ enum Wake {
     Reload,
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(config_path: Option<&Path>) -> anyhow::Result<String> {
+/// Runs the daemon on `runtime` until SIGTERM or SIGINT. One thread serves it (the CLI's
+/// current-thread runtime): the daemon is mostly asleep, and a small footprint matters more
+/// than parallelism (SQLite and rustls work on their own threads where they need to).
+pub fn run(runtime: &tokio::runtime::Runtime, config_path: Option<&Path>) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = Config::load(config_path)?;
     init_logging(config.service.log_format);
-    // One thread: the daemon is mostly asleep, and a small footprint matters more than
-    // parallelism (SQLite and rustls work on their own threads where they need to).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let config_path = config_path.map(Path::to_path_buf);
-    let result = runtime.block_on(daemon(config_path, config, started));
-    // Nothing left behind may hold up the exit.
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    result.map(|()| String::new())
+    runtime.block_on(daemon(config_path, config, started))
 }
 
 /// Logs to stderr (journald takes it from there): info and above, nothing of the scheduler
