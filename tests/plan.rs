@@ -337,7 +337,7 @@ fn row_of(day: NaiveDate, decision: &Decision) -> (String, String, String, Strin
     };
     (
         day.to_string(),
-        n.recipient.role.clone(),
+        n.recipient.role.to_string(),
         n.rule.as_str().to_owned(),
         milestone,
         n.rung,
@@ -576,7 +576,7 @@ fn a_digest_per_recipient_most_urgent_first_and_letters_on_their_own() {
     }
     let business_team: Vec<_> = emails
         .iter()
-        .filter(|e| e.kind == EmailKind::Digest && e.recipient.role == "business_team")
+        .filter(|e| e.kind == EmailKind::Digest && e.recipient.role.to_string() == "business_team")
         .collect();
     assert_eq!(business_team.len(), 1, "one digest per recipient");
     let statuses: Vec<&str> = business_team[0]

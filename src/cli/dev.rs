@@ -12,7 +12,8 @@ use tokio::runtime::Runtime;
 use super::case::open_store;
 use super::{CliError, load, print};
 use crate::domain::case::{CaseRef, CompletionRecord};
-use crate::domain::timeline::{CaseFacts, evaluate};
+use crate::domain::plan::Capacity;
+use crate::domain::timeline::{CaseFacts, Role, evaluate};
 use crate::store::{Batch, NewCase, NewEmail};
 
 /// Cases written per transaction.
@@ -152,7 +153,7 @@ pub(super) fn enqueue(
     let mut email = crate::mail::sample_email();
     email.recipient.email = team.email.clone();
     email.recipient.name = team.name.to_string();
-    email.recipient.role = "business_team".to_owned();
+    email.recipient.role = Capacity::Role(Role::BusinessTeam);
     let json = serde_json::to_string(&email).expect("serialises");
     let now = Utc::now();
     runtime.block_on(async {

@@ -15,7 +15,8 @@ use serde::Serialize;
 use super::error::MailError;
 use super::ids::id_part;
 use crate::config::Config;
-use crate::domain::plan::{Email, EmailKind};
+use crate::domain::agency::AgencyId;
+use crate::domain::plan::{Capacity, Email, EmailKind};
 
 /// The templates each partnership can edit, with built-in copies of the shipped ones.
 const TEMPLATES: [(&str, &str); 8] = [
@@ -73,7 +74,7 @@ struct ItemContext<'a> {
 #[derive(Serialize)]
 struct RecipientContext<'a> {
     name: &'a str,
-    role: &'a str,
+    role: String,
 }
 
 /// Everything a template may use; nothing else reaches it.
@@ -175,7 +176,7 @@ impl Renderer {
             marking: &self.marking,
             recipient: RecipientContext {
                 name: &email.recipient.name,
-                role: &email.recipient.role,
+                role: email.recipient.role.to_string(),
             },
             reply_to: Person {
                 name: self.reply_to.name.as_deref().unwrap_or(""),
@@ -438,7 +439,7 @@ pub fn sample_email() -> Email {
     use crate::domain::case::CaseRef;
     use crate::domain::plan::{Item, Notification, Recipient, Rule};
     let recipient = Recipient {
-        role: "agency_lead:police".to_owned(),
+        role: Capacity::AgencyLead(AgencyId::parse("police").expect("valid")),
         name: "Sample Lead".to_owned(),
         email: EmailAddress::parse("lead@example.org").expect("valid"),
     };

@@ -147,12 +147,12 @@ mod tests {
     use super::*;
     use crate::domain::address::EmailAddress;
     use crate::domain::case::CaseRef;
-    use crate::domain::plan::{Item, Recipient};
+    use crate::domain::plan::{Capacity, Item, Recipient};
 
     /// The `repeat`th escalation of one rung of one milestone, to one recipient, on `day`.
     fn escalation(repeat: u32, day: NaiveDate) -> Proposal {
         let recipient = Recipient {
-            role: "csc_manager".to_owned(),
+            role: Capacity::Role(crate::domain::timeline::Role::CscManager),
             name: "Manager".to_owned(),
             email: EmailAddress::parse("manager@example.org").unwrap(),
         };

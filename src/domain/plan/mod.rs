@@ -34,7 +34,7 @@ use crate::domain::agency::AgencyId;
 use crate::domain::calendar::Calendar;
 use crate::domain::case::CaseRef;
 use crate::domain::contacts::{Agency, ContactsSection};
-use crate::domain::timeline::{CatchUp, Policy, Timeline};
+use crate::domain::timeline::{CatchUp, Policy, Role, Timeline};
 use crate::domain::urgency::Urgency;
 
 /// The kind of notification.
@@ -81,11 +81,66 @@ impl Rule {
     }
 }
 
+/// In which capacity someone receives a notification; written `executive_chair`,
+/// `agency_lead:police`, `agency_manager:police` (in templates, listings and stored emails).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Capacity {
+    /// A partnership role held by a `[contacts]` entry.
+    Role(Role),
+    /// The safeguarding lead of an agency.
+    AgencyLead(AgencyId),
+    /// The manager of an agency's lead: the first escalation.
+    AgencyManager(AgencyId),
+    /// Nobody holds the role: the notification is never sent, only reported.
+    Unaddressed,
+}
+
+impl std::fmt::Display for Capacity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Capacity::Role(role) => role.as_str().to_owned(),
+            Capacity::AgencyLead(agency) => format!("agency_lead:{agency}"),
+            Capacity::AgencyManager(agency) => format!("agency_manager:{agency}"),
+            Capacity::Unaddressed => "unaddressed".to_owned(),
+        };
+        f.pad(&text)
+    }
+}
+
+impl std::str::FromStr for Capacity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let agency = |id: &str| AgencyId::parse(id).map_err(|e| e.to_string());
+        match s.split_once(':') {
+            Some(("agency_lead", id)) => Ok(Capacity::AgencyLead(agency(id)?)),
+            Some(("agency_manager", id)) => Ok(Capacity::AgencyManager(agency(id)?)),
+            _ if s == "unaddressed" => Ok(Capacity::Unaddressed),
+            _ => s
+                .parse::<Role>()
+                .map(Capacity::Role)
+                .map_err(|_| format!("unknown recipient role `{s}`")),
+        }
+    }
+}
+
+impl Serialize for Capacity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Capacity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Who receives a notification, and in which capacity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
-    /// `executive_chair`, `agency_lead:police`, `agency_manager:police`, …
-    pub role: String,
+    pub role: Capacity,
     pub name: String,
     pub email: EmailAddress,
 }

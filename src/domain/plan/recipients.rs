@@ -1,7 +1,7 @@
 //! Who a notification goes to: the owner of a milestone, their manager, or a partnership role,
 //! looked up in the contacts; a role nobody holds is a reason, never an address.
 
-use super::{Planner, Recipient};
+use super::{Capacity, Planner, Recipient};
 use crate::domain::address::EmailAddress;
 use crate::domain::agency::AgencyId;
 use crate::domain::contacts::{Agency, Contact};
@@ -18,7 +18,7 @@ impl Planner<'_> {
     pub(super) fn role_contact(&self, role: Role) -> Result<Recipient, Unaddressed> {
         let contact = self.contacts.holder(role);
         contact
-            .map(|c| recipient(role.as_str().to_owned(), c))
+            .map(|c| recipient(Capacity::Role(role), c))
             .ok_or_else(|| Unaddressed(format!("no contact for {role} in [contacts]")))
     }
     pub(super) fn agency(&self, id: &AgencyId) -> Result<&Agency, Unaddressed> {
@@ -33,7 +33,7 @@ impl Planner<'_> {
             (Role::AgencyLead, Some(agency)) => {
                 let agency = self.agency(agency)?;
                 Ok(recipient(
-                    format!("agency_lead:{}", agency.id),
+                    Capacity::AgencyLead(agency.id.clone()),
                     &agency.lead,
                 ))
             }
@@ -45,7 +45,7 @@ impl Planner<'_> {
             Some(agency) => {
                 let agency = self.agency(agency)?;
                 Ok(recipient(
-                    format!("agency_manager:{}", agency.id),
+                    Capacity::AgencyManager(agency.id.clone()),
                     &agency.manager,
                 ))
             }
@@ -57,7 +57,7 @@ impl Planner<'_> {
     }
 }
 
-pub(super) fn recipient(role: String, contact: &Contact) -> Recipient {
+pub(super) fn recipient(role: Capacity, contact: &Contact) -> Recipient {
     Recipient {
         role,
         name: contact.name.to_string(),
@@ -67,7 +67,7 @@ pub(super) fn recipient(role: String, contact: &Contact) -> Recipient {
 /// A placeholder address for a notification that has no contact; it is only ever skipped.
 pub(super) fn unaddressed() -> Recipient {
     Recipient {
-        role: "unaddressed".to_owned(),
+        role: Capacity::Unaddressed,
         name: "no contact configured".to_owned(),
         email: EmailAddress::parse("unaddressed@invalid").expect("valid"),
     }

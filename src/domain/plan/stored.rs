@@ -182,7 +182,9 @@ mod tests {
 
     fn recipient(email: &str) -> Recipient {
         Recipient {
-            role: "executive_chair".to_owned(),
+            role: crate::domain::plan::Capacity::Role(
+                crate::domain::timeline::Role::ExecutiveChair,
+            ),
             name: "Executive Chair".to_owned(),
             email: crate::domain::address::EmailAddress::parse(email).unwrap(),
         }
