@@ -70,7 +70,7 @@ fn main() {
         let queued = vec![
             NewEmail {
                 case_id: None,
-                kind: "digest",
+                kind: rrn::store::OutboxKind::Digest,
                 recipient: email.recipient.email.as_str().to_owned(),
                 json,
             };

@@ -161,7 +161,7 @@ pub(super) fn enqueue(
         let queued = vec![
             NewEmail {
                 case_id: None,
-                kind: "digest",
+                kind: crate::store::OutboxKind::Digest,
                 recipient: team.email.as_str().to_owned(),
                 json,
             };

@@ -131,7 +131,7 @@ pub(super) fn outbox(
                         row.id,
                         row.created_at.format("%Y-%m-%d %H:%M:%SZ"),
                         row.status.as_str(),
-                        row.kind,
+                        row.kind.as_str(),
                         row.case.as_deref().unwrap_or("-"),
                         row.recipient
                     )

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::calendar::Calendar;
 use crate::domain::plan::Email;
 use crate::mail::{FailureReport, MailError, Mailer, Renderer, SendError};
-use crate::store::{Claimed, Store, StoreError};
+use crate::store::{Claimed, OutboxKind, Store, StoreError};
 
 /// How many rows one claim takes.
 const CLAIM_BATCH: i64 = 50;
@@ -289,7 +289,7 @@ fn build(
     admin: Option<&Mailbox>,
     row: &Claimed,
 ) -> Result<lettre::Message, MailError> {
-    if row.kind == "delivery_failure" {
+    if row.kind == OutboxKind::DeliveryFailure {
         let report: FailureReport = serde_json::from_str(&row.email)
             .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
         let admin = admin.ok_or_else(|| MailError::Message("no admin contact".to_owned()))?;
@@ -312,7 +312,7 @@ async fn fail(
     report: &mut DeliveryReport,
 ) -> Result<(), StoreError> {
     let alert = match admin {
-        Some(admin) if row.kind != "delivery_failure" => {
+        Some(admin) if row.kind != OutboxKind::DeliveryFailure => {
             let failure = FailureReport {
                 outbox_id: row.id,
                 recipient: row.recipient.clone(),

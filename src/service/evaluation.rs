@@ -12,9 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::domain::case::{CaseOverview, CaseRef, FailedCase};
-use crate::domain::plan::{
-    Decision, Email, EmailKind, Notification, Planner, Proposal, decide, group_owned,
-};
+use crate::domain::plan::{Decision, Email, Notification, Planner, Proposal, decide, group_owned};
 use crate::domain::plan::{NotificationKey, SkipReason};
 use crate::domain::timeline::evaluate;
 use crate::store::{Batch, CaseId, LogEntry, NewEmail, RunCounts, Store, StoreError};
@@ -568,11 +566,7 @@ fn batch(
         let case = email.items.first().and_then(|n| n.case.as_ref());
         queued.push(NewEmail {
             case_id: case_id(case),
-            kind: match email.kind {
-                EmailKind::Digest => "digest",
-                EmailKind::AgencyLetter => "agency_letter",
-                EmailKind::Heartbeat => "heartbeat",
-            },
+            kind: email.kind.into(),
             recipient: email.recipient.email.as_str().to_owned(),
             json: serde_json::to_string(email).expect("emails serialise"),
         });

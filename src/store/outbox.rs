@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr};
 
 use super::{Inner, Store, StoreError};
+use crate::domain::plan::EmailKind;
 
 /// Where an outbox row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, IntoStaticStr, EnumString)]
@@ -34,6 +35,43 @@ impl TryFrom<String> for OutboxStatus {
     }
 }
 
+/// What an outbox row holds: a planned email of one kind, or a delivery-failure report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, IntoStaticStr, EnumString)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum OutboxKind {
+    Digest,
+    AgencyLetter,
+    Heartbeat,
+    /// A report to the admin contact that another row failed for good.
+    DeliveryFailure,
+}
+
+impl OutboxKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl From<EmailKind> for OutboxKind {
+    fn from(kind: EmailKind) -> Self {
+        match kind {
+            EmailKind::Digest => OutboxKind::Digest,
+            EmailKind::AgencyLetter => OutboxKind::AgencyLetter,
+            EmailKind::Heartbeat => OutboxKind::Heartbeat,
+        }
+    }
+}
+
+impl TryFrom<String> for OutboxKind {
+    type Error = StoreError;
+
+    fn try_from(s: String) -> Result<Self, StoreError> {
+        s.parse()
+            .map_err(|_| StoreError::Corrupt(format!("outbox kind `{s}`")))
+    }
+}
+
 /// One outbox row, without its body.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct OutboxRow {
@@ -41,7 +79,8 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
     #[sqlx(rename = "reference")]
     pub case: Option<String>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: OutboxKind,
     pub recipient: String,
     #[sqlx(try_from = "String")]
     pub status: OutboxStatus,
@@ -53,7 +92,8 @@ pub struct OutboxRow {
 #[derive(sqlx::FromRow, Debug, Clone, PartialEq, Eq)]
 pub struct Claimed {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: OutboxKind,
     pub recipient: String,
     pub email: String,
     pub attempts: i32,
@@ -333,13 +373,14 @@ impl Store {
             if let (true, Some((admin, report))) = (ours, alert) {
                 sqlx::query(
                     "INSERT INTO outbox (created_at, case_id, kind, recipient, email, status, \
-                     next_attempt_at) SELECT $1, case_id, 'delivery_failure', $2, $3, 'pending', $1 \
+                     next_attempt_at) SELECT $1, case_id, $5, $2, $3, 'pending', $1 \
                      FROM outbox WHERE id = $4",
                 )
                 .bind(now)
                 .bind(admin)
                 .bind(report)
                 .bind(id)
+                .bind(OutboxKind::DeliveryFailure.as_str())
                 .execute(&mut **conn)
                 .await?;
             }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Sqlite;
 
 use super::log::{LogEntry, key_hash};
-use super::{Inner, StoreError, Tx, next_ids_postgres};
+use super::{Inner, OutboxKind, StoreError, Tx, next_ids_postgres};
 
 /// Emails queued per SQLite statement (eight values each, under SQLite's 32,766).
 const EMAILS_PER_STATEMENT: usize = 500;
@@ -31,7 +31,7 @@ const AUDIT_SKIPS_POSTGRES: &str = "INSERT INTO audit_log (case_id, at, actor, a
 pub struct NewEmail {
     /// The case's row id, when the email is about one case.
     pub case_id: Option<i64>,
-    pub kind: &'static str,
+    pub kind: OutboxKind,
     pub recipient: String,
     /// The email as the outbox keeps it.
     pub json: String,
@@ -171,7 +171,7 @@ async fn insert_emails_sqlite(
             row.push_bind(*id)
                 .push_bind(now)
                 .push_bind(email.case_id)
-                .push_bind(email.kind)
+                .push_bind(email.kind.as_str())
                 .push_bind(email.recipient.as_str())
                 .push_bind(email.json.as_str())
                 .push("'pending'")
@@ -199,7 +199,7 @@ async fn insert_emails_postgres(
         )
         .bind(&ids)
         .bind(emails.iter().map(|e| e.case_id).collect::<Vec<_>>())
-        .bind(emails.iter().map(|e| e.kind).collect::<Vec<_>>())
+        .bind(emails.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
         .bind(
             emails
                 .iter()
