@@ -18,6 +18,7 @@ trials!(
     every_email_carries_the_marking_threads_by_case_and_names_no_one_else,
     outside_the_sending_window_emails_wait_and_then_go,
     over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice,
+    a_relay_that_refuses_every_message_alike_keeps_them_queued,
     with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back,
     starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
@@ -227,6 +228,66 @@ fn message_ids(received: &[(Vec<String>, String)]) -> Vec<String> {
         .iter()
         .map(|(_, m)| header(m, "Message-ID").unwrap_or_default())
         .collect()
+}
+
+/// Every address of the repository's config, so that the test server can refuse them all.
+const CONFIGURED_ADDRESSES: [&str; 19] = [
+    "business-team@partnership.example",
+    "csc-manager@council.example",
+    "executive-chair@partnership.example",
+    "csprg@partnership.example",
+    "partners@partnership.example",
+    "national-panel@panel.example",
+    "service-desk@council.example",
+    "safeguarding-lead@police.example",
+    "ppu-manager@police.example",
+    "designated-nurse@health.example",
+    "director-of-nursing@health.example",
+    "safeguarding@education.example",
+    "head-of-inclusion@education.example",
+    "safeguarding@probation.example",
+    "head-of-delivery@probation.example",
+    "safeguarding@council.example",
+    "head-of-csc@council.example",
+    "safeguarding@yjs.example",
+    "yjs-manager@yjs.example",
+];
+
+fn a_relay_that_refuses_every_message_alike_keeps_them_queued() {
+    let (mailbox, port) = smtp_server();
+    for address in CONFIGURED_ADDRESSES {
+        mailbox.answer(address, NO_MAILBOX); // 550, the same words for everyone
+    }
+    let env = smtp_env(port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+
+    // Nothing failed for good: the run ends as a success, every email waits for a retry.
+    let first = setup.run("2026-12-22T09:00");
+    let delivery = &first["delivery"];
+    assert_eq!(
+        (
+            delivery["sent"].as_i64(),
+            delivery["retrying"].as_i64(),
+            delivery["failed"].as_i64()
+        ),
+        (Some(0), Some(6), Some(0)),
+        "{first}"
+    );
+    let why = delivery["unavailable"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("refused all 6 messages") && why.contains("check the relay"),
+        "{first}"
+    );
+    assert!(mailbox.received().is_empty());
+
+    // The relay is fixed: the retries go out, each once.
+    for address in CONFIGURED_ADDRESSES {
+        mailbox.forget(address);
+    }
+    let second = setup.run("2026-12-22T09:05");
+    assert_eq!(second["delivery"]["sent"], 6, "{second}");
+    assert_eq!(mailbox.received().len(), 6);
 }
 
 fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice() {

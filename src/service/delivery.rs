@@ -144,6 +144,9 @@ pub async fn deliver(
     let started = std::time::Instant::now();
     let clock = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
     let stopping = || stop.is_some_and(CancellationToken::is_cancelled);
+    // Rows the server refused for good, held until their batch ends: a relay that refuses
+    // every message alike is at fault, not the messages.
+    let mut refused: Vec<(Claimed, String)> = Vec::new();
     'pass: while !stopping() {
         // Rows due when the pass started (one attempt each per pass: a row retried in this pass
         // is due again only later), and leases on the moving clock, so one that lapsed during
@@ -171,22 +174,78 @@ pub async fn deliver(
             {
                 continue;
             }
-            deliver_one(delivery, row, now, &clock, &mut report).await?;
+            if let Some(error) = deliver_one(delivery, row, now, &clock, &mut report).await? {
+                refused.push((row.clone(), error));
+            }
         }
+        // Decided per batch, so that the admin's reports of this batch's failures are claimed
+        // and sent by the next one.
+        let batch_refused = std::mem::take(&mut refused);
+        settle_refused(delivery, batch_refused, now, &clock, &mut report).await?;
     }
     mailer.close().await;
+    settle_refused(delivery, refused, now, &clock, &mut report).await?;
     Ok(report)
 }
 
+/// Decides the rows the server refused for good in a batch. When it refused every message of
+/// the pass so far, to two recipients or more, all with the same reply, the relay is at fault (a
+/// login or relaying setting, say): the rows stay queued and are retried like an unavailable
+/// server, which `/healthz` and the metrics report. Otherwise each row fails and the admin
+/// contact is told.
+async fn settle_refused(
+    delivery: &Delivery<'_>,
+    refused: Vec<(Claimed, String)>,
+    now: DateTime<Utc>,
+    clock: &dyn Fn() -> DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), DeliveryError> {
+    let Delivery {
+        store,
+        admin,
+        claimer,
+        ..
+    } = *delivery;
+    let recipients: std::collections::HashSet<&str> = refused
+        .iter()
+        .map(|(row, _)| row.recipient.as_str())
+        .collect();
+    let relay_fault = report.sent == 0
+        && recipients.len() >= 2
+        && refused.windows(2).all(|pair| pair[0].1 == pair[1].1);
+    if relay_fault {
+        let reply = &refused[0].1;
+        report.unavailable = Some(format!(
+            "the mail relay refused all {} messages of the pass with the same reply ({reply}): \
+             they stay queued and are retried; check the relay's settings",
+            refused.len()
+        ));
+    }
+    for (row, error) in &refused {
+        match relay_fault
+            .then(|| next_attempt(row.attempts, clock()))
+            .flatten()
+        {
+            Some(at) => {
+                store.mark_retry(row.id, &claimer.owner, at, error).await?;
+                report.retrying += 1;
+            }
+            None => fail(store, admin, claimer, row, error, now, report).await?,
+        }
+    }
+    Ok(())
+}
+
 /// Renders and sends one claimed row, and records what became of it: sent, retried later, or
-/// failed (and reported to the admin contact).
+/// failed (and reported to the admin contact); the server's reply when it refused the message
+/// for good, which the pass decides at its end ([`settle_refused`]).
 async fn deliver_one(
     delivery: &Delivery<'_>,
     row: &Claimed,
     now: DateTime<Utc>,
     clock: &dyn Fn() -> DateTime<Utc>,
     report: &mut DeliveryReport,
-) -> Result<(), DeliveryError> {
+) -> Result<Option<String>, DeliveryError> {
     let Delivery {
         store,
         renderer,
@@ -234,12 +293,10 @@ async fn deliver_one(
                     }
                 }
             }
-            Err(SendError::Permanent(error)) => {
-                fail(store, admin, claimer, row, &error, now, report).await?
-            }
+            Err(SendError::Permanent(error)) => return Ok(Some(error)),
         },
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Sends one message, unless the server was found unavailable earlier in the pass: asking a
