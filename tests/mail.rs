@@ -19,6 +19,7 @@ trials!(
     outside_the_sending_window_emails_wait_and_then_go,
     over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice,
     a_relay_that_refuses_every_message_alike_keeps_them_queued,
+    a_retry_after_a_run_already_sent_it_to_the_new_address_is_withdrawn,
     with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back,
     starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
@@ -76,10 +77,15 @@ impl Setup {
     }
 
     fn rrn(&self, args: &[&str]) -> Output {
+        self.rrn_with(CONFIG, args)
+    }
+
+    /// `rrn` with the config file `config` instead of the repository's.
+    fn rrn_with(&self, config: &str, args: &[&str]) -> Output {
         let mut command = rrn_command();
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
-            .args(["--config", CONFIG])
+            .args(["--config", config])
             .args(common::rehearsing(args))
             .output()
             .unwrap()
@@ -360,11 +366,151 @@ fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twi
     .unwrap();
     assert_eq!(outbox.as_array().unwrap().len(), 1);
     let id = outbox[0]["id"].as_i64().unwrap().to_string();
-    mailbox.forget("safeguarding-lead@police.example");
-    assert!(setup.rrn(&["outbox", "retry", &id]).status.success());
-    let third = setup.run("2026-12-22T09:10");
-    assert_eq!(third["delivery"]["sent"], 1, "{third}");
-    assert_eq!(mailbox.received().len(), 7);
+    // IT fixes the lead's address in the config, as the failure email asked, and retries: the
+    // retry goes to the new address, once (the run after it, replanning under the new config,
+    // does not send it there again), and the case's audit trail says so.
+    let (_fixed, config) = config_with_new_police_lead();
+    let retried = setup.rrn_with(&config, &["outbox", "retry", &id]);
+    assert!(retried.status.success(), "{retried:?}");
+    assert!(
+        String::from_utf8_lossy(&retried.stdout).contains("to new-lead@police.example"),
+        "{retried:?}"
+    );
+    let third = setup.rrn_with(
+        &config,
+        &[
+            "run",
+            "--once",
+            "--at",
+            "2026-12-22T09:10",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(third.status.success(), "{third:?}");
+    let received = mailbox.received();
+    let to_new: Vec<_> = received
+        .iter()
+        .filter(|(to, _)| to.contains(&"new-lead@police.example".to_owned()))
+        .collect();
+    assert_eq!(to_new.len(), 1, "{received:#?}");
+    assert!(
+        header(&to_new[0].1, "To")
+            .unwrap()
+            .contains("new-lead@police.example")
+    );
+    assert_eq!(received.len(), 7, "{received:#?}");
+    let shown = setup.rrn(&["case", "show", christmas::CASE]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("to new-lead@police.example instead of safeguarding-lead@police.example"),
+        "{shown}"
+    );
+    // Nothing failed is left to retry.
+    let again = setup.rrn_with(&config, &["outbox", "retry", &id]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+}
+
+fn a_retry_after_a_run_already_sent_it_to_the_new_address_is_withdrawn() {
+    let (mailbox, port) = smtp_server();
+    mailbox.answer("safeguarding-lead@police.example", NO_MAILBOX); // 550
+    let env = smtp_env(port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+    setup.run_exiting("2026-12-22T09:00", 3);
+    let before = mailbox.received().len();
+
+    // The address is fixed, and the next run sends the letter to the new address by itself.
+    let (_fixed, config) = config_with_new_police_lead();
+    let run = setup.rrn_with(
+        &config,
+        &[
+            "run",
+            "--once",
+            "--at",
+            "2026-12-22T09:10",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(run.status.success(), "{run:?}");
+    let received = mailbox.received();
+    assert_eq!(received.len(), before + 1, "{received:#?}");
+    assert_eq!(
+        received.last().unwrap().0,
+        vec!["new-lead@police.example".to_owned()]
+    );
+
+    // A retry of the failed row now would send the letter twice: it is withdrawn.
+    let failed: serde_json::Value = serde_json::from_slice(
+        &setup
+            .rrn(&["outbox", "list", "--status", "failed", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let id = failed[0]["id"].as_i64().unwrap().to_string();
+    let retried = setup.rrn_with(&config, &["outbox", "retry", &id]);
+    assert!(retried.status.success(), "{retried:?}");
+    assert!(
+        String::from_utf8_lossy(&retried.stdout).contains("already carried everything"),
+        "{retried:?}"
+    );
+    let run = setup.rrn_with(
+        &config,
+        &[
+            "run",
+            "--once",
+            "--at",
+            "2026-12-22T09:20",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(mailbox.received().len(), before + 1);
+    let cancelled: serde_json::Value = serde_json::from_slice(
+        &setup
+            .rrn(&[
+                "outbox",
+                "list",
+                "--status",
+                "cancelled",
+                "--format",
+                "json",
+            ])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(cancelled.as_array().unwrap().len(), 1, "{cancelled}");
+}
+
+/// The repository's config, copied with the police lead at `new-lead@police.example`: the
+/// folder (keep it alive) and the config file's path.
+fn config_with_new_police_lead() -> (tempfile::TempDir, String) {
+    let fixed = tempfile::tempdir().unwrap();
+    copy_folder(Path::new(CONFIG).parent().unwrap(), fixed.path());
+    let toml = fixed.path().join("rrn.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = text.replace(
+        "safeguarding-lead@police.example",
+        "new-lead@police.example",
+    );
+    std::fs::write(&toml, text).unwrap();
+    (fixed, toml.display().to_string())
+}
+
+/// A copy of the folder `from` (the config with its timeline, feed and templates) in `to`.
+fn copy_folder(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 fn with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back() {

@@ -1,5 +1,6 @@
 //! `rrn run --once` and `rrn outbox list`, `retry` and `cancel`.
 
+use crate::service::retry::Retried;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -152,15 +153,20 @@ pub(super) fn retry(
     let config = load_config(config_path)?;
     runtime.block_on(async {
         let store = open_store(&config).await?;
-        if store.retry(id).await? {
-            print(
+        let actor = super::case::os_user()?;
+        let now = chrono::Utc::now();
+        match crate::service::retry::retry(&store, &config, id, now, &actor).await? {
+            Retried::Queued { to } => print(
                 out,
-                &format!("outbox row {id} is queued again; the next run sends it\n"),
-            )
-        } else {
-            Err(usage(anyhow::anyhow!(
+                &format!("outbox row {id} is queued again, to {to}; the next run sends it\n"),
+            ),
+            Retried::Withdrawn { reason } => print(
+                out,
+                &format!("outbox row {id} is not queued again: {reason}\n"),
+            ),
+            Retried::NotFailed => Err(usage(anyhow::anyhow!(
                 "no failed outbox row {id}: see `rrn outbox list --status failed`"
-            )))
+            ))),
         }
     })
 }

@@ -56,6 +56,32 @@ impl Tx {
             }
         })
     }
+    /// The row ids of the cases named in `references`, by reference, in one query.
+    pub async fn case_ids(
+        &mut self,
+        references: &[&CaseRef],
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let names: Vec<&str> = references.iter().map(|r| r.as_str()).collect();
+        let rows: Vec<(String, i64)> = match &mut self.0 {
+            Inner::Sqlite(conn) => {
+                sqlx::query_as(
+                    "SELECT reference, id FROM cases WHERE reference IN \
+                     (SELECT value FROM json_each($1))",
+                )
+                .bind(serde_json::to_string(&names).expect("strings serialise"))
+                .fetch_all(&mut **conn)
+                .await?
+            }
+            Inner::Postgres(conn) => {
+                sqlx::query_as("SELECT reference, id FROM cases WHERE reference = ANY($1::text[])")
+                    .bind(&names)
+                    .fetch_all(&mut **conn)
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().collect())
+    }
+
     /// Opens many cases with a few statements per [`CASES_PER_STATEMENT`] instead of several
     /// per case: the same rows, ids and audit entries as opening them one by one in this order,
     /// except that they all take one new value of the revision counter. That is enough for the

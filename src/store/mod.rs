@@ -20,7 +20,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 pub use cases::NewCase;
 pub use import::{NewCaseRows, Opened};
 pub use log::LogEntry;
-pub use outbox::{Cancel, Claimed, OutboxCounts, OutboxKind, OutboxRow, OutboxStatus};
+pub use outbox::{Cancel, Claimed, FailedRow, OutboxCounts, OutboxKind, OutboxRow, OutboxStatus};
 pub use queue::{Batch, NewEmail};
 pub use runs::{LastRun, RunCounts};
 pub use scan::{CaseReader, StatusFilter};

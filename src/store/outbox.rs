@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr};
 
-use super::{Inner, Store, StoreError};
+use super::{Inner, Store, StoreError, Tx};
 use crate::domain::plan::EmailKind;
 
 /// Where an outbox row stands.
@@ -388,25 +388,6 @@ impl Store {
         tx.commit().await
     }
 
-    /// `rrn outbox retry ID`: a failed row goes back in the queue, due from when it was first
-    /// queued, so the next pass sends it whatever its clock (a pass under `--at` may be dated
-    /// before the moment of the retry). False if there is no failed row with that id.
-    pub async fn retry(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        let changed = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = created_at \
-                 WHERE id = $1 AND status = 'failed'",
-            )
-            .bind(id)
-            .execute(&mut **conn)
-            .await?
-            .rows_affected()
-        });
-        tx.commit().await?;
-        Ok(changed > 0)
-    }
-
     /// `rrn outbox cancel ID`: a pending, failed or abandoned row is never sent, and the audit log
     /// says who cancelled it, in one transaction. A row a live sender holds (its lease has not
     /// lapsed by `now`) is left alone: it may be on the wire.
@@ -473,5 +454,67 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Cancel::Cancelled)
+    }
+}
+
+/// A failed outbox row, as `rrn outbox retry` finds it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FailedRow {
+    #[sqlx(try_from = "String")]
+    pub kind: OutboxKind,
+    pub recipient: String,
+    /// The email as the outbox keeps it (or, for a failure report, the report).
+    pub email: String,
+    pub case_id: Option<i64>,
+}
+
+impl Tx {
+    /// The failed row `id`, held until the transaction ends.
+    pub async fn failed_row(&mut self, id: i64) -> Result<Option<FailedRow>, StoreError> {
+        Ok(on_backend!(&mut self.0, conn, PG => {
+            sqlx::query_as(if PG {
+                "SELECT kind, recipient, email, case_id FROM outbox \
+                 WHERE id = $1 AND status = 'failed' FOR UPDATE"
+            } else {
+                "SELECT kind, recipient, email, case_id FROM outbox \
+                 WHERE id = $1 AND status = 'failed'"
+            })
+            .bind(id)
+            .fetch_optional(&mut **conn)
+            .await?
+        }))
+    }
+
+    /// Queues row `id` again from its first attempt, to `recipient` with `email` as its body.
+    pub async fn requeue(
+        &mut self,
+        id: i64,
+        recipient: &str,
+        email: &str,
+    ) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = created_at, \
+                 recipient = $2, email = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(recipient)
+            .bind(email)
+            .execute(&mut **conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Takes row `id` out of the queue for good, with the reason as its last error.
+    pub async fn withdraw(&mut self, id: i64, reason: &str) -> Result<(), StoreError> {
+        on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query("UPDATE outbox SET status = 'cancelled', last_error = $2 WHERE id = $1")
+                .bind(id)
+                .bind(reason)
+                .execute(&mut **conn)
+                .await?;
+        });
+        Ok(())
     }
 }

@@ -46,53 +46,69 @@ pub struct Batch {
     log: Vec<(String, Option<String>)>,
 }
 impl Batch {
+    /// The log entries of one email already in the outbox (their email index is 0), for
+    /// [`Tx::log_for`].
+    pub fn for_one_row(entries: &[LogEntry<'_>]) -> Self {
+        Batch {
+            emails: Vec::new(),
+            log: log_rows(entries),
+        }
+    }
+
     /// `entries` name their emails by index in `emails`.
     pub fn new(emails: Vec<NewEmail>, entries: &[LogEntry<'_>]) -> Self {
-        // Thousands of rows per statement, handed over as one JSON array: binding each value
-        // cost more than inserting it.
-        const ROWS_PER_STATEMENT: usize = 5_000;
         debug_assert!(
             entries
                 .iter()
                 .all(|e| e.email.is_none_or(|i| i < emails.len()))
         );
-        let mut rows: Vec<_> = entries
-            .iter()
-            .map(|entry| (entry.case_id, key_hash(entry.key.as_str()), entry))
-            .collect();
-        // In index order, so the inserts walk the log's index instead of touching a random page
-        // per row.
-        rows.sort_unstable_by_key(|(case, hash, _)| (case.unwrap_or(0), *hash));
-        let log = rows
-            .chunks(ROWS_PER_STATEMENT)
-            .map(|chunk| {
-                let rows: Vec<_> = chunk
-                    .iter()
-                    .map(|(case_id, hash, entry)| {
-                        let decision = match entry.skip_reason {
-                            Some(_) => "skip",
-                            None => "send",
-                        };
-                        let key = entry.key.as_str();
-                        (case_id, hash, key, decision, entry.skip_reason, entry.email)
-                    })
-                    .collect();
-                let skips: Vec<(i64, String)> = chunk
-                    .iter()
-                    .filter_map(|(case_id, _, e)| {
-                        let reason = e.skip_reason?;
-                        Some(((*case_id)?, format!("{}: {reason}", e.key)))
-                    })
-                    .collect();
-                (
-                    serde_json::to_string(&rows).expect("log rows serialise"),
-                    (!skips.is_empty())
-                        .then(|| serde_json::to_string(&skips).expect("audit rows serialise")),
-                )
-            })
-            .collect();
-        Batch { emails, log }
+        Batch {
+            emails,
+            log: log_rows(entries),
+        }
     }
+}
+
+/// Log rows as JSON arrays of `[case id, key hash, key, decision, reason, email index]`, each
+/// chunk with its skips' audit rows as a JSON array of `[case id, detail]`.
+fn log_rows(entries: &[LogEntry<'_>]) -> Vec<(String, Option<String>)> {
+    // Thousands of rows per statement, handed over as one JSON array: binding each value
+    // cost more than inserting it.
+    const ROWS_PER_STATEMENT: usize = 5_000;
+    let mut rows: Vec<_> = entries
+        .iter()
+        .map(|entry| (entry.case_id, key_hash(entry.key.as_str()), entry))
+        .collect();
+    // In index order, so the inserts walk the log's index instead of touching a random page
+    // per row.
+    rows.sort_unstable_by_key(|(case, hash, _)| (case.unwrap_or(0), *hash));
+    rows.chunks(ROWS_PER_STATEMENT)
+        .map(|chunk| {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(case_id, hash, entry)| {
+                    let decision = match entry.skip_reason {
+                        Some(_) => "skip",
+                        None => "send",
+                    };
+                    let key = entry.key.as_str();
+                    (case_id, hash, key, decision, entry.skip_reason, entry.email)
+                })
+                .collect();
+            let skips: Vec<(i64, String)> = chunk
+                .iter()
+                .filter_map(|(case_id, _, e)| {
+                    let reason = e.skip_reason?;
+                    Some(((*case_id)?, format!("{}: {reason}", e.key)))
+                })
+                .collect();
+            (
+                serde_json::to_string(&rows).expect("log rows serialise"),
+                (!skips.is_empty())
+                    .then(|| serde_json::to_string(&skips).expect("audit rows serialise")),
+            )
+        })
+        .collect()
 }
 
 impl Tx {
@@ -111,7 +127,30 @@ impl Tx {
             Inner::Sqlite(conn) => insert_emails_sqlite(conn, &batch.emails, now).await?,
             Inner::Postgres(conn) => insert_emails_postgres(conn, &batch.emails, now).await?,
         };
-        for (rows, skips) in &batch.log {
+        self.write_log(&batch.log, &ids, actor, now).await
+    }
+
+    /// Logs the entries of one email already in the outbox, row `id` (a retried row sent to a
+    /// new address: what it carries is then logged for that address too).
+    pub async fn log_for(
+        &mut self,
+        id: i64,
+        batch: &Batch,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write_log(&batch.log, &[id], actor, now).await
+    }
+
+    /// Writes log rows (and their skips' audit rows) whose email indexes point into `ids`.
+    async fn write_log(
+        &mut self,
+        log: &[(String, Option<String>)],
+        ids: &[i64],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for (rows, skips) in log {
             match &mut self.0 {
                 Inner::Sqlite(conn) => {
                     sqlx::query(LOG_SQLITE)
@@ -125,7 +164,7 @@ impl Tx {
                     sqlx::query(LOG_POSTGRES)
                         .bind(rows.as_str())
                         .bind(now)
-                        .bind(&ids)
+                        .bind(ids)
                         .execute(&mut **conn)
                         .await?;
                 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::heartbeat::heartbeat_key;
 use super::{Decision, Heartbeat, Notification, NotificationKey, Recipient, Rule, SkipReason};
 use crate::domain::address::EmailAddress;
 use crate::domain::case::CaseRef;
@@ -23,6 +24,39 @@ pub struct Email {
 impl Email {
     /// The keys the notification log records for this email, each with its item's case: a
     /// summary is one notification of its own (its lines are not), any other email its items.
+    /// This email to `to` instead of its recipient: the items addressed to the old recipient,
+    /// and the daily summary, re-keyed for the new one (a key names its recipient), so the log
+    /// knows what the new recipient was sent.
+    pub fn readdressed(mut self, to: Recipient) -> Email {
+        let old = std::mem::replace(&mut self.recipient, to.clone());
+        for item in self.items.iter_mut().filter(|item| item.recipient == old) {
+            item.recipient = to.clone();
+            item.key = NotificationKey::new(
+                item.case.as_ref(),
+                item.milestone.as_deref(),
+                item.agency.as_ref(),
+                item.rule,
+                item.rung,
+                item.repeat,
+                &to.email,
+            );
+        }
+        if let Some(heartbeat) = &mut self.heartbeat {
+            heartbeat.key = heartbeat_key(heartbeat.date, &to.email);
+        }
+        self
+    }
+
+    /// This email without what `logged` holds: a summary already sent is nothing left, and
+    /// other emails lose the items already sent. `None` when nothing is left to send.
+    pub fn without(mut self, logged: &std::collections::HashSet<NotificationKey>) -> Option<Email> {
+        if let Some(heartbeat) = &self.heartbeat {
+            return (!logged.contains(&heartbeat.key)).then_some(self);
+        }
+        self.items.retain(|item| !logged.contains(&item.key));
+        (!self.items.is_empty()).then_some(self)
+    }
+
     pub fn logged_keys(&self) -> Vec<(Option<&CaseRef>, &NotificationKey)> {
         match &self.heartbeat {
             Some(heartbeat) => vec![(None, &heartbeat.key)],

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::words::{due_in_words, overdue_words};
 use super::{Email, EmailKind, Item, Notification, NotificationKey, Planner, Rule};
+use crate::domain::address::EmailAddress;
 use crate::domain::calendar::OutOfRange;
 use crate::domain::case::{CaseOverview, FailedCase};
 use crate::domain::timeline::{MilestoneState, Role, Status};
@@ -92,7 +93,7 @@ impl Planner<'_> {
         let overdue = lines.iter().filter(|l| l.urgency.is_overdue()).count();
         Some(Email {
             heartbeat: Some(Heartbeat {
-                key: NotificationKey(format!("heartbeat/{today}/{}", recipient.email)),
+                key: heartbeat_key(today, &recipient.email),
                 date: today,
                 open_cases,
                 overdue,
@@ -105,4 +106,9 @@ impl Planner<'_> {
             items: lines,
         })
     }
+}
+
+/// The key of the daily summary to `to` on `day`: one summary per recipient per day.
+pub(super) fn heartbeat_key(day: NaiveDate, to: &EmailAddress) -> NotificationKey {
+    NotificationKey(format!("heartbeat/{day}/{to}"))
 }
