@@ -20,6 +20,7 @@ trials!(
     over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice,
     a_relay_that_refuses_every_message_alike_keeps_them_queued,
     a_retry_after_a_run_already_sent_it_to_the_new_address_is_withdrawn,
+    what_no_longer_holds_when_an_email_is_about_to_go_is_left_out,
     with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back,
     starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
@@ -482,6 +483,53 @@ fn a_retry_after_a_run_already_sent_it_to_the_new_address_is_withdrawn() {
     )
     .unwrap();
     assert_eq!(cancelled.as_array().unwrap().len(), 1, "{cancelled}");
+}
+
+fn what_no_longer_holds_when_an_email_is_about_to_go_is_left_out() {
+    let (mailbox, port) = smtp_server();
+    let env = smtp_env(port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+    // The evening run, outside the sending window, queues the Chair's notice for the morning.
+    let evening = setup.run("2026-12-21T19:00");
+    assert!(evening["run"]["queued"].as_i64().unwrap() >= 1, "{evening}");
+    assert!(mailbox.received().is_empty());
+    // The case was opened in error, and is closed before the window opens.
+    let closed = setup.rrn(&[
+        "case",
+        "close",
+        christmas::CASE,
+        "--reason",
+        "opened in error",
+        "--at",
+        "2026-12-21T19:30",
+    ]);
+    assert!(closed.status.success(), "{closed:?}");
+    let morning = setup.run("2026-12-22T09:00");
+    let delivery = &morning["delivery"];
+    assert_eq!(delivery["sent"], 0, "{morning}");
+    assert!(delivery["withdrawn"].as_i64().unwrap() >= 1, "{morning}");
+    assert!(mailbox.received().is_empty(), "{:#?}", mailbox.received());
+    let cancelled: serde_json::Value = serde_json::from_slice(
+        &setup
+            .rrn(&[
+                "outbox",
+                "list",
+                "--status",
+                "cancelled",
+                "--format",
+                "json",
+            ])
+            .stdout,
+    )
+    .unwrap();
+    assert!(!cancelled.as_array().unwrap().is_empty(), "{cancelled}");
+    let shown = setup.rrn(&["case", "show", christmas::CASE]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("withdrawn") && shown.contains("was closed"),
+        "{shown}"
+    );
 }
 
 /// The repository's config, copied with the police lead at `new-lead@police.example`: the

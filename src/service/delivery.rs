@@ -16,7 +16,10 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::calendar::Calendar;
 use crate::domain::plan::Email;
 use crate::mail::{FailureReport, MailError, Mailer, Renderer, SendError};
-use crate::store::{Claimed, OutboxKind, Store, StoreError};
+use std::collections::HashMap;
+
+use crate::domain::case::{Case, CaseRef};
+use crate::store::{CaseId, Claimed, OutboxKind, Store, StoreError};
 
 /// How many rows one claim takes.
 const CLAIM_BATCH: i64 = 50;
@@ -65,6 +68,9 @@ pub struct DeliveryReport {
     pub sent: usize,
     pub retrying: usize,
     pub failed: usize,
+    /// Rows withdrawn before sending: nothing in them held any more (the case closed, the task
+    /// done, the agency taken off the case since they were queued).
+    pub withdrawn: usize,
     /// True when the pass found itself outside the sending window and sent nothing.
     pub waiting_for_window: bool,
     /// Why the mail server was unavailable (unreachable, refused the session, or silent past
@@ -254,6 +260,18 @@ async fn deliver_one(
         claimer,
         ..
     } = *delivery;
+    let rechecked;
+    let row = match recheck(store, row, &claimer.owner, clock()).await? {
+        Rechecked::Holds => row,
+        Rechecked::Fewer(fewer) => {
+            rechecked = fewer;
+            &rechecked
+        }
+        Rechecked::Withdrawn => {
+            report.withdrawn += 1;
+            return Ok(None);
+        }
+    };
     match render(renderer, admin, row) {
         Err(e) => {
             fail(
@@ -297,6 +315,59 @@ async fn deliver_one(
         },
     }
     Ok(None)
+}
+
+/// A claimed row after its re-check.
+enum Rechecked {
+    /// Everything in it still holds.
+    Holds,
+    /// Some items no longer hold: the row without them.
+    Fewer(Claimed),
+    /// Nothing in it holds any more, or the row is no longer this claimer's: not sent.
+    Withdrawn,
+}
+
+/// Re-checks a planned email against its cases as they stand now, just before it is sent:
+/// what no longer holds is left out (and the row rewritten), an email left with nothing is
+/// withdrawn; each with an audit entry on its case. Failure reports are sent as they are, and
+/// a row whose body cannot be read fails at rendering, as before.
+async fn recheck(
+    store: &Store,
+    row: &Claimed,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<Rechecked, StoreError> {
+    if row.kind == OutboxKind::DeliveryFailure {
+        return Ok(Rechecked::Holds);
+    }
+    let Ok(email) = serde_json::from_str::<Email>(&row.email) else {
+        return Ok(Rechecked::Holds);
+    };
+    let references: Vec<&CaseRef> = email.items.iter().filter_map(|i| i.case.as_ref()).collect();
+    let found = store.cases_now(&references).await?;
+    let cases: HashMap<String, Case> = found
+        .iter()
+        .map(|(reference, (_, case))| (reference.clone(), case.clone()))
+        .collect();
+    let (kept, left_out) = email.still_holding(&cases);
+    if left_out.is_empty() {
+        return Ok(Rechecked::Holds);
+    }
+    let left_out: Vec<(Option<CaseId>, String)> = left_out
+        .into_iter()
+        .map(|(case, why)| (case.and_then(|c| found.get(&c).map(|(id, _)| *id)), why))
+        .collect();
+    let body = kept.map(|email| serde_json::to_string(&email).expect("emails serialise"));
+    let ours = store
+        .record_recheck(row.id, owner, body.as_deref(), &left_out, now)
+        .await?;
+    Ok(match body {
+        Some(email) if ours => Rechecked::Fewer(Claimed {
+            email,
+            ..row.clone()
+        }),
+        _ => Rechecked::Withdrawn,
+    })
 }
 
 /// Sends one message, unless the server was found unavailable earlier in the pass: asking a

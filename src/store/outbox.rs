@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr};
 
-use super::{Inner, Store, StoreError, Tx};
+use std::collections::HashMap;
+
+use super::{CaseId, Inner, Store, StoreError, Tx};
+use crate::domain::case::{Case, CaseRef};
 use crate::domain::plan::EmailKind;
 
 /// Where an outbox row stands.
@@ -516,5 +519,80 @@ impl Tx {
                 .await?;
         });
         Ok(())
+    }
+}
+
+impl Store {
+    /// The cases named in `references` as they stand now, with their row ids, by reference.
+    pub async fn cases_now(
+        &self,
+        references: &[&CaseRef],
+    ) -> Result<HashMap<String, (CaseId, Case)>, StoreError> {
+        let mut tx = self.read().await?;
+        let mut cases = HashMap::with_capacity(references.len());
+        for reference in references {
+            if let Some(found) = tx.case(reference, false).await? {
+                cases.insert(reference.as_str().to_owned(), found);
+            }
+        }
+        tx.rollback().await?;
+        Ok(cases)
+    }
+
+    /// Records a claimed row's re-check before it is sent: its items that no longer hold left
+    /// out (`body` is what remains), or, with no `body`, the row withdrawn (status cancelled,
+    /// the reason as its last error); each left-out item in its case's audit log. `false` when
+    /// the row is no longer this claimer's.
+    pub async fn record_recheck(
+        &self,
+        id: i64,
+        owner: &str,
+        body: Option<&str>,
+        left_out: &[(Option<CaseId>, String)],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let reason = left_out
+            .iter()
+            .map(|(_, why)| why.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let changed = on_backend!(&mut tx.0, conn, _PG => {
+            match body {
+                Some(body) => sqlx::query(
+                    "UPDATE outbox SET email = $3 \
+                     WHERE id = $1 AND status = 'in_flight' AND claimed_by = $2",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(body),
+                None => sqlx::query(
+                    "UPDATE outbox SET status = 'cancelled', last_error = $3, claimed_by = NULL, \
+                     lease_until = NULL WHERE id = $1 AND status = 'in_flight' AND claimed_by = $2",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(format!("withdrawn before sending: {reason}")),
+            }
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+        });
+        if changed != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let action = if body.is_some() {
+            "left-out"
+        } else {
+            "withdrawn"
+        };
+        for (case, why) in left_out {
+            let detail = format!("outbox row {id}: {why}");
+            tx.audit(*case, now, "rrn delivery", action, &detail)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -19,6 +19,7 @@ mod heartbeat;
 mod key;
 mod preview;
 mod propose;
+mod recheck;
 mod recipients;
 mod stored;
 mod words;
@@ -28,6 +29,7 @@ pub use group::{Email, EmailKind, MAX_DIGEST_ITEMS, group, group_owned};
 pub use heartbeat::{HEARTBEAT_HORIZON, Heartbeat};
 pub use key::NotificationKey;
 pub use preview::preview;
+pub use recheck::no_longer_holds;
 
 use crate::domain::address::EmailAddress;
 use crate::domain::agency::AgencyId;
