@@ -168,6 +168,7 @@ fn a_table_lock_held_by_another_session_times_out_with_a_clear_message(db: &Test
 }
 
 on_both_backends!(
+    a_backup_holds_every_case_and_never_overwrites,
     a_case_is_opened_completed_and_shown,
     every_refused_input_leaves_the_database_exactly_as_it_was,
     a_csv_import_is_all_or_nothing_and_reports_every_bad_row,
@@ -233,6 +234,50 @@ fn processes_starting_together_on_a_new_sqlite_file_all_succeed() {
 }
 
 /// Opened on its day 0, Monday 21 December 2026.
+fn a_backup_holds_every_case_and_never_overwrites(db: &TestDb) {
+    open_christmas_case(db);
+    let file = db.dir().join("backup.db");
+    let file_arg = file.display().to_string();
+    let backup = db.rrn(&["backup", &file_arg]);
+    if db.is_postgres() {
+        // PostgreSQL has its own tool, and the command says which.
+        assert_eq!(backup.status.code(), Some(2), "{backup:?}");
+        assert!(
+            String::from_utf8_lossy(&backup.stderr).contains("pg_dump"),
+            "{backup:?}"
+        );
+        return;
+    }
+    assert!(backup.status.success(), "{backup:?}");
+    let show = |url: &str| {
+        let output = rrn_command()
+            .args(["--config", CONFIG, "--database", url])
+            .args([
+                "case",
+                "show",
+                christmas::CASE,
+                "--format",
+                "json",
+                "--at",
+                AT,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        output.stdout
+    };
+    assert_eq!(show(&format!("sqlite://{file_arg}")), show(&db.url));
+    // A second backup to the same file is refused and leaves it as it was.
+    let before = std::fs::read(&file).unwrap();
+    let again = db.rrn(&["backup", &file_arg]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists"),
+        "{again:?}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
 fn open_christmas_case(db: &TestDb) {
     db.case(&christmas::OPEN[1..]);
 }

@@ -49,6 +49,38 @@ pub(super) fn migrate(
     )
 }
 
+/// `rrn backup FILE`: a consistent copy of the SQLite database in a new file.
+pub(super) fn backup(
+    runtime: &Runtime,
+    config_path: Option<&Path>,
+    file: &Path,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    if file.exists() {
+        return Err(usage(anyhow::anyhow!(
+            "{} exists: give a new file name (a backup never overwrites)",
+            file.display()
+        )));
+    }
+    let config = load_config(config_path)?;
+    let store = runtime.block_on(open_store(&config))?;
+    if store.backend() != "sqlite" {
+        return Err(usage(anyhow::anyhow!(
+            "rrn backup copies an SQLite database; for PostgreSQL use pg_dump (for example: \
+             pg_dump --format=custom --file=rrn.dump DATABASE_URL)"
+        )));
+    }
+    runtime.block_on(store.backup(file))?;
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    print(
+        out,
+        &format!(
+            "backed up the database to {} ({bytes} bytes)\n",
+            file.display()
+        ),
+    )
+}
+
 /// The OS user (or who `sudo` was run by), from the environment or else the password file,
 /// checked like `--actor`: anyone can set `$USER`, and it goes into the append-only audit log.
 pub(super) fn os_user() -> Result<String, CliError> {

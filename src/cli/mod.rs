@@ -88,6 +88,11 @@ pub enum Command {
     CheckConfig(CheckConfigArgs),
     /// Create the database or bring it up to date (also done by every command that opens it)
     Migrate,
+    /// Copy the SQLite database, consistently, into a new file (safe while the daemon runs)
+    Backup {
+        /// The new file
+        file: PathBuf,
+    },
     /// Tools for developers: seeding a database for measurements
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
@@ -478,6 +483,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
         Command::CheckConfig(args) => check::run(config, args, out),
         Command::Case(args) => case::run(rt, config, args, out),
         Command::Migrate => case::migrate(rt, config, out),
+        Command::Backup { file } => case::backup(rt, config, &file, out),
         Command::Plan(args) => plan::run(rt, config, args, out),
         Command::Status(args) => status::run(rt, config, args, out),
         Command::Run(args) => run::run(rt, config, args, out),

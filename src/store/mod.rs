@@ -69,6 +69,9 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
+    /// What was asked does not apply to this backend.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<sqlx::Error> for StoreError {

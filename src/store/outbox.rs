@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr};
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use super::{CaseId, Inner, Store, StoreError, Tx};
 use crate::domain::case::{Case, CaseRef};
@@ -196,6 +197,25 @@ impl Store {
     /// without waiting for anyone (nothing to do on PostgreSQL). SQLite's own checkpoints run
     /// inside the commit that fills the log; a run calls this on another connection after each
     /// page it wrote, so the copying overlaps the next page's writes instead.
+    /// A consistent copy of the SQLite database in the new file `to` (`VACUUM INTO`, safe while
+    /// the daemon runs); on PostgreSQL, `pg_dump` is the tool.
+    pub async fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(to.display().to_string())
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Store::Postgres(_) => Err(StoreError::Unsupported(
+                "rrn backup copies an SQLite database; for PostgreSQL use pg_dump \
+                 (for example: pg_dump --format=custom --file=rrn.dump DATABASE_URL)"
+                    .to_owned(),
+            )),
+        }
+    }
+
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         if let Store::Sqlite(pool) = self {
             sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
