@@ -28,6 +28,13 @@ pub(crate) fn trials() -> Vec<Trial> {
         ),
         processes_starting_together_on_a_new_sqlite_file_all_succeed,
     ));
+    trials.push(crate::trial(
+        crate::test_name(
+            module_path!(),
+            "a_lost_sqlite_database_is_not_silently_started_again_empty",
+        ),
+        a_lost_sqlite_database_is_not_silently_started_again_empty,
+    ));
     trials.push(on_postgres(
         "a_table_lock_held_by_another_session_times_out_with_a_clear_message",
         a_table_lock_held_by_another_session_times_out_with_a_clear_message,
@@ -200,6 +207,37 @@ on_both_backends!(
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
 /// wait for it (sqlx has no migration lock for SQLite).
+/// A database deleted (or emptied by deleting its write-ahead log) where one was opened
+/// before is refused, naming what to do, instead of being created again, empty.
+fn a_lost_sqlite_database_is_not_silently_started_again_empty() {
+    let db = TestDb::sqlite();
+    open_christmas_case(&db);
+    let file = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let lost = |removed: &[&str]| {
+        for suffix in removed {
+            let _ = std::fs::remove_file(format!("{file}{suffix}"));
+        }
+        let listed = db.rrn(&["case", "list", "--at", AT]);
+        assert_eq!(listed.status.code(), Some(1), "{listed:?}");
+        let said = String::from_utf8_lossy(&listed.stderr);
+        assert!(
+            said.contains("is missing or empty") && said.contains("rrn backup"),
+            "{said}"
+        );
+    };
+    // The file itself gone: nothing is created in its place.
+    lost(&["", "-wal", "-shm"]);
+    assert!(!std::path::Path::new(&file).exists());
+    // An empty file where it was (what a lost write-ahead log leaves): refused too.
+    std::fs::write(&file, b"").unwrap();
+    lost(&[]);
+    // Deleting the marker, as the message says, starts afresh on purpose.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::remove_file(format!("{file}.migrate-lock")).unwrap();
+    let listed = db.rrn(&["case", "list", "--at", AT]);
+    assert!(listed.status.success(), "{listed:?}");
+}
+
 fn processes_starting_together_on_a_new_sqlite_file_all_succeed() {
     let db = TestDb::sqlite();
     let children: Vec<_> = (0..6)

@@ -69,6 +69,13 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
+    #[error(
+        "the database {} is missing or empty, but {} shows it was opened here before: restore \
+         it from a backup (`rrn backup FILE` makes one) and start again; to begin with an \
+         empty database on purpose, delete {}",
+        database.display(), marker.display(), marker.display()
+    )]
+    Vanished { database: PathBuf, marker: PathBuf },
     /// What was asked does not apply to this backend.
     #[error("{0}")]
     Unsupported(String),
@@ -190,6 +197,15 @@ impl Store {
                     // the previous page is planned (run::CASES_PER_PAGE), instead of
                     // stopping every 50 rows until they are taken.
                     .row_buffer_size(2_048);
+                // A database opened here before and now gone is not created again, empty.
+                let file = options.get_filename();
+                if let Some(marker) = side_file(file, "migrate-lock")
+                    && marker.exists()
+                    && !file.exists()
+                {
+                    let database = file.to_owned();
+                    return Err(StoreError::Vanished { database, marker });
+                }
                 if let Some(folder) = options.get_filename().parent()
                     && !folder.as_os_str().is_empty()
                 {
@@ -241,10 +257,22 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(pool) => {
-                let _lock = match sqlite_migration_lock(pool) {
-                    Some(path) => Some(lock_file(&path).await?),
+                let marker = sqlite_migration_lock(pool);
+                // The lock file stays beside the database once it has been opened: a database
+                // found empty beside it was lost (deleted, or its write-ahead log deleted), and
+                // must not silently start again empty.
+                let opened_before = marker.as_ref().is_some_and(|path| path.exists());
+                let _lock = match &marker {
+                    Some(path) => Some(lock_file(path).await?),
                     None => None,
                 };
+                if opened_before && !has_migrations(pool).await? {
+                    let database = pool.connect_options().get_filename().to_owned();
+                    return Err(StoreError::Vanished {
+                        database,
+                        marker: marker.expect("opened before"),
+                    });
+                }
                 sqlx::migrate!("migrations/sqlite").run(pool).await?;
                 hash_copied_log_keys(pool).await?;
             }
@@ -336,9 +364,24 @@ fn sqlite_migration_lock(pool: &SqlitePool) -> Option<PathBuf> {
     sqlite_side_file(pool, "migrate-lock")
 }
 
+/// Whether the SQLite database has had migrations applied: a database that was never opened
+/// has not.
+async fn has_migrations(pool: &SqlitePool) -> Result<bool, StoreError> {
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(tables > 0)
+}
+
 /// `<database file>.<suffix>` beside an SQLite database, or `None` for an in-memory one.
 fn sqlite_side_file(pool: &SqlitePool, suffix: &str) -> Option<PathBuf> {
-    let file = pool.connect_options().get_filename().to_owned();
+    side_file(pool.connect_options().get_filename(), suffix)
+}
+
+/// `<file>.<suffix>`, or `None` for an in-memory database.
+fn side_file(file: &Path, suffix: &str) -> Option<PathBuf> {
     let name = file.file_name()?.to_string_lossy().into_owned();
     (!name.is_empty() && name != ":memory:")
         .then(|| file.with_file_name(format!("{name}.{suffix}")))
