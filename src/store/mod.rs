@@ -17,10 +17,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub use amend::FailedRow;
 pub use cases::NewCase;
 pub use import::{NewCaseRows, Opened};
 pub use log::LogEntry;
-pub use outbox::{Cancel, Claimed, FailedRow, OutboxCounts, OutboxKind, OutboxRow, OutboxStatus};
+pub use outbox::{Cancel, Claimed, OutboxCounts, OutboxKind, OutboxRow, OutboxStatus};
 pub use queue::{Batch, NewEmail};
 pub use runs::{LastRun, RunCounts};
 pub use scan::{CaseReader, StatusFilter};
@@ -135,6 +136,7 @@ macro_rules! on_backend {
 }
 
 // After the macro, so that the modules see it.
+mod amend;
 mod cases;
 mod import;
 mod leadership;
