@@ -14,11 +14,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::calendar::Calendar;
+use crate::domain::case::CaseRef;
 use crate::domain::plan::Email;
 use crate::mail::{FailureReport, MailError, Mailer, Renderer, SendError};
-use std::collections::HashMap;
-
-use crate::domain::case::{Case, CaseRef};
 use crate::store::{CaseId, Claimed, OutboxKind, Store, StoreError};
 
 /// How many rows one claim takes.
@@ -345,11 +343,8 @@ async fn recheck(
     };
     let references: Vec<&CaseRef> = email.items.iter().filter_map(|i| i.case.as_ref()).collect();
     let found = store.cases_now(&references).await?;
-    let cases: HashMap<String, Case> = found
-        .iter()
-        .map(|(reference, (_, case))| (reference.clone(), case.clone()))
-        .collect();
-    let (kept, left_out) = email.still_holding(&cases);
+    let case_now = |reference: &str| found.get(reference).map(|(_, case)| case);
+    let (kept, left_out) = email.still_holding(&case_now);
     if left_out.is_empty() {
         return Ok(Rechecked::Holds);
     }

@@ -37,24 +37,7 @@ impl Tx {
         &mut self,
         references: &[&CaseRef],
     ) -> Result<Vec<String>, StoreError> {
-        let names: Vec<&str> = references.iter().map(|r| r.as_str()).collect();
-        Ok(match &mut self.0 {
-            Inner::Sqlite(conn) => {
-                sqlx::query_scalar(
-                    "SELECT reference FROM cases WHERE reference IN \
-                     (SELECT value FROM json_each($1))",
-                )
-                .bind(serde_json::to_string(&names).expect("strings serialise"))
-                .fetch_all(&mut **conn)
-                .await?
-            }
-            Inner::Postgres(conn) => {
-                sqlx::query_scalar("SELECT reference FROM cases WHERE reference = ANY($1::text[])")
-                    .bind(&names)
-                    .fetch_all(&mut **conn)
-                    .await?
-            }
-        })
+        Ok(self.case_ids(references).await?.into_keys().collect())
     }
     /// The row ids of the cases named in `references`, by reference, in one query.
     pub async fn case_ids(

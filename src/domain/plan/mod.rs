@@ -29,7 +29,7 @@ pub use group::{Email, EmailKind, MAX_DIGEST_ITEMS, group, group_owned};
 pub use heartbeat::{HEARTBEAT_HORIZON, Heartbeat};
 pub use key::NotificationKey;
 pub use preview::preview;
-pub use recheck::no_longer_holds;
+pub use recheck::{CaseNow, no_longer_holds};
 
 use crate::domain::address::EmailAddress;
 use crate::domain::agency::AgencyId;

@@ -2,17 +2,18 @@
 //! recorded as done, or an agency taken off the case since the email was queued no longer
 //! holds, and is left out.
 
-use std::collections::HashMap;
-
 use super::{Email, Notification, Rule};
 use crate::domain::case::Case;
 
+/// The case a reference names, as it stands now.
+pub type CaseNow<'c> = dyn Fn(&str) -> Option<&'c Case> + 'c;
+
 /// Why `item` no longer holds for its case as the case stands now; `None` while it holds.
-pub fn no_longer_holds(item: &Notification, cases: &HashMap<String, Case>) -> Option<String> {
+pub fn no_longer_holds(item: &Notification, case_now: &CaseNow<'_>) -> Option<String> {
     let reference = item.case.as_ref()?;
     // Cases are never deleted; one the database does not hold (a sample email's) has nothing
     // to check the item against.
-    let case = cases.get(reference.as_str())?;
+    let case = case_now(reference.as_str())?;
     if !case.state.is_open() {
         return Some(format!("case {reference} was closed"));
     }
@@ -46,14 +47,14 @@ impl Email {
     /// its case). A daily summary is a snapshot of its day and is sent as it is.
     pub fn still_holding(
         mut self,
-        cases: &HashMap<String, Case>,
+        case_now: &CaseNow<'_>,
     ) -> (Option<Email>, Vec<(Option<String>, String)>) {
         if self.heartbeat.is_some() {
             return (Some(self), Vec::new());
         }
         let mut left_out = Vec::new();
         self.items
-            .retain(|item| match no_longer_holds(item, cases) {
+            .retain(|item| match no_longer_holds(item, case_now) {
                 None => true,
                 Some(why) => {
                     let case = item.case.as_ref().map(|c| c.as_str().to_owned());
@@ -68,6 +69,8 @@ impl Email {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use chrono::{NaiveDate, TimeZone, Utc};
 
     use super::*;
@@ -135,7 +138,7 @@ mod tests {
     fn an_item_holds_until_its_case_is_closed_its_agency_removed_or_its_task_done() {
         let holds = |case: Case| {
             let cases = HashMap::from([("RR-1".to_owned(), case)]);
-            no_longer_holds(&reminder("police"), &cases)
+            no_longer_holds(&reminder("police"), &|r| cases.get(r))
         };
         assert_eq!(holds(case(CaseState::Open, &["police"], &[])), None);
         let closed = holds(case(
@@ -162,6 +165,6 @@ mod tests {
             &[("ias", Some("health"))],
         ));
         assert_eq!(other, None);
-        assert_eq!(no_longer_holds(&reminder("police"), &HashMap::new()), None);
+        assert_eq!(no_longer_holds(&reminder("police"), &|_| None), None);
     }
 }
