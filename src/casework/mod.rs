@@ -4,14 +4,18 @@
 //! writes in one transaction with its audit entry, or refuses with a message that names the field
 //! and what would be accepted, leaving the database exactly as it was.
 
+mod accounts;
 mod agencies;
 mod completions;
 mod import;
 mod lifecycle;
 mod opening;
+mod sessions;
 
+pub use accounts::{Accounts, MIN_PASSWORD_CHARS, check_password};
 pub use import::ImportRow;
 pub use opening::{MAX_AWARE_AGE_YEARS, Opening};
+pub use sessions::{Session, Sessions, SignInRefusal};
 
 use chrono::{DateTime, NaiveDate, Utc};
 

@@ -82,6 +82,7 @@ pub struct Config {
     pub service: ServiceSection,
     pub contacts: ContactsSection,
     pub agencies: Vec<Agency>,
+    pub web: WebSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +98,7 @@ struct RawConfig {
     service: ServiceSection,
     contacts: ContactsSection,
     agency: Vec<RawAgency>,
+    web: WebSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +209,7 @@ impl Config {
             service: raw.service,
             contacts: raw.contacts,
             agencies,
+            web: raw.web,
         })
     }
 

@@ -274,3 +274,54 @@ pub enum LogFormat {
     Plain,
     Json,
 }
+
+/// `[web]`: the workspace served by `rrn web`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSection {
+    /// Where `rrn web` listens (`--listen` overrides).
+    pub listen: std::net::SocketAddr,
+    /// A session unused for this long ends.
+    #[serde(deserialize_with = "session_minutes")]
+    pub idle_timeout_minutes: u32,
+    /// A session ends this long after sign-in, however busy.
+    #[serde(deserialize_with = "session_minutes")]
+    pub absolute_timeout_minutes: u32,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Default for WebSection {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            idle_timeout_minutes: 30,
+            absolute_timeout_minutes: 12 * 60,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl WebSection {
+    pub fn session_limits(&self) -> crate::domain::account::SessionLimits {
+        let minutes = |m: u32| std::time::Duration::from_secs(u64::from(m) * 60);
+        crate::domain::account::SessionLimits {
+            idle: minutes(self.idle_timeout_minutes),
+            absolute: minutes(self.absolute_timeout_minutes),
+        }
+    }
+}
+
+/// A session timeout: a whole number of minutes from 1 to 10,080 (a week).
+fn session_minutes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let minutes = i64::deserialize(deserializer)?;
+    u32::try_from(minutes)
+        .ok()
+        .filter(|m| (1..=7 * 24 * 60).contains(m))
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{minutes} is not a session timeout: give a number of minutes from 1 to 10080 \
+                 (a week)"
+            ))
+        })
+}

@@ -2,6 +2,7 @@
 //! planning. Everything here takes `today` as an argument and reads no clock, file, environment
 //! or database, so any day can be replayed and tested.
 
+pub mod account;
 pub mod address;
 pub mod agency;
 pub mod calendar;

@@ -17,6 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub use accounts::{AccountId, StoredAccount, StoredSession, Throttle};
 pub use amend::FailedRow;
 pub use cases::NewCase;
 pub use import::{NewCaseRows, Opened};
@@ -136,6 +137,7 @@ macro_rules! on_backend {
 }
 
 // After the macro, so that the modules see it.
+mod accounts;
 mod amend;
 mod cases;
 mod import;
