@@ -18,3 +18,5 @@ pub mod mail;
 pub mod service;
 /// The case store over SQLite or PostgreSQL: the only module with SQL.
 pub mod store;
+/// The web workspace (`rrn web`): the business team's casework in a browser, behind a sign-in.
+pub mod web;

@@ -61,6 +61,12 @@ impl FieldNames {
         agency: "--agency",
         at_least_one_agency: "at least one --agency",
     };
+    pub(super) const WEB: Self = Self {
+        aware: "the date you became aware",
+        day0: "day 0",
+        agency: "the agencies",
+        at_least_one_agency: "at least one agency",
+    };
     pub(super) const CSV: Self = Self {
         aware: "aware",
         day0: "day0",
@@ -253,5 +259,24 @@ impl Casework<'_> {
         self.open_in(&mut tx, &opening).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Opens a case from the workspace's form; a refusal names the form field at fault
+    /// (`aware`, `day0` or `agencies`; `reference` when the reference is taken).
+    pub async fn open_from_form(
+        &self,
+        mut opening: Opening,
+    ) -> Result<(), (&'static str, CaseworkError)> {
+        opening.agencies.sort();
+        opening.agencies.dedup();
+        self.check_opening(&opening, &FieldNames::WEB)
+            .map_err(|r| (r.field.into(), CaseworkError::Refused(r.message)))?;
+        let write = async {
+            let mut tx = self.store.begin().await?;
+            self.open_in(&mut tx, &opening).await?;
+            tx.commit().await?;
+            Ok::<_, CaseworkError>(())
+        };
+        write.await.map_err(|e| ("reference", e))
     }
 }

@@ -15,6 +15,8 @@ mod plan;
 mod run;
 mod status;
 mod timeline;
+mod user;
+mod web;
 
 use std::path::PathBuf;
 
@@ -93,6 +95,10 @@ pub enum Command {
         /// The new file
         file: PathBuf,
     },
+    /// The web workspace's accounts (the first admin is added here)
+    User(UserArgs),
+    /// Serve the web workspace, where the business team runs its cases from a browser
+    Web(WebArgs),
     /// Tools for developers: seeding a database for measurements
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
@@ -118,6 +124,68 @@ pub enum DevCommand {
         #[arg(long, default_value_t = 1000)]
         emails: usize,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    /// Who is acting, for the audit log [default: the OS user]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account; without --password-file the password is asked for twice
+    Add {
+        email: String,
+        /// The person's name, as colleagues know it
+        #[arg(long)]
+        name: String,
+        /// viewer (sees everything, changes nothing), caseworker (runs cases) or admin
+        #[arg(long, value_parser = parse_role)]
+        role: crate::domain::account::Role,
+        /// A file whose first line is the password
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Every account, its role and last sign-in
+    List {
+        /// Output: a table for people, or JSON for scripts
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Stop an account signing in, and end its sessions at once
+    Disable { email: String },
+    /// Give an account a new password (and enable it), ending its sessions
+    ResetPassword {
+        email: String,
+        /// A file whose first line is the password
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Change an account's role
+    Role {
+        email: String,
+        #[arg(value_parser = parse_role)]
+        role: crate::domain::account::Role,
+    },
+}
+
+fn parse_role(s: &str) -> Result<crate::domain::account::Role, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not a role: use viewer, caseworker or admin"))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WebArgs {
+    /// Where to listen [default: [web] listen, or 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Serve a throwaway database with sample cases, and print a one-off sign-in
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -494,6 +562,8 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
         }
         Command::SendTest { address } => run::send_test(rt, config, &address, out),
         Command::Demo { dir } => demo::run(rt, config, dir, out),
+        Command::User(args) => user::run(rt, config, args, out),
+        Command::Web(args) => web::run(rt, config, args, out),
         Command::Dev(DevCommand::Seed { cases, seed, at }) => {
             dev::seed(rt, config, cases, seed, at.at, out)
         }

@@ -167,6 +167,26 @@ impl Store {
         Ok(rows)
     }
 
+    /// The outbox rows of one case, newest first.
+    pub async fn outbox_of_case(
+        &self,
+        reference: &crate::domain::case::CaseRef,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut tx = self.read().await?;
+        let rows = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query_as::<_, OutboxRow>(
+                "SELECT o.id, o.created_at, c.reference, o.kind, o.recipient, o.status, o.attempts, \
+                 o.last_error FROM outbox o JOIN cases c ON c.id = o.case_id \
+                 WHERE c.reference = $1 ORDER BY o.id DESC",
+            )
+            .bind(reference.as_str())
+            .fetch_all(&mut **conn)
+            .await?
+        });
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
     /// How many outbox rows are in each status (pending, in flight, sent, failed, cancelled).
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let mut tx = self.read().await?;

@@ -62,7 +62,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config_path: Option<&Path>) -> any
 
 /// Logs to stderr (journald takes it from there): info and above, nothing of the scheduler
 /// crate's chatter, colours only on a terminal.
-fn init_logging(format: LogFormat) {
+pub fn init_logging(format: LogFormat) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;

@@ -1,0 +1,227 @@
+//! The one place that decides who may see and do what: the session from its cookie, the role a
+//! route needs, and the CSRF token of every form that changes something (checked before any
+//! handler reads the form). Also the headers every response carries.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest as _, Sha256};
+
+use super::Workspace;
+use super::pages::Page;
+use crate::casework::Session;
+use crate::domain::account::Role;
+
+/// The session cookie's name; `__Host-` over TLS, so no other site or path can set it.
+const SESSION_COOKIE: &str = "rrn_session";
+const SECURE_SESSION_COOKIE: &str = "__Host-rrn_session";
+/// The sign-in form's own token (there is no session yet to tie it to).
+const SIGN_IN_COOKIE: &str = "rrn_sign_in";
+/// The largest form accepted.
+pub(super) const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The signed-in person of a request, put there by [`require`].
+#[derive(Clone)]
+pub(super) struct SignedIn {
+    pub session: Session,
+}
+
+/// How the request reached us: over TLS (directly or through a trusted proxy), and from where.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Origin {
+    pub tls: bool,
+    pub client: IpAddr,
+}
+
+impl Origin {
+    /// `X-Forwarded-*` count only from the proxies `[web] trusted_proxies` names.
+    pub(super) fn of(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> Self {
+        let peer_ip = peer.ip();
+        if !trusted.contains(&peer_ip) {
+            return Self {
+                tls: false,
+                client: peer_ip,
+            };
+        }
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let client = text("x-forwarded-for")
+            .and_then(|list| list.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok())
+            .unwrap_or(peer_ip);
+        Self {
+            tls: text("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https")),
+            client,
+        }
+    }
+
+    fn session_cookie_name(self) -> &'static str {
+        if self.tls {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// `Set-Cookie` for a cookie that lives as long as the browser session (or is cleared).
+    fn cookie(self, name: &str, value: Option<&str>) -> HeaderValue {
+        let secure = if self.tls { "; Secure" } else { "" };
+        let text = match value {
+            Some(value) => format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+            None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+        };
+        HeaderValue::from_str(&text).expect("cookie text is ASCII")
+    }
+
+    pub(super) fn session_cookie(self, token: Option<&str>) -> HeaderValue {
+        self.cookie(self.session_cookie_name(), token)
+    }
+
+    pub(super) fn sign_in_cookie(self, token: Option<&str>) -> HeaderValue {
+        self.cookie(SIGN_IN_COOKIE, token)
+    }
+}
+
+/// The value of a cookie the request carries.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// Whether two tokens are equal, comparing their hashes so the time taken says nothing.
+fn same_token(given: &str, expected: &str) -> bool {
+    !expected.is_empty() && Sha256::digest(given) == Sha256::digest(expected)
+}
+
+/// The `csrf_token` field of a url-encoded form.
+fn form_token(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Lets a request through only with a live session whose role allows `role`; and, unless it
+/// only reads, only with the session's CSRF token in its form. Nothing else decides this.
+pub(super) async fn require(
+    State((workspace, role)): State<(Arc<Workspace>, Role)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let origin = Origin::of(
+        peer,
+        request.headers(),
+        &workspace.config.web.trusted_proxies,
+    );
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    let token = cookie(request.headers(), origin.session_cookie_name()).map(str::to_owned);
+    let now = workspace.now();
+    let session = match token.as_deref() {
+        None => None,
+        Some(token) => match workspace.sessions().session(token, now).await {
+            Ok(session) => session,
+            Err(e) => return Page::failure(&workspace, &e.to_string()),
+        },
+    };
+    let Some(session) = session else {
+        if reads {
+            return Redirect::to("/sign-in").into_response();
+        }
+        return Page::refusal(
+            &workspace,
+            None,
+            StatusCode::FORBIDDEN,
+            "Your session has ended: sign in again, then repeat what you were doing.",
+        );
+    };
+    if !session.account.role.allows(role) {
+        let message = format!(
+            "Your account ({}) cannot do this: it needs the {role} role. Ask an admin of the \
+             workspace if you need it.",
+            session.account.role
+        );
+        return Page::refusal(&workspace, Some(&session), StatusCode::FORBIDDEN, &message);
+    }
+    let (mut parts, body) = request.into_parts();
+    let body = if reads {
+        body
+    } else {
+        let bytes: Bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                return Page::refusal(
+                    &workspace,
+                    Some(&session),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The form was too large to accept.",
+                );
+            }
+        };
+        let given = form_token(&bytes).unwrap_or_default();
+        if !same_token(&given, &session.csrf_token) {
+            return Page::refusal(
+                &workspace,
+                Some(&session),
+                StatusCode::FORBIDDEN,
+                "The form had expired or did not come from this workspace, so nothing was changed. Go back, reload the page and try again.",
+            );
+        }
+        Body::from(bytes)
+    };
+    parts.extensions.insert(SignedIn { session });
+    parts.extensions.insert(origin);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The sign-in form's token: the one its cookie holds, or a new one.
+pub(super) fn sign_in_token(headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, SIGN_IN_COOKIE) {
+        Some(token) if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (token.to_owned(), false)
+        }
+        _ => (random_hex(), true),
+    }
+}
+
+/// Whether the sign-in form came with the token its cookie holds.
+pub(super) fn sign_in_token_matches(headers: &HeaderMap, given: &str) -> bool {
+    cookie(headers, SIGN_IN_COOKIE).is_some_and(|expected| same_token(given, expected))
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the system's random number source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The headers of every response: a strict Content-Security-Policy (no script at all), no
+/// framing, no sniffing, no referrer beyond this site, and nothing with case data cached.
+pub(super) async fn headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let set = |h: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "same-origin");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    response
+}

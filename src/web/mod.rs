@@ -1,0 +1,130 @@
+//! The web workspace (`rrn web`): the business team's casework in a browser.
+//!
+//! An edge like the CLI: every change is the same [`crate::casework`] call, so a refusal reads
+//! the same and the audit log names the signed-in person. Who may see and do what, and the
+//! CSRF check, are decided in one place, [`guard`]; pages are server-rendered from templates
+//! built into the binary, with GOV.UK Frontend's styles and no script.
+
+mod assets;
+mod case;
+mod cases;
+mod guard;
+mod pages;
+mod sign_in;
+mod tags;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::casework::{Casework, Session, Sessions};
+use crate::config::Config;
+use crate::domain::account::Role;
+use crate::domain::calendar::Calendar;
+use crate::domain::timeline::Timeline;
+use crate::store::Store;
+
+/// Everything a request needs: loaded once when `rrn web` starts.
+pub struct Workspace {
+    pub store: Store,
+    pub config: Config,
+    pub timeline: Timeline,
+    pub calendar: Calendar,
+    pages: pages::Pages,
+}
+
+impl Workspace {
+    pub fn new(store: Store, config: Config, timeline: Timeline, calendar: Calendar) -> Self {
+        Self {
+            store,
+            config,
+            timeline,
+            calendar,
+            pages: pages::Pages::new(),
+        }
+    }
+
+    fn sessions(&self) -> Sessions<'_> {
+        Sessions {
+            store: &self.store,
+            limits: self.config.web.session_limits(),
+        }
+    }
+
+    /// The clock read of a request.
+    fn now(&self) -> DateTime<Utc> {
+        crate::service::moment::now(self.config.partnership.timezone).with_timezone(&Utc)
+    }
+
+    fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.config.partnership.timezone)
+            .date_naive()
+    }
+
+    /// The casework of a signed-in person, acting now.
+    fn casework<'a>(&'a self, session: &Session, now: DateTime<Utc>) -> Casework<'a> {
+        Casework {
+            store: &self.store,
+            config: &self.config,
+            timeline: &self.timeline,
+            calendar: &self.calendar,
+            actor: session.account.email.to_string(),
+            now,
+            dated: now,
+            today: self.today(now),
+        }
+    }
+}
+
+/// The workspace's routes, each group behind the role it needs.
+pub fn router(workspace: Arc<Workspace>) -> Router {
+    let viewer = Router::new()
+        .route("/", get(cases::list))
+        .route("/cases/{reference}", get(case::show))
+        .route("/sign-out", post(sign_in::sign_out));
+    let caseworker = Router::new()
+        .route("/cases/new", get(cases::new_form).post(cases::open))
+        .route("/cases/{reference}/complete", post(case::complete))
+        .route("/cases/{reference}/uncomplete", post(case::uncomplete))
+        .route("/cases/{reference}/agencies", post(case::agencies))
+        .route("/cases/{reference}/local-review", post(case::local_review))
+        .route("/cases/{reference}/close", post(case::close))
+        .route("/cases/{reference}/reopen", post(case::reopen));
+    let by_role = |routes: Router<Arc<Workspace>>, role: Role| {
+        routes.route_layer(axum::middleware::from_fn_with_state(
+            (workspace.clone(), role),
+            guard::require,
+        ))
+    };
+    Router::new()
+        .merge(by_role(viewer, Role::Viewer))
+        .merge(by_role(caseworker, Role::Caseworker))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/assets/{file}", get(assets::serve))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::map_response(guard::headers))
+        .layer(tower_http_limit())
+        .with_state(workspace)
+}
+
+/// Bounds what a request may send: forms are small; nothing is read without a limit.
+fn tower_http_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(guard::MAX_FORM_BYTES)
+}
+
+/// Serves the workspace on `listener` until `stop` is cancelled.
+pub async fn serve(
+    workspace: Arc<Workspace>,
+    listener: tokio::net::TcpListener,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(workspace).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+}
