@@ -45,6 +45,7 @@ mod schedule;
 mod store;
 mod story;
 mod timeline;
+mod web;
 
 fn main() {
     let args = Arguments::from_args();
@@ -60,6 +61,7 @@ fn main() {
         store::trials(),
         story::trials(),
         timeline::trials(),
+        web::trials(),
     ]
     .into_iter()
     .flatten()

@@ -47,6 +47,17 @@ fn done_message(done: &str) -> Option<&'static str> {
     })
 }
 
+/// What kind of email a row is, in the words of the people it goes to.
+fn kind_words(kind: crate::store::OutboxKind) -> &'static str {
+    use crate::store::OutboxKind;
+    match kind {
+        OutboxKind::Digest => "Notice or reminder",
+        OutboxKind::AgencyLetter => "Letter to an agency",
+        OutboxKind::Heartbeat => "Daily summary",
+        OutboxKind::DeliveryFailure => "Failed-delivery report",
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct MilestoneRow {
     step: u32,
@@ -196,7 +207,7 @@ async fn case_page(
         .map(|e| {
             context! {
                 created => e.created_at.with_timezone(&workspace.config.partnership.timezone).format("%-d %B %Y %H:%M").to_string(),
-                kind => <&'static str>::from(e.kind).replace('_', " "),
+                kind => kind_words(e.kind),
                 recipient => e.recipient.clone(),
                 status => <&'static str>::from(e.status).replace('_', " "),
                 last_error => e.last_error.clone(),

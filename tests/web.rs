@@ -1,0 +1,797 @@
+//! The web workspace as its users meet it: `rrn web` started on 127.0.0.1 with a database of
+//! its own, driven by Debian's chromium through chromium-driver (WebDriver), and at the HTTP
+//! level where a browser cannot go (a POST without its CSRF token, a viewer's POST).
+//!
+//! Without chromium and chromium-driver the browser tests are reported ignored, with the
+//! reason; under `CI=true` they fail instead. axe-core (npm) is looked for under
+//! `target/web-test/node_modules` (`.ci/run` installs it there) or at `$RRN_AXE_JS`.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use libtest_mimic::{Completion, Failed, Trial};
+
+use crate::common::{CONFIG, block_on, rrn_command};
+
+pub(crate) fn trials() -> Vec<Trial> {
+    let mut trials = vec![
+        crate::trial(
+            "web::a_form_without_its_csrf_token_changes_nothing".into(),
+            a_form_without_its_csrf_token_changes_nothing,
+        ),
+        crate::trial(
+            "web::a_viewer_sees_everything_and_can_change_nothing".into(),
+            a_viewer_sees_everything_and_can_change_nothing,
+        ),
+        crate::trial(
+            "web::five_wrong_passwords_lock_the_account_for_a_minute".into(),
+            five_wrong_passwords_lock_the_account_for_a_minute,
+        ),
+        crate::trial(
+            "web::a_session_idle_past_its_timeout_goes_back_to_sign_in".into(),
+            a_session_idle_past_its_timeout_goes_back_to_sign_in,
+        ),
+        crate::trial(
+            "web::nothing_is_shown_to_anyone_not_signed_in".into(),
+            nothing_is_shown_to_anyone_not_signed_in,
+        ),
+    ];
+    trials.push(browser_trial(
+        "web::a_caseworker_runs_a_case_from_the_browser",
+        a_caseworker_runs_a_case_from_the_browser,
+    ));
+    trials
+}
+
+const CASEWORKER: (&str, &str) = (
+    "casey.worker@partnership.example",
+    "correct horse battery staple",
+);
+const VIEWER: (&str, &str) = ("val.viewer@partnership.example", "a viewer sees everything");
+
+/// A trial that needs the browser: ignored, with the reason, where it is missing (failed under
+/// `CI=true`).
+fn browser_trial(name: &str, test: fn(&Browser)) -> Trial {
+    crate::ignorable_trial(name.to_owned(), move || {
+        let missing: Vec<&str> = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
+            .into_iter()
+            .filter(|p| !Path::new(p).exists())
+            .collect();
+        if !missing.is_empty() {
+            let reason = format!(
+                "{} missing: apt-get install chromium chromium-driver",
+                missing.join(" and ")
+            );
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                return Err(Failed::from(format!(
+                    "under CI=true the browser must be there: {reason}"
+                )));
+            }
+            eprintln!("web: ignored: {reason}");
+            return Ok(Completion::ignored_with(reason));
+        }
+        let browser = Browser::start();
+        test(&browser);
+        Ok(Completion::Completed)
+    })
+}
+
+/// `rrn web` on a database of its own, with a caseworker and a viewer.
+struct Workspace {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Workspace {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let env = vec![
+            (
+                "RRN_DATABASE__URL".to_owned(),
+                format!("sqlite://{}", dir.path().join("rrn.db").display()),
+            ),
+            ("RRN_MAIL__TRANSPORT".to_owned(), "maildir".to_owned()),
+            (
+                "RRN_MAIL__MAILDIR".to_owned(),
+                dir.path().join("maildir").display().to_string(),
+            ),
+        ];
+        let mut workspace_env = env.clone();
+        workspace_env.push(("RRN_WEB__IDLE_TIMEOUT_MINUTES".to_owned(), "30".to_owned()));
+        let add = |(email, password): (&str, &str), name: &str, role: &str| {
+            let file = dir.path().join(format!("{role}.password"));
+            std::fs::write(&file, password).unwrap();
+            let output = rrn_command()
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .args([
+                    "--config", CONFIG, "user", "add", email, "--name", name, "--role", role,
+                    "--actor", "test",
+                ])
+                .arg("--password-file")
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "user add: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        add(CASEWORKER, "Casey Worker", "caseworker");
+        add(VIEWER, "Val Viewer", "viewer");
+        let mut child = rrn_command()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(["--config", CONFIG, "web", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let address = first
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.trim().trim_end_matches('/').parse().ok())
+            .unwrap_or_else(|| panic!("rrn web said: {first:?}"));
+        Self {
+            dir,
+            env,
+            child,
+            address,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Runs `rrn ARGS` against the workspace's database.
+    fn rrn(&self, args: &[&str]) -> String {
+        let output = rrn_command()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(["--config", CONFIG])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "rrn {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Every row of every case table, to compare before and after a refused change.
+    fn dump(&self) -> String {
+        // On a thread of its own: the browser story calls it from inside its runtime.
+        let url = self.env[0].1.clone();
+        std::thread::spawn(move || {
+            block_on(async {
+                rrn::store::Store::open(&url)
+                    .await
+                    .unwrap()
+                    .dump()
+                    .await
+                    .unwrap()
+            })
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Runs one SQL statement on the database (to age a session).
+    fn sql(&self, statement: &'static str) {
+        let url = self.env[0].1.clone();
+        block_on(async move {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        });
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = &self.dir;
+    }
+}
+
+/// One HTTP/1.1 request on loopback, with a bound on every wait: (status, headers, body).
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The value of `name="csrf_token"` in a page.
+fn csrf_token(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf_token\" value=\"")
+        .expect("a CSRF token in the page");
+    page[at + 25..].split('"').next().unwrap().to_owned()
+}
+
+/// A cookie's `name=value` from the `Set-Cookie` headers of a response.
+fn set_cookie(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// Signs in over HTTP: the session cookie, or the refusal's status and page.
+fn sign_in(
+    workspace: &Workspace,
+    (email, password): (&str, &str),
+) -> Result<String, (u16, String)> {
+    let (_, head, page) = http(workspace.address, "GET", "/sign-in", "", "");
+    let form_cookie = set_cookie(&head, "rrn_sign_in").expect("the sign-in form sets its cookie");
+    let form = form_encode(&[
+        ("csrf_token", &csrf_token(&page)),
+        ("email", email),
+        ("password", password),
+    ]);
+    let (status, head, page) = http(workspace.address, "POST", "/sign-in", &form_cookie, &form);
+    match set_cookie(&head, "rrn_session") {
+        Some(cookie) if status == 303 => {
+            let line = head
+                .lines()
+                .find(|l| l.starts_with("set-cookie: rrn_session="))
+                .unwrap();
+            assert!(
+                line.contains("HttpOnly") && line.contains("SameSite=Strict"),
+                "{line}"
+            );
+            Ok(cookie)
+        }
+        _ => Err((status, page)),
+    }
+}
+
+fn open_case(workspace: &Workspace, reference: &str) {
+    let today = chrono::Utc::now().date_naive().to_string();
+    workspace.rrn(&[
+        "case",
+        "open",
+        reference,
+        "--aware",
+        &today,
+        "--day0",
+        &today,
+        "--agency",
+        "police",
+        "--agency",
+        "health",
+        "--agency",
+        "education",
+        "--actor",
+        "test",
+    ]);
+}
+
+fn a_form_without_its_csrf_token_changes_nothing() {
+    let workspace = Workspace::start();
+    open_case(&workspace, "RR-CSRF-1");
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let before = workspace.dump();
+    let (status, _, page) = http(
+        workspace.address,
+        "POST",
+        "/cases/RR-CSRF-1/close",
+        &cookie,
+        "reason=forged",
+    );
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("nothing was changed"), "{page}");
+    let (status, _, _) = http(
+        workspace.address,
+        "POST",
+        "/cases/RR-CSRF-1/close",
+        &cookie,
+        "reason=forged&csrf_token=0000",
+    );
+    assert_eq!(status, 403);
+    assert_eq!(workspace.dump(), before);
+    // With it, the same form is accepted.
+    let (_, _, page) = http(workspace.address, "GET", "/cases/RR-CSRF-1", &cookie, "");
+    let form = form_encode(&[
+        ("csrf_token", &csrf_token(&page)),
+        ("reason", "opened in error"),
+    ]);
+    let (status, head, _) = http(
+        workspace.address,
+        "POST",
+        "/cases/RR-CSRF-1/close",
+        &cookie,
+        &form,
+    );
+    assert_eq!(status, 303, "{head}");
+    assert_ne!(workspace.dump(), before);
+}
+
+fn a_viewer_sees_everything_and_can_change_nothing() {
+    let workspace = Workspace::start();
+    open_case(&workspace, "RR-VIEW-1");
+    let cookie = sign_in(&workspace, VIEWER).unwrap();
+    let (status, _, list) = http(workspace.address, "GET", "/", &cookie, "");
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("RR-VIEW-1") && !list.contains("Open a case"),
+        "{list}"
+    );
+    let (status, _, page) = http(workspace.address, "GET", "/cases/RR-VIEW-1", &cookie, "");
+    assert_eq!(status, 200);
+    let forms: Vec<&str> = page
+        .match_indices("<form method=\"post\" action=\"")
+        .map(|(i, _)| &page[i + 28..i + 60])
+        .collect();
+    assert!(
+        forms.iter().all(|f| f.starts_with("/sign-out")),
+        "a viewer sees only sign-out: {forms:?}"
+    );
+    let before = workspace.dump();
+    let form = form_encode(&[
+        ("csrf_token", &csrf_token(&page)),
+        ("reason", "a viewer tried"),
+    ]);
+    let (status, _, refusal) = http(
+        workspace.address,
+        "POST",
+        "/cases/RR-VIEW-1/close",
+        &cookie,
+        &form,
+    );
+    assert_eq!(status, 403, "{refusal}");
+    assert!(refusal.contains("needs the caseworker role"), "{refusal}");
+    let (status, _, _) = http(workspace.address, "GET", "/cases/new", &cookie, "");
+    assert_eq!(status, 403);
+    assert_eq!(workspace.dump(), before);
+}
+
+fn five_wrong_passwords_lock_the_account_for_a_minute() {
+    let workspace = Workspace::start();
+    for attempt in 1..=5 {
+        let (status, page) =
+            sign_in(&workspace, (CASEWORKER.0, "not the password at all")).unwrap_err();
+        assert_eq!(status, 401, "attempt {attempt}");
+        let expected = if attempt < 5 {
+            "Enter the email address and password"
+        } else {
+            "wait a minute"
+        };
+        assert!(page.contains(expected), "attempt {attempt}: {page}");
+    }
+    let (status, page) = sign_in(&workspace, CASEWORKER).unwrap_err();
+    assert_eq!(status, 401);
+    assert!(page.contains("Too many failed attempts"), "{page}");
+    // An email with no account reads the same as a wrong password.
+    let (_, unknown) = sign_in(
+        &workspace,
+        ("nobody@partnership.example", "not the password at all"),
+    )
+    .unwrap_err();
+    assert!(
+        unknown.contains("Enter the email address and password"),
+        "{unknown}"
+    );
+    // A minute later the right password works.
+    workspace.sql("UPDATE sign_in_throttle SET locked_until = '2000-01-01T00:00:00Z'");
+    sign_in(&workspace, CASEWORKER).expect("signed in after the lockout");
+    let audit = workspace.dump();
+    let _ = audit;
+}
+
+fn a_session_idle_past_its_timeout_goes_back_to_sign_in() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (status, _, _) = http(workspace.address, "GET", "/", &cookie, "");
+    assert_eq!(status, 200);
+    workspace.sql("UPDATE sessions SET last_seen_at = '2000-01-01T00:00:00Z'");
+    let (status, head, _) = http(workspace.address, "GET", "/", &cookie, "");
+    assert_eq!(status, 303);
+    assert!(head.contains("location: /sign-in"), "{head}");
+    // Signing out ends the session at once.
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/", &cookie, "");
+    let (status, _, _) = http(
+        workspace.address,
+        "POST",
+        "/sign-out",
+        &cookie,
+        &form_encode(&[("csrf_token", &csrf_token(&page))]),
+    );
+    assert_eq!(status, 303);
+    let (status, _, _) = http(workspace.address, "GET", "/", &cookie, "");
+    assert_eq!(status, 303);
+}
+
+fn nothing_is_shown_to_anyone_not_signed_in() {
+    let workspace = Workspace::start();
+    open_case(&workspace, "RR-SECRET-1");
+    for path in ["/", "/cases/RR-SECRET-1", "/cases/new"] {
+        let (status, head, body) = http(workspace.address, "GET", path, "", "");
+        assert_eq!(status, 303, "{path}");
+        assert!(!body.contains("RR-SECRET-1"), "{path}: {body}");
+        for header in [
+            "content-security-policy: default-src 'none'",
+            "x-content-type-options: nosniff",
+            "referrer-policy: same-origin",
+            "cache-control: no-store",
+        ] {
+            assert!(head.contains(header), "{path}: {header} in {head}");
+        }
+        assert!(!head.contains("unsafe-inline") && !head.contains("unsafe-eval"));
+    }
+    let (status, _, body) = http(
+        workspace.address,
+        "POST",
+        "/cases/RR-SECRET-1/close",
+        "",
+        "reason=x",
+    );
+    assert_eq!(status, 403);
+    assert!(!body.contains("RR-SECRET-1"));
+    let (status, _, body) = http(workspace.address, "GET", "/healthz", "", "");
+    assert_eq!((status, body.trim()), (200, "ok"));
+}
+
+/// chromedriver and a headless chromium session.
+struct Browser {
+    driver: Child,
+    port: u16,
+}
+
+impl Browser {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            // Under faketime the test process carries libfaketime: the browser need not.
+            .env_remove("LD_PRELOAD")
+            .env_remove("FAKETIME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { driver, port }
+    }
+
+    async fn client(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]
+            }),
+        );
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::rustls()
+                .unwrap()
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{}", self.port)),
+        )
+        .await
+        .expect("a browser session within 60 s")
+        .expect("a browser session")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// axe-core's script, where `.ci/run` puts it (or `$RRN_AXE_JS`).
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("RRN_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/web-test/node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(path).ok()
+}
+
+/// axe-core's WCAG 2.2 A and AA violations on the page the browser shows.
+async fn accessibility_violations(client: &Client, axe: &str) -> Vec<String> {
+    let script = format!(
+        "{axe}\nconst done = arguments[arguments.length - 1];\n\
+         axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'] }} }})\n\
+           .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\n\
+           .catch(e => done(['axe failed: ' + e]));"
+    );
+    let result = client
+        .execute_async(&script, vec![])
+        .await
+        .expect("axe runs");
+    serde_json::from_value(result).expect("a list of violations")
+}
+
+/// Writes a screenshot of the page at `width` under target/screenshots/.
+async fn screenshot(client: &Client, name: &str, width: u32) {
+    client.set_window_size(width, 2400).await.unwrap();
+    let png = client.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+    client.set_window_size(1280, 1000).await.unwrap();
+}
+
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks a form's button and waits (at most 20 s) for the page it leads to.
+async fn submit(client: &Client, css: &str) {
+    let old = client.find(Locator::Css("html")).await.unwrap();
+    click(client, css).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while old.tag_name().await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "no new page within 20 s of clicking {css}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ready = async {
+        loop {
+            let state = client.execute("return document.readyState", vec![]).await;
+            if state.is_ok_and(|s| s == "complete") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), ready)
+        .await
+        .expect("the page loads within 20 s");
+}
+
+async fn select(client: &Client, id: &str, value: &str) {
+    let css = format!("#{id} option[value='{value}']");
+    click(client, &css).await;
+}
+
+/// The business team's story, as the issue tells it.
+fn a_caseworker_runs_a_case_from_the_browser(browser: &Browser) {
+    let workspace = Workspace::start();
+    let axe = axe_source();
+    if axe.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "under CI=true axe-core must be installed (npm install --prefix target/web-test axe-core)"
+        );
+    }
+    let today = chrono::Utc::now().date_naive();
+    // Day 0 the working day before today, so a run on working day 1 sends the letters.
+    let config = rrn::config::Config::load_from(Some(Path::new(CONFIG)), &[]).unwrap();
+    let calendar = config.calendar(&config.holiday_feed().unwrap(), None);
+    let day0 = calendar.add_working_days(today, -1).unwrap();
+    let day1 = calendar.add_working_days(day0, 1).unwrap();
+    let mut violations = Vec::new();
+    block_on(async {
+        let client = browser.client().await;
+        let mut check = async |client: &Client, page: &str| {
+            if let Some(axe) = &axe {
+                for v in accessibility_violations(client, axe).await {
+                    violations.push(format!("{page}: {v}"));
+                }
+            }
+        };
+        client.goto(&workspace.url("/")).await.unwrap();
+        assert!(client.current_url().await.unwrap().path() == "/sign-in");
+        check(&client, "sign-in").await;
+        screenshot(&client, "sign-in", 1280).await;
+        screenshot(&client, "sign-in", 375).await;
+        fill(&client, "email", CASEWORKER.0).await;
+        fill(&client, "password", CASEWORKER.1).await;
+        submit(&client, "form[action='/sign-in'] button").await;
+        assert_eq!(client.current_url().await.unwrap().path(), "/");
+
+        // Open a case with three agencies.
+        client.goto(&workspace.url("/cases/new")).await.unwrap();
+        check(&client, "open a case").await;
+        fill(&client, "reference", "RR-2026-050").await;
+        fill(&client, "aware", &day0.to_string()).await;
+        fill(&client, "day0", &day0.to_string()).await;
+        for agency in ["police", "health", "education"] {
+            click(&client, &format!("#agency-{agency}")).await;
+        }
+        submit(&client, "form[action='/cases/new'] button").await;
+        let source = client.source().await.unwrap();
+        assert!(source.contains("The case was opened"), "{source}");
+
+        // The day-1 letters are queued by the next run.
+        let at = day1.to_string();
+        if day1 > today {
+            // Today is not a working day: the run is dated the next one, on this throwaway copy.
+            workspace.rrn(&["run", "--once", "--at", &at, "--rehearse"]);
+        } else {
+            workspace.rrn(&["run", "--once"]);
+        }
+        client.refresh().await.unwrap();
+        let emails = client
+            .find(Locator::Id("emails"))
+            .await
+            .expect("the case's emails")
+            .text()
+            .await
+            .unwrap();
+        for lead in [
+            "safeguarding-lead@police.example",
+            "designated-nurse@health.example",
+            "safeguarding@education.example",
+        ] {
+            assert!(emails.contains(lead), "a day-1 letter to {lead}:\n{emails}");
+        }
+
+        // Two agency summaries received.
+        for agency in ["police", "health"] {
+            select(&client, "milestone", &format!("agency_summary|{agency}")).await;
+            fill(&client, "note", "received by secure email").await;
+            submit(&client, "form[action$='/complete'] button").await;
+            let source = client.source().await.unwrap();
+            assert!(source.contains("recorded as done"), "{source}");
+        }
+        let returns = client
+            .find(Locator::Id("returns"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(returns, "2 of 3 received");
+        check(&client, "case").await;
+        screenshot(&client, "case", 1280).await;
+        screenshot(&client, "case", 375).await;
+
+        // A completion dated before day 0 is refused, and nothing changes.
+        let before = workspace.dump();
+        select(&client, "milestone", "agency_summary|education").await;
+        fill(&client, "on", &(today - chrono::Days::new(30)).to_string()).await;
+        submit(&client, "form[action$='/complete'] button").await;
+        let summary = client
+            .find(Locator::Css(".govuk-error-summary"))
+            .await
+            .expect("the error summary")
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            summary.contains("There is a problem") && summary.contains("before"),
+            "{summary}"
+        );
+        assert!(
+            client.find(Locator::Id("on-error")).await.is_ok(),
+            "the refusal beside the date"
+        );
+        check(&client, "case with an error").await;
+        assert_eq!(
+            workspace.dump(),
+            before,
+            "a refused completion changes nothing"
+        );
+
+        // The case list shows it.
+        client.goto(&workspace.url("/")).await.unwrap();
+        let list = client
+            .find(Locator::Css("table"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            list.contains("RR-2026-050") && list.contains("2 of 3 received"),
+            "{list}"
+        );
+        check(&client, "cases").await;
+        screenshot(&client, "cases", 1280).await;
+        screenshot(&client, "cases", 375).await;
+
+        // Close it.
+        submit(&client, "a[href='/cases/RR-2026-050']").await;
+        fill(&client, "reason", "submitted to the national panel").await;
+        submit(&client, "form[action$='/close'] button").await;
+        let source = client.source().await.unwrap();
+        assert!(source.contains("The case was closed"), "{source}");
+        client.goto(&workspace.url("/?tab=closed")).await.unwrap();
+        let closed = client
+            .find(Locator::Css("table"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            closed.contains("RR-2026-050") && closed.contains("submitted to the national panel"),
+            "{closed}"
+        );
+        client.close().await.unwrap();
+    });
+    assert!(
+        violations.is_empty(),
+        "accessibility (axe-core, WCAG 2.2 A and AA):\n{}",
+        violations.join("\n")
+    );
+    let audit = workspace.rrn(&["case", "show", "RR-2026-050"]);
+    assert!(
+        audit.contains(CASEWORKER.0),
+        "the audit log names the signed-in person:\n{audit}"
+    );
+}
