@@ -162,7 +162,9 @@ fn case(object: &Object<'_>) -> Result<CaseRecord, RecordError> {
     };
     Ok(CaseRecord {
         reference: object.required("reference")?,
-        aware: object.date("aware")?.ok_or_else(|| object.missing("aware"))?,
+        aware: object
+            .date("aware")?
+            .ok_or_else(|| object.missing("aware"))?,
         day0: object.date("day0")?,
         state,
         local_review_proposed: object.required("local_review_proposed")?,
@@ -194,7 +196,9 @@ fn case(object: &Object<'_>) -> Result<CaseRecord, RecordError> {
                 Ok(CompletionRecord {
                     milestone: c.required("milestone")?,
                     agency: c.optional("agency")?,
-                    completed_on: c.date("completed_on")?.ok_or_else(|| c.missing("completed_on"))?,
+                    completed_on: c
+                        .date("completed_on")?
+                        .ok_or_else(|| c.missing("completed_on"))?,
                     recorded_by: c.required("recorded_by")?,
                     recorded_at: c.time("recorded_at")?,
                     note: c.optional("note")?,
@@ -291,7 +295,10 @@ impl<'a> Object<'a> {
     }
 
     /// A field that may be absent or null.
-    fn optional<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, RecordError> {
+    fn optional<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, RecordError> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(value) => T::deserialize(value)
@@ -308,7 +315,8 @@ impl<'a> Object<'a> {
     fn date(&self, name: &str) -> Result<Option<NaiveDate>, RecordError> {
         self.optional::<String>(name)?
             .map(|text| {
-                crate::domain::calendar::parse_date(&text).map_err(|e| self.error(name, e.to_string()))
+                crate::domain::calendar::parse_date(&text)
+                    .map_err(|e| self.error(name, e.to_string()))
             })
             .transpose()
     }
@@ -338,7 +346,9 @@ impl<'a> Object<'a> {
                 .enumerate()
                 .map(|(i, item)| (format!("{}[{i}]", self.field_path(name)), item))
                 .collect()),
-            Some(other) => Err(self.error(name, format!("expected an array, found {}", kind(other)))),
+            Some(other) => {
+                Err(self.error(name, format!("expected an array, found {}", kind(other))))
+            }
             None => Err(self.missing(name)),
         }
     }
@@ -439,7 +449,10 @@ mod tests {
 
         let mut bad = serde_json::to_value(record()).unwrap();
         bad.as_object_mut().unwrap().remove("reason");
-        assert_eq!(parse(&document(&[bad])).unwrap_err().path, "cases[0].reason");
+        assert_eq!(
+            parse(&document(&[bad])).unwrap_err().path,
+            "cases[0].reason"
+        );
     }
 
     #[test]

@@ -275,7 +275,8 @@ impl Rows {
                 rows.audit
                     .push(json!([id, time(e.at), e.actor, e.action, e.detail]));
             }
-            rows.audit.push(json!([id, now, actor, "import", case.detail]));
+            rows.audit
+                .push(json!([id, now, actor, "import", case.detail]));
             for l in &r.notifications {
                 let decision: &str = l.decision.into();
                 rows.log.push(json!([
