@@ -188,12 +188,12 @@ impl Tx {
             }
             Inner::Postgres(conn) => next_ids_postgres(conn, "cases", cases.len()).await?,
         };
-        let now = time(now);
+        let pg = matches!(self.0, Inner::Postgres(_));
         for (ids, chunk) in ids
             .chunks(CASES_PER_STATEMENT)
             .zip(cases.chunks(CASES_PER_STATEMENT))
         {
-            let rows = Rows::of(ids, chunk, actor, &now);
+            let rows = Rows::of(ids, chunk, actor, now, pg);
             on_backend!(&mut self.0, conn, PG => {
                 sqlx::query(if PG { CASES_PG } else { CASES_SQLITE })
                     .bind(serde_json::Value::Array(rows.cases).to_string())
@@ -218,8 +218,7 @@ impl Tx {
 }
 
 /// Each table's rows for a chunk of cases, as JSON arrays in the columns' order. Instants are
-/// written as sqlx writes them to SQLite (RFC 3339, as many fractional digits as they have), so
-/// a restored row reads back as the original did; PostgreSQL parses the same text.
+/// written as sqlx would bind them ([`time`]), so a restored row reads back as the original did.
 struct Rows {
     cases: Vec<serde_json::Value>,
     agencies: Vec<serde_json::Value>,
@@ -229,8 +228,16 @@ struct Rows {
 }
 
 impl Rows {
-    fn of(ids: &[i64], cases: &[RestoredCase<'_>], actor: &str, now: &str) -> Self {
+    fn of(
+        ids: &[i64],
+        cases: &[RestoredCase<'_>],
+        actor: &str,
+        now: DateTime<Utc>,
+        pg: bool,
+    ) -> Self {
         use serde_json::json;
+        let time = |at: DateTime<Utc>| time(at, pg);
+        let now = time(now);
         let date = |d: NaiveDate| d.to_string();
         let mut rows = Rows {
             cases: Vec::with_capacity(cases.len()),
@@ -293,9 +300,16 @@ impl Rows {
     }
 }
 
-/// An instant as sqlx's SQLite driver writes one.
-fn time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+/// An instant as sqlx writes one: on SQLite as it is, on PostgreSQL cut to the microseconds
+/// it keeps (PostgreSQL would round the text's nanoseconds; sqlx truncates them).
+fn time(at: DateTime<Utc>, pg: bool) -> String {
+    use chrono::SubsecRound as _;
+    if pg {
+        at.trunc_subsecs(6)
+            .to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    } else {
+        at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    }
 }
 
 // `$1`: the JSON array of rows; for the cases, `$2`: their revision.
