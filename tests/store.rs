@@ -3,7 +3,8 @@
 //! Every scenario runs on both backends, as `store::sqlite::NAME` and `store::postgres::NAME`
 //! (`cargo test --test main -- store::postgres::` runs one half), each on a database of its own
 //! (`common::db`). With no PostgreSQL server the PostgreSQL half is reported ignored with the
-//! reason, except under `CI=true`, where it fails.
+//! reason, except under `CI=true`, where it fails. The JSON export's scenarios are in
+//! `store/export.rs`, with one more from SQLite to PostgreSQL (`store::sqlite_to_postgres::NAME`).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -13,6 +14,13 @@ use rrn::store::{StatusFilter, Store};
 
 use crate::common::db::{TestDb, with_postgres};
 use crate::common::{CONFIG, block_on, christmas, rrn_command};
+use export::{
+    a_bad_json_file_is_refused_naming_the_field_and_changes_nothing,
+    a_json_export_restores_every_fact_into_an_empty_database,
+    a_json_import_into_a_database_with_cases_is_refused_and_changes_nothing,
+};
+
+mod export;
 
 /// The day the commands act on: after the Christmas 2026 case's dates.
 const AT: &str = "2027-01-20";
@@ -34,6 +42,21 @@ pub(crate) fn trials() -> Vec<Trial> {
             "a_lost_sqlite_database_is_not_silently_started_again_empty",
         ),
         a_lost_sqlite_database_is_not_silently_started_again_empty,
+    ));
+    trials.push(crate::ignorable_trial(
+        crate::test_name(
+            module_path!(),
+            "sqlite_to_postgres::migrate_store_copies_every_fact_from_sqlite_to_postgres",
+        ),
+        || {
+            with_postgres(|postgres| {
+                export::migrate_store_copies_every_fact_from_sqlite_to_postgres(
+                    &TestDb::sqlite(),
+                    postgres,
+                );
+                Completion::Completed
+            })
+        },
     ));
     trials.push(on_postgres(
         "a_table_lock_held_by_another_session_times_out_with_a_clear_message",
@@ -203,6 +226,9 @@ on_both_backends!(
     the_case_rows_lines_follow_every_change,
     an_outbox_row_no_message_can_be_made_of_fails_alone_and_can_be_cancelled,
     names_from_the_environment_are_checked_and_case_show_escapes_stored_control_characters,
+    a_json_export_restores_every_fact_into_an_empty_database,
+    a_json_import_into_a_database_with_cases_is_refused_and_changes_nothing,
+    a_bad_json_file_is_refused_naming_the_field_and_changes_nothing,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others

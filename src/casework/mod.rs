@@ -1,4 +1,4 @@
-//! The business team's actions on cases: open, agencies, complete, close, import.
+//! The business team's actions on cases: open, agencies, complete, close, import, restore.
 //!
 //! Each action checks its input against the config, the timeline and the case as it stands, and
 //! writes in one transaction with its audit entry, or refuses with a message that names the field
@@ -11,6 +11,7 @@ mod import;
 mod lifecycle;
 mod opening;
 mod sessions;
+mod restore;
 
 pub use accounts::{Accounts, MIN_PASSWORD_CHARS, check_password};
 pub use import::ImportRow;
@@ -34,6 +35,10 @@ pub enum CaseworkError {
     /// Several rows of an import were refused; nothing was written.
     #[error("{} refused, nothing imported:\n{}", plural(.0.len(), "row"), .0.join("\n"))]
     RefusedRows(Vec<String>),
+    /// A file to restore was refused: each problem with its place in the document; nothing
+    /// was written.
+    #[error("{}, nothing imported:\n{}", plural(.0.len(), "problem"), .0.join("\n"))]
+    RefusedFile(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

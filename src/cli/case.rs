@@ -21,7 +21,7 @@ use crate::domain::agency::AgencyId;
 use crate::domain::case::{Case, CaseRef};
 use crate::domain::listing::CaseLine;
 use crate::domain::timeline::{evaluate, explain};
-use crate::store::{StatusFilter, Store};
+use crate::store::Store;
 
 /// The CSV columns a case import needs, in this order; export adds its own after them.
 pub(super) const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
@@ -149,7 +149,10 @@ pub(super) fn run(
             }
             CaseCommand::Show { reference } => show(&store, &ctx, &reference, format, out).await,
             CaseCommand::Export { status } => match format {
-                Format::Json => print_json(out, &case_lines(&store, &ctx, status).await?),
+                // Every fact of every case, for a restore or a move to another database.
+                Format::Json => super::export::write_json(&store, status, out)
+                    .await
+                    .map(|_| ()),
                 Format::Table => export_csv(&store, &ctx, status, out).await,
             },
             change => {
@@ -167,7 +170,7 @@ pub(super) fn run(
 }
 
 /// Who the audit log names: `--actor`, or the OS user for a change (a listing records nothing).
-fn actor(given: Option<&str>, reads_only: bool) -> Result<String, CliError> {
+pub(super) fn actor(given: Option<&str>, reads_only: bool) -> Result<String, CliError> {
     Ok(match given.map(str::trim) {
         Some("") => return Err(usage(anyhow::anyhow!("--actor is empty: give a name"))),
         Some(actor) => crate::casework::check_text(Some(actor), "--actor")?
@@ -255,9 +258,18 @@ async fn change_case(
             )
         }
         CaseCommand::Import { file } => {
-            let rows = read_csv(&file)?;
-            let count = work.import(rows).await?;
-            format!("imported {count} cases from {}", file.display())
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read {}", file.display()))
+                .map_err(CliError::Usage)?;
+            if super::export::is_json(&file, &bytes) {
+                let records = super::export::read_records(&file, bytes)?;
+                let count = work.restore(records, &file.display().to_string()).await?;
+                format!("restored {count} cases from {}", file.display())
+            } else {
+                let rows = read_csv(&file, bytes)?;
+                let count = work.import(rows).await?;
+                format!("imported {count} cases from {}", file.display())
+            }
         }
         CaseCommand::List { .. } | CaseCommand::Show { .. } | CaseCommand::Export { .. } => {
             unreachable!("read-only commands are handled by run")
@@ -408,10 +420,7 @@ fn show_header(case: &Case, today: NaiveDate) -> String {
 
 /// Reads a case CSV; a missing column refuses the whole file, a bad row is reported with its
 /// line number and field.
-fn read_csv(file: &Path) -> Result<Vec<ImportRow>, CliError> {
-    let bytes = std::fs::read(file)
-        .with_context(|| format!("cannot read {}", file.display()))
-        .map_err(CliError::Usage)?;
+fn read_csv(file: &Path, bytes: Vec<u8>) -> Result<Vec<ImportRow>, CliError> {
     // Spreadsheets write CRLF; the csv crate's line numbers only count LF, so normalise first
     // (a CR inside a quoted field goes too, which no field of ours needs).
     let bytes: Vec<u8> = bytes.into_iter().filter(|&b| b != b'\r').collect();
@@ -579,15 +588,5 @@ fn spreadsheet_safe(text: &str) -> String {
         format!("'{text}")
     } else {
         text.to_owned()
-    }
-}
-
-impl From<StatusArg> for StatusFilter {
-    fn from(status: StatusArg) -> Self {
-        match status {
-            StatusArg::Open => StatusFilter::Open,
-            StatusArg::Closed => StatusFilter::Closed,
-            StatusArg::All => StatusFilter::All,
-        }
     }
 }

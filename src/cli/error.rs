@@ -76,9 +76,9 @@ impl From<ConfigError> for CliError {
 impl From<CaseworkError> for CliError {
     fn from(error: CaseworkError) -> Self {
         match error {
-            CaseworkError::Refused(_) | CaseworkError::RefusedRows(_) => {
-                CliError::Usage(error.into())
-            }
+            CaseworkError::Refused(_)
+            | CaseworkError::RefusedRows(_)
+            | CaseworkError::RefusedFile(_) => CliError::Usage(error.into()),
             CaseworkError::Store(_) => CliError::Failed(error.into()),
         }
     }

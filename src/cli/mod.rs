@@ -10,6 +10,7 @@ mod check;
 mod demo;
 mod dev;
 mod error;
+mod export;
 mod output;
 mod plan;
 mod run;
@@ -99,6 +100,17 @@ pub enum Command {
     User(UserArgs),
     /// Serve the web workspace, where the business team runs its cases from a browser
     Web(WebArgs),
+    /// Copy every case of the configured database into another, empty one (moving from SQLite
+    /// to PostgreSQL): the JSON export imported there
+    MigrateStore {
+        /// The database to copy into (postgres://USER@HOST/DB or sqlite://PATH); it must hold no
+        /// cases
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Who is acting, for the audit log [default: the OS user]
+        #[arg(long, value_name = "NAME")]
+        actor: Option<String>,
+    },
     /// Tools for developers: seeding a database for measurements
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
@@ -274,9 +286,11 @@ pub enum CaseCommand {
     },
     /// A case's evaluated timeline, completions and audit trail
     Show { reference: CaseRef },
-    /// Open cases from a CSV file with the header reference,aware,day0,agencies (all or nothing)
+    /// Open cases from a CSV file with the header reference,aware,day0,agencies, or restore a
+    /// JSON export (FILE.json) into an empty database; all or nothing
     Import { file: PathBuf },
-    /// Cases as CSV (reference,aware,day0,agencies, then status columns)
+    /// Cases as CSV, the spreadsheet view (reference,aware,day0,agencies, then status columns);
+    /// with --format json every fact of every case, the export `rrn case import` restores
     Export {
         #[arg(long, value_enum, default_value_t = StatusArg::All)]
         status: StatusArg,
@@ -552,6 +566,9 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
         Command::Case(args) => case::run(rt, config, args, out),
         Command::Migrate => case::migrate(rt, config, out),
         Command::Backup { file } => case::backup(rt, config, &file, out),
+        Command::MigrateStore { to, actor } => {
+            export::migrate_store(rt, config, &to, actor.as_deref(), out)
+        }
         Command::Plan(args) => plan::run(rt, config, args, out),
         Command::Status(args) => status::run(rt, config, args, out),
         Command::Run(args) => run::run(rt, config, args, out),

@@ -11,5 +11,6 @@ pub mod contacts;
 pub mod diagnostic;
 pub mod listing;
 pub mod plan;
+pub mod record;
 pub mod timeline;
 pub mod urgency;

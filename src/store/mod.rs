@@ -24,6 +24,7 @@ pub use import::{NewCaseRows, Opened};
 pub use log::LogEntry;
 pub use outbox::{Cancel, Claimed, OutboxCounts, OutboxKind, OutboxRow, OutboxStatus};
 pub use queue::{Batch, NewEmail};
+pub use restore::RestoredCase;
 pub use runs::{LastRun, RunCounts};
 pub use scan::{CaseReader, StatusFilter};
 
@@ -145,6 +146,7 @@ mod leadership;
 mod log;
 mod outbox;
 mod queue;
+mod restore;
 mod revision;
 mod runs;
 

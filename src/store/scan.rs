@@ -21,7 +21,7 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    fn statuses(self) -> (&'static str, &'static str) {
+    pub(super) fn statuses(self) -> (&'static str, &'static str) {
         match self {
             StatusFilter::Open => ("open", "open"),
             StatusFilter::Closed => ("closed", "closed"),
