@@ -10,8 +10,8 @@ mod completions;
 mod import;
 mod lifecycle;
 mod opening;
-mod sessions;
 mod restore;
+mod sessions;
 
 pub use accounts::{Accounts, MIN_PASSWORD_CHARS, check_password};
 pub use import::ImportRow;
