@@ -44,6 +44,10 @@ pub(crate) fn trials() -> Vec<Trial> {
         "web::a_caseworker_runs_a_case_from_the_browser",
         a_caseworker_runs_a_case_from_the_browser,
     ));
+    trials.push(browser_trial(
+        "web::the_main_steps_work_with_the_keyboard_alone",
+        the_main_steps_work_with_the_keyboard_alone,
+    ));
     trials
 }
 
@@ -52,6 +56,7 @@ const CASEWORKER: (&str, &str) = (
     "correct horse battery staple",
 );
 const VIEWER: (&str, &str) = ("val.viewer@partnership.example", "a viewer sees everything");
+const ADMIN: (&str, &str) = ("ada.admin@partnership.example", "admins keep the keys safe");
 
 /// A trial that needs the browser: ignored, with the reason, where it is missing (failed under
 /// `CI=true`).
@@ -125,6 +130,7 @@ impl Workspace {
         };
         add(CASEWORKER, "Casey Worker", "caseworker");
         add(VIEWER, "Val Viewer", "viewer");
+        add(ADMIN, "Ada Admin", "admin");
         let mut child = rrn_command()
             .envs(env.iter().map(|(k, v)| (k, v)))
             .args(["--config", CONFIG, "web", "--listen", "127.0.0.1:0"])
@@ -794,4 +800,126 @@ fn a_caseworker_runs_a_case_from_the_browser(browser: &Browser) {
         audit.contains(CASEWORKER.0),
         "the audit log names the signed-in person:\n{audit}"
     );
+}
+
+/// Presses Tab (at most 80 times) until the focus is on `css`.
+async fn tab_to(client: &Client, css: &str) {
+    let tab = char::from(fantoccini::key::Key::Tab).to_string();
+    for _ in 0..80 {
+        let on = client
+            .execute(
+                "return document.activeElement && document.activeElement.matches(arguments[0])",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .unwrap();
+        if on == serde_json::json!(true) {
+            return;
+        }
+        client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&tab)
+            .await
+            .unwrap();
+    }
+    panic!("Tab never reached {css}");
+}
+
+/// Types into whatever has the focus.
+async fn type_keys(client: &Client, keys: &str) {
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+/// Signs in, opens a case and records a summary with the keyboard alone: Tab, typing, space and
+/// Enter.
+fn the_main_steps_work_with_the_keyboard_alone(browser: &Browser) {
+    let workspace = Workspace::start();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let enter = char::from(fantoccini::key::Key::Enter).to_string();
+    block_on(async {
+        let client = browser.client().await;
+        client.goto(&workspace.url("/sign-in")).await.unwrap();
+        tab_to(&client, "#email").await;
+        type_keys(&client, CASEWORKER.0).await;
+        tab_to(&client, "#password").await;
+        type_keys(&client, &format!("{}{enter}", CASEWORKER.1)).await;
+        wait_for_path(&client, "/").await;
+
+        tab_to(&client, "a[href='/cases/new']").await;
+        type_keys(&client, &enter).await;
+        wait_for_path(&client, "/cases/new").await;
+        for (field, text) in [
+            ("#reference", "RR-KEYS-1"),
+            ("#aware", today.as_str()),
+            ("#day0", today.as_str()),
+        ] {
+            tab_to(&client, field).await;
+            type_keys(&client, text).await;
+        }
+        for agency in ["police", "health"] {
+            tab_to(&client, &format!("#agency-{agency}")).await;
+            type_keys(&client, " ").await;
+        }
+        tab_to(&client, "form[action='/cases/new'] button").await;
+        type_keys(&client, &enter).await;
+        wait_for_path(&client, "/cases/RR-KEYS-1").await;
+
+        tab_to(&client, "#milestone").await;
+        // The select opens on the keyboard: type the start of the option's text.
+        let option = client
+            .find(Locator::Css(
+                "#milestone option[value='agency_summary|police']",
+            ))
+            .await
+            .unwrap();
+        let label = option.text().await.unwrap();
+        type_keys(&client, &label).await;
+        tab_to(&client, "form[action$='/complete'] button").await;
+        type_keys(&client, &enter).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let source = client.source().await.unwrap();
+            if source.contains("recorded as done") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the completion was not recorded: {source}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let returns = client
+            .find(Locator::Id("returns"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(returns, "1 of 2 received");
+        client.close().await.unwrap();
+    });
+}
+
+/// Waits (at most 20 s) until the browser is at `path`.
+async fn wait_for_path(client: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not at {path} within 20 s (at {url})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

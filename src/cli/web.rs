@@ -64,6 +64,7 @@ pub(super) fn run(
             loaded.config.clone(),
             loaded.timeline.clone(),
             loaded.calendar.clone(),
+            loaded.config.holiday_feed()?,
         ));
         let stop = CancellationToken::new();
         let on_signal = stop.clone();

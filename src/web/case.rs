@@ -48,7 +48,7 @@ fn done_message(done: &str) -> Option<&'static str> {
 }
 
 /// What kind of email a row is, in the words of the people it goes to.
-fn kind_words(kind: crate::store::OutboxKind) -> &'static str {
+pub(super) fn kind_words(kind: crate::store::OutboxKind) -> &'static str {
     use crate::store::OutboxKind;
     match kind {
         OutboxKind::Digest => "Notice or reminder",

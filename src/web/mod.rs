@@ -5,7 +5,9 @@
 //! CSRF check, are decided in one place, [`guard`]; pages are server-rendered from templates
 //! built into the binary, with GOV.UK Frontend's styles and no script.
 
+mod admin;
 mod assets;
+mod calendar;
 mod case;
 mod cases;
 mod guard;
@@ -24,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::casework::{Casework, Session, Sessions};
 use crate::config::Config;
 use crate::domain::account::Role;
-use crate::domain::calendar::Calendar;
+use crate::domain::calendar::{Calendar, HolidayFeed};
 use crate::domain::timeline::Timeline;
 use crate::store::Store;
 
@@ -34,16 +36,25 @@ pub struct Workspace {
     pub config: Config,
     pub timeline: Timeline,
     pub calendar: Calendar,
+    /// The bank-holiday feed the calendar was built from, for `/calendar`.
+    pub feed: HolidayFeed,
     pages: pages::Pages,
 }
 
 impl Workspace {
-    pub fn new(store: Store, config: Config, timeline: Timeline, calendar: Calendar) -> Self {
+    pub fn new(
+        store: Store,
+        config: Config,
+        timeline: Timeline,
+        calendar: Calendar,
+        feed: HolidayFeed,
+    ) -> Self {
         Self {
             store,
             config,
             timeline,
             calendar,
+            feed,
             pages: pages::Pages::new(),
         }
     }
@@ -85,6 +96,8 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
     let viewer = Router::new()
         .route("/", get(cases::list))
         .route("/cases/{reference}", get(case::show))
+        .route("/due", get(calendar::due))
+        .route("/calendar", get(calendar::calendar))
         .route("/sign-out", post(sign_in::sign_out));
     let caseworker = Router::new()
         .route("/cases/new", get(cases::new_form).post(cases::open))
@@ -94,6 +107,10 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/cases/{reference}/local-review", post(case::local_review))
         .route("/cases/{reference}/close", post(case::close))
         .route("/cases/{reference}/reopen", post(case::reopen));
+    let admin = Router::new()
+        .route("/outbox", get(admin::outbox))
+        .route("/outbox/{id}/retry", post(admin::retry))
+        .route("/users", get(admin::users).post(admin::change_user));
     let by_role = |routes: Router<Arc<Workspace>>, role: Role| {
         routes.route_layer(axum::middleware::from_fn_with_state(
             (workspace.clone(), role),
@@ -103,6 +120,7 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
     Router::new()
         .merge(by_role(viewer, Role::Viewer))
         .merge(by_role(caseworker, Role::Caseworker))
+        .merge(by_role(admin, Role::Admin))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/assets/{file}", get(assets::serve))

@@ -13,13 +13,17 @@ pub(super) struct Pages {
     env: Environment<'static>,
 }
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("layout.html", include_str!("templates/layout.html")),
     ("message.html", include_str!("templates/message.html")),
     ("sign_in.html", include_str!("templates/sign_in.html")),
     ("cases.html", include_str!("templates/cases.html")),
     ("case.html", include_str!("templates/case.html")),
     ("new_case.html", include_str!("templates/new_case.html")),
+    ("outbox.html", include_str!("templates/outbox.html")),
+    ("users.html", include_str!("templates/users.html")),
+    ("due.html", include_str!("templates/due.html")),
+    ("calendar.html", include_str!("templates/calendar.html")),
 ];
 
 impl Pages {
