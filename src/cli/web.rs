@@ -21,7 +21,7 @@ use crate::store::Store;
 use crate::web::Workspace;
 
 pub(super) fn run(
-    runtime: &Runtime,
+    _cli_runtime: &Runtime,
     config_path: Option<&Path>,
     args: WebArgs,
     out: &mut dyn Write,
@@ -41,6 +41,12 @@ pub(super) fn run(
     } else {
         None
     };
+    // Its own runtime, on every core: one request's work (the list's evaluation after a
+    // change, a password hash) must not hold up the others.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the web server's runtime")?;
     runtime.block_on(async {
         let store = open_store(&loaded.config).await?;
         let demo_sign_in = match demo_dir {

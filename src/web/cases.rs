@@ -16,9 +16,6 @@ use super::{Workspace, tags};
 use crate::casework::{CaseworkError, Opening};
 use crate::domain::agency::AgencyId;
 use crate::domain::case::CaseRef;
-use crate::domain::listing::CaseLine;
-use crate::domain::timeline::evaluate;
-use crate::store::StatusFilter;
 
 /// Cases on one page of the list.
 const PAGE_SIZE: usize = 50;
@@ -44,13 +41,10 @@ struct Row {
     day0: Option<NaiveDate>,
     status: String,
     status_class: &'static str,
-    /// overdue, due_today, open, on_track: what the status filter matches.
-    status_key: &'static str,
     next_milestone: Option<String>,
     next_due: Option<NaiveDate>,
     /// "2 of 3 received", for the per-agency milestones.
     returns: Option<String>,
-    agencies: Vec<String>,
     closed_reason: Option<String>,
 }
 
@@ -70,111 +64,60 @@ pub(super) async fn list(
     let session = &signed_in.session;
     let closed = query.tab.as_deref() == Some("closed");
     let today = workspace.today(workspace.now());
-    let filter = if closed {
-        StatusFilter::Closed
-    } else {
-        StatusFilter::Open
+    let listed = match workspace.listings.rows(&workspace, closed, today).await {
+        Ok(rows) => rows,
+        Err(e) => return Page::failure(&workspace, &e.to_string()),
     };
-    let mut lines = Vec::new();
-    let per_agency: Vec<&str> = workspace
-        .timeline
-        .milestones()
-        .iter()
-        .filter(|m| m.per_agency)
-        .map(|m| m.id.as_str())
-        .collect();
-    let scanned = workspace
-        .store
-        .scan_cases(filter, |case| {
-            let Ok(states) = evaluate(&workspace.timeline, &workspace.calendar, &case.facts, today)
-            else {
-                return;
-            };
-            let line = CaseLine::new(&case, &states);
-            let per: Vec<_> = states
-                .iter()
-                .filter(|s| per_agency.contains(&s.id) && s.agency.is_some())
-                .collect();
-            let returns = (!per.is_empty()).then(|| {
-                let done = per.iter().filter(|s| s.status.is_done()).count();
-                format!("{done} of {} received", per.len())
-            });
-            let agencies = case.facts.agencies.iter().map(|a| a.to_string()).collect();
-            lines.push((line, returns, agencies));
-        })
-        .await;
-    if let Err(e) = scanned {
-        return Page::failure(&workspace, &e.to_string());
-    }
-    let mut sorted: Vec<CaseLine> = Vec::with_capacity(lines.len());
-    let mut extra = std::collections::HashMap::new();
-    for (line, returns, agencies) in lines {
-        extra.insert(line.reference.clone(), (returns, agencies));
-        sorted.push(line);
-    }
-    CaseLine::sort(&mut sorted);
-    let find = query
-        .find
+    let find = query.find.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    let status = query.status.as_deref().filter(|s| !s.is_empty());
+    let agency_bit = query
+        .agency
         .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_lowercase();
-    let rows: Vec<Row> = sorted
-        .into_iter()
-        .map(|line| {
-            let (returns, agencies) = extra.remove(&line.reference).unwrap_or_default();
-            let (status_class, status_key) = tags::of_line(&line);
-            Row {
-                reference: line.reference.to_string(),
-                day0: line.day0,
-                status: tags::words_of_line(&line),
-                status_class,
-                status_key,
-                next_milestone: line
-                    .next_milestone
-                    .as_deref()
-                    .map(|m| tags::milestone_words(&workspace, m)),
-                next_due: line.next_due,
-                returns,
-                agencies,
-                closed_reason: match &line.state {
-                    crate::domain::case::CaseState::Closed(reason) => Some(reason.clone()),
-                    crate::domain::case::CaseState::Open => None,
-                },
-            }
-        })
-        .filter(|r| find.is_empty() || r.reference.to_lowercase().contains(&find))
-        .filter(|r| {
-            query
-                .status
-                .as_deref()
-                .is_none_or(|s| s.is_empty() || s == r.status_key)
-        })
-        .filter(|r| {
-            query
-                .agency
-                .as_deref()
-                .is_none_or(|a| a.is_empty() || r.agencies.iter().any(|x| x == a))
-        })
-        .collect();
-    let total = rows.len();
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            workspace
+                .config
+                .agencies
+                .iter()
+                .position(|x| x.id.as_str() == a)
+                .filter(|i| *i < 64)
+                .map_or(0, |i| 1u64 << i)
+        });
+    let matching = listed.iter().filter(|r| {
+        (find.is_empty() || r.reference.as_str().to_lowercase().contains(&find))
+            && status.is_none_or(|s| s == tags::key_of(r.worst, closed))
+            && agency_bit.is_none_or(|bit| r.agencies & bit != 0)
+    });
+    let total = matching.clone().count();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = query.page.unwrap_or(1).clamp(1, pages);
-    let shown: Vec<Row> = rows
-        .into_iter()
+    let milestones = workspace.timeline.milestones();
+    let shown: Vec<Row> = matching
         .skip((page - 1) * PAGE_SIZE)
         .take(PAGE_SIZE)
+        .map(|r| Row {
+            reference: r.reference.to_string(),
+            day0: r.day0,
+            status: tags::words_of(r.worst, closed),
+            status_class: tags::class_of(r.worst, closed),
+            next_milestone: r.next.map(|(m, a, _)| {
+                let title = milestones.get(usize::from(m)).map_or("", |m| m.title.as_str());
+                match a.and_then(|a| workspace.config.agencies.get(usize::from(a))) {
+                    Some(agency) => format!("{title}: {}", agency.name),
+                    None => title.to_owned(),
+                }
+            }),
+            next_due: r.next.map(|n| n.2),
+            returns: r.returns.map(|(done, of)| format!("{done} of {of} received")),
+            closed_reason: r.closed_reason.as_deref().map(str::to_owned),
+        })
         .collect();
     let link = |p: usize| {
         let mut q = form_urlencoded::Serializer::new(String::new());
         if closed {
             q.append_pair("tab", "closed");
         }
-        for (k, v) in [
-            ("status", &query.status),
-            ("agency", &query.agency),
-            ("find", &query.find),
-        ] {
+        for (k, v) in [("status", &query.status), ("agency", &query.agency), ("find", &query.find)] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 q.append_pair(k, v);
             }
@@ -188,10 +131,7 @@ pub(super) async fn list(
         .iter()
         .map(|a| context! { id => a.id.as_str(), name => a.name.as_str() })
         .collect();
-    let statuses: Vec<_> = STATUSES
-        .iter()
-        .map(|(k, l)| context! { key => *k, label => *l })
-        .collect();
+    let statuses: Vec<_> = STATUSES.iter().map(|(k, l)| context! { key => *k, label => *l }).collect();
     Page::render(
         &workspace,
         Some(session),
@@ -206,12 +146,12 @@ pub(super) async fn list(
             pages,
             previous => (page > 1).then(|| link(page - 1)),
             next => (page < pages).then(|| link(page + 1)),
-            status => query.status.unwrap_or_default(),
-            agency => query.agency.unwrap_or_default(),
-            find => query.find.unwrap_or_default(),
+            status => query.status.clone().unwrap_or_default(),
+            agency => query.agency.clone().unwrap_or_default(),
+            find => query.find.clone().unwrap_or_default(),
             agencies,
             statuses,
-            returns_title => workspace.timeline.milestones().iter().find(|m| m.per_agency).map(|m| m.title.clone()),
+            returns_title => milestones.iter().find(|m| m.per_agency).map(|m| m.title.clone()),
             today => v(today),
         },
     )

@@ -11,6 +11,7 @@ mod calendar;
 mod case;
 mod cases;
 mod guard;
+mod listing;
 mod pages;
 mod sign_in;
 mod tags;
@@ -39,6 +40,7 @@ pub struct Workspace {
     /// The bank-holiday feed the calendar was built from, for `/calendar`.
     pub feed: HolidayFeed,
     pages: pages::Pages,
+    listings: listing::Listings,
 }
 
 impl Workspace {
@@ -56,6 +58,7 @@ impl Workspace {
             calendar,
             feed,
             pages: pages::Pages::new(),
+            listings: listing::Listings::default(),
         }
     }
 

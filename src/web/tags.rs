@@ -1,8 +1,6 @@
 //! Statuses as people read them: a coloured tag with words, never colour alone.
 
 use super::Workspace;
-use crate::domain::case::CaseState;
-use crate::domain::listing::CaseLine;
 use crate::domain::timeline::Status;
 
 fn days(n: i32) -> String {
@@ -38,29 +36,32 @@ pub(super) fn class(status: Status) -> &'static str {
     }
 }
 
-/// A case's worst status as (tag colour, filter key).
-pub(super) fn of_line(line: &CaseLine) -> (&'static str, &'static str) {
-    if let CaseState::Closed(_) = line.state {
-        return ("govuk-tag--grey", "closed");
-    }
-    match line.worst_status {
-        Some("overdue") => ("govuk-tag--red", "overdue"),
-        Some("due_today") => ("govuk-tag--orange", "due_today"),
-        Some("open") => ("govuk-tag--light-blue", "open"),
-        _ => ("govuk-tag--green", "on_track"),
+/// What the list's status filter calls a case with this worst status.
+pub(super) fn key_of(worst: Option<Status>, closed: bool) -> &'static str {
+    match worst {
+        _ if closed => "closed",
+        Some(Status::Overdue { .. }) => "overdue",
+        Some(Status::DueToday) => "due_today",
+        Some(Status::Open) => "open",
+        _ => "on_track",
     }
 }
 
 /// A case's worst status in words.
-pub(super) fn words_of_line(line: &CaseLine) -> String {
-    if let CaseState::Closed(_) = line.state {
-        return "Closed".to_owned();
-    }
-    match (line.worst_status, line.worst_working_days_late) {
-        (Some("overdue"), Some(n)) => format!("Overdue by {}", days(n)),
-        (Some("due_today"), _) => "Due today".to_owned(),
-        (Some("open"), _) => "Open".to_owned(),
+pub(super) fn words_of(worst: Option<Status>, closed: bool) -> String {
+    match worst {
+        _ if closed => "Closed".to_owned(),
+        Some(s @ (Status::Overdue { .. } | Status::DueToday | Status::Open)) => words(s),
         _ => "On track".to_owned(),
+    }
+}
+
+/// The tag colour of a case's worst status.
+pub(super) fn class_of(worst: Option<Status>, closed: bool) -> &'static str {
+    match worst {
+        _ if closed => "govuk-tag--grey",
+        Some(s @ (Status::Overdue { .. } | Status::DueToday | Status::Open)) => class(s),
+        _ => "govuk-tag--green",
     }
 }
 

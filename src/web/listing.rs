@@ -1,0 +1,134 @@
+//! The case list's rows, evaluated once per change: every case is evaluated when the revision
+//! counter (bumped by every case change) or the day moves, and the sorted rows are kept,
+//! compact, until then. A page of the list is then a slice of them, whatever the number of
+//! cases; concurrent requests wait for one evaluation instead of each making its own.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use tokio::sync::Mutex;
+
+use super::Workspace;
+use crate::domain::case::{CaseRef, CaseState};
+use crate::domain::timeline::{Status, evaluate};
+use crate::domain::urgency::Urgency;
+use crate::store::{StatusFilter, StoreError};
+
+/// A case's line, in about 80 bytes: milestones and agencies by their index in the timeline
+/// and the config.
+pub(super) struct Listed {
+    pub reference: CaseRef,
+    pub day0: Option<NaiveDate>,
+    pub closed_reason: Option<Box<str>>,
+    /// The most urgent status of its milestones.
+    pub worst: Option<Status>,
+    /// The earliest deadline not yet met: milestone, agency, due date.
+    pub next: Option<(u16, Option<u8>, NaiveDate)>,
+    /// Per-agency milestones done, of how many.
+    pub returns: Option<(u16, u16)>,
+    /// Bit `i` for the config's `i`th agency.
+    pub agencies: u64,
+}
+
+/// The rows of one tab, for one revision on one day.
+struct Rows {
+    revision: i64,
+    today: NaiveDate,
+    rows: Arc<Vec<Listed>>,
+}
+
+/// The cached rows of the open and the closed tab.
+#[derive(Default)]
+pub(super) struct Listings {
+    open: Mutex<Option<Rows>>,
+    closed: Mutex<Option<Rows>>,
+}
+
+impl Listings {
+    /// The sorted rows of the open (or closed) cases as they stand on `today`.
+    pub(super) async fn rows(
+        &self,
+        workspace: &Workspace,
+        closed: bool,
+        today: NaiveDate,
+    ) -> Result<Arc<Vec<Listed>>, StoreError> {
+        let slot = if closed { &self.closed } else { &self.open };
+        let mut held = slot.lock().await;
+        let revision = workspace.store.revision().await?;
+        if let Some(rows) = held.as_ref().filter(|r| r.revision == revision && r.today == today) {
+            return Ok(rows.rows.clone());
+        }
+        let rows = Arc::new(evaluate_all(workspace, closed, today).await?);
+        *held = Some(Rows {
+            revision,
+            today,
+            rows: rows.clone(),
+        });
+        Ok(rows)
+    }
+}
+
+async fn evaluate_all(
+    workspace: &Workspace,
+    closed: bool,
+    today: NaiveDate,
+) -> Result<Vec<Listed>, StoreError> {
+    let milestones = workspace.timeline.milestones();
+    let index_of = |id: &str| milestones.iter().position(|m| m.id == id).unwrap_or(0) as u16;
+    let agencies = &workspace.config.agencies;
+    let agency_index = |id: &str| agencies.iter().position(|a| a.id.as_str() == id).map(|i| i as u8);
+    let filter = if closed { StatusFilter::Closed } else { StatusFilter::Open };
+    let mut rows = Vec::new();
+    workspace
+        .store
+        .scan_cases(filter, |case| {
+            // A case the calendar cannot evaluate still shows, without a status.
+            let states = evaluate(&workspace.timeline, &workspace.calendar, &case.facts, today).unwrap_or_default();
+            let open = case.state.is_open();
+            let next = states
+                .iter()
+                .filter(|s| !s.status.is_done())
+                .filter_map(|s| s.due.map(|due| (due, s)))
+                .min_by_key(|(due, _)| *due)
+                .filter(|_| open)
+                .map(|(due, s)| (index_of(s.id), s.agency.and_then(|a| agency_index(a.as_str())), due));
+            let worst = states.iter().map(|s| s.status).min_by_key(|s| Urgency::of(*s)).filter(|_| open);
+            let per_agency: Vec<_> = states.iter().filter(|s| s.agency.is_some()).collect();
+            let returns = (!per_agency.is_empty()).then(|| {
+                let done = per_agency.iter().filter(|s| s.status.is_done()).count();
+                (done as u16, per_agency.len() as u16)
+            });
+            let bits = case
+                .facts
+                .agencies
+                .iter()
+                .filter_map(|a| agency_index(a.as_str()))
+                .filter(|i| *i < 64)
+                .fold(0u64, |bits, i| bits | 1 << i);
+            rows.push(Listed {
+                reference: case.reference.clone(),
+                day0: case.facts.day0,
+                closed_reason: match &case.state {
+                    CaseState::Closed(reason) => Some(reason.as_str().into()),
+                    CaseState::Open => None,
+                },
+                worst,
+                next,
+                returns,
+                agencies: bits,
+            });
+        })
+        .await?;
+    // As `rrn case list`: overdue longest first, then by the next deadline, then reference.
+    rows.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    rows.shrink_to_fit();
+    Ok(rows)
+}
+
+fn sort_key(r: &Listed) -> (Urgency, Option<NaiveDate>, &CaseRef) {
+    (
+        r.worst.map(Urgency::of).unwrap_or(Urgency::LEAST),
+        r.next.map(|n| n.2),
+        &r.reference,
+    )
+}
