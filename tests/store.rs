@@ -18,6 +18,7 @@ use export::{
     a_bad_json_file_is_refused_naming_the_field_and_changes_nothing,
     a_json_export_restores_every_fact_into_an_empty_database,
     a_json_import_into_a_database_with_cases_is_refused_and_changes_nothing,
+    accounts_and_sessions_live_in_the_database_and_end_when_disabled,
 };
 
 mod export;
@@ -1986,4 +1987,57 @@ fn names_from_the_environment_are_checked_and_case_show_escapes_stored_control_c
     );
     assert!(text.contains("eve\\u{1b}[2J"), "{text}");
     assert!(text.contains("\\u{a}2027-01-20"), "{text}");
+}
+
+/// The workspace's accounts through the library on each backend: any instance of `rrn web`
+/// serves any session, since sessions live in the database.
+fn accounts_and_sessions_live_in_the_database_and_end_when_disabled(db: &TestDb) {
+    use rrn::casework::{Accounts, Sessions, SignInRefusal};
+    use rrn::domain::account::{Role, SessionLimits};
+    use secrecy::SecretString;
+    let now = chrono::DateTime::parse_from_rfc3339("2027-01-20T09:00:00Z").unwrap().to_utc();
+    let later = |minutes: i64| now + chrono::Duration::minutes(minutes);
+    block_on(async {
+        let store = Store::open(&db.url).await.unwrap();
+        let accounts = Accounts { store: &store, actor: "test".to_owned(), now };
+        let password = || SecretString::from("correct horse battery staple".to_owned());
+        accounts.add("Casey@Partnership.example", "Casey Worker", Role::Caseworker, password()).await.unwrap();
+        let taken = accounts.add("casey@partnership.example", "Again", Role::Viewer, password()).await;
+        assert!(taken.unwrap_err().to_string().contains("exists already"));
+        let weak = accounts.add("x@partnership.example", "X", Role::Viewer, SecretString::from("password1234".to_owned())).await;
+        assert!(weak.unwrap_err().to_string().contains("commonest"));
+        let limits = SessionLimits {
+            idle: std::time::Duration::from_secs(30 * 60),
+            absolute: std::time::Duration::from_secs(12 * 3600),
+        };
+        let sessions = Sessions { store: &store, limits };
+        // Matched without regard to case; a wrong password says no more than an unknown email.
+        let (token, session) = sessions
+            .sign_in("CASEY@partnership.example", password(), "127.0.0.1", now)
+            .await
+            .unwrap()
+            .expect("signed in");
+        assert_eq!(session.account.role, Role::Caseworker);
+        let wrong = sessions.sign_in("casey@partnership.example", SecretString::from("wrong".to_owned()), "127.0.0.1", now).await.unwrap();
+        let unknown = sessions.sign_in("nobody@partnership.example", password(), "127.0.0.1", now).await.unwrap();
+        assert_eq!(wrong.unwrap_err(), SignInRefusal::NoMatch);
+        assert_eq!(unknown.unwrap_err(), SignInRefusal::NoMatch);
+        // Another store on the same database (another instance) finds the session.
+        let other = Store::open(&db.url).await.unwrap();
+        let elsewhere = Sessions { store: &other, limits };
+        assert!(elsewhere.session(&token, later(10)).await.unwrap().is_some());
+        assert!(elsewhere.session(&token, later(39)).await.unwrap().is_some(), "used at 10 minutes, so idle only 29");
+        assert!(elsewhere.session("not a token", later(10)).await.unwrap().is_none());
+        // Disabling ends it at once.
+        Accounts { store: &store, actor: "admin".to_owned(), now: later(40) }.disable("casey@partnership.example").await.unwrap();
+        assert!(elsewhere.session(&token, later(41)).await.unwrap().is_none());
+        let refused = sessions.sign_in("casey@partnership.example", password(), "127.0.0.1", later(42)).await.unwrap();
+        assert_eq!(refused.unwrap_err(), SignInRefusal::NoMatch);
+        // The audit log has each step; no password or token in it.
+        let audit = store.dump().await.unwrap();
+        for action in ["account-add", "sign-in", "sign-in-failed", "account-disable"] {
+            assert!(audit.contains(action), "{action} in the audit log");
+        }
+        assert!(!audit.contains("correct horse") && !audit.contains(&token));
+    });
 }

@@ -156,6 +156,10 @@ impl Sessions<'_> {
         };
         tx.clear_throttle(&account_key).await?;
         tx.clear_throttle(&client_key).await?;
+        // Sessions nobody came back to: their rows go at the next sign-in.
+        let ago = |d: Duration| now - chrono::Duration::from_std(d).unwrap_or_default();
+        tx.delete_expired_sessions(ago(self.limits.idle), ago(self.limits.absolute))
+            .await?;
         let token = random_token()?;
         let csrf_token = random_token()?;
         let hash = token_hash(&token);
