@@ -52,6 +52,7 @@ fn main() {
         architecture::trials(),
         calendar::trials(),
         cli::trials(),
+        cli::root_trials(),
         daemon::trials(),
         failover::trials(),
         mail::trials(),
