@@ -56,6 +56,7 @@ fn main() {
         daemon::trials(),
         failover::trials(),
         mail::trials(),
+        mail::postgres_trials(),
         plan::trials(),
         schedule::trials(),
         store::trials(),
