@@ -54,6 +54,7 @@ fn main() {
         cli::trials(),
         cli::root_trials(),
         daemon::trials(),
+        daemon::faketime_trials(),
         failover::trials(),
         mail::trials(),
         mail::postgres_trials(),
