@@ -919,3 +919,103 @@ fn the_database_is_found_from_the_config_folder_and_status_names_it() {
     assert_eq!(shown["database"], url.as_str());
     assert!(other.exists());
 }
+
+/// The test that needs root, reported ignored (with the reason) where the tests run as another
+/// user: `cli::root_is_refused_the_service_users_database_and_does_not_create_its_folder`.
+pub(crate) fn root_trials() -> Vec<libtest_mimic::Trial> {
+    vec![crate::ignorable_trial(
+        crate::test_name(
+            module_path!(),
+            "root_is_refused_the_service_users_database_and_does_not_create_its_folder",
+        ),
+        || {
+            let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self")?);
+            if uid != 0 {
+                return Ok(libtest_mimic::Completion::ignored_with(
+                    "runs only as root (it checks what root is refused)",
+                ));
+            }
+            root_is_refused_the_service_users_database_and_does_not_create_its_folder();
+            Ok(libtest_mimic::Completion::Completed)
+        },
+    )]
+}
+
+/// As root, a database another user owns (the service's) is refused, naming that user and the
+/// `sudo -u` form, and nothing is created beside it; `--allow-root` or `RRN_ALLOW_ROOT=1` let
+/// root go on on purpose. With no `HOME` (nor `STATE_DIRECTORY`, `XDG_STATE_HOME`), the default
+/// database is in the service's state folder, which root does not create.
+fn root_is_refused_the_service_users_database_and_does_not_create_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("state");
+    let url = format!("sqlite://{}", folder.join("rrn.db").display());
+    rrn(&["--database", &url, "migrate"]).ok();
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        std::os::unix::fs::chown(entry.unwrap().path(), Some(65534), Some(65534)).unwrap();
+    }
+    std::os::unix::fs::chown(&folder, Some(65534), Some(65534)).unwrap();
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = files();
+    for args in [
+        vec!["case", "list"],
+        vec!["run", "--once"],
+        vec![
+            "case",
+            "open",
+            "RR-2026-900",
+            "--aware",
+            "2026-01-05",
+            "--agency",
+            "police",
+        ],
+    ] {
+        let mut full = vec!["--database", url.as_str()];
+        full.extend(args);
+        let refused = rrn(&full);
+        assert_eq!(refused.code, Some(1), "{refused:#?}");
+        assert!(
+            refused.stderr.contains("belongs to the user")
+                && refused.stderr.contains("running as root")
+                && refused.stderr.contains("`sudo -u ")
+                && refused.stderr.contains("RRN_ALLOW_ROOT=1"),
+            "{}",
+            refused.stderr
+        );
+        assert_eq!(files(), before, "nothing created beside the database");
+    }
+    rrn(&["--database", &url, "--allow-root", "case", "list"]).ok();
+    run(rrn_command().env("RRN_ALLOW_ROOT", "1").args([
+        "--config",
+        REPO_CONFIG,
+        "--database",
+        &url,
+        "case",
+        "list",
+    ]))
+    .ok();
+
+    // No HOME: the default database is the service's, in a folder root must not create.
+    if !std::path::Path::new("/var/lib/rapid-review-notifier").exists() {
+        let refused = run(rrn_command()
+            .env_remove("HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("STATE_DIRECTORY")
+            .args(["--config", REPO_CONFIG, "case", "list"]));
+        assert_eq!(refused.code, Some(1), "{refused:#?}");
+        assert!(
+            refused
+                .stderr
+                .contains("sudo -u rapid-review-notifier env STATE_DIRECTORY="),
+            "{}",
+            refused.stderr
+        );
+        assert!(!std::path::Path::new("/var/lib/rapid-review-notifier").exists());
+    }
+}

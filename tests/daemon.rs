@@ -498,3 +498,91 @@ fn at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that() {
     third.signal("TERM");
     assert!(third.child.wait().unwrap().success());
 }
+
+/// libfaketime, where Debian's `faketime` package puts it.
+const LIBFAKETIME: [&str; 2] = [
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+];
+
+/// The faketime test, reported ignored (with the reason) where libfaketime is missing, except
+/// under `CI=true`, where it fails (`.ci/run` installs it).
+pub(crate) fn faketime_trials() -> Vec<libtest_mimic::Trial> {
+    vec![crate::ignorable_trial(
+        crate::test_name(
+            module_path!(),
+            "a_daemon_whose_wall_clock_jumps_days_ahead_says_so_and_plans_nothing",
+        ),
+        || {
+            let Some(library) = LIBFAKETIME.iter().find(|p| Path::new(p).exists()) else {
+                let reason = "libfaketime is not installed (apt-get install faketime)";
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    return Err(format!("CI=true, so this test must run, but {reason}").into());
+                }
+                return Ok(libtest_mimic::Completion::ignored_with(reason));
+            };
+            a_daemon_whose_wall_clock_jumps_days_ahead_says_so_and_plans_nothing(library);
+            Ok(libtest_mimic::Completion::Completed)
+        },
+    )]
+}
+
+/// `rrn run` as a process whose wall clock (libfaketime, re-reading its offset from a file at
+/// every read) jumps three days ahead while its monotonic clock goes on as before: the daemon
+/// logs the jump once, holds (nothing planned, nothing sent, no run recorded) while the clock
+/// stays ahead, and its STATUS says so.
+fn a_daemon_whose_wall_clock_jumps_days_ahead_says_so_and_plans_nothing(library: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let offset = dir.path().join("faketime");
+    std::fs::write(&offset, "+0\n").unwrap();
+    let setup = Setup::embedded(dir, vec![("RRN_SCHEDULE__POLL_SECONDS", "1".to_owned())]);
+    let log = setup.dir.path().join("jump.log");
+    let mut command = setup.command(&["run"]);
+    command
+        // The wall clock from the file (the offset from the real time), read afresh every time;
+        // the monotonic clock left real, as it is when an administrator or NTP steps the clock.
+        .env("LD_PRELOAD", library)
+        .env_remove("FAKETIME")
+        .env("FAKETIME_TIMESTAMP_FILE", &offset)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("DONT_FAKE_MONOTONIC", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut daemon = Daemon {
+        child: command.spawn().unwrap(),
+        log,
+    };
+    wait_for("the first run", Duration::from_secs(30), || {
+        daemon.log().contains("evaluated")
+    });
+    let runs_before = daemon.log().matches("evaluated").count();
+    std::fs::write(&offset, "+3d\n").unwrap();
+    wait_for("the jump to be noticed", Duration::from_secs(20), || {
+        daemon.log().contains("the clock jumped")
+    });
+    // Several polls later: still holding, said once, nothing planned.
+    std::thread::sleep(Duration::from_secs(3));
+    let held = daemon.log();
+    assert_eq!(held.matches("the clock jumped").count(), 1, "{held}");
+    assert!(held.contains("days ahead"), "{held}");
+    assert_eq!(held.matches("evaluated").count(), runs_before, "{held}");
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "still running: {held}"
+    );
+    daemon.signal("TERM");
+    let stopped = Instant::now();
+    while daemon.child.try_wait().unwrap().is_none() {
+        assert!(stopped.elapsed() < Duration::from_secs(15), "did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // No run was recorded for the days the clock jumped to.
+    let status = setup.rrn(&["status", "--format", "json"]);
+    assert!(status.status.success(), "{status:?}");
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let last: chrono::DateTime<chrono::Utc> = status["last_run"].as_str().unwrap().parse().unwrap();
+    assert!(
+        last < chrono::Utc::now() + chrono::Duration::hours(1),
+        "{status}"
+    );
+}

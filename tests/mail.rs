@@ -987,3 +987,118 @@ fn a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_lo
     assert!(back["delivery"]["unavailable"].is_null(), "{back}");
     assert_eq!(mailbox.received().len(), 6);
 }
+
+/// The PostgreSQL test, reported ignored (with the reason) where no server answers:
+/// `mail::a_leader_whose_mail_server_never_answers_ends_its_pass_and_keeps_the_lock`.
+pub(crate) fn postgres_trials() -> Vec<libtest_mimic::Trial> {
+    vec![crate::ignorable_trial(
+        crate::test_name(
+            module_path!(),
+            "a_leader_whose_mail_server_never_answers_ends_its_pass_and_keeps_the_lock",
+        ),
+        || common::db::with_postgres(a_leader_whose_mail_server_never_answers_ends_its_pass),
+    )]
+}
+
+/// A leader on PostgreSQL whose mail server swallows a message and never answers is not stuck:
+/// its pass (evaluation and delivery, as the daemon's wake-up does them) ends within the SMTP
+/// timeout and a little more, saying the server is unavailable (what `/healthz` reports as
+/// degraded), and the leader still holds the advisory lock, since it goes on planning (the next
+/// pass plans a new case). A standby gets the lock only once the leader lets go of it (or dies:
+/// `failover::`).
+fn a_leader_whose_mail_server_never_answers_ends_its_pass(
+    db: &common::db::TestDb,
+) -> libtest_mimic::Completion {
+    use rrn::config::Config;
+    use rrn::service::Service;
+    use rrn::service::delivery::Claimer;
+    use rrn::store::Store;
+    use std::time::{Duration, Instant};
+    const TIMEOUT: u64 = 2;
+    let silent = SilentServer::start();
+    let mut env: Vec<(String, String)> = smtp_env(silent.port)
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    env.push(("RRN_SMTP__TIMEOUT_SECONDS".to_owned(), TIMEOUT.to_string()));
+    env.push(("RRN_DATABASE__URL".to_owned(), db.url.clone()));
+    let opened = rrn_command()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .args(["--config", CONFIG])
+        .args(common::rehearsing(&christmas::OPEN))
+        .output()
+        .unwrap();
+    assert!(opened.status.success(), "{opened:?}");
+    let config = Config::load_from(Some(Path::new(CONFIG)), &env).unwrap();
+    let service = Service::load(config, db.dir()).unwrap();
+    // A working morning inside the sending window, when the case has letters due.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-22T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    common::block_on(async {
+        let store = Store::open(&db.url).await.unwrap();
+        let standby = Store::connect(&db.url).await.unwrap();
+        let mut lock = store
+            .try_lead()
+            .await
+            .unwrap()
+            .expect("the first asks, leads");
+        let claimer = Claimer::this_process(chrono::Duration::seconds(60));
+        let started = Instant::now();
+        let pass = tokio::time::timeout(
+            Duration::from_secs(30),
+            service.step(&store, &claimer, now, None),
+        )
+        .await
+        .expect("the pass ends: every wait on the server is bounded")
+        .unwrap();
+        let took = started.elapsed();
+        eprintln!("a leader's pass against the silent server: {took:.2?}");
+        assert!(took < Duration::from_secs(TIMEOUT + 6), "{took:?}");
+        assert!(pass.run.queued > 0, "{pass:?}");
+        assert_eq!(pass.delivery.sent, 0, "{pass:?}");
+        assert!(
+            pass.delivery
+                .unavailable
+                .as_deref()
+                .is_some_and(|r| r.contains(&format!("did not answer within {TIMEOUT} s"))),
+            "{pass:?}"
+        );
+        // Not stuck, so it keeps leading: the lock is still its own, a standby does not get it.
+        assert!(lock.still_held().await);
+        assert!(standby.try_lead().await.unwrap().is_none());
+        // And it goes on planning: a case opened now is planned at the next pass.
+        let mut open = christmas::OPEN;
+        open[2] = "RR-2026-015";
+        let opened = rrn_command()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(["--config", CONFIG])
+            .args(common::rehearsing(&open))
+            .output()
+            .unwrap();
+        assert!(opened.status.success(), "{opened:?}");
+        let next = tokio::time::timeout(
+            Duration::from_secs(30),
+            service.step(&store, &claimer, now + chrono::Duration::minutes(5), None),
+        )
+        .await
+        .expect("the next pass ends too")
+        .unwrap();
+        assert!(next.run.queued > 0, "{next:?}");
+        // Let go of the lock (a stopping leader), and the standby takes over.
+        drop(lock);
+        let mut taken = None;
+        for _ in 0..50 {
+            taken = standby.try_lead().await.unwrap();
+            if taken.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            taken.is_some(),
+            "the standby takes the lock once it is free"
+        );
+    });
+    libtest_mimic::Completion::Completed
+}

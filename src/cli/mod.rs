@@ -53,6 +53,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub database: Option<String>,
 
+    /// Run as root against a database another user owns, or in the service's state folder
+    /// before it exists, on purpose (refused otherwise: root-owned files stop the service)
+    #[arg(
+        long,
+        global = true,
+        env = "RRN_ALLOW_ROOT",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_root: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -554,6 +564,10 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
     if let Some(url) = cli.database {
         crate::config::override_database(url);
     }
+    crate::store::guard_root(crate::store::RootGuard {
+        allowed: cli.allow_root,
+        service_folder: Some(PathBuf::from(crate::config::SERVICE_STATE_DIR)),
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -51,6 +51,10 @@ pub(super) fn resolve_sqlite_url(url: &str, base: &Path) -> String {
     }
 }
 
+/// The packaged service's state folder (systemd's `StateDirectory=`, owned by its user): the
+/// last resort of [`state_dir`].
+pub const SERVICE_STATE_DIR: &str = "/var/lib/rapid-review-notifier";
+
 /// The default database: SQLite's `rrn.db` in the state directory.
 pub fn default_sqlite_url() -> String {
     format!("sqlite://{}", state_dir().join("rrn.db").display())
@@ -68,5 +72,5 @@ pub fn state_dir() -> PathBuf {
     env("STATE_DIRECTORY")
         .or_else(|| env("XDG_STATE_HOME").map(|p| p.join("rapid-review-notifier")))
         .or_else(|| env("HOME").map(|p| p.join(".local/state/rapid-review-notifier")))
-        .unwrap_or_else(|| PathBuf::from("/var/lib/rapid-review-notifier"))
+        .unwrap_or_else(|| PathBuf::from(SERVICE_STATE_DIR))
 }

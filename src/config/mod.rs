@@ -12,7 +12,9 @@ mod sections;
 
 use cleartext::check_plaintext;
 use database::{DATABASE_OVERRIDE, resolve_sqlite_url};
-pub use database::{default_sqlite_url, override_database, shown_url, state_dir};
+pub use database::{
+    SERVICE_STATE_DIR, default_sqlite_url, override_database, shown_url, state_dir,
+};
 pub use schedule::{Schedule, ScheduleError};
 pub use sections::*;
 

@@ -92,7 +92,10 @@ impl Tx {
     }
 }
 
-/// [`Tx::insert_cases`] on SQLite: each chunk's rows as one JSON array per table.
+/// [`Tx::insert_cases`] on SQLite: each chunk's rows as one JSON array per table. Each case
+/// row is written with its agency and completion lines (the lines migration 0006's triggers
+/// keep), and the insert triggers stand aside meanwhile (migration 0009): run for each agency
+/// and completion, they rewrote every case row three or four times, more than half the import.
 async fn insert_cases_sqlite(
     conn: &mut sqlx::SqliteConnection,
     cases: &[NewCaseRows<'_>],
@@ -104,6 +107,9 @@ async fn insert_cases_sqlite(
     let last: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM cases")
         .fetch_one(&mut *conn)
         .await?;
+    sqlx::query("INSERT INTO case_lines_written (id) VALUES (1)")
+        .execute(&mut *conn)
+        .await?;
     for (n, chunk) in cases.chunks(CASES_PER_STATEMENT).enumerate() {
         let first = last + 1 + (n * CASES_PER_STATEMENT) as i64;
         let mut rows = Vec::with_capacity(chunk.len());
@@ -111,28 +117,31 @@ async fn insert_cases_sqlite(
         let mut day0s = Vec::new();
         let mut audits = Vec::with_capacity(chunk.len());
         for (id, c) in (first..).zip(chunk) {
-            rows.push(serde_json::json!([
+            rows.push((
                 id,
                 c.case.reference.as_str(),
-                c.case.aware.to_string(),
-                c.case.day0.map(|d| d.to_string()),
-                c.case.local_review_proposed
-            ]));
-            for agency in c.agencies {
-                agencies.push(serde_json::json!([id, agency.as_str()]));
-            }
+                c.case.aware,
+                c.case.day0,
+                c.case.local_review_proposed,
+                agencies_line(c.agencies),
+                c.case.day0.map_or_else(String::new, |day0| {
+                    completions_line(opened.day0_milestone, day0)
+                }),
+            ));
+            agencies.extend(c.agencies.iter().map(|agency| (id, agency.as_str())));
             if let Some(day0) = c.case.day0 {
-                day0s.push(serde_json::json!([id, day0.to_string()]));
+                day0s.push((id, day0));
             }
-            audits.push(serde_json::json!([id, c.detail]));
+            audits.push((id, c.detail.as_str()));
         }
         sqlx::query(
             "INSERT INTO cases (id, reference, aware_on, day0_on, status, \
-                 local_review_proposed, created_at, updated_at, revision) \
+                 local_review_proposed, created_at, updated_at, revision, agencies_line, \
+                 completions_line) \
                  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'open', \
-                 value ->> 4, $2, $2, $3 FROM json_each($1)",
+                 value ->> 4, $2, $2, $3, value ->> 5, value ->> 6 FROM json_each($1)",
         )
-        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(json(&rows))
         .bind(opened.dated)
         .bind(revision)
         .execute(&mut *conn)
@@ -141,7 +150,7 @@ async fn insert_cases_sqlite(
             "INSERT INTO case_agencies (case_id, agency_id, added_at) \
                  SELECT value ->> 0, value ->> 1, $2 FROM json_each($1)",
         )
-        .bind(serde_json::Value::Array(agencies).to_string())
+        .bind(json(&agencies))
         .bind(opened.now)
         .execute(&mut *conn)
         .await?;
@@ -150,7 +159,7 @@ async fn insert_cases_sqlite(
                  completed_on, recorded_by, recorded_at, note) \
                  SELECT value ->> 0, $2, $3, value ->> 1, $4, $5, $6 FROM json_each($1)",
         )
-        .bind(serde_json::Value::Array(day0s).to_string())
+        .bind(json(&day0s))
         .bind(opened.day0_milestone)
         .bind(NO_AGENCY)
         .bind(opened.actor)
@@ -162,13 +171,36 @@ async fn insert_cases_sqlite(
             "INSERT INTO audit_log (case_id, at, actor, action, detail) \
                  SELECT value ->> 0, $2, $3, 'open', value ->> 1 FROM json_each($1)",
         )
-        .bind(serde_json::Value::Array(audits).to_string())
+        .bind(json(&audits))
         .bind(opened.now)
         .bind(opened.actor)
         .execute(&mut *conn)
         .await?;
     }
+    sqlx::query("DELETE FROM case_lines_written")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// Rows as a JSON array of arrays (tuples serialise as arrays, dates as `YYYY-MM-DD`), written
+/// straight from the values without building a `serde_json::Value` per field.
+fn json(rows: &impl serde::Serialize) -> String {
+    serde_json::to_string(rows).expect("ids, strings, dates and booleans serialise")
+}
+
+/// A new case's agency line as migration 0006's trigger writes it: the ids in the table's key
+/// order (`agencies` are sorted and unique), joined by `;`.
+fn agencies_line(agencies: &[AgencyId]) -> String {
+    debug_assert!(agencies.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
+    let ids: Vec<&str> = agencies.iter().map(AgencyId::as_str).collect();
+    ids.join(";")
+}
+
+/// A new case's completion line when it opens with day 0: its one completion as migration
+/// 0006's trigger writes it (`milestone|agency|date`, the agency empty for a case's own).
+fn completions_line(day0_milestone: &str, day0: NaiveDate) -> String {
+    format!("{day0_milestone}|{NO_AGENCY}|{day0}")
 }
 
 /// [`Tx::insert_cases`] on PostgreSQL: the ids taken from the sequence up front, each table's

@@ -79,10 +79,32 @@ pub enum StoreError {
         database.display(), marker.display(), marker.display()
     )]
     Vanished { database: PathBuf, marker: PathBuf },
+    /// Root asked for a database that another user owns (the file, or the folder it is in).
+    #[error(
+        "{} belongs to the user {owner}, and rrn is running as root: files root makes beside the \
+         database (its write-ahead log, lock files) would stop the service; run the command as \
+         that user (`sudo -u {owner} rrn …`), or add --allow-root (RRN_ALLOW_ROOT=1) to do it \
+         as root on purpose",
+        path.display()
+    )]
+    NotRoots { path: PathBuf, owner: String },
+    /// Root would create the database in the service's state folder, which does not exist yet.
+    #[error(
+        "{} does not exist yet, and rrn is running as root: it is the service's state folder, \
+         which systemd creates for the user {SERVICE_USER} when the service starts, and a \
+         root-owned one would stop the service; run the command as that user (`sudo -u \
+         {SERVICE_USER} env STATE_DIRECTORY={} rrn …`) once the service has started, set \
+         [database] url, or add --allow-root (RRN_ALLOW_ROOT=1) to do it as root on purpose",
+        folder.display(), folder.display()
+    )]
+    ServiceFolderMissing { folder: PathBuf },
     /// What was asked does not apply to this backend.
     #[error("{0}")]
     Unsupported(String),
 }
+
+/// The user the packaged service runs as (deploy/rapid-review-notifier.sysusers).
+const SERVICE_USER: &str = "rapid-review-notifier";
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
@@ -145,12 +167,14 @@ mod import;
 mod leadership;
 mod log;
 mod outbox;
+mod owner;
 mod queue;
 mod restore;
 mod revision;
 mod runs;
 
 pub use leadership::{LeadError, Leadership};
+pub use owner::{RootGuard, guard_root};
 
 /// `count` new ids from the identity sequence of `table`'s `id`, in one round trip, so that
 /// rows written in bulk can be named before they are inserted.
@@ -212,6 +236,7 @@ impl Store {
                     let database = file.to_owned();
                     return Err(StoreError::Vanished { database, marker });
                 }
+                owner::check(file)?;
                 if let Some(folder) = options.get_filename().parent()
                     && !folder.as_os_str().is_empty()
                 {

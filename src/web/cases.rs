@@ -68,21 +68,22 @@ pub(super) async fn list(
         Ok(rows) => rows,
         Err(e) => return Page::failure(&workspace, &e.to_string()),
     };
-    let find = query.find.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
-    let status = query.status.as_deref().filter(|s| !s.is_empty());
-    let agency_bit = query
-        .agency
+    let find = query
+        .find
         .as_deref()
-        .filter(|a| !a.is_empty())
-        .map(|a| {
-            workspace
-                .config
-                .agencies
-                .iter()
-                .position(|x| x.id.as_str() == a)
-                .filter(|i| *i < 64)
-                .map_or(0, |i| 1u64 << i)
-        });
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_lowercase();
+    let status = query.status.as_deref().filter(|s| !s.is_empty());
+    let agency_bit = query.agency.as_deref().filter(|a| !a.is_empty()).map(|a| {
+        workspace
+            .config
+            .agencies
+            .iter()
+            .position(|x| x.id.as_str() == a)
+            .filter(|i| *i < 64)
+            .map_or(0, |i| 1u64 << i)
+    });
     let matching = listed.iter().filter(|r| {
         (find.is_empty() || r.reference.as_str().to_lowercase().contains(&find))
             && status.is_none_or(|s| s == tags::key_of(r.worst, closed))
@@ -101,14 +102,18 @@ pub(super) async fn list(
             status: tags::words_of(r.worst, closed),
             status_class: tags::class_of(r.worst, closed),
             next_milestone: r.next.map(|(m, a, _)| {
-                let title = milestones.get(usize::from(m)).map_or("", |m| m.title.as_str());
+                let title = milestones
+                    .get(usize::from(m))
+                    .map_or("", |m| m.title.as_str());
                 match a.and_then(|a| workspace.config.agencies.get(usize::from(a))) {
                     Some(agency) => format!("{title}: {}", agency.name),
                     None => title.to_owned(),
                 }
             }),
             next_due: r.next.map(|n| n.2),
-            returns: r.returns.map(|(done, of)| format!("{done} of {of} received")),
+            returns: r
+                .returns
+                .map(|(done, of)| format!("{done} of {of} received")),
             closed_reason: r.closed_reason.as_deref().map(str::to_owned),
         })
         .collect();
@@ -117,7 +122,11 @@ pub(super) async fn list(
         if closed {
             q.append_pair("tab", "closed");
         }
-        for (k, v) in [("status", &query.status), ("agency", &query.agency), ("find", &query.find)] {
+        for (k, v) in [
+            ("status", &query.status),
+            ("agency", &query.agency),
+            ("find", &query.find),
+        ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 q.append_pair(k, v);
             }
@@ -131,7 +140,10 @@ pub(super) async fn list(
         .iter()
         .map(|a| context! { id => a.id.as_str(), name => a.name.as_str() })
         .collect();
-    let statuses: Vec<_> = STATUSES.iter().map(|(k, l)| context! { key => *k, label => *l }).collect();
+    let statuses: Vec<_> = STATUSES
+        .iter()
+        .map(|(k, l)| context! { key => *k, label => *l })
+        .collect();
     Page::render(
         &workspace,
         Some(session),

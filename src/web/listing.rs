@@ -55,7 +55,10 @@ impl Listings {
         let slot = if closed { &self.closed } else { &self.open };
         let mut held = slot.lock().await;
         let revision = workspace.store.revision().await?;
-        if let Some(rows) = held.as_ref().filter(|r| r.revision == revision && r.today == today) {
+        if let Some(rows) = held
+            .as_ref()
+            .filter(|r| r.revision == revision && r.today == today)
+        {
             return Ok(rows.rows.clone());
         }
         let rows = Arc::new(evaluate_all(workspace, closed, today).await?);
@@ -76,14 +79,24 @@ async fn evaluate_all(
     let milestones = workspace.timeline.milestones();
     let index_of = |id: &str| milestones.iter().position(|m| m.id == id).unwrap_or(0) as u16;
     let agencies = &workspace.config.agencies;
-    let agency_index = |id: &str| agencies.iter().position(|a| a.id.as_str() == id).map(|i| i as u8);
-    let filter = if closed { StatusFilter::Closed } else { StatusFilter::Open };
+    let agency_index = |id: &str| {
+        agencies
+            .iter()
+            .position(|a| a.id.as_str() == id)
+            .map(|i| i as u8)
+    };
+    let filter = if closed {
+        StatusFilter::Closed
+    } else {
+        StatusFilter::Open
+    };
     let mut rows = Vec::new();
     workspace
         .store
         .scan_cases(filter, |case| {
             // A case the calendar cannot evaluate still shows, without a status.
-            let states = evaluate(&workspace.timeline, &workspace.calendar, &case.facts, today).unwrap_or_default();
+            let states = evaluate(&workspace.timeline, &workspace.calendar, &case.facts, today)
+                .unwrap_or_default();
             let open = case.state.is_open();
             let next = states
                 .iter()
@@ -91,8 +104,18 @@ async fn evaluate_all(
                 .filter_map(|s| s.due.map(|due| (due, s)))
                 .min_by_key(|(due, _)| *due)
                 .filter(|_| open)
-                .map(|(due, s)| (index_of(s.id), s.agency.and_then(|a| agency_index(a.as_str())), due));
-            let worst = states.iter().map(|s| s.status).min_by_key(|s| Urgency::of(*s)).filter(|_| open);
+                .map(|(due, s)| {
+                    (
+                        index_of(s.id),
+                        s.agency.and_then(|a| agency_index(a.as_str())),
+                        due,
+                    )
+                });
+            let worst = states
+                .iter()
+                .map(|s| s.status)
+                .min_by_key(|s| Urgency::of(*s))
+                .filter(|_| open);
             let per_agency: Vec<_> = states.iter().filter(|s| s.agency.is_some()).collect();
             let returns = (!per_agency.is_empty()).then(|| {
                 let done = per_agency.iter().filter(|s| s.status.is_done()).count();
