@@ -18,7 +18,6 @@ use export::{
     a_bad_json_file_is_refused_naming_the_field_and_changes_nothing,
     a_json_export_restores_every_fact_into_an_empty_database,
     a_json_import_into_a_database_with_cases_is_refused_and_changes_nothing,
-    accounts_and_sessions_live_in_the_database_and_end_when_disabled,
 };
 
 mod export;
@@ -230,6 +229,7 @@ on_both_backends!(
     a_json_export_restores_every_fact_into_an_empty_database,
     a_json_import_into_a_database_with_cases_is_refused_and_changes_nothing,
     a_bad_json_file_is_refused_naming_the_field_and_changes_nothing,
+    accounts_and_sessions_live_in_the_database_and_end_when_disabled,
 );
 
 /// Six processes opening cases on a new SQLite file at once: the first migrates, the others
@@ -2042,7 +2042,7 @@ fn accounts_and_sessions_live_in_the_database_and_end_when_disabled(db: &TestDb)
                 "x@partnership.example",
                 "X",
                 Role::Viewer,
-                SecretString::from("password1234".to_owned()),
+                SecretString::from("1qaz2wsx3edc".to_owned()),
             )
             .await;
         assert!(weak.unwrap_err().to_string().contains("commonest"));

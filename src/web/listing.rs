@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use tokio::sync::Mutex;
 
 use super::Workspace;
-use crate::domain::case::{CaseRef, CaseState};
+use crate::domain::case::{CaseOverview, CaseRef, CaseState};
 use crate::domain::timeline::{Status, evaluate};
 use crate::domain::urgency::Urgency;
 use crate::store::{StatusFilter, StoreError};
@@ -85,63 +85,74 @@ async fn evaluate_all(
             .position(|a| a.id.as_str() == id)
             .map(|i| i as u8)
     };
-    let filter = if closed {
-        StatusFilter::Closed
-    } else {
-        StatusFilter::Open
-    };
     let mut rows = Vec::new();
-    workspace
-        .store
-        .scan_cases(filter, |case| {
-            // A case the calendar cannot evaluate still shows, without a status.
-            let states = evaluate(&workspace.timeline, &workspace.calendar, &case.facts, today)
-                .unwrap_or_default();
-            let open = case.state.is_open();
-            let next = states
-                .iter()
-                .filter(|s| !s.status.is_done())
-                .filter_map(|s| s.due.map(|due| (due, s)))
-                .min_by_key(|(due, _)| *due)
-                .filter(|_| open)
-                .map(|(due, s)| {
-                    (
-                        index_of(s.id),
-                        s.agency.and_then(|a| agency_index(a.as_str())),
-                        due,
-                    )
-                });
-            let worst = states
-                .iter()
-                .map(|s| s.status)
-                .min_by_key(|s| Urgency::of(*s))
-                .filter(|_| open);
-            let per_agency: Vec<_> = states.iter().filter(|s| s.agency.is_some()).collect();
-            let returns = (!per_agency.is_empty()).then(|| {
-                let done = per_agency.iter().filter(|s| s.status.is_done()).count();
-                (done as u16, per_agency.len() as u16)
+    let mut add = |case: &CaseOverview| {
+        // A case the calendar cannot evaluate still shows, without a status.
+        let states = evaluate(&workspace.timeline, &workspace.calendar, &case.facts, today)
+            .unwrap_or_default();
+        let open = case.state.is_open();
+        let next = states
+            .iter()
+            .filter(|s| !s.status.is_done())
+            .filter_map(|s| s.due.map(|due| (due, s)))
+            .min_by_key(|(due, _)| *due)
+            .filter(|_| open)
+            .map(|(due, s)| {
+                (
+                    index_of(s.id),
+                    s.agency.and_then(|a| agency_index(a.as_str())),
+                    due,
+                )
             });
-            let bits = case
-                .facts
-                .agencies
-                .iter()
-                .filter_map(|a| agency_index(a.as_str()))
-                .filter(|i| *i < 64)
-                .fold(0u64, |bits, i| bits | 1 << i);
-            rows.push(Listed {
-                reference: case.reference.clone(),
-                day0: case.facts.day0,
-                closed_reason: match &case.state {
-                    CaseState::Closed(reason) => Some(reason.as_str().into()),
-                    CaseState::Open => None,
-                },
-                worst,
-                next,
-                returns,
-                agencies: bits,
-            });
-        })
-        .await?;
+        let worst = states
+            .iter()
+            .map(|s| s.status)
+            .min_by_key(|s| Urgency::of(*s))
+            .filter(|_| open);
+        let per_agency: Vec<_> = states.iter().filter(|s| s.agency.is_some()).collect();
+        let returns = (!per_agency.is_empty()).then(|| {
+            let done = per_agency.iter().filter(|s| s.status.is_done()).count();
+            (done as u16, per_agency.len() as u16)
+        });
+        let bits = case
+            .facts
+            .agencies
+            .iter()
+            .filter_map(|a| agency_index(a.as_str()))
+            .filter(|i| *i < 64)
+            .fold(0u64, |bits, i| bits | 1 << i);
+        rows.push(Listed {
+            reference: case.reference.clone(),
+            day0: case.facts.day0,
+            closed_reason: match &case.state {
+                CaseState::Closed(reason) => Some(reason.as_str().into()),
+                CaseState::Open => None,
+            },
+            worst,
+            next,
+            returns,
+            agencies: bits,
+        });
+    };
+    if closed {
+        workspace
+            .store
+            .scan_cases(StatusFilter::Closed, |case| add(&case))
+            .await?;
+    } else {
+        // Open cases a page at a time, so memory holds one page besides the rows (a scan of
+        // every case at once buffers rows faster than they are evaluated).
+        let mut reader = workspace.store.open_cases().await?;
+        let mut after = 0;
+        loop {
+            let page = reader.page(after, 2_000).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            for (_, case) in &page {
+                add(case);
+            }
+        }
+    }
     // As `rrn case list`: overdue longest first, then by the next deadline, then reference.
     rows.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
     rows.shrink_to_fit();
