@@ -739,7 +739,10 @@ fn a_caseworker_runs_a_case_from_the_browser(browser: &Browser) {
             .await
             .unwrap();
         assert!(
-            summary.contains("There is a problem") && summary.contains("before"),
+            summary.contains("There is a problem")
+                && summary.contains("The date")
+                && summary.contains("before")
+                && !summary.contains("--on"),
             "{summary}"
         );
         assert!(

@@ -277,6 +277,7 @@ pub(super) async fn change_user(
     match result {
         Ok(()) => Redirect::to(&format!("/users?done={done}")).into_response(),
         Err(CaseworkError::Refused(message)) => {
+            let message = super::words::for_the_browser(&message);
             let mut shown = UserForm {
                 password: String::new(),
                 ..form

@@ -271,7 +271,7 @@ async fn finish(
                 workspace,
                 signed_in,
                 reference,
-                Some((field, message)),
+                Some((field, super::words::for_the_browser(&message))),
                 None,
                 StatusCode::BAD_REQUEST,
             )
@@ -282,7 +282,7 @@ async fn finish(
                 workspace,
                 signed_in,
                 reference,
-                Some((field, rows.join("; "))),
+                Some((field, super::words::for_the_browser(&rows.join("; ")))),
                 None,
                 StatusCode::BAD_REQUEST,
             )

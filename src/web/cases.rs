@@ -292,7 +292,9 @@ pub(super) async fn open(
             super::case::path_of(&reference)
         ))
         .into_response(),
-        Err((field, CaseworkError::Refused(message))) => refused(field, message),
+        Err((field, CaseworkError::Refused(message))) => {
+            refused(field, super::words::for_the_browser(&message))
+        }
         Err((_, e)) => Page::failure(&workspace, &e.to_string()),
     }
 }

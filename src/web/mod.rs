@@ -15,6 +15,7 @@ mod listing;
 mod pages;
 mod sign_in;
 mod tags;
+mod words;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
