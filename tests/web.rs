@@ -40,6 +40,10 @@ pub(crate) fn trials() -> Vec<Trial> {
             nothing_is_shown_to_anyone_not_signed_in,
         ),
     ];
+    trials.push(crate::trial(
+        "web::the_last_admin_cannot_be_taken_away".into(),
+        the_last_admin_cannot_be_taken_away,
+    ));
     trials.push(browser_trial(
         "web::a_caseworker_runs_a_case_from_the_browser",
         a_caseworker_runs_a_case_from_the_browser,
@@ -745,6 +749,37 @@ fn a_caseworker_runs_a_case_from_the_browser(browser: &Browser) {
                 && !summary.contains("--on"),
             "{summary}"
         );
+        let kept = client
+            .find(Locator::Id("on"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(
+            kept.as_deref(),
+            Some((today - chrono::Days::new(30)).to_string().as_str()),
+            "what was typed is kept"
+        );
+        let chosen = client
+            .find(Locator::Css("#milestone option:checked"))
+            .await
+            .unwrap()
+            .attr("value")
+            .await
+            .unwrap();
+        assert_eq!(chosen.as_deref(), Some("agency_summary|education"));
+        let undo = client
+            .find(Locator::Id("undo"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            undo.contains("received by secure email") && undo.contains(CASEWORKER.0),
+            "{undo}"
+        );
         assert!(
             client.find(Locator::Id("on-error")).await.is_ok(),
             "the refusal beside the date"
@@ -925,4 +960,44 @@ async fn wait_for_path(client: &Client, path: &str) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+fn the_last_admin_cannot_be_taken_away() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, ADMIN).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/users", &cookie, "");
+    let token = csrf_token(&page);
+    for action in ["role", "disable"] {
+        let form = form_encode(&[
+            ("csrf_token", &token),
+            ("action", action),
+            ("email", ADMIN.0),
+            ("role", "viewer"),
+        ]);
+        let (status, _, page) = http(workspace.address, "POST", "/users", &cookie, &form);
+        assert_eq!(status, 400, "{action}: {page}");
+        assert!(page.contains("your own"), "{action}: {page}");
+    }
+    // From the command line too: the only admin stays an admin.
+    let output = rrn_command()
+        .envs(workspace.env.iter().map(|(k, v)| (k, v)))
+        .args([
+            "--config", CONFIG, "user", "role", ADMIN.0, "viewer", "--actor", "test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the only admin"), "{stderr}");
+    // With a second admin, the first can be made a viewer (by the second).
+    let form = form_encode(&[
+        ("csrf_token", &token),
+        ("action", "role"),
+        ("email", CASEWORKER.0),
+        ("role", "admin"),
+    ]);
+    let (status, _, _) = http(workspace.address, "POST", "/users", &cookie, &form);
+    assert_eq!(status, 303);
+    workspace.rrn(&["user", "role", ADMIN.0, "viewer", "--actor", "test"]);
+    assert!(workspace.rrn(&["user", "list"]).contains("viewer"));
 }

@@ -62,13 +62,38 @@ pub fn check_password(password: &str, email: &str) -> Result<(), CaseworkError> 
     if lower == email.trim().to_lowercase() {
         return refuse("password: it is the account's email address; choose another");
     }
-    if COMMON.contains(lower.as_str()) {
+    if password.trim().is_empty() {
+        return refuse("password: it is only spaces; choose one with words in it");
+    }
+    if is_pattern(&lower) {
+        return refuse(
+            "password: it is a repeated or running pattern (aaaa…, abcabc…, 1234…); choose \
+             another (three or four random words make a good one)",
+        );
+    }
+    let core = lower.trim_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    if COMMON.contains(lower.as_str()) || (core.chars().count() >= 4 && COMMON.contains(core)) {
         return refuse(
             "password: it is one of the 10,000 commonest passwords; choose another (three or \
              four random words make a good one)",
         );
     }
     Ok(())
+}
+
+/// A password made of one short piece repeated (`passwordpassword`, `aaaaaaaaaaaa`), or of a
+/// run of consecutive characters (`123456789012`, `abcdefghijkl`).
+fn is_pattern(password: &str) -> bool {
+    let chars: Vec<char> = password.chars().collect();
+    let n = chars.len();
+    let repeated = (1..=n / 2).any(|period| {
+        n.is_multiple_of(period) && chars.chunks(period).all(|c| c == &chars[..period])
+    });
+    let running = chars.windows(2).all(|w| {
+        let step = w[1] as i64 - w[0] as i64;
+        step == 1 || (w[0] == '9' && w[1] == '0')
+    }) || chars.windows(2).all(|w| w[0] as i64 - w[1] as i64 == 1);
+    repeated || running
 }
 
 /// The argon2id hash of a password, computed on a blocking thread.
@@ -189,6 +214,8 @@ impl Accounts<'_> {
                 stored.account.email
             ));
         }
+        self.keep_an_admin(&mut tx, &stored, "change its role")
+            .await?;
         tx.set_account_role(stored.id, role).await?;
         let detail = format!(
             "{}: {} to {role}",
@@ -205,6 +232,7 @@ impl Accounts<'_> {
         if stored.account.disabled {
             return refuse(format!("{} is disabled already", stored.account.email));
         }
+        self.keep_an_admin(&mut tx, &stored, "disable it").await?;
         tx.set_account_disabled(stored.id, true).await?;
         let ended = tx.delete_sessions_of(stored.id).await?;
         let detail = format!("{} ({ended} sessions ended)", stored.account.email);
@@ -229,6 +257,26 @@ impl Accounts<'_> {
         tx.audit(None, self.now, &self.actor, "account-password", &detail)
             .await?;
         Ok(tx.commit().await?)
+    }
+
+    /// Refuses to take away the last admin who can sign in: only the command line could then
+    /// manage accounts.
+    async fn keep_an_admin(
+        &self,
+        tx: &mut Tx,
+        stored: &StoredAccount,
+        what: &str,
+    ) -> Result<(), CaseworkError> {
+        if stored.account.role == Role::Admin
+            && !stored.account.disabled
+            && tx.active_admins().await? <= 1
+        {
+            return refuse(format!(
+                "{} is the only admin who can sign in: make another account admin before you {what}",
+                stored.account.email
+            ));
+        }
+        Ok(())
     }
 
     async fn load(&self, email: &str) -> Result<(Tx, StoredAccount), CaseworkError> {
@@ -258,6 +306,16 @@ mod tests {
             "in the common list"
         );
         assert!(check_password("tab\tinside password", email).is_err());
+        for weak in [
+            "123456789012",
+            "aaaaaaaaaaaa",
+            "passwordpassword",
+            "            ",
+            "password1234!",
+            "abcdefghijklm",
+        ] {
+            assert!(check_password(weak, email).is_err(), "{weak:?} is refused");
+        }
         assert_eq!(COMMON.len(), 10_000);
     }
 }

@@ -135,6 +135,15 @@ impl Tx {
         }))
     }
 
+    /// How many accounts can sign in as admin.
+    pub async fn active_admins(&mut self) -> Result<i64, StoreError> {
+        Ok(on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = 'admin' AND NOT disabled")
+                .fetch_one(&mut **conn)
+                .await?
+        }))
+    }
+
     /// Adds an account; [`StoreError::Conflict`] if the email is taken.
     pub async fn insert_account(
         &mut self,

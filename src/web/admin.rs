@@ -246,6 +246,20 @@ pub(super) async fn change_user(
             };
             (result, field, "add")
         }
+        "role"
+            if form
+                .email
+                .trim()
+                .eq_ignore_ascii_case(signed_in.session.account.email.as_str()) =>
+        {
+            (
+                Err(CaseworkError::Refused(
+                    "You cannot change your own role: ask another admin".to_owned(),
+                )),
+                "accounts",
+                "role",
+            )
+        }
         "role" => {
             let result = match role() {
                 Ok(role) => accounts.set_role(&form.email, role).await,

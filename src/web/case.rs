@@ -58,6 +58,15 @@ pub(super) fn kind_words(kind: crate::store::OutboxKind) -> &'static str {
     }
 }
 
+/// What was typed into the page's forms, shown again beside a refusal.
+#[derive(Debug, Default, Serialize)]
+pub(super) struct Typed {
+    milestone: String,
+    on: String,
+    note: String,
+    reason: String,
+}
+
 #[derive(Debug, Serialize)]
 struct MilestoneRow {
     step: u32,
@@ -88,6 +97,7 @@ pub(super) async fn show(
         None,
         done,
         StatusCode::OK,
+        &Typed::default(),
     )
     .await
 }
@@ -100,6 +110,7 @@ async fn case_page(
     error: Option<(&str, String)>,
     done: Option<&str>,
     status: StatusCode,
+    typed: &Typed,
 ) -> Response {
     let session = &signed_in.session;
     let not_found = || {
@@ -185,6 +196,10 @@ async fn case_page(
                     None => c.milestone.clone(),
                 }),
                 on => v(c.completed_on),
+                key => match &c.agency {
+                    Some(a) => format!("{}|{a}", c.milestone),
+                    None => c.milestone.clone(),
+                },
                 by => escape_hidden(&c.recorded_by).into_owned(),
                 note => c.note.as_deref().map(|n| escape_hidden(n).into_owned()),
             }
@@ -247,6 +262,7 @@ async fn case_page(
             done,
             error_field,
             error,
+            typed => v(typed),
         },
     )
 }
@@ -260,20 +276,30 @@ async fn finish(
     field: &'static str,
     action: &'static str,
     result: Result<(), CaseworkError>,
+    typed: Typed,
 ) -> Response {
+    // A refusal about the date, the note or the reason belongs beside that field.
+    let beside = |message: &str| match message {
+        m if m.starts_with("The date") => "on",
+        m if m.starts_with("The note") => "note",
+        m if m.starts_with("The reason") => "reason",
+        _ => field,
+    };
     match result {
         Ok(()) => match CaseRef::parse(reference) {
             Ok(r) => Redirect::to(&format!("/cases/{}?done={action}", path_of(&r))).into_response(),
             Err(_) => Redirect::to("/").into_response(),
         },
         Err(CaseworkError::Refused(message)) => {
+            let message = super::words::for_the_browser(&message);
             case_page(
                 workspace,
                 signed_in,
                 reference,
-                Some((field, super::words::for_the_browser(&message))),
+                Some((beside(&message), message)),
                 None,
                 StatusCode::BAD_REQUEST,
+                &typed,
             )
             .await
         }
@@ -285,6 +311,7 @@ async fn finish(
                 Some((field, super::words::for_the_browser(&rows.join("; ")))),
                 None,
                 StatusCode::BAD_REQUEST,
+                &typed,
             )
             .await
         }
@@ -342,14 +369,14 @@ pub(super) async fn complete(
             .await
     }
     .await;
-    // A refusal about the date names it; others belong to the milestone.
-    if let Err(CaseworkError::Refused(m)) = &result
-        && (m.contains("before") || m.contains("after") || m.contains("date"))
-    {
-        field = "on";
-    }
+    let typed = Typed {
+        milestone: form.milestone.clone(),
+        on: form.on.clone(),
+        note: form.note.clone(),
+        ..Typed::default()
+    };
     finish(
-        &workspace, &signed_in, &reference, field, "complete", result,
+        &workspace, &signed_in, &reference, field, "complete", result, typed,
     )
     .await
 }
@@ -380,6 +407,7 @@ pub(super) async fn uncomplete(
         "undo",
         "uncomplete",
         result,
+        Typed::default(),
     )
     .await
 }
@@ -423,7 +451,13 @@ pub(super) async fn agencies(
         "add"
     };
     finish(
-        &workspace, &signed_in, &reference, field, "agencies", result,
+        &workspace,
+        &signed_in,
+        &reference,
+        field,
+        "agencies",
+        result,
+        Typed::default(),
     )
     .await
 }
@@ -458,6 +492,7 @@ pub(super) async fn local_review(
         "proposed",
         "local-review",
         result,
+        Typed::default(),
     )
     .await
 }
@@ -480,8 +515,12 @@ pub(super) async fn close(
         work.close(&case, form.reason.trim()).await
     }
     .await;
+    let typed = Typed {
+        reason: form.reason.clone(),
+        ..Typed::default()
+    };
     finish(
-        &workspace, &signed_in, &reference, "reason", "close", result,
+        &workspace, &signed_in, &reference, "reason", "close", result, typed,
     )
     .await
 }
@@ -498,7 +537,13 @@ pub(super) async fn reopen(
     }
     .await;
     finish(
-        &workspace, &signed_in, &reference, "reopen", "reopen", result,
+        &workspace,
+        &signed_in,
+        &reference,
+        "reopen",
+        "reopen",
+        result,
+        Typed::default(),
     )
     .await
 }
