@@ -408,7 +408,7 @@ fn five_wrong_passwords_lock_the_account_for_a_minute() {
             sign_in(&workspace, (CASEWORKER.0, "not the password at all")).unwrap_err();
         assert_eq!(status, 401, "attempt {attempt}");
         let expected = if attempt < 5 {
-            "Enter the email address and password"
+            "The email address or the password is not right"
         } else {
             "wait a minute"
         };
@@ -424,7 +424,7 @@ fn five_wrong_passwords_lock_the_account_for_a_minute() {
     )
     .unwrap_err();
     assert!(
-        unknown.contains("Enter the email address and password"),
+        unknown.contains("The email address or the password is not right"),
         "{unknown}"
     );
     // A minute later the right password works.

@@ -33,7 +33,7 @@ pub struct Session {
 /// exists.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInRefusal {
-    #[error("Enter the email address and password of your account")]
+    #[error("The email address or the password is not right: check them and try again")]
     NoMatch,
     #[error(
         "Too many failed attempts: wait {} before you try again",

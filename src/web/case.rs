@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+
+use super::form::Form;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -291,7 +293,8 @@ async fn finish(
             Err(_) => Redirect::to("/").into_response(),
         },
         Err(CaseworkError::Refused(message)) => {
-            let message = super::words::for_the_browser(&message);
+            let message =
+                super::words::for_the_browser(&super::words::with_names(workspace, &message));
             case_page(
                 workspace,
                 signed_in,
@@ -308,7 +311,13 @@ async fn finish(
                 workspace,
                 signed_in,
                 reference,
-                Some((field, super::words::for_the_browser(&rows.join("; ")))),
+                Some((
+                    field,
+                    super::words::for_the_browser(&super::words::with_names(
+                        workspace,
+                        &rows.join("; "),
+                    )),
+                )),
                 None,
                 StatusCode::BAD_REQUEST,
                 &typed,

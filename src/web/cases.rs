@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+
+use super::form::Form;
 use chrono::NaiveDate;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -292,9 +294,10 @@ pub(super) async fn open(
             super::case::path_of(&reference)
         ))
         .into_response(),
-        Err((field, CaseworkError::Refused(message))) => {
-            refused(field, super::words::for_the_browser(&message))
-        }
+        Err((field, CaseworkError::Refused(message))) => refused(
+            field,
+            super::words::for_the_browser(&super::words::with_names(&workspace, &message)),
+        ),
         Err((_, e)) => Page::failure(&workspace, &e.to_string()),
     }
 }

@@ -10,6 +10,7 @@ mod assets;
 mod calendar;
 mod case;
 mod cases;
+mod form;
 mod guard;
 mod listing;
 mod pages;

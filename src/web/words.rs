@@ -40,6 +40,45 @@ pub(super) fn for_the_browser(message: &str) -> String {
     }
 }
 
+/// A message with the timeline's milestone ids and the config's agency ids put as their
+/// titles and names (`agency_summary for police` as `Individual Agency Summary for Example
+/// Constabulary`), and `day0` as `day 0`.
+pub(super) fn with_names(workspace: &super::Workspace, message: &str) -> String {
+    let name_of = |word: &str| -> Option<String> {
+        if word == "day0" {
+            return Some("day 0".to_owned());
+        }
+        if let Some(m) = workspace.timeline.milestone(word) {
+            return Some(m.title.clone());
+        }
+        workspace
+            .config
+            .agencies
+            .iter()
+            .find(|a| a.id.as_str() == word)
+            .map(|a| a.name.to_string())
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        match name_of(word) {
+            Some(name) => out.push_str(&name),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// What a page offers for a CLI command.
 fn command_words(command: &str) -> &'static str {
     let words: Vec<&str> = command.split_whitespace().collect();
