@@ -13,7 +13,8 @@ pub(super) struct Pages {
     env: Environment<'static>,
 }
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
+    ("components.html", include_str!("templates/components.html")),
     ("layout.html", include_str!("templates/layout.html")),
     ("message.html", include_str!("templates/message.html")),
     ("sign_in.html", include_str!("templates/sign_in.html")),
