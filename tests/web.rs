@@ -826,6 +826,42 @@ fn a_caseworker_runs_a_case_from_the_browser(browser: &Browser) {
             closed.contains("RR-2026-050") && closed.contains("submitted to the national panel"),
             "{closed}"
         );
+        for (path, page) in [("/due", "due soon"), ("/calendar", "calendar")] {
+            client.goto(&workspace.url(path)).await.unwrap();
+            check(&client, page).await;
+        }
+        screenshot(&client, "calendar", 375).await;
+
+        // An admin's pages.
+        submit(&client, "form[action='/sign-out'] button").await;
+        assert_eq!(client.current_url().await.unwrap().path(), "/sign-in");
+        fill(&client, "email", ADMIN.0).await;
+        fill(&client, "password", ADMIN.1).await;
+        submit(&client, "form[action='/sign-in'] button").await;
+        client.goto(&workspace.url("/outbox")).await.unwrap();
+        let emails = client
+            .find(Locator::Id("emails"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(emails.contains("RR-2026-050"), "{emails}");
+        check(&client, "emails").await;
+        client.goto(&workspace.url("/users")).await.unwrap();
+        let accounts = client
+            .find(Locator::Id("accounts"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            accounts.contains(CASEWORKER.0) && accounts.contains("Never"),
+            "{accounts}"
+        );
+        check(&client, "users").await;
+        screenshot(&client, "users", 1280).await;
         client.close().await.unwrap();
     });
     assert!(
