@@ -86,6 +86,7 @@ fn main() {
         let claimer = Claimer::this_process(chrono::Duration::seconds(60));
         let delivery = Delivery {
             store: &store,
+            config: &config,
             renderer: &renderer,
             mailer: &mailer,
             admin: None,

@@ -21,6 +21,7 @@ trials!(
     a_relay_that_refuses_every_message_alike_keeps_them_queued,
     a_retry_after_a_run_already_sent_it_to_the_new_address_is_withdrawn,
     what_no_longer_holds_when_an_email_is_about_to_go_is_left_out,
+    a_queued_email_goes_to_the_recipient_the_config_names_when_it_is_sent,
     with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back,
     starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
@@ -506,6 +507,71 @@ fn what_no_longer_holds_when_an_email_is_about_to_go_is_left_out() {
     assert!(
         shown.contains("withdrawn") && shown.contains("was closed"),
         "{shown}"
+    );
+}
+
+fn a_queued_email_goes_to_the_recipient_the_config_names_when_it_is_sent() {
+    let (mailbox, port) = smtp_server();
+    let env = smtp_env(port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+    // Before the sending window opens on day 1, the run queues the agency letters.
+    let early = setup.run("2026-12-22T07:00");
+    assert!(early["run"]["queued"].as_i64().unwrap() >= 1, "{early}");
+    assert!(mailbox.received().is_empty());
+    // The police lead changes in the config before the window opens.
+    let (_fixed, config) = config_with_new_police_lead();
+    let at = [
+        "run",
+        "--once",
+        "--at",
+        "2026-12-22T09:00",
+        "--format",
+        "json",
+    ];
+    let run = setup.rrn_with(&config, &at);
+    assert!(run.status.success(), "{run:?}");
+    // The run planned the letter for the new lead (its key names them) and sent it; the letter
+    // queued for the old lead is re-addressed at delivery, finds that already carried, and is
+    // withdrawn: the old lead gets nothing, the new one exactly one.
+    let to: Vec<Vec<String>> = mailbox.received().into_iter().map(|(to, _)| to).collect();
+    let to_new = to
+        .iter()
+        .filter(|t| t.as_slice() == ["new-lead@police.example"])
+        .count();
+    assert_eq!(to_new, 1, "{to:?}");
+    let old = "safeguarding-lead@police.example";
+    assert!(!to.iter().flatten().any(|a| a == old), "{to:?}");
+    let shown = setup.rrn(&["case", "show", christmas::CASE]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("rrn delivery  withdrawn")
+            && shown.contains("a later email to new-lead@police.example already carried"),
+        "{shown}"
+    );
+    // Nothing more goes to either on the next run.
+    let before = mailbox.received().len();
+    let later = [
+        "run",
+        "--once",
+        "--at",
+        "2026-12-22T09:30",
+        "--format",
+        "json",
+    ];
+    let again = setup.rrn_with(&config, &later);
+    assert!(again.status.success(), "{again:?}");
+    let after: Vec<String> = mailbox
+        .received()
+        .into_iter()
+        .skip(before)
+        .flat_map(|(to, _)| to)
+        .collect();
+    assert!(
+        !after
+            .iter()
+            .any(|a| a == old || a == "new-lead@police.example"),
+        "{after:?}"
     );
 }
 

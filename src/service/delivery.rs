@@ -13,6 +13,7 @@ use lettre::message::Mailbox;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Config;
 use crate::domain::calendar::Calendar;
 use crate::domain::case::CaseRef;
 use crate::domain::plan::Email;
@@ -111,6 +112,9 @@ impl Claimer {
 /// Everything a delivery pass needs besides the time.
 pub struct Delivery<'a> {
     pub store: &'a Store,
+    /// Who holds each role now: an email whose recipient the config has changed since it was
+    /// queued goes to the new one.
+    pub config: &'a Config,
     pub renderer: &'a Renderer,
     pub mailer: &'a Mailer,
     pub admin: Option<&'a Mailbox>,
@@ -256,10 +260,11 @@ async fn deliver_one(
         mailer,
         admin,
         claimer,
+        config,
         ..
     } = *delivery;
     let rechecked;
-    let row = match recheck(store, row, &claimer.owner, clock()).await? {
+    let row = match recheck(store, config, row, &claimer.owner, clock()).await? {
         Rechecked::Holds => row,
         Rechecked::Fewer(fewer) => {
             rechecked = fewer;
@@ -331,6 +336,7 @@ enum Rechecked {
 /// a row whose body cannot be read fails at rendering, as before.
 async fn recheck(
     store: &Store,
+    config: &Config,
     row: &Claimed,
     owner: &str,
     now: DateTime<Utc>,
@@ -345,24 +351,116 @@ async fn recheck(
     let found = store.cases_now(&references).await?;
     let case_now = |reference: &str| found.get(reference).map(|(_, case)| case);
     let (kept, left_out) = email.still_holding(&case_now);
-    if left_out.is_empty() {
-        return Ok(Rechecked::Holds);
+    let changed = !left_out.is_empty();
+    let (row, email) = if !changed {
+        match kept {
+            Some(email) => (row.clone(), email),
+            None => return Ok(Rechecked::Holds),
+        }
+    } else {
+        let left_out: Vec<(Option<CaseId>, String)> = left_out
+            .into_iter()
+            .map(|(case, why)| (case.and_then(|c| found.get(&c).map(|(id, _)| *id)), why))
+            .collect();
+        let body = kept
+            .as_ref()
+            .map(|email| serde_json::to_string(email).expect("emails serialise"));
+        let ours = store
+            .record_recheck(row.id, owner, body.as_deref(), &left_out, now)
+            .await?;
+        match (kept, body) {
+            (Some(kept), Some(body)) if ours => (
+                Claimed {
+                    email: body,
+                    ..row.clone()
+                },
+                kept,
+            ),
+            _ => return Ok(Rechecked::Withdrawn),
+        }
+    };
+    match readdress(store, config, &row, email, owner, now).await? {
+        Some(readdressed) => Ok(readdressed),
+        None if changed => Ok(Rechecked::Fewer(row)),
+        None => Ok(Rechecked::Holds),
     }
-    let left_out: Vec<(Option<CaseId>, String)> = left_out
-        .into_iter()
-        .map(|(case, why)| (case.and_then(|c| found.get(&c).map(|(id, _)| *id)), why))
+}
+
+/// An email queued for someone the config no longer names in that capacity (the police lead
+/// changed, say) goes to the one it names now: re-keyed, without what the log already holds for
+/// them, the rest logged for them, with an entry in its cases' audit logs; `None` when its
+/// recipient is still the right one.
+async fn readdress(
+    store: &Store,
+    config: &Config,
+    row: &Claimed,
+    email: Email,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Rechecked>, StoreError> {
+    use crate::service::retry::{Retried, Then, readdress_row, readdressed_email};
+    let from = email.recipient.email.as_str().to_owned();
+    let Some(email) = readdressed_email(config, email) else {
+        return Ok(None);
+    };
+    let references: Vec<CaseRef> = email.items.iter().filter_map(|i| i.case.clone()).collect();
+    let mut tx = store.begin().await?;
+    let cases: Vec<CaseId> = tx
+        .case_ids(&references.iter().collect::<Vec<_>>())
+        .await?
+        .into_values()
+        .map(CaseId::from_row_id)
         .collect();
-    let body = kept.map(|email| serde_json::to_string(&email).expect("emails serialise"));
-    let ours = store
-        .record_recheck(row.id, owner, body.as_deref(), &left_out, now)
-        .await?;
-    Ok(match body {
-        Some(email) if ours => Rechecked::Fewer(Claimed {
-            email,
-            ..row.clone()
-        }),
-        _ => Rechecked::Withdrawn,
-    })
+    let actor = "rrn delivery";
+    let written = readdress_row(
+        &mut tx,
+        row.id,
+        email,
+        actor,
+        now,
+        Then::StayClaimed { owner },
+    )
+    .await?;
+    let (rechecked, detail) = match written {
+        None => {
+            tx.rollback().await?;
+            return Ok(Some(Rechecked::Withdrawn));
+        }
+        Some((Retried::Queued { to }, Some(body))) => {
+            let detail = format!(
+                "outbox row {} goes to {to} instead of {from}: the config names them now",
+                row.id
+            );
+            let claimed = Claimed {
+                recipient: to,
+                email: body,
+                ..row.clone()
+            };
+            (Rechecked::Fewer(claimed), ("readdressed", detail))
+        }
+        Some((Retried::Withdrawn { reason }, _)) => (
+            Rechecked::Withdrawn,
+            (
+                "withdrawn",
+                format!("outbox row {} withdrawn: {reason}", row.id),
+            ),
+        ),
+        // Queued without a body, or "not failed": not what re-addressing writes; send as is.
+        Some(_) => {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+    };
+    let cases: Vec<Option<CaseId>> = if cases.is_empty() {
+        vec![None]
+    } else {
+        cases.into_iter().map(Some).collect()
+    };
+    for case in cases {
+        tx.audit(case, now, actor, detail.0, &detail.1).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(rechecked))
 }
 
 /// Sends one message, unless the server was found unavailable earlier in the pass: asking a

@@ -150,6 +150,7 @@ impl Service {
     ) -> Result<DeliveryReport, ServiceError> {
         let delivery = Delivery {
             store,
+            config: &self.config,
             renderer: &self.renderer,
             mailer: &self.mailer,
             admin: self.admin.as_ref(),

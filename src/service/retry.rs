@@ -89,6 +89,12 @@ fn readdressed(config: &Config, row: &FailedRow) -> Option<Readdressed> {
         });
     }
     let email: Email = serde_json::from_str(&row.email).ok()?;
+    readdressed_email(config, email).map(Readdressed::Email)
+}
+
+/// `email` re-keyed for the person the config now names in its recipient's capacity; `None`
+/// when that is still its recipient (or the capacity has no holder now).
+pub(crate) fn readdressed_email(config: &Config, email: Email) -> Option<Email> {
     let contact: &Contact = match &email.recipient.role {
         Capacity::Role(role) => config.contacts.holder(*role)?,
         Capacity::AgencyLead(agency) => &config.agency(agency)?.lead,
@@ -103,11 +109,17 @@ fn readdressed(config: &Config, row: &FailedRow) -> Option<Readdressed> {
         name: contact.name.to_string(),
         email: contact.email.clone(),
     };
-    Some(Readdressed::Email(email.readdressed(to)))
+    Some(email.readdressed(to))
 }
 
-/// Queues `email` (re-keyed for its new recipient) as row `id`, without what the log already
-/// holds for that recipient, and logs the rest for it; withdraws the row when nothing is left.
+/// How a row re-addressed goes on: queued again (a retry), or still claimed by the sender
+/// about to send it (delivery's re-check).
+#[derive(Clone, Copy)]
+pub(crate) enum Then<'a> {
+    Requeue,
+    StayClaimed { owner: &'a str },
+}
+
 async fn requeue_email(
     tx: &mut Tx,
     id: i64,
@@ -115,6 +127,23 @@ async fn requeue_email(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Retried, StoreError> {
+    Ok(readdress_row(tx, id, email, actor, now, Then::Requeue)
+        .await?
+        .map_or(Retried::NotFailed, |(retried, _)| retried))
+}
+
+/// Writes `email` (re-keyed for its new recipient) as row `id`, without what the log already
+/// holds for that recipient, and logs the rest for it; withdraws the row when nothing is left.
+/// What was done, with the row's new body when it was kept; `None` when the row is no longer
+/// the claimer's (`Then::StayClaimed`).
+pub(crate) async fn readdress_row(
+    tx: &mut Tx,
+    id: i64,
+    email: Email,
+    actor: &str,
+    now: DateTime<Utc>,
+    then: Then<'_>,
+) -> Result<Option<(Retried, Option<String>)>, StoreError> {
     let references: Vec<&CaseRef> = email.items.iter().filter_map(|i| i.case.as_ref()).collect();
     let case_ids = tx.case_ids(&references).await?;
     let case_id = |case: Option<&CaseRef>| case.and_then(|c| case_ids.get(c.as_str()).copied());
@@ -127,11 +156,25 @@ async fn requeue_email(
     let to = email.recipient.email.as_str().to_owned();
     let Some(email) = email.without(&logged) else {
         let reason = format!("a later email to {to} already carried everything in it");
-        tx.withdraw(id, &reason).await?;
-        return Ok(Retried::Withdrawn { reason });
+        match then {
+            Then::Requeue => tx.withdraw(id, &reason).await?,
+            Then::StayClaimed { owner } => {
+                if !tx.withdraw_claimed(id, owner, &reason).await? {
+                    return Ok(None);
+                }
+            }
+        }
+        return Ok(Some((Retried::Withdrawn { reason }, None)));
     };
     let body = serde_json::to_string(&email).expect("emails serialise");
-    tx.requeue(id, &to, &body).await?;
+    match then {
+        Then::Requeue => tx.requeue(id, &to, &body).await?,
+        Then::StayClaimed { owner } => {
+            if !tx.readdress_claimed(id, owner, &to, &body).await? {
+                return Ok(None);
+            }
+        }
+    }
     let entries: Vec<LogEntry> = email
         .logged_keys()
         .into_iter()
@@ -144,5 +187,5 @@ async fn requeue_email(
         .collect();
     tx.log_for(id, &Batch::for_one_row(&entries), actor, now)
         .await?;
-    Ok(Retried::Queued { to })
+    Ok(Some((Retried::Queued { to }, Some(body))))
 }

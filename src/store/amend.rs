@@ -56,6 +56,52 @@ impl Tx {
         Ok(())
     }
 
+    /// Gives claimed row `id` a new recipient and body, if `owner` still holds it.
+    pub async fn readdress_claimed(
+        &mut self,
+        id: i64,
+        owner: &str,
+        recipient: &str,
+        email: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE outbox SET recipient = $3, email = $4 \
+                 WHERE id = $1 AND status = 'in_flight' AND claimed_by = $2",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(recipient)
+            .bind(email)
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
+    /// Withdraws claimed row `id` with the reason as its last error, if `owner` still holds it.
+    pub async fn withdraw_claimed(
+        &mut self,
+        id: i64,
+        owner: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(on_backend!(&mut self.0, conn, _PG => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'cancelled', last_error = $3, claimed_by = NULL, \
+                 lease_until = NULL WHERE id = $1 AND status = 'in_flight' AND claimed_by = $2",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(format!("withdrawn before sending: {reason}"))
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
     /// Takes row `id` out of the queue for good, with the reason as its last error.
     pub async fn withdraw(&mut self, id: i64, reason: &str) -> Result<(), StoreError> {
         on_backend!(&mut self.0, conn, _PG => {
