@@ -531,11 +531,9 @@ impl Browser {
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"]
             }),
         );
-        let _ = rustls::crypto::ring::default_provider().install_default();
         tokio::time::timeout(
             Duration::from_secs(60),
-            ClientBuilder::rustls()
-                .unwrap()
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
                 .capabilities(caps)
                 .connect(&format!("http://127.0.0.1:{}", self.port)),
         )
