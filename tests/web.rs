@@ -41,6 +41,10 @@ pub(crate) fn trials() -> Vec<Trial> {
         ),
     ];
     trials.push(crate::trial(
+        "web::an_admin_sets_a_new_password_and_the_old_one_stops_working".into(),
+        an_admin_sets_a_new_password_and_the_old_one_stops_working,
+    ));
+    trials.push(crate::trial(
         "web::the_last_admin_cannot_be_taken_away".into(),
         the_last_admin_cannot_be_taken_away,
     ));
@@ -1034,4 +1038,31 @@ fn the_last_admin_cannot_be_taken_away() {
     assert_eq!(status, 303);
     workspace.rrn(&["user", "role", ADMIN.0, "viewer", "--actor", "test"]);
     assert!(workspace.rrn(&["user", "list"]).contains("viewer"));
+}
+
+fn an_admin_sets_a_new_password_and_the_old_one_stops_working() {
+    let workspace = Workspace::start();
+    let viewer_cookie = sign_in(&workspace, VIEWER).unwrap();
+    let cookie = sign_in(&workspace, ADMIN).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/users", &cookie, "");
+    let token = csrf_token(&page);
+    let set = |password: &str| {
+        let form = form_encode(&[
+            ("csrf_token", &token),
+            ("action", "password"),
+            ("email", VIEWER.0),
+            ("password", password),
+        ]);
+        http(workspace.address, "POST", "/users", &cookie, &form)
+    };
+    let (status, _, page) = set("short");
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("at least 12"), "{page}");
+    let (status, head, _) = set("a brand new viewer passphrase");
+    assert_eq!(status, 303, "{head}");
+    // The viewer's session has ended, the old password no longer works, the new one does.
+    let (status, _, _) = http(workspace.address, "GET", "/", &viewer_cookie, "");
+    assert_eq!(status, 303);
+    assert!(sign_in(&workspace, VIEWER).is_err());
+    sign_in(&workspace, (VIEWER.0, "a brand new viewer passphrase")).expect("the new password");
 }

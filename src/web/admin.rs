@@ -284,6 +284,27 @@ pub(super) async fn change_user(
             )
         }
         "disable" => (accounts.disable(&form.email).await, "accounts", "disable"),
+        // An admin sets everyone's password but their own (another admin, or `rrn user
+        // reset-password`, sets that); setting one also enables a disabled account.
+        "password"
+            if form
+                .email
+                .trim()
+                .eq_ignore_ascii_case(signed_in.session.account.email.as_str()) =>
+        {
+            (
+                Err(CaseworkError::Refused(
+                    "Ask another admin to set your password".to_owned(),
+                )),
+                "accounts",
+                "password",
+            )
+        }
+        "password" => (
+            accounts.reset_password(&form.email, password()).await,
+            "accounts",
+            "password",
+        ),
         _ => (
             Err(CaseworkError::Refused("Choose what to change".to_owned())),
             "accounts",
