@@ -16,7 +16,7 @@ mod sessions;
 pub use accounts::{Accounts, MIN_PASSWORD_CHARS, check_password};
 pub use import::ImportRow;
 pub use opening::{MAX_AWARE_AGE_YEARS, Opening};
-pub use sessions::{Session, Sessions, SignInRefusal};
+pub use sessions::{Session, Sessions, SignInRefusal, random_token};
 
 use chrono::{DateTime, NaiveDate, Utc};
 

@@ -55,8 +55,8 @@ pub struct Sessions<'a> {
     pub limits: SessionLimits,
 }
 
-/// 32 random bytes as 64 hex digits.
-fn random_token() -> Result<String, CaseworkError> {
+/// 32 random bytes as 64 hex digits: a session id, a CSRF token, the sign-in form's token.
+pub fn random_token() -> Result<String, CaseworkError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| {
         CaseworkError::Refused(format!("the system's random number source failed: {e}"))

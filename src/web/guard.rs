@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::Workspace;
 use super::pages::Page;
-use crate::casework::Session;
+use crate::casework::{CaseworkError, Session, random_token};
 use crate::domain::account::Role;
 
 /// The session cookie's name; `__Host-` over TLS, so no other site or path can set it.
@@ -183,25 +183,19 @@ pub(super) async fn require(
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// The sign-in form's token: the one its cookie holds, or a new one.
-pub(super) fn sign_in_token(headers: &HeaderMap) -> (String, bool) {
+/// The sign-in form's token: the one its cookie holds, or a new one (`true`).
+pub(super) fn sign_in_token(headers: &HeaderMap) -> Result<(String, bool), CaseworkError> {
     match cookie(headers, SIGN_IN_COOKIE) {
         Some(token) if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            (token.to_owned(), false)
+            Ok((token.to_owned(), false))
         }
-        _ => (random_hex(), true),
+        _ => Ok((random_token()?, true)),
     }
 }
 
 /// Whether the sign-in form came with the token its cookie holds.
 pub(super) fn sign_in_token_matches(headers: &HeaderMap, given: &str) -> bool {
     cookie(headers, SIGN_IN_COOKIE).is_some_and(|expected| same_token(given, expected))
-}
-
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the system's random number source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The headers of every response: a strict Content-Security-Policy (no script at all), no

@@ -25,7 +25,10 @@ fn form_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let (token, new) = sign_in_token(headers);
+    let (token, new) = match sign_in_token(headers) {
+        Ok(token) => token,
+        Err(e) => return Page::failure(workspace, &e.to_string()),
+    };
     let mut response = Page::render(
         workspace,
         None,
