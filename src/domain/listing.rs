@@ -27,17 +27,37 @@ pub struct CaseLine {
     worst: Option<Status>,
 }
 
+/// The earliest deadline not yet met, with its milestone: what a listing shows as "next".
+pub fn next_deadline<'s, 't>(
+    states: &'s [MilestoneState<'t>],
+) -> Option<(NaiveDate, &'s MilestoneState<'t>)> {
+    states
+        .iter()
+        .filter(|s| !s.status.is_done())
+        .filter_map(|s| s.due.map(|due| (due, s)))
+        .min_by_key(|(due, _)| *due)
+}
+
+/// The most urgent status of a case's milestones (see [`Urgency`]).
+pub fn worst_status(states: &[MilestoneState]) -> Option<Status> {
+    states
+        .iter()
+        .map(|s| s.status)
+        .min_by_key(|s| Urgency::of(*s))
+}
+
+/// A listing's order among open cases: most urgent first, then by the next deadline.
+pub fn listing_order(
+    worst: Option<Status>,
+    next_due: Option<NaiveDate>,
+) -> (Urgency, Option<NaiveDate>) {
+    (worst.map(Urgency::of).unwrap_or(Urgency::LEAST), next_due)
+}
+
 impl CaseLine {
     pub fn new(case: &CaseOverview, states: &[MilestoneState]) -> Self {
-        let next = states
-            .iter()
-            .filter(|s| !s.status.is_done())
-            .filter_map(|s| s.due.map(|due| (due, s)))
-            .min_by_key(|(due, _)| *due);
-        let worst = states
-            .iter()
-            .map(|s| s.status)
-            .min_by_key(|s| Urgency::of(*s));
+        let next = next_deadline(states);
+        let worst = worst_status(states);
         let open = case.state.is_open();
         Self {
             reference: case.reference.clone(),
@@ -61,8 +81,7 @@ impl CaseLine {
             let key = |s: &CaseLine| {
                 (
                     !s.state.is_open(),
-                    s.worst.map(Urgency::of).unwrap_or(Urgency::LEAST),
-                    s.next_due,
+                    listing_order(s.worst, s.next_due),
                     s.reference.clone(),
                 )
             };

@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 
 use super::Workspace;
 use crate::domain::case::{CaseOverview, CaseRef, CaseState};
+use crate::domain::listing::{listing_order, next_deadline, worst_status};
 use crate::domain::timeline::{Status, evaluate};
 use crate::domain::urgency::Urgency;
 use crate::store::{StatusFilter, StoreError};
@@ -91,24 +92,14 @@ async fn evaluate_all(
         let states = evaluate(&workspace.timeline, &workspace.calendar, &case.facts, today)
             .unwrap_or_default();
         let open = case.state.is_open();
-        let next = states
-            .iter()
-            .filter(|s| !s.status.is_done())
-            .filter_map(|s| s.due.map(|due| (due, s)))
-            .min_by_key(|(due, _)| *due)
-            .filter(|_| open)
-            .map(|(due, s)| {
-                (
-                    index_of(s.id),
-                    s.agency.and_then(|a| agency_index(a.as_str())),
-                    due,
-                )
-            });
-        let worst = states
-            .iter()
-            .map(|s| s.status)
-            .min_by_key(|s| Urgency::of(*s))
-            .filter(|_| open);
+        let next = next_deadline(&states).filter(|_| open).map(|(due, s)| {
+            (
+                index_of(s.id),
+                s.agency.and_then(|a| agency_index(a.as_str())),
+                due,
+            )
+        });
+        let worst = worst_status(&states).filter(|_| open);
         let per_agency: Vec<_> = states.iter().filter(|s| s.agency.is_some()).collect();
         let returns = (!per_agency.is_empty()).then(|| {
             let done = per_agency.iter().filter(|s| s.status.is_done()).count();
@@ -159,10 +150,6 @@ async fn evaluate_all(
     Ok(rows)
 }
 
-fn sort_key(r: &Listed) -> (Urgency, Option<NaiveDate>, &CaseRef) {
-    (
-        r.worst.map(Urgency::of).unwrap_or(Urgency::LEAST),
-        r.next.map(|n| n.2),
-        &r.reference,
-    )
+fn sort_key(r: &Listed) -> ((Urgency, Option<NaiveDate>), &CaseRef) {
+    (listing_order(r.worst, r.next.map(|n| n.2)), &r.reference)
 }
