@@ -56,7 +56,6 @@ async fn outbox_page(
         Ok(rows) => rows,
         Err(e) => return Page::failure(workspace, &e.to_string()),
     };
-    let tz = workspace.config.partnership.timezone;
     let total = rows.len();
     let shown: Vec<_> = rows
         .iter()
@@ -64,7 +63,7 @@ async fn outbox_page(
         .map(|r| {
             context! {
                 id => r.id,
-                created => r.created_at.with_timezone(&tz).format("%-d %B %Y %H:%M").to_string(),
+                created => workspace.local_time(r.created_at),
                 case => r.case.clone(),
                 kind => kind_words(r.kind),
                 recipient => r.recipient.clone(),
@@ -187,7 +186,6 @@ async fn users_page(
         Ok(a) => a,
         Err(e) => return Page::failure(workspace, &e.to_string()),
     };
-    let tz = workspace.config.partnership.timezone;
     let rows: Vec<_> = accounts
         .iter()
         .map(|a| {
@@ -196,7 +194,7 @@ async fn users_page(
                 name => a.name.as_str(),
                 role => a.role.to_string(),
                 disabled => a.disabled,
-                last => a.last_sign_in_at.map(|t| t.with_timezone(&tz).format("%-d %B %Y %H:%M").to_string()),
+                last => a.last_sign_in_at.map(|t| workspace.local_time(t)),
             }
         })
         .collect();
@@ -230,6 +228,11 @@ pub(super) async fn change_user(
         })
     };
     let password = || SecretString::from(form.password.clone());
+    // Whether the admin is changing their own account.
+    let own = form
+        .email
+        .trim()
+        .eq_ignore_ascii_case(signed_in.session.account.email.as_str());
     let (result, field, done) = match form.action.as_str() {
         "add" => {
             let result = match role() {
@@ -248,20 +251,13 @@ pub(super) async fn change_user(
             };
             (result, field, "add")
         }
-        "role"
-            if form
-                .email
-                .trim()
-                .eq_ignore_ascii_case(signed_in.session.account.email.as_str()) =>
-        {
-            (
-                Err(CaseworkError::Refused(
-                    "You cannot change your own role: ask another admin".to_owned(),
-                )),
-                "accounts",
-                "role",
-            )
-        }
+        "role" if own => (
+            Err(CaseworkError::Refused(
+                "You cannot change your own role: ask another admin".to_owned(),
+            )),
+            "accounts",
+            "role",
+        ),
         "role" => {
             let result = match role() {
                 Ok(role) => accounts.set_role(&form.email, role).await,
@@ -269,37 +265,23 @@ pub(super) async fn change_user(
             };
             (result, "accounts", "role")
         }
-        "disable"
-            if form
-                .email
-                .trim()
-                .eq_ignore_ascii_case(signed_in.session.account.email.as_str()) =>
-        {
-            (
-                Err(CaseworkError::Refused(
-                    "You cannot disable your own account: ask another admin".to_owned(),
-                )),
-                "accounts",
-                "disable",
-            )
-        }
+        "disable" if own => (
+            Err(CaseworkError::Refused(
+                "You cannot disable your own account: ask another admin".to_owned(),
+            )),
+            "accounts",
+            "disable",
+        ),
         "disable" => (accounts.disable(&form.email).await, "accounts", "disable"),
         // An admin sets everyone's password but their own (another admin, or `rrn user
         // reset-password`, sets that); setting one also enables a disabled account.
-        "password"
-            if form
-                .email
-                .trim()
-                .eq_ignore_ascii_case(signed_in.session.account.email.as_str()) =>
-        {
-            (
-                Err(CaseworkError::Refused(
-                    "Ask another admin to set your password".to_owned(),
-                )),
-                "accounts",
-                "password",
-            )
-        }
+        "password" if own => (
+            Err(CaseworkError::Refused(
+                "Ask another admin to set your password".to_owned(),
+            )),
+            "accounts",
+            "password",
+        ),
         "password" => (
             accounts.reset_password(&form.email, password()).await,
             "accounts",

@@ -212,7 +212,7 @@ async fn case_page(
         .rev()
         .map(|a| {
             context! {
-                at => a.at.with_timezone(&workspace.config.partnership.timezone).format("%-d %B %Y %H:%M").to_string(),
+                at => workspace.local_time(a.at),
                 actor => escape_hidden(&a.actor).into_owned(),
                 action => escape_hidden(&a.action).into_owned(),
                 detail => escape_hidden(&a.detail).into_owned(),
@@ -223,7 +223,7 @@ async fn case_page(
         .iter()
         .map(|e| {
             context! {
-                created => e.created_at.with_timezone(&workspace.config.partnership.timezone).format("%-d %B %Y %H:%M").to_string(),
+                created => workspace.local_time(e.created_at),
                 kind => kind_words(e.kind),
                 recipient => e.recipient.clone(),
                 status => <&'static str>::from(e.status).replace('_', " "),

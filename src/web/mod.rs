@@ -76,6 +76,13 @@ impl Workspace {
         crate::service::moment::now(self.config.partnership.timezone).with_timezone(&Utc)
     }
 
+    /// An instant as the pages show it: "1 December 2026 17:09", in the partnership's zone.
+    fn local_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.config.partnership.timezone)
+            .format("%-d %B %Y %H:%M")
+            .to_string()
+    }
+
     fn today(&self, now: DateTime<Utc>) -> NaiveDate {
         now.with_timezone(&self.config.partnership.timezone)
             .date_naive()
