@@ -19,6 +19,7 @@ trials!(
     systemd_hears_ready_status_watchdog_and_stopping,
     a_notify_socket_nobody_reads_never_stalls_the_daemon,
     at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that,
+    a_run_over_many_cases_feeds_the_watchdog_between_pages,
 );
 
 const PASSWORD: &str = "s3cret-Daemon-Passw0rd";
@@ -446,6 +447,59 @@ fn a_notify_socket_nobody_reads_never_stalls_the_daemon() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The daemon pings the watchdog from the run's progress callback (and between messages of a
+/// delivery pass): a run over many cases calls it once a page, so a long run is not taken for a
+/// hung one, and a hung one stops calling it.
+fn a_run_over_many_cases_feeds_the_watchdog_between_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cases.csv");
+    let mut rows = String::from("reference,aware,day0,agencies\n");
+    for n in 1..=1_200 {
+        rows.push_str(&format!(
+            "RR-WD-{n:05},2026-11-16,2026-11-20,police;health\n"
+        ));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let setup = Setup::embedded(dir, vec![]);
+    let imported = setup.rrn(&[
+        "case",
+        "import",
+        csv.to_str().unwrap(),
+        "--at",
+        "2026-11-30",
+    ]);
+    assert!(imported.status.success(), "{imported:?}");
+
+    let config = rrn::config::Config::load_from(Some(&setup.config), &setup.env).unwrap();
+    let url = format!("sqlite://{}", setup.dir.path().join("rrn.db").display());
+    let service = rrn::service::Service::load(config, &setup.dir.path().join("maildir")).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let pings = std::sync::atomic::AtomicUsize::new(0);
+    let ping = || {
+        pings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let run = common::block_on(async {
+        let store = rrn::store::Store::connect(&url).await.unwrap();
+        rrn::service::evaluation::run_once(
+            &store,
+            &service.planner(),
+            service.today(now),
+            now,
+            false,
+            Some(&ping),
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(run.cases, 1_200);
+    // The first run replans whole histories, 500 cases a page: three pages, three pings.
+    let pages =
+        1_200usize.div_ceil(rrn::service::evaluation::WHOLE_HISTORY_CASES_PER_PAGE as usize);
+    assert!(pings.into_inner() >= pages, "fewer pings than pages");
 }
 
 fn at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that() {

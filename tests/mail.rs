@@ -18,10 +18,11 @@ trials!(
     every_email_carries_the_marking_threads_by_case_and_names_no_one_else,
     outside_the_sending_window_emails_wait_and_then_go,
     over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice,
-    a_relay_that_refuses_every_message_alike_keeps_them_queued,
+    a_relay_that_refuses_every_message_alike_keeps_them_queued_and_tells_the_admin_once,
     a_retry_after_a_run_already_sent_it_to_the_new_address_is_withdrawn,
     what_no_longer_holds_when_an_email_is_about_to_go_is_left_out,
     a_queued_email_goes_to_the_recipient_the_config_names_when_it_is_sent,
+    a_queued_email_whose_recipient_changed_is_readdressed_and_sent_to_the_new_one_once,
     with_the_smtp_server_down_emails_wait_and_are_delivered_once_it_is_back,
     starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
@@ -238,7 +239,7 @@ fn message_ids(received: &[(Vec<String>, String)]) -> Vec<String> {
         .collect()
 }
 
-fn a_relay_that_refuses_every_message_alike_keeps_them_queued() {
+fn a_relay_that_refuses_every_message_alike_keeps_them_queued_and_tells_the_admin_once() {
     let (mailbox, port) = smtp_server();
     for address in ADDRESSES {
         mailbox.answer(address, NO_MAILBOX); // 550, the same words for everyone
@@ -246,8 +247,21 @@ fn a_relay_that_refuses_every_message_alike_keeps_them_queued() {
     let env = smtp_env(port);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let setup = Setup::new(&env);
+    let relay_notices = || {
+        let output = setup.rrn(&["outbox", "list", "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["kind"] == "delivery_failure" && r["recipient"] == "service-desk@council.example"
+            })
+            .map(|r| r["status"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
 
-    // Nothing failed for good: the run ends as a success, every email waits for a retry.
+    // Nothing failed for good: the run ends as a success, every email waits for a retry, and
+    // so does the one notice to the admin contact (refused alike: the same fault).
     let first = setup.run("2026-12-22T09:00");
     let delivery = &first["delivery"];
     assert_eq!(
@@ -256,23 +270,48 @@ fn a_relay_that_refuses_every_message_alike_keeps_them_queued() {
             delivery["retrying"].as_i64(),
             delivery["failed"].as_i64()
         ),
-        (Some(0), Some(6), Some(0)),
+        (Some(0), Some(7), Some(0)),
         "{first}"
     );
+    assert_eq!(delivery["relay_fault_told"], true, "{first}");
     let why = delivery["unavailable"].as_str().unwrap_or_default();
     assert!(
         why.contains("refused all 6 messages") && why.contains("check the relay"),
         "{first}"
     );
     assert!(mailbox.received().is_empty());
+    assert_eq!(relay_notices(), ["pending"]);
 
-    // The relay is fixed: the retries go out, each once.
+    // Still refusing at the next attempt: told once, not once a pass.
+    let again = setup.run("2026-12-22T09:03");
+    assert_eq!(again["delivery"]["retrying"], 7, "{again}");
+    assert_eq!(again["delivery"]["relay_fault_told"], false, "{again}");
+    assert_eq!(relay_notices(), ["pending"]);
+
+    // The relay is fixed: the retries go out, each once, and the admin reads what happened.
     for address in ADDRESSES {
         mailbox.forget(address);
     }
-    let second = setup.run("2026-12-22T09:05");
-    assert_eq!(second["delivery"]["sent"], 6, "{second}");
-    assert_eq!(mailbox.received().len(), 6);
+    let second = setup.run("2026-12-22T09:10");
+    assert_eq!(second["delivery"]["sent"], 7, "{second}");
+    let received = mailbox.received();
+    assert_eq!(received.len(), 7);
+    let notice = received
+        .iter()
+        .find(|(to, _)| to.iter().any(|t| t == "service-desk@council.example"))
+        .map(|(_, message)| message)
+        .expect("the admin's notice");
+    let subject = header(notice, "Subject").unwrap_or_default();
+    assert!(
+        subject.starts_with("OFFICIAL-SENSITIVE") && subject.contains("relay refuses every email"),
+        "{subject}"
+    );
+    assert!(
+        notice.contains("6 emails to 6 different recipients"),
+        "{notice}"
+    );
+    assert!(notice.contains("550"), "{notice}");
+    assert_eq!(relay_notices(), ["sent"]);
 }
 
 fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice() {
@@ -573,6 +612,71 @@ fn a_queued_email_goes_to_the_recipient_the_config_names_when_it_is_sent() {
             .any(|a| a == old || a == "new-lead@police.example"),
         "{after:?}"
     );
+}
+
+fn a_queued_email_whose_recipient_changed_is_readdressed_and_sent_to_the_new_one_once() {
+    let (mailbox, port) = smtp_server();
+    let env = smtp_env(port);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let setup = Setup::new(&env);
+    // Before the sending window opens on day 1, the run queues the agency letters.
+    let early = setup.run("2026-12-22T07:00");
+    assert!(early["run"]["queued"].as_i64().unwrap() >= 1, "{early}");
+    // The police lead changes in the config, and the next thing that happens is a delivery
+    // pass with no run before it (the daemon's poll between two runs, after a reload).
+    let (_fixed, config) = config_with_new_police_lead();
+    let config = rrn::config::Config::load_from(Some(Path::new(&config)), &setup.env).unwrap();
+    let url = format!("sqlite://{}", setup.dir.path().join("rrn.db").display());
+    let service = rrn::service::Service::load(config, &setup.maildir()).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-22T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let delivery = common::block_on(async {
+        let store = rrn::store::Store::connect(&url).await.unwrap();
+        let claimer = rrn::service::delivery::Claimer::this_process(chrono::Duration::minutes(5));
+        service
+            .deliver(&store, &claimer, at, None, None)
+            .await
+            .unwrap()
+    });
+    assert_eq!(delivery.failed, 0, "{delivery:?}");
+    // The letter queued for the old lead went to the new one, once; the old one got nothing.
+    let to: Vec<Vec<String>> = mailbox.received().into_iter().map(|(to, _)| to).collect();
+    let new = "new-lead@police.example";
+    let old = "safeguarding-lead@police.example";
+    assert_eq!(
+        to.iter().filter(|t| t.as_slice() == [new]).count(),
+        1,
+        "{to:?}"
+    );
+    assert!(!to.iter().flatten().any(|a| a == old), "{to:?}");
+    let shown = setup.rrn(&["case", "show", christmas::CASE]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("rrn delivery  readdressed")
+            && shown.contains(&format!("goes to {new} instead of {old}")),
+        "{shown}"
+    );
+    // The re-addressed letter was logged for the new lead: the next run with the new config
+    // plans nothing more for them.
+    let later = [
+        "run",
+        "--once",
+        "--at",
+        "2026-12-22T09:30",
+        "--format",
+        "json",
+    ];
+    let before = mailbox.received().len();
+    let again = setup.rrn_with(&config_with_new_police_lead().1, &later);
+    assert!(again.status.success(), "{again:?}");
+    let after: Vec<String> = mailbox
+        .received()
+        .into_iter()
+        .skip(before)
+        .flat_map(|(to, _)| to)
+        .collect();
+    assert!(!after.iter().any(|a| a == old || a == new), "{after:?}");
 }
 
 /// The repository's config, copied with the police lead at `new-lead@police.example`: the

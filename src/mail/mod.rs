@@ -12,5 +12,5 @@ mod transport;
 
 pub use error::{MailError, SendError};
 pub use ids::id_part;
-pub use render::{FailureReport, Renderer, sample_email};
+pub use render::{FailureReport, RelayFault, Renderer, sample_email};
 pub use transport::Mailer;

@@ -19,7 +19,7 @@ use crate::domain::agency::AgencyId;
 use crate::domain::plan::{Capacity, Email, EmailKind};
 
 /// The templates each partnership can edit, with built-in copies of the shipped ones.
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 10] = [
     (
         "heartbeat.txt",
         include_str!("../../config/templates/heartbeat.txt"),
@@ -52,7 +52,18 @@ const TEMPLATES: [(&str, &str); 8] = [
         "delivery_failure.html",
         include_str!("../../config/templates/delivery_failure.html"),
     ),
+    (
+        "relay_fault.txt",
+        include_str!("../../config/templates/relay_fault.txt"),
+    ),
+    (
+        "relay_fault.html",
+        include_str!("../../config/templates/relay_fault.html"),
+    ),
 ];
+
+/// Templates a partnership's own folder may lack, having been copied before they existed.
+const ADDED_LATER: [&str; 2] = ["relay_fault.txt", "relay_fault.html"];
 
 #[derive(Serialize)]
 struct Person<'a> {
@@ -96,6 +107,17 @@ pub struct FailureReport {
     pub outbox_id: i64,
     pub recipient: String,
     pub error: String,
+    /// Set when the relay refused every message of a pass alike: the report is then about the
+    /// relay (`outbox_id` is the first of them), and the messages wait for a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_fault: Option<RelayFault>,
+}
+
+/// A relay that refuses every message alike: how many it refused, to how many recipients.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RelayFault {
+    pub refused: usize,
+    pub recipients: usize,
 }
 
 /// Renders planned emails into messages.
@@ -120,8 +142,18 @@ impl Renderer {
             let source = match &config.mail.templates {
                 Some(folder) => {
                     let path = folder.join(name);
-                    std::fs::read_to_string(&path)
-                        .map_err(|reason| MailError::ReadTemplate { path, reason })?
+                    match std::fs::read_to_string(&path) {
+                        Ok(source) => source,
+                        // A folder made before a kind of email was added has no template for
+                        // it: that kind uses the built-in one instead of stopping the service.
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::NotFound
+                                && ADDED_LATER.contains(&name) =>
+                        {
+                            builtin.to_owned()
+                        }
+                        Err(reason) => return Err(MailError::ReadTemplate { path, reason }),
+                    }
                 }
                 None => builtin.to_owned(),
             };
@@ -250,6 +282,19 @@ impl Renderer {
                 outbox_id: 1,
                 recipient: "someone@example.org".to_owned(),
                 error: "550 mailbox unavailable".to_owned(),
+                relay_fault: None,
+            }),
+        )?;
+        self.render_pair(
+            "relay_fault",
+            &self.failure_context(&FailureReport {
+                outbox_id: 1,
+                recipient: "someone@example.org".to_owned(),
+                error: "550 5.7.1 relaying denied".to_owned(),
+                relay_fault: Some(RelayFault {
+                    refused: 12,
+                    recipients: 4,
+                }),
             }),
         )?;
         Ok(())
@@ -354,11 +399,24 @@ impl Renderer {
         admin: &Mailbox,
         outbox_id: i64,
     ) -> Result<Message, MailError> {
-        let (text, html) = self.render_pair("delivery_failure", &self.failure_context(report))?;
-        let subject = clean(&format!(
-            "{} Rapid Review Notifier: an email could not be delivered (outbox {})",
-            self.marking, report.outbox_id
-        ));
+        let (template, subject) = match report.relay_fault {
+            None => (
+                "delivery_failure",
+                format!(
+                    "{} Rapid Review Notifier: an email could not be delivered (outbox {})",
+                    self.marking, report.outbox_id
+                ),
+            ),
+            Some(_) => (
+                "relay_fault",
+                format!(
+                    "{} Rapid Review Notifier: the mail relay refuses every email",
+                    self.marking
+                ),
+            ),
+        };
+        let (text, html) = self.render_pair(template, &self.failure_context(report))?;
+        let subject = clean(&subject);
         Message::builder()
             .from(self.from.clone())
             .reply_to(self.reply_to.clone())

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::domain::calendar::Calendar;
 use crate::domain::case::CaseRef;
 use crate::domain::plan::Email;
-use crate::mail::{FailureReport, MailError, Mailer, Renderer, SendError};
+use crate::mail::{FailureReport, MailError, Mailer, RelayFault, Renderer, SendError};
 use crate::store::{CaseId, Claimed, OutboxKind, Store, StoreError};
 
 /// How many rows one claim takes.
@@ -76,6 +76,12 @@ pub struct DeliveryReport {
     /// the timeout), when it was: every message after that one in the pass was left to retry
     /// without being tried.
     pub unavailable: Option<String>,
+    /// True when this pass found the relay refusing every email alike and queued the admin's
+    /// notice of it (once per fault: see `Store::queue_relay_fault_notice`).
+    pub relay_fault_told: bool,
+    /// The reply of a relay fault found earlier in the pass.
+    #[serde(skip)]
+    pub(crate) relay_reply: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,16 +224,35 @@ async fn settle_refused(
         .iter()
         .map(|(row, _)| row.recipient.as_str())
         .collect();
-    let relay_fault = report.sent == 0
-        && recipients.len() >= 2
-        && refused.windows(2).all(|pair| pair[0].1 == pair[1].1);
-    if relay_fault {
-        let reply = &refused[0].1;
+    let alike = refused.windows(2).all(|pair| pair[0].1 == pair[1].1);
+    // A later batch of the same pass (the admin's notice, say) refused with the same reply is
+    // the same fault.
+    let same_fault = report.relay_reply.is_some()
+        && refused.first().map(|(_, reply)| reply) == report.relay_reply.as_ref();
+    let relay_fault = report.sent == 0 && alike && (recipients.len() >= 2 || same_fault);
+    if relay_fault && !same_fault {
+        let (first, reply) = &refused[0];
+        report.relay_reply = Some(reply.clone());
         report.unavailable = Some(format!(
             "the mail relay refused all {} messages of the pass with the same reply ({reply}): \
              they stay queued and are retried; check the relay's settings",
             refused.len()
         ));
+        if let Some(admin) = admin {
+            let notice = FailureReport {
+                outbox_id: first.id,
+                recipient: first.recipient.clone(),
+                error: reply.clone(),
+                relay_fault: Some(RelayFault {
+                    refused: refused.len(),
+                    recipients: recipients.len(),
+                }),
+            };
+            let notice = serde_json::to_string(&notice).expect("serialises");
+            report.relay_fault_told |= store
+                .queue_relay_fault_notice(admin.email.as_ref(), &notice, now)
+                .await?;
+        }
     }
     for (row, error) in &refused {
         match relay_fault
@@ -264,18 +289,18 @@ async fn deliver_one(
         ..
     } = *delivery;
     let rechecked;
-    let row = match recheck(store, config, row, &claimer.owner, clock()).await? {
-        Rechecked::Holds => row,
-        Rechecked::Fewer(fewer) => {
+    let (row, email) = match recheck(store, config, row, &claimer.owner, clock()).await? {
+        Rechecked::Holds(email) => (row, email),
+        Rechecked::Fewer(fewer, email) => {
             rechecked = fewer;
-            &rechecked
+            (&rechecked, Some(email))
         }
         Rechecked::Withdrawn => {
             report.withdrawn += 1;
             return Ok(None);
         }
     };
-    match render(renderer, admin, row) {
+    match render(renderer, admin, row, email.as_ref()) {
         Err(e) => {
             fail(
                 store,
@@ -320,12 +345,14 @@ async fn deliver_one(
     Ok(None)
 }
 
-/// A claimed row after its re-check.
+/// A claimed row after its re-check, with its email as parsed for the re-check (so it is
+/// parsed once per send).
 enum Rechecked {
-    /// Everything in it still holds.
-    Holds,
-    /// Some items no longer hold: the row without them.
-    Fewer(Claimed),
+    /// Everything in it still holds; the email, unless the row is a failure report or its body
+    /// cannot be read (which rendering then reports).
+    Holds(Option<Email>),
+    /// Some items no longer hold, or it goes to someone else now: the row as rewritten.
+    Fewer(Claimed, Email),
     /// Nothing in it holds any more, or the row is no longer this claimer's: not sent.
     Withdrawn,
 }
@@ -342,10 +369,10 @@ async fn recheck(
     now: DateTime<Utc>,
 ) -> Result<Rechecked, StoreError> {
     if row.kind == OutboxKind::DeliveryFailure {
-        return Ok(Rechecked::Holds);
+        return Ok(Rechecked::Holds(None));
     }
     let Ok(email) = serde_json::from_str::<Email>(&row.email) else {
-        return Ok(Rechecked::Holds);
+        return Ok(Rechecked::Holds(None));
     };
     let references: Vec<&CaseRef> = email.items.iter().filter_map(|i| i.case.as_ref()).collect();
     let found = store.cases_now(&references).await?;
@@ -355,7 +382,7 @@ async fn recheck(
     let (row, email) = if !changed {
         match kept {
             Some(email) => (row.clone(), email),
-            None => return Ok(Rechecked::Holds),
+            None => return Ok(Rechecked::Holds(None)),
         }
     } else {
         let left_out: Vec<(Option<CaseId>, String)> = left_out
@@ -379,10 +406,10 @@ async fn recheck(
             _ => return Ok(Rechecked::Withdrawn),
         }
     };
-    match readdress(store, config, &row, email, owner, now).await? {
+    match readdress(store, config, &row, &email, owner, now).await? {
         Some(readdressed) => Ok(readdressed),
-        None if changed => Ok(Rechecked::Fewer(row)),
-        None => Ok(Rechecked::Holds),
+        None if changed => Ok(Rechecked::Fewer(row, email)),
+        None => Ok(Rechecked::Holds(Some(email))),
     }
 }
 
@@ -394,13 +421,13 @@ async fn readdress(
     store: &Store,
     config: &Config,
     row: &Claimed,
-    email: Email,
+    email: &Email,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Rechecked>, StoreError> {
     use crate::service::retry::{Retried, Then, readdress_row, readdressed_email};
     let from = email.recipient.email.as_str().to_owned();
-    let Some(email) = readdressed_email(config, email) else {
+    let Some(email) = readdressed_email(config, email.clone()) else {
         return Ok(None);
     };
     let references: Vec<CaseRef> = email.items.iter().filter_map(|i| i.case.clone()).collect();
@@ -426,7 +453,7 @@ async fn readdress(
             tx.rollback().await?;
             return Ok(Some(Rechecked::Withdrawn));
         }
-        Some((Retried::Queued { to }, Some(body))) => {
+        Some((Retried::Queued { to }, Some((body, email)))) => {
             let detail = format!(
                 "outbox row {} goes to {to} instead of {from}: the config names them now",
                 row.id
@@ -436,7 +463,7 @@ async fn readdress(
                 email: body,
                 ..row.clone()
             };
-            (Rechecked::Fewer(claimed), ("readdressed", detail))
+            (Rechecked::Fewer(claimed, email), ("readdressed", detail))
         }
         Some((Retried::Withdrawn { reason }, _)) => (
             Rechecked::Withdrawn,
@@ -491,30 +518,37 @@ fn render(
     renderer: &Renderer,
     admin: Option<&Mailbox>,
     row: &Claimed,
+    email: Option<&Email>,
 ) -> Result<lettre::Message, MailError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(renderer, admin, row)))
-        .unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no reason given".to_owned());
-            Err(MailError::Message(format!(
-                "building the message failed inside lettre: {why}"
-            )))
-        })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build(renderer, admin, row, email)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no reason given".to_owned());
+        Err(MailError::Message(format!(
+            "building the message failed inside lettre: {why}"
+        )))
+    })
 }
 
+/// The message for a row; `email` is its body as the re-check parsed it, when it did.
 fn build(
     renderer: &Renderer,
     admin: Option<&Mailbox>,
     row: &Claimed,
+    email: Option<&Email>,
 ) -> Result<lettre::Message, MailError> {
     if row.kind == OutboxKind::DeliveryFailure {
         let report: FailureReport = serde_json::from_str(&row.email)
             .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
         let admin = admin.ok_or_else(|| MailError::Message("no admin contact".to_owned()))?;
         renderer.render_failure(&report, admin, row.id)
+    } else if let Some(email) = email {
+        renderer.render(email, row.id)
     } else {
         let email: Email = serde_json::from_str(&row.email)
             .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
@@ -538,6 +572,7 @@ async fn fail(
                 outbox_id: row.id,
                 recipient: row.recipient.clone(),
                 error: error.to_owned(),
+                relay_fault: None,
             };
             Some((
                 admin.email.to_string(),

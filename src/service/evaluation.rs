@@ -381,11 +381,16 @@ pub async fn run_once(
     today: NaiveDate,
     now: DateTime<Utc>,
     heartbeat: bool,
+    progress: Option<&(dyn Fn() + Send + Sync)>,
 ) -> Result<RunReport, StoreError> {
     let (mut queued, mut skipped) = (0, 0);
     // Emails left with nothing once keys found logged at write time were taken out.
     let withdrawn = AtomicUsize::new(0);
     let (decided, prepared) = plan_pages(store, planner, today, heartbeat, |page| {
+        // The daemon's watchdog ping: a run over many cases is not taken for a hung one.
+        if let Some(progress) = progress {
+            progress();
+        }
         let (emails, skips) = group_owned(page.decisions);
         queued += emails.len();
         skipped += skips.len();

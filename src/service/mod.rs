@@ -133,6 +133,7 @@ impl Service {
             self.today(now),
             now,
             self.config.mail.heartbeat,
+            None,
         )
         .await?;
         let delivery = self.deliver(store, claimer, now, stop, None).await?;

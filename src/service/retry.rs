@@ -134,7 +134,7 @@ async fn requeue_email(
 
 /// Writes `email` (re-keyed for its new recipient) as row `id`, without what the log already
 /// holds for that recipient, and logs the rest for it; withdraws the row when nothing is left.
-/// What was done, with the row's new body when it was kept; `None` when the row is no longer
+/// What was done, with the row's new body (as stored and as parsed) when it was kept; `None` when the row is no longer
 /// the claimer's (`Then::StayClaimed`).
 pub(crate) async fn readdress_row(
     tx: &mut Tx,
@@ -143,7 +143,7 @@ pub(crate) async fn readdress_row(
     actor: &str,
     now: DateTime<Utc>,
     then: Then<'_>,
-) -> Result<Option<(Retried, Option<String>)>, StoreError> {
+) -> Result<Option<(Retried, Option<(String, Email)>)>, StoreError> {
     let references: Vec<&CaseRef> = email.items.iter().filter_map(|i| i.case.as_ref()).collect();
     let case_ids = tx.case_ids(&references).await?;
     let case_id = |case: Option<&CaseRef>| case.and_then(|c| case_ids.get(c.as_str()).copied());
@@ -187,5 +187,5 @@ pub(crate) async fn readdress_row(
         .collect();
     tx.log_for(id, &Batch::for_one_row(&entries), actor, now)
         .await?;
-    Ok(Some((Retried::Queued { to }, Some(body))))
+    Ok(Some((Retried::Queued { to }, Some((body, email)))))
 }

@@ -429,6 +429,39 @@ impl Store {
         tx.commit().await
     }
 
+    /// Queues the admin's notice that the relay refuses every email, unless one was queued
+    /// since the last email went out: told once per fault, however many passes it lasts, and
+    /// across restarts. Whether it was queued.
+    pub async fn queue_relay_fault_notice(
+        &self,
+        admin: &str,
+        report: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let queued = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query(
+                "INSERT INTO outbox (created_at, case_id, kind, recipient, email, status, \
+                 next_attempt_at) SELECT $1, NULL, $4, $2, $3, 'pending', $1 \
+                 WHERE NOT EXISTS (SELECT 1 FROM outbox notice \
+                   WHERE notice.kind = $4 AND notice.case_id IS NULL \
+                   AND notice.email LIKE '%\"relay_fault\"%' \
+                   AND NOT EXISTS (SELECT 1 FROM outbox since WHERE since.status = 'sent' \
+                     AND since.kind <> $4 AND since.sent_at > notice.created_at))",
+            )
+            .bind(now)
+            .bind(admin)
+            .bind(report)
+            .bind(OutboxKind::DeliveryFailure.as_str())
+            .execute(&mut **conn)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        tx.commit().await?;
+        Ok(queued)
+    }
+
     /// `rrn outbox cancel ID`: a pending, failed or abandoned row is never sent, and the audit log
     /// says who cancelled it, in one transaction. A row a live sender holds (its lease has not
     /// lapsed by `now`) is left alone: it may be on the wire.

@@ -375,8 +375,10 @@ impl Daemon {
         {
             let planner = service.planner();
             let today = service.today(now);
+            let ping = watchdog_ping;
+            let heartbeat = service.config.mail.heartbeat;
             let run = tokio::select! {
-                run = run_once(store, &planner, today, now, service.config.mail.heartbeat) => run?,
+                run = run_once(store, &planner, today, now, heartbeat, Some(&ping)) => run?,
                 // Planning stops at once: its transaction rolls back, and the next start redoes it.
                 _ = stop.cancelled() => return Ok(None),
             };
@@ -409,11 +411,7 @@ impl Daemon {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<DeliveryReport>> {
         // A long pass keeps the watchdog fed between messages.
-        let ping = || {
-            if watchdog_interval().is_some() {
-                let _ = notify(&[sd_notify::NotifyState::Watchdog]);
-            }
-        };
+        let ping = watchdog_ping;
         let delivery =
             self.service
                 .deliver(&self.store, &self.claimer, now, Some(stop), Some(&ping));
@@ -431,6 +429,12 @@ impl Daemon {
         if let Some(reason) = &delivery.unavailable {
             warn!("the mail server is unavailable, emails wait for a retry: {reason}");
         }
+        if delivery.relay_fault_told {
+            error!(
+                "the mail relay refuses every email alike: the admin contact is told once (an \
+                 email queued like the others), until an email goes out again"
+            );
+        }
         if delivery.sent + delivery.retrying + delivery.failed > 0 || delivery.released > 0 {
             info!(
                 sent = delivery.sent,
@@ -441,6 +445,15 @@ impl Daemon {
             );
         }
         Ok(Some(delivery))
+    }
+}
+
+/// Feeds the systemd watchdog, when one is set: called between pages of a run and between
+/// messages of a delivery pass, so a long one is not taken for a hung one (a hung one stops
+/// calling it).
+fn watchdog_ping() {
+    if watchdog_interval().is_some() {
+        let _ = notify(&[sd_notify::NotifyState::Watchdog]);
     }
 }
 
