@@ -45,6 +45,10 @@ pub(crate) fn trials() -> Vec<Trial> {
         an_admin_sets_a_new_password_and_the_old_one_stops_working,
     ));
     trials.push(crate::trial(
+        "web::with_a_certificate_it_serves_https_with_secure_cookies_and_a_silent_client_holds_up_no_one".into(),
+        with_a_certificate_it_serves_https_with_secure_cookies_and_a_silent_client_holds_up_no_one,
+    ));
+    trials.push(crate::trial(
         "web::the_last_admin_cannot_be_taken_away".into(),
         the_last_admin_cannot_be_taken_away,
     ));
@@ -103,7 +107,11 @@ struct Workspace {
 
 impl Workspace {
     fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_with(tempfile::tempdir().unwrap(), &[])
+    }
+
+    /// `rrn web` on a new database in `dir`, with `extra` variables for it alone.
+    fn start_with(dir: tempfile::TempDir, extra: &[(String, String)]) -> Self {
         let env = vec![
             (
                 "RRN_DATABASE__URL".to_owned(),
@@ -117,6 +125,7 @@ impl Workspace {
         ];
         let mut workspace_env = env.clone();
         workspace_env.push(("RRN_WEB__IDLE_TIMEOUT_MINUTES".to_owned(), "30".to_owned()));
+        workspace_env.extend(extra.iter().cloned());
         let add = |(email, password): (&str, &str), name: &str, role: &str| {
             let file = dir.path().join(format!("{role}.password"));
             std::fs::write(&file, password).unwrap();
@@ -140,7 +149,7 @@ impl Workspace {
         add(VIEWER, "Val Viewer", "viewer");
         add(ADMIN, "Ada Admin", "admin");
         let mut child = rrn_command()
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(workspace_env.iter().map(|(k, v)| (k, v)))
             .args(["--config", CONFIG, "web", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -151,7 +160,7 @@ impl Workspace {
             .read_line(&mut first)
             .unwrap();
         let address = first
-            .split("http://")
+            .split("://")
             .nth(1)
             .and_then(|rest| rest.trim().trim_end_matches('/').parse().ok())
             .unwrap_or_else(|| panic!("rrn web said: {first:?}"));
@@ -250,6 +259,118 @@ fn http(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, head.to_owned(), body.to_owned())
+}
+
+/// One HTTPS request on loopback, trusting only `ca`, with a bound on every wait.
+fn https(
+    address: SocketAddr,
+    ca: &std::path::Path,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: &str,
+) -> (u16, String, String) {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::IpAddress(address.ip().into());
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut stream = rustls::StreamOwned::new(connection, tcp);
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    // The server closes without a TLS close_notify at times: what arrived is the response.
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn with_a_certificate_it_serves_https_with_secure_cookies_and_a_silent_client_holds_up_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = crate::common::PrivateCa::new(dir.path());
+    let extra = [
+        (
+            "RRN_WEB__TLS_CERT".to_owned(),
+            ca.cert.display().to_string(),
+        ),
+        ("RRN_WEB__TLS_KEY".to_owned(), ca.key.display().to_string()),
+    ];
+    let workspace = Workspace::start_with(dir, &extra);
+    // A client that connects and never starts its handshake.
+    let _silent = TcpStream::connect_timeout(&workspace.address, Duration::from_secs(5)).unwrap();
+
+    let (status, head, page) = https(workspace.address, &ca.ca, "GET", "/sign-in", "", "");
+    assert_eq!(status, 200, "{head}");
+    let form_cookie = set_cookie(&head, "rrn_sign_in").expect("the sign-in form's cookie");
+    assert!(
+        head.lines()
+            .any(|l| l.starts_with("set-cookie: rrn_sign_in=") && l.ends_with("; Secure")),
+        "{head}"
+    );
+    let form = form_encode(&[
+        ("csrf_token", &csrf_token(&page)),
+        ("email", CASEWORKER.0),
+        ("password", CASEWORKER.1),
+    ]);
+    let (status, head, _) = https(
+        workspace.address,
+        &ca.ca,
+        "POST",
+        "/sign-in",
+        &form_cookie,
+        &form,
+    );
+    assert_eq!(status, 303, "{head}");
+    // Over TLS the session cookie is `__Host-` and `Secure`: no other site or path can set it.
+    let line = head
+        .lines()
+        .find(|l| l.starts_with("set-cookie: __Host-rrn_session="))
+        .unwrap_or_else(|| panic!("{head}"));
+    assert!(
+        line.contains("Secure") && line.contains("HttpOnly") && line.contains("SameSite=Strict"),
+        "{line}"
+    );
+    let session = set_cookie(&head, "__Host-rrn_session").unwrap();
+    let (status, _, page) = https(workspace.address, &ca.ca, "GET", "/", &session, "");
+    assert_eq!(status, 200);
+    assert!(page.contains("Casey Worker"), "{page}");
+
+    // Plain HTTP to the HTTPS port gets no page.
+    let mut plain = TcpStream::connect_timeout(&workspace.address, Duration::from_secs(5)).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    plain
+        .write_all(b"GET /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("Sign in"),
+        "a page went out in clear text"
+    );
 }
 
 /// The value of `name="csrf_token"` in a page.

@@ -53,11 +53,13 @@ pub(super) fn run(
             Some(_) => Some(seed_demo(&store, &loaded).await?),
             None => None,
         };
+        let tls = crate::web::tls::acceptor(&loaded.config.web).map_err(|e| CliError::Usage(e.into()))?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} (give another with --listen ADDR)"))?;
         let address = listener.local_addr().context("the listening address")?;
-        let mut text = format!("rrn web: the workspace is at http://{address}/\n");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let mut text = format!("rrn web: the workspace is at {scheme}://{address}/\n");
         if let Some((email, password)) = &demo_sign_in {
             text.push_str(&format!(
                 "sign in as {email} with the password {password}\n(a throwaway database: it is deleted when you stop this with Ctrl-C)\n"
@@ -82,7 +84,7 @@ pub(super) fn run(
             }
             on_signal.cancel();
         });
-        crate::web::serve(workspace, listener, stop)
+        crate::web::serve(workspace, listener, tls, stop)
             .await
             .context("serving the workspace")?;
         Ok::<_, CliError>(())

@@ -211,7 +211,11 @@ impl Config {
             service: raw.service,
             contacts: raw.contacts,
             agencies,
-            web: raw.web,
+            web: WebSection {
+                tls_cert: resolve(raw.web.tls_cert),
+                tls_key: resolve(raw.web.tls_key),
+                ..raw.web
+            },
         })
     }
 

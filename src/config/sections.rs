@@ -289,6 +289,11 @@ pub struct WebSection {
     pub absolute_timeout_minutes: u32,
     /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS directly: the certificate chain (PEM), and its private key (PEM). The key
+    /// may instead come as the systemd credential `web-tls-key`, so the file can stay
+    /// root-only; both are relative to the config file's folder.
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Default for WebSection {
@@ -298,6 +303,8 @@ impl Default for WebSection {
             idle_timeout_minutes: 30,
             absolute_timeout_minutes: 12 * 60,
             trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

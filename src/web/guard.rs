@@ -15,6 +15,7 @@ use sha2::{Digest as _, Sha256};
 use super::Workspace;
 use super::pages::Page;
 use crate::casework::{CaseworkError, Session, random_token};
+use crate::config::WebSection;
 use crate::domain::account::Role;
 
 /// The session cookie's name; `__Host-` over TLS, so no other site or path can set it.
@@ -31,6 +32,29 @@ pub(super) struct SignedIn {
     pub session: Session,
 }
 
+/// The client's address as the connection gives it (before any proxy's headers), over plain
+/// TCP or TLS alike.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Peer(pub SocketAddr);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, super::tls::TlsListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, super::tls::TlsListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
 /// How the request reached us: over TLS (directly or through a trusted proxy), and from where.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Origin {
@@ -39,9 +63,17 @@ pub(super) struct Origin {
 }
 
 impl Origin {
-    /// `X-Forwarded-*` count only from the proxies `[web] trusted_proxies` names.
-    pub(super) fn of(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> Self {
+    /// Over TLS when the workspace serves HTTPS itself (`[web] tls_cert`); otherwise
+    /// `X-Forwarded-*` count, only from the proxies `[web] trusted_proxies` names.
+    pub(super) fn of(peer: SocketAddr, headers: &HeaderMap, web: &WebSection) -> Self {
         let peer_ip = peer.ip();
+        if web.tls_cert.is_some() {
+            return Self {
+                tls: true,
+                client: peer_ip,
+            };
+        }
+        let trusted: &[IpAddr] = &web.trusted_proxies;
         if !trusted.contains(&peer_ip) {
             return Self {
                 tls: false,
@@ -114,15 +146,11 @@ fn form_token(body: &[u8]) -> Option<String> {
 /// only reads, only with the session's CSRF token in its form. Nothing else decides this.
 pub(super) async fn require(
     State((workspace, role)): State<(Arc<Workspace>, Role)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     request: Request,
     next: Next,
 ) -> Response {
-    let origin = Origin::of(
-        peer,
-        request.headers(),
-        &workspace.config.web.trusted_proxies,
-    );
+    let origin = Origin::of(peer, request.headers(), &workspace.config.web);
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
     let token = cookie(request.headers(), origin.session_cookie_name()).map(str::to_owned);
     let now = workspace.now();

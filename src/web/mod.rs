@@ -16,9 +16,9 @@ mod listing;
 mod pages;
 mod sign_in;
 mod tags;
+pub mod tls;
 mod words;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -151,10 +151,21 @@ fn tower_http_limit() -> axum::extract::DefaultBodyLimit {
 pub async fn serve(
     workspace: Arc<Workspace>,
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = router(workspace).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+    let app = router(workspace).into_make_service_with_connect_info::<guard::Peer>();
+    let stopped = async move { stop.cancelled().await };
+    match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+        Some(acceptor) => {
+            axum::serve(tls::TlsListener::new(listener, acceptor)?, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+    }
 }

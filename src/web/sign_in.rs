@@ -1,6 +1,5 @@
 //! Signing in (`/sign-in`) and out (`/sign-out`).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -14,7 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::Workspace;
-use super::guard::{Origin, SignedIn, sign_in_token, sign_in_token_matches};
+use super::guard::{Origin, Peer, SignedIn, sign_in_token, sign_in_token_matches};
 use super::pages::Page;
 
 fn form_page(
@@ -46,10 +45,10 @@ fn form_page(
 
 pub(super) async fn form(
     State(workspace): State<Arc<Workspace>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
-    let origin = Origin::of(peer, &headers, &workspace.config.web.trusted_proxies);
+    let origin = Origin::of(peer, &headers, &workspace.config.web);
     form_page(&workspace, origin, &headers, "", None, StatusCode::OK)
 }
 
@@ -65,11 +64,11 @@ pub(super) struct SignInForm {
 
 pub(super) async fn submit(
     State(workspace): State<Arc<Workspace>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let origin = Origin::of(peer, &headers, &workspace.config.web.trusted_proxies);
+    let origin = Origin::of(peer, &headers, &workspace.config.web);
     if !sign_in_token_matches(&headers, &form.csrf_token) {
         return form_page(
             &workspace,
