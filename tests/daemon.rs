@@ -20,6 +20,7 @@ trials!(
     a_notify_socket_nobody_reads_never_stalls_the_daemon,
     at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that,
     a_run_over_many_cases_feeds_the_watchdog_between_pages,
+    after_each_run_the_database_file_holds_it_without_its_write_ahead_log,
 );
 
 const PASSWORD: &str = "s3cret-Daemon-Passw0rd";
@@ -356,6 +357,51 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
     assert!(!log.contains('@') || !log.contains(".example"), "{log}");
 }
 
+/// The write-ahead log is checkpointed after each run: a copy of the main file alone (a backup
+/// that left the `-wal` out, a log deleted by hand) still holds the case and the run.
+fn after_each_run_the_database_file_holds_it_without_its_write_ahead_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup::embedded(dir, vec![("RRN_SCHEDULE__POLL_SECONDS", "1".to_owned())]);
+    let mut daemon = setup.start("checkpoint");
+    wait_for("the first run", Duration::from_secs(20), || {
+        daemon.log().contains("evaluated")
+    });
+    let today = chrono::Utc::now().date_naive().to_string();
+    let opened = setup.rrn(&[
+        "case",
+        "open",
+        "RR-2026-401",
+        "--aware",
+        &today,
+        "--agency",
+        "police",
+    ]);
+    assert!(opened.status.success(), "{opened:?}");
+    wait_for("the run for the new case", Duration::from_secs(20), || {
+        daemon.log().matches("evaluated").count() >= 2
+    });
+    // Copied while the daemon still runs, without the -wal file beside it.
+    let copy = setup.dir.path().join("copy.db");
+    std::fs::copy(setup.dir.path().join("rrn.db"), &copy).unwrap();
+    let copied = rrn_command()
+        .env("RRN_DATABASE__URL", format!("sqlite://{}", copy.display()))
+        .args([
+            "--config",
+            common::CONFIG,
+            "case",
+            "list",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(copied.status.success(), "{copied:?}");
+    let listed = String::from_utf8_lossy(&copied.stdout);
+    assert!(listed.contains("RR-2026-401"), "{listed}");
+    daemon.signal("TERM");
+    assert!(daemon.child.wait().unwrap().success());
+}
+
 fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let setup = Setup::embedded(dir, vec![("RRN_SERVICE__LOG_FORMAT", "json".to_owned())]);
@@ -505,9 +551,10 @@ fn a_run_over_many_cases_feeds_the_watchdog_between_pages() {
 fn at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that() {
     let dir = tempfile::tempdir().unwrap();
     let setup = Setup::embedded(dir, vec![]);
-    // The last run was a week ago: at least one weekday 08:00 and 13:00 passed since.
-    let week_ago = (chrono::Utc::now() - chrono::Duration::days(7)).date_naive();
-    let once = setup.rrn(&["run", "--once", "--at", &format!("{week_ago}T07:00")]);
+    // The last run was four days ago: at least one weekday 08:00 passed since (and less than
+    // the week after which a restart asks a person to confirm the clock).
+    let days_ago = (chrono::Utc::now() - chrono::Duration::days(4)).date_naive();
+    let once = setup.rrn(&["run", "--once", "--at", &format!("{days_ago}T07:00")]);
     assert!(once.status.success(), "{once:?}");
     let mut daemon = setup.start("catch-up");
     wait_for("the catch-up run", Duration::from_secs(20), || {
@@ -610,7 +657,8 @@ fn a_daemon_whose_wall_clock_jumps_days_ahead_says_so_and_plans_nothing(library:
         daemon.log().contains("evaluated")
     });
     let runs_before = daemon.log().matches("evaluated").count();
-    std::fs::write(&offset, "+3d\n").unwrap();
+    // A month: past the week a restart accepts without asking.
+    std::fs::write(&offset, "+30d\n").unwrap();
     wait_for("the jump to be noticed", Duration::from_secs(20), || {
         daemon.log().contains("the clock jumped")
     });
@@ -639,4 +687,50 @@ fn a_daemon_whose_wall_clock_jumps_days_ahead_says_so_and_plans_nothing(library:
         last < chrono::Utc::now() + chrono::Duration::hours(1),
         "{status}"
     );
+
+    // Started again with the clock still a month ahead: the restart does not accept it.
+    let faked = |mut command: Command| {
+        command
+            .env("LD_PRELOAD", library)
+            .env_remove("FAKETIME")
+            .env("FAKETIME_TIMESTAMP_FILE", &offset)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("DONT_FAKE_MONOTONIC", "1");
+        command
+    };
+    let log = setup.dir.path().join("restart.log");
+    let mut command = faked(setup.command(&["run"]));
+    command
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut daemon = Daemon {
+        child: command.spawn().unwrap(),
+        log,
+    };
+    wait_for(
+        "the hold after the restart",
+        Duration::from_secs(30),
+        || daemon.log().contains("until a person confirms the time"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let held = daemon.log();
+    assert!(!held.contains("evaluated"), "{held}");
+    assert_eq!(held.matches("until a person confirms").count(), 1, "{held}");
+    daemon.signal("TERM");
+    assert!(daemon.child.wait().unwrap().success());
+
+    // Nor does a run of its own; a person who says the clock is right lets it go on.
+    let refused = faked(setup.command(&["run", "--once"])).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("nothing was done") && said.contains("--confirm-clock"),
+        "{said}"
+    );
+    let confirmed = faked(setup.command(&["run", "--once", "--confirm-clock"]))
+        .output()
+        .unwrap();
+    assert!(confirmed.status.success(), "{confirmed:?}");
+    let again = faked(setup.command(&["run", "--once"])).output().unwrap();
+    assert!(again.status.success(), "{again:?}");
 }

@@ -1564,6 +1564,21 @@ fn a_case_that_cannot_be_planned_is_reported_and_the_others_go_on(db: &TestDb) {
         "json",
     ]));
     assert_eq!(status["failed_cases"][0]["reference"], "RR-B", "{status}");
+    // The next run, with nothing new for probation in its days, still reports the case: it is
+    // still missing an agency, and what falls due for it later is held too.
+    let next = json(&with_reduced(&[
+        "run",
+        "--once",
+        "--rehearse",
+        "--at",
+        "2026-12-22T14:00",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        next["run"]["failed_cases"][0]["reference"], "RR-B",
+        "{next}"
+    );
 
     // With probation back in the config, its letter goes out (late) and no case fails.
     let run = run_once(db, "2026-12-23");

@@ -125,15 +125,26 @@ pub(super) fn migrate_store(
             today: ctx.today(),
         };
         let source_name = format!("the {} database (rrn migrate-store)", source.backend());
-        let count =
-            work.restore(records, &source_name)
-                .await
-                .map_err(|e| match CliError::from(e) {
-                    CliError::Usage(e) => {
-                        CliError::Usage(e.context("copying into the database given with --to"))
-                    }
-                    other => other,
-                })?;
+        let count = work
+            .restore(records, &source_name)
+            .await
+            // The refusal names the CLI's way to give another database; here that is --to.
+            .map_err(|e| match e {
+                crate::casework::CaseworkError::RefusedRows(rows) => {
+                    crate::casework::CaseworkError::RefusedRows(
+                        rows.into_iter()
+                            .map(|row| row.replace("--database URL", "--to URL"))
+                            .collect(),
+                    )
+                }
+                other => other,
+            })
+            .map_err(|e| match CliError::from(e) {
+                CliError::Usage(e) => {
+                    CliError::Usage(e.context("copying into the database given with --to"))
+                }
+                other => other,
+            })?;
         print(
             out,
             &format!(

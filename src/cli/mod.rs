@@ -419,6 +419,11 @@ pub struct RunArgs {
     pub at: AtArg,
     #[command(flatten)]
     pub rehearse: RehearseArg,
+    /// Accept the clock as right although it is more than a week past the run the schedule
+    /// wanted next (the service was down that long): this run plans as of now, and the daemon
+    /// goes on from there
+    #[arg(long, requires = "once")]
+    pub confirm_clock: bool,
     /// Output: a table for people, or JSON for scripts
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

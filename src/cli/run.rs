@@ -53,6 +53,16 @@ pub(super) fn run(
                  nothing was done here"
             )));
         };
+        // A time given with --at is chosen on purpose; the clock's, only once a person confirms
+        // it when it is far past the last run.
+        if args.at.at.is_none()
+            && !args.confirm_clock
+            && let Some(reason) = service.unconfirmed_gap(&store, now).await?
+        {
+            return Err(CliError::Failed(anyhow::anyhow!(
+                "nothing was done: {reason}"
+            )));
+        }
         let claimer = Claimer::this_process(chrono::Duration::seconds(
             service.config.service.lease_seconds as i64,
         ));

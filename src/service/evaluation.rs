@@ -158,6 +158,16 @@ async fn decide_page(
                     }
                     None => true,
                 });
+                // An agency the config no longer names fails its case at every run, not only
+                // at the run whose days had something for it: what falls due later is held too.
+                for agency in &case.facts.agencies {
+                    if planner.agencies.iter().all(|a| &a.id != agency) {
+                        let why = format!("agency {agency} is not in the config");
+                        if !unaddressed.contains(&why) {
+                            unaddressed.push(why);
+                        }
+                    }
+                }
                 if !unaddressed.is_empty() {
                     failed_cases.push(fail(format!(
                         "{}: what is due for it is held (not lost) and goes out at the first \

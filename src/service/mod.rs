@@ -119,6 +119,18 @@ impl Service {
             .date_naive()
     }
 
+    /// Why `now` must be confirmed by a person before a run acts on it (see
+    /// [`moment::unconfirmed_gap`]): far past the run the schedule wanted after the latest one.
+    pub async fn unconfirmed_gap(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, crate::store::StoreError> {
+        let latest = store.latest_run_at().await?;
+        let due = latest.and_then(|at| self.schedule.next_after(at));
+        Ok(moment::unconfirmed_gap(latest, due, now))
+    }
+
     /// Evaluates every open case and queues what is due, then delivers.
     pub async fn step(
         &self,

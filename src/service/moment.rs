@@ -104,10 +104,84 @@ pub fn refuse_ahead(at: DateTime<Tz>, real: DateTime<Tz>, rehearse: bool) -> Res
     Ok(())
 }
 
+/// How long past the run the schedule wanted next the clock may be before a person must say
+/// it is right: longer than any holiday a service stays down for without anyone noticing, far
+/// shorter than the years a clock with a flat battery or a bad NTP source is off by.
+pub const UNCONFIRMED_GAP_DAYS: i64 = 7;
+
+/// Why the clock must be confirmed before a run acts on it: when `now` is more than
+/// [`UNCONFIRMED_GAP_DAYS`] past the run the schedule wanted after the latest one recorded
+/// (`next_due`), or the latest run is more than a day ahead of `now` (a rehearsal's database,
+/// or a clock that was wrong then). Such a clock would plan the days in between as if they had come and gone,
+/// and use up their reminders; across a restart the daemon's own clock watch cannot see it.
+/// Pure: `None` when the gap is short, or there was no run yet.
+pub fn unconfirmed_gap(
+    latest_run: Option<DateTime<chrono::Utc>>,
+    next_due: Option<DateTime<chrono::Utc>>,
+    now: DateTime<chrono::Utc>,
+) -> Option<String> {
+    let latest = latest_run?;
+    if latest - now > chrono::Duration::days(1) {
+        return Some(format!(
+            "this database holds a run dated {}, more than a day ahead of the clock ({}): a \
+             rehearsal ran on it (`--rehearse` is for a throwaway copy), or the clock was wrong \
+             then. Its notification log has used up the days up to then, so nothing is planned \
+             or sent: use the live database. If this is the live one and the clock is right \
+             now, run `rrn run --once --confirm-clock` once to go on from today",
+            latest.format("%Y-%m-%d %H:%M UTC"),
+            now.format("%Y-%m-%d %H:%M UTC"),
+        ));
+    }
+    let due = next_due?;
+    let late = now - due;
+    (late > chrono::Duration::days(UNCONFIRMED_GAP_DAYS)).then(|| {
+        format!(
+            "the clock says {}, {} days after the run that was due at {} (the last run was at \
+             {}): nothing is planned or sent until a person confirms the time. If the clock is \
+             wrong, correct it (check NTP). If it is right (the service was down that long), \
+             stop the service, run `rrn run --once --confirm-clock` once (it plans as of now) and \
+             start it again",
+            now.format("%Y-%m-%d %H:%M UTC"),
+            late.num_days(),
+            due.format("%Y-%m-%d %H:%M UTC"),
+            latest.format("%Y-%m-%d %H:%M UTC"),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono_tz::Europe::London;
+
+    #[test]
+    fn only_a_clock_a_week_past_the_next_scheduled_run_needs_confirming() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let (last, due) = (at("2026-12-24T13:00:00Z"), at("2026-12-29T08:00:00Z"));
+        // Christmas, restarted on the first working day after it: no question.
+        assert_eq!(
+            unconfirmed_gap(Some(last), Some(due), at("2026-12-29T10:00:00Z")),
+            None
+        );
+        assert_eq!(
+            unconfirmed_gap(Some(last), Some(due), at("2027-01-05T08:00:00Z")),
+            None
+        );
+        let years = unconfirmed_gap(Some(last), Some(due), at("2029-06-01T09:00:00Z")).unwrap();
+        assert!(
+            years.contains("885 days after") && years.contains("--confirm-clock"),
+            "{years}"
+        );
+        // A first run, or a schedule with nothing ahead, has nothing to compare with.
+        assert_eq!(
+            unconfirmed_gap(None, Some(due), at("2029-06-01T09:00:00Z")),
+            None
+        );
+        assert_eq!(
+            unconfirmed_gap(Some(last), None, at("2029-06-01T09:00:00Z")),
+            None
+        );
+    }
 
     #[test]
     fn a_bare_date_is_nine_in_the_morning_local_time() {

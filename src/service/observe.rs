@@ -154,6 +154,7 @@ impl Observed {
 pub fn metrics_text(
     observed: &Observed,
     emails: Option<OutboxCounts>,
+    database_answers: bool,
     now: DateTime<Utc>,
 ) -> String {
     let health = observed.health();
@@ -197,11 +198,14 @@ pub fn metrics_text(
         "Cases the last run could not plan (nothing is sent for them until fixed).",
         failed_cases.to_string(),
     );
+    // The same verdict as /healthz, so an alert on either fires for the same reasons.
+    let up = database_answers && verdict(&health, observed.is_leader()).0 == StatusCode::OK;
     gauge(
         "rrn_up",
-        "1 when the last run succeeded for every case.",
-        u8::from(health.failing.is_none() && health.last_success.is_some() && failed_cases == 0)
-            .to_string(),
+        "1 when /healthz answers 200: the database answers and, on the leader, the last run \
+         planned every case and the mail server answered (a healthy standby is 1, with \
+         rrn_leader 0).",
+        u8::from(up).to_string(),
     );
     gauge(
         "rrn_mail_server_unavailable",
@@ -314,10 +318,14 @@ pub fn references(failed: &[FailedCase]) -> String {
 }
 
 async fn metrics(State(shared): State<Shared>) -> impl IntoResponse {
-    let emails = shared.store.outbox_counts().await.ok();
+    let answers = database_answers(&shared.store).await.is_ok();
+    let emails = match answers {
+        true => shared.store.outbox_counts().await.ok(),
+        false => None,
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics_text(&shared.observed, emails, Utc::now()),
+        metrics_text(&shared.observed, emails, answers, Utc::now()),
     )
 }
 
@@ -350,13 +358,23 @@ mod tests {
             body.starts_with("degraded:") && body.contains("did not answer within 1 s"),
             "{body}"
         );
-        let metrics = metrics_text(&observed, None, at("2027-01-07T09:00:06Z"));
+        let metrics = metrics_text(&observed, None, true, at("2027-01-07T09:00:06Z"));
         assert!(
-            metrics.contains("rrn_mail_server_unavailable 1"),
+            metrics.contains("rrn_mail_server_unavailable 1") && metrics.contains("rrn_up 0"),
             "{metrics}"
         );
-        // A standby sends nothing, so the mail server is not its health.
+        // A standby sends nothing, so the mail server is not its health: it is up.
         assert_eq!(verdict(&observed.health(), false).0, StatusCode::OK);
+        observed.set_leader(false);
+        let standby = metrics_text(&observed, None, true, at("2027-01-07T09:00:06Z"));
+        assert!(
+            standby.contains("rrn_up 1") && standby.contains("rrn_leader 0"),
+            "{standby}"
+        );
+        // A database that does not answer is down, whatever the last run did.
+        let no_database = metrics_text(&observed, None, false, at("2027-01-07T09:00:06Z"));
+        assert!(no_database.contains("rrn_up 0"), "{no_database}");
+        observed.set_leader(true);
 
         // A pass with nothing to send learns nothing about the server.
         observed.record_delivery(at("2027-01-07T09:01:00Z"), &DeliveryReport::default());

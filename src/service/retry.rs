@@ -41,7 +41,8 @@ pub async fn retry(
     };
     let retried = match readdressed(config, &row) {
         None => {
-            tx.requeue(id, &row.recipient, &row.email).await?;
+            let body = renamed(config, &row).unwrap_or_else(|| row.email.clone());
+            tx.requeue(id, &row.recipient, &body).await?;
             Retried::Queued {
                 to: row.recipient.clone(),
             }
@@ -95,12 +96,7 @@ fn readdressed(config: &Config, row: &FailedRow) -> Option<Readdressed> {
 /// `email` re-keyed for the person the config now names in its recipient's capacity; `None`
 /// when that is still its recipient (or the capacity has no holder now).
 pub(crate) fn readdressed_email(config: &Config, email: Email) -> Option<Email> {
-    let contact: &Contact = match &email.recipient.role {
-        Capacity::Role(role) => config.contacts.holder(*role)?,
-        Capacity::AgencyLead(agency) => &config.agency(agency)?.lead,
-        Capacity::AgencyManager(agency) => &config.agency(agency)?.manager,
-        Capacity::Unaddressed => return None,
-    };
+    let contact = holder(config, &email.recipient.role)?;
     if contact.email == email.recipient.email {
         return None;
     }
@@ -110,6 +106,32 @@ pub(crate) fn readdressed_email(config: &Config, email: Email) -> Option<Email> 
         email: contact.email.clone(),
     };
     Some(email.readdressed(to))
+}
+
+/// Who the config names in `capacity` now.
+fn holder<'c>(config: &'c Config, capacity: &Capacity) -> Option<&'c Contact> {
+    match capacity {
+        Capacity::Role(role) => config.contacts.holder(*role),
+        Capacity::AgencyLead(agency) => Some(&config.agency(agency)?.lead),
+        Capacity::AgencyManager(agency) => Some(&config.agency(agency)?.manager),
+        Capacity::Unaddressed => None,
+    }
+}
+
+/// A failed row's body with its recipient's name as the config has it now, when only the name
+/// changed: one stored unchecked by an older version (a line break in it) cannot be sent, and
+/// a retry after the config is fixed must take the fixed one.
+fn renamed(config: &Config, row: &FailedRow) -> Option<String> {
+    if row.kind == OutboxKind::DeliveryFailure {
+        return None;
+    }
+    let mut email: Email = serde_json::from_str(&row.email).ok()?;
+    let contact = holder(config, &email.recipient.role)?;
+    if contact.email != email.recipient.email || contact.name.as_str() == email.recipient.name {
+        return None;
+    }
+    email.recipient.name = contact.name.to_string();
+    Some(serde_json::to_string(&email).expect("emails serialise"))
 }
 
 /// How a row re-addressed goes on: queued again (a retry), or still claimed by the sender

@@ -78,6 +78,19 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("a run's failed cases: {e}"))),
         }
     }
+    /// The latest time any finished run was dated (a run replayed for a past day is recorded
+    /// after later ones): what the clock is compared with.
+    pub async fn latest_run_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut tx = self.read().await?;
+        let at: Option<DateTime<Utc>> = on_backend!(&mut tx.0, conn, _PG => {
+            sqlx::query_scalar("SELECT MAX(started_at) FROM runs WHERE finished_at IS NOT NULL")
+                .fetch_one(&mut **conn)
+                .await?
+        });
+        tx.rollback().await?;
+        Ok(at)
+    }
+
     /// When the last finished run started (the daemon's catch-up compares it with the
     /// schedule).
     pub async fn last_run_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -214,8 +214,8 @@ async fn case_page(
             context! {
                 at => workspace.local_time(a.at),
                 actor => escape_hidden(&a.actor).into_owned(),
-                action => escape_hidden(&a.action).into_owned(),
-                detail => escape_hidden(&a.detail).into_owned(),
+                action => escape_hidden(super::words::audit_action(&a.action)).into_owned(),
+                detail => escape_hidden(&super::words::with_names(workspace, &a.detail)).into_owned(),
             }
         })
         .collect();

@@ -79,6 +79,29 @@ pub(super) fn with_names(workspace: &super::Workspace, message: &str) -> String 
     out
 }
 
+/// An audit entry's action as the case page names it; an action it does not know is shown as
+/// it is stored.
+pub(super) fn audit_action(action: &str) -> &str {
+    match action {
+        "open" => "Case opened",
+        "import" => "Case imported",
+        "seed" => "Sample case made",
+        "complete" => "Recorded as done",
+        "uncomplete" => "Record of done taken back",
+        "agencies" => "Agencies changed",
+        "local-review" => "Local review decision recorded",
+        "close" => "Case closed",
+        "reopen" => "Case reopened",
+        "skip" => "A notification was not sent",
+        "left-out" => "Left out of an email before it was sent",
+        "withdrawn" => "Email withdrawn before it was sent",
+        "readdressed" => "Email sent to the new holder of the role",
+        "outbox-retry" => "Failed email queued again",
+        "cancel-email" => "Email cancelled",
+        other => other,
+    }
+}
+
 /// What a page offers for a CLI command.
 fn command_words(command: &str) -> &'static str {
     let words: Vec<&str> = command.split_whitespace().collect();
@@ -96,7 +119,17 @@ fn command_words(command: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::for_the_browser;
+    use super::{audit_action, for_the_browser};
+
+    #[test]
+    fn audit_actions_read_as_words_and_unknown_ones_stay_as_stored() {
+        assert_eq!(audit_action("uncomplete"), "Record of done taken back");
+        assert_eq!(
+            audit_action("readdressed"),
+            "Email sent to the new holder of the role"
+        );
+        assert_eq!(audit_action("something-new"), "something-new");
+    }
 
     #[test]
     fn flags_and_commands_become_the_pages_words() {

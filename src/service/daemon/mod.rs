@@ -157,6 +157,8 @@ struct Daemon {
     last_status: String,
     marks: Marks,
     clock: ClockWatch,
+    /// Whether the hold for an unconfirmed clock was logged (once per hold).
+    gap_reported: bool,
 }
 
 /// Where the last evaluation left off: when it looked, and the revision counter it saw.
@@ -217,6 +219,7 @@ impl Daemon {
             last_status: String::new(),
             marks: Marks::default(),
             clock: ClockWatch::default(),
+            gap_reported: false,
         })
     }
 
@@ -259,6 +262,22 @@ impl Daemon {
             self.observed.record_failure(now, reason.clone());
             status(&mut self.last_status, format!("holding: {reason}"));
             return false;
+        }
+        // Across a restart the clock watch starts afresh: the database's last run says how far
+        // the clock moved while no instance watched it.
+        match self.service.unconfirmed_gap(&self.store, now).await {
+            Ok(Some(reason)) => {
+                if !self.gap_reported {
+                    error!("{reason}");
+                    self.gap_reported = true;
+                }
+                self.observed.record_failure(now, reason.clone());
+                status(&mut self.last_status, format!("holding: {reason}"));
+                return false;
+            }
+            Ok(None) => self.gap_reported = false,
+            // The tick below reports a database that does not answer.
+            Err(_) => {}
         }
         match self.tick(stop, now).await {
             Ok(Ticked {
@@ -384,6 +403,11 @@ impl Daemon {
             };
             for failure in &run.failed_cases {
                 warn!(case = %failure.reference, "cannot plan case {failure}");
+            }
+            // The main file holds the run (SQLite): a write-ahead log lost before the next
+            // checkpoint (deleted by hand, left out of a copy) then loses nothing of it.
+            if let Err(e) = store.checkpoint().await {
+                warn!("cannot checkpoint the database after the run: {e}");
             }
             // Only a run that succeeded moves the marks: a failed one is tried again next wake-up.
             self.marks = Marks {
