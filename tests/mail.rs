@@ -26,6 +26,7 @@ trials!(
     starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
     the_demo_runs_a_case_day_by_day_into_a_maildir,
+    the_maildir_is_one_a_mail_client_opens_and_dates_follow_the_simulated_clock,
     the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on,
     a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing,
 );
@@ -112,8 +113,9 @@ impl Setup {
     }
 }
 
+/// The messages delivered into the Maildir `folder` (its `new/`), in the outbox's order.
 fn emails_in(folder: &Path) -> Vec<String> {
-    let mut files: Vec<_> = std::fs::read_dir(folder)
+    let mut files: Vec<_> = std::fs::read_dir(folder.join("new"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -184,11 +186,10 @@ fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
         .collect();
     assert_eq!(letters.len(), 3);
     for letter in letters {
+        // Read as a person does: soft and hard line breaks alike are spaces.
         let text = letter.replace("=\r\n", "").replace("=\n", "");
-        assert!(
-            text.contains("requested by Thursday 7 January 2027"),
-            "{text}"
-        );
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("by Thursday 7 January 2027."), "{text}");
         assert!(
             text.contains("not counting 25 and 28 December and 1 January"),
             "{text}"
@@ -820,7 +821,7 @@ fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
     // Day 1 letters, the late agency's manager told on day 11, the submission on day 16.
     assert!(text.contains("Tue 22 Dec 2026 (working day 1):"), "{text}");
     assert!(
-        text.contains("Individual Agency Summary requested by Thursday 7 January 2027"),
+        text.contains("please send your Individual Agency Summary by Thu 7 Jan 2027"),
         "{text}"
     );
     assert!(text.contains("Fri 08 Jan 2027 (working day 11):"), "{text}");
@@ -834,11 +835,56 @@ fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
         "no emails on a bank holiday: {text}"
     );
     assert!(
-        std::fs::read_dir(dir.path().join("maildir"))
+        std::fs::read_dir(dir.path().join("maildir").join("new"))
             .unwrap()
             .count()
             > 20
     );
+    // The Chair's escalation, and how to open the Maildir in a mail client.
+    assert!(
+        text.contains(
+            "executive-chair@partnership.example>: OFFICIAL-SENSITIVE RR-DEMO-001 escalation"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("mutt -f {}", dir.path().join("maildir").display())),
+        "{text}"
+    );
+}
+
+/// Issue 12: a real Maildir (`tmp/` left empty, `cur/` for the reader's client, each message in
+/// `new/` under a name no other has, with neither `/` nor `:`), and every message dated by the
+/// run's clock (`--at`), not the machine's.
+fn the_maildir_is_one_a_mail_client_opens_and_dates_follow_the_simulated_clock() {
+    let setup = Setup::new(&[]);
+    let report = setup.run("2026-12-22T09:00");
+    assert_eq!(report["delivery"]["sent"], 6, "{report}");
+    let folder = setup.maildir();
+    let mut subfolders: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    subfolders.sort();
+    assert_eq!(subfolders, ["cur", "new", "tmp"]);
+    assert_eq!(std::fs::read_dir(folder.join("tmp")).unwrap().count(), 0);
+    let names: Vec<String> = std::fs::read_dir(folder.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 6);
+    let unique: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!(unique.len(), 6, "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.contains(':') && !n.contains('/')),
+        "{names:?}"
+    );
+    for email in emails_in(&folder) {
+        // 09:00 in London in December is 09:00 UTC; the pass itself takes a few seconds.
+        let date = header(&email, "Date").unwrap();
+        assert!(date.starts_with("Tue, 22 Dec 2026 09:0"), "{date}");
+        assert!(date.ends_with(" +0000"), "{date}");
+    }
 }
 
 fn the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on() {

@@ -275,7 +275,7 @@ async fn deliver_one(
             return Ok(None);
         }
     };
-    match render(renderer, admin, row) {
+    match render(renderer, admin, row, clock()) {
         Err(e) => {
             fail(
                 store,
@@ -491,34 +491,38 @@ fn render(
     renderer: &Renderer,
     admin: Option<&Mailbox>,
     row: &Claimed,
+    now: DateTime<Utc>,
 ) -> Result<lettre::Message, MailError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(renderer, admin, row)))
-        .unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no reason given".to_owned());
-            Err(MailError::Message(format!(
-                "building the message failed inside lettre: {why}"
-            )))
-        })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build(renderer, admin, row, now)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no reason given".to_owned());
+        Err(MailError::Message(format!(
+            "building the message failed inside lettre: {why}"
+        )))
+    })
 }
 
 fn build(
     renderer: &Renderer,
     admin: Option<&Mailbox>,
     row: &Claimed,
+    now: DateTime<Utc>,
 ) -> Result<lettre::Message, MailError> {
     if row.kind == OutboxKind::DeliveryFailure {
         let report: FailureReport = serde_json::from_str(&row.email)
             .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
         let admin = admin.ok_or_else(|| MailError::Message("no admin contact".to_owned()))?;
-        renderer.render_failure(&report, admin, row.id)
+        renderer.render_failure(&report, admin, row.id, now)
     } else {
         let email: Email = serde_json::from_str(&row.email)
             .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
-        renderer.render(&email, row.id)
+        renderer.render(&email, row.id, now)
     }
 }
 
