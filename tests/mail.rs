@@ -27,6 +27,7 @@ trials!(
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
     the_demo_runs_a_case_day_by_day_into_a_maildir,
     the_maildir_is_one_a_mail_client_opens_and_dates_follow_the_simulated_clock,
+    each_kind_of_email_in_the_demo_reads_as_its_snapshot,
     the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on,
     a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing,
 );
@@ -320,6 +321,14 @@ fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twi
             .unwrap()
             .starts_with("OFFICIAL-SENSITIVE")
     );
+    // The report as the admin contact reads it (the snapshot of this kind of email).
+    let mut shown = String::new();
+    for field in ["From", "To", "Subject"] {
+        shown.push_str(&format!("{field}: {}\n", header(&report.1, field).unwrap()));
+    }
+    shown.push('\n');
+    shown.push_str(&crate::story::part(&report.1, "text/plain").unwrap());
+    insta::assert_snapshot!("delivery_failure", shown);
 
     // The education server recovers: the retry (due a minute later) is delivered, once.
     mailbox.forget("safeguarding@education.example");
@@ -884,6 +893,86 @@ fn the_maildir_is_one_a_mail_client_opens_and_dates_follow_the_simulated_clock()
         let date = header(&email, "Date").unwrap();
         assert!(date.starts_with("Tue, 22 Dec 2026 09:0"), "{date}");
         assert!(date.ends_with(" +0000"), "{date}");
+    }
+}
+
+/// Issue 12: one snapshot per kind of email, as its recipient reads it (the text part and the
+/// headers that do not vary from run to run), from the demo's Maildir. Reviewed line by line
+/// once; a change to the words shows up as a diff to review (`cargo insta review`).
+fn each_kind_of_email_in_the_demo_reads_as_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = rrn_command()
+        .args(["--config", CONFIG, "demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let emails = emails_in(&dir.path().join("maildir"));
+    // (snapshot, recipient, what the subject says), the first email that matches each.
+    let kinds = [
+        (
+            "agency_letter",
+            "safeguarding-lead@police.example",
+            "please send your",
+        ),
+        (
+            "reminder",
+            "safeguarding-lead@police.example",
+            "due Thu 7 Jan",
+        ),
+        ("due_today", "safeguarding@education.example", "due today"),
+        (
+            "overdue_owner",
+            "safeguarding@education.example",
+            "overdue since",
+        ),
+        (
+            "escalation_manager",
+            "head-of-inclusion@education.example",
+            "escalation",
+        ),
+        (
+            "escalation_chair",
+            "executive-chair@partnership.example",
+            "escalation",
+        ),
+        (
+            "chair_notice",
+            "executive-chair@partnership.example",
+            "Rapid Review started",
+        ),
+        (
+            "national_panel",
+            "national-panel@panel.example",
+            "(for information)",
+        ),
+        (
+            "digest_of_several",
+            "business-team@partnership.example",
+            "3 tasks",
+        ),
+        (
+            "daily_summary",
+            "business-team@partnership.example",
+            "summary Fri 8 Jan",
+        ),
+    ];
+    for (name, to, says) in kinds {
+        let email = emails
+            .iter()
+            .find(|e| {
+                header(e, "To").is_some_and(|t| t.contains(&format!("<{to}>")))
+                    && header(e, "Subject").is_some_and(|s| s.contains(says))
+            })
+            .unwrap_or_else(|| panic!("no {name} email to {to} saying {says}"));
+        let mut shown = String::new();
+        for field in ["From", "Reply-To", "To", "Subject"] {
+            shown.push_str(&format!("{field}: {}\n", header(email, field).unwrap()));
+        }
+        let attachment = email.contains("filename=\"deadlines.ics\"");
+        shown.push_str(&format!("Attachment deadlines.ics: {attachment}\n\n"));
+        shown.push_str(&crate::story::part(email, "text/plain").unwrap());
+        insta::assert_snapshot!(name, shown);
     }
 }
 

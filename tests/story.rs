@@ -226,7 +226,7 @@ fn check_lines_and_subject(subject: &str, text: &str) {
 }
 
 /// A part of a message by its content type, decoded, with LF line ends.
-fn part(message: &str, content_type: &str) -> Option<String> {
+pub(crate) fn part(message: &str, content_type: &str) -> Option<String> {
     let start = message.find(&format!("Content-Type: {content_type}"))?;
     let part = &message[start..];
     let (headers, rest) = part
