@@ -241,12 +241,14 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
     assert!(!once.status.success(), "{once:?}");
 
     // A case opened with the CLI is evaluated within seconds, not at the next scheduled run:
-    // the Executive Chair hears that a Rapid Review is in progress.
+    // the Executive Chair hears that a Rapid Review has started (on day 0, given here).
     let opened = setup.rrn(&[
         "case",
         "open",
         "RR-2026-101",
         "--aware",
+        &chrono::Utc::now().date_naive().to_string(),
+        "--day0",
         &chrono::Utc::now().date_naive().to_string(),
         "--agency",
         "police",

@@ -27,6 +27,8 @@ trials!(
     starttls_and_auth_with_the_password_file_work_and_the_password_is_never_printed,
     killing_a_run_mid_delivery_loses_nothing_and_duplicates_at_most_what_was_in_flight,
     the_demo_runs_a_case_day_by_day_into_a_maildir,
+    the_maildir_is_one_a_mail_client_opens_and_dates_follow_the_simulated_clock,
+    each_kind_of_email_in_the_demo_reads_as_its_snapshot,
     the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on,
     a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing,
 );
@@ -113,8 +115,9 @@ impl Setup {
     }
 }
 
+/// The messages delivered into the Maildir `folder` (its `new/`), in the outbox's order.
 fn emails_in(folder: &Path) -> Vec<String> {
-    let mut files: Vec<_> = std::fs::read_dir(folder)
+    let mut files: Vec<_> = std::fs::read_dir(folder.join("new"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -185,11 +188,10 @@ fn every_email_carries_the_marking_threads_by_case_and_names_no_one_else() {
         .collect();
     assert_eq!(letters.len(), 3);
     for letter in letters {
+        // Read as a person does: soft and hard line breaks alike are spaces.
         let text = letter.replace("=\r\n", "").replace("=\n", "");
-        assert!(
-            text.contains("requested by Thursday 7 January 2027"),
-            "{text}"
-        );
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("by Thursday 7 January 2027."), "{text}");
         assert!(
             text.contains("not counting 25 and 28 December and 1 January"),
             "{text}"
@@ -358,6 +360,14 @@ fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twi
             .unwrap()
             .starts_with("OFFICIAL-SENSITIVE")
     );
+    // The report as the admin contact reads it (the snapshot of this kind of email).
+    let mut shown = String::new();
+    for field in ["From", "To", "Subject"] {
+        shown.push_str(&format!("{field}: {}\n", header(&report.1, field).unwrap()));
+    }
+    shown.push('\n');
+    shown.push_str(&crate::story::part(&report.1, "text/plain").unwrap());
+    insta::assert_snapshot!("delivery_failure", shown);
 
     // The education server recovers: the retry (due a minute later) is delivered, once.
     mailbox.forget("safeguarding@education.example");
@@ -924,7 +934,7 @@ fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
     // Day 1 letters, the late agency's manager told on day 11, the submission on day 16.
     assert!(text.contains("Tue 22 Dec 2026 (working day 1):"), "{text}");
     assert!(
-        text.contains("Individual Agency Summary requested by Thursday 7 January 2027"),
+        text.contains("please send your Individual Agency Summary by Thu 7 Jan 2027"),
         "{text}"
     );
     assert!(text.contains("Fri 08 Jan 2027 (working day 11):"), "{text}");
@@ -938,11 +948,136 @@ fn the_demo_runs_a_case_day_by_day_into_a_maildir() {
         "no emails on a bank holiday: {text}"
     );
     assert!(
-        std::fs::read_dir(dir.path().join("maildir"))
+        std::fs::read_dir(dir.path().join("maildir").join("new"))
             .unwrap()
             .count()
             > 20
     );
+    // The Chair's escalation, and how to open the Maildir in a mail client.
+    assert!(
+        text.contains(
+            "executive-chair@partnership.example>: OFFICIAL-SENSITIVE RR-DEMO-001 escalation"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("mutt -f {}", dir.path().join("maildir").display())),
+        "{text}"
+    );
+}
+
+/// Issue 12: a real Maildir (`tmp/` left empty, `cur/` for the reader's client, each message in
+/// `new/` under a name no other has, with neither `/` nor `:`), and every message dated by the
+/// run's clock (`--at`), not the machine's.
+fn the_maildir_is_one_a_mail_client_opens_and_dates_follow_the_simulated_clock() {
+    let setup = Setup::new(&[]);
+    let report = setup.run("2026-12-22T09:00");
+    assert_eq!(report["delivery"]["sent"], 6, "{report}");
+    let folder = setup.maildir();
+    let mut subfolders: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    subfolders.sort();
+    assert_eq!(subfolders, ["cur", "new", "tmp"]);
+    assert_eq!(std::fs::read_dir(folder.join("tmp")).unwrap().count(), 0);
+    let names: Vec<String> = std::fs::read_dir(folder.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 6);
+    let unique: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!(unique.len(), 6, "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.contains(':') && !n.contains('/')),
+        "{names:?}"
+    );
+    for email in emails_in(&folder) {
+        // 09:00 in London in December is 09:00 UTC; the pass itself takes a few seconds.
+        let date = header(&email, "Date").unwrap();
+        assert!(date.starts_with("Tue, 22 Dec 2026 09:0"), "{date}");
+        assert!(date.ends_with(" +0000"), "{date}");
+    }
+}
+
+/// Issue 12: one snapshot per kind of email, as its recipient reads it (the text part and the
+/// headers that do not vary from run to run), from the demo's Maildir. Reviewed line by line
+/// once; a change to the words shows up as a diff to review (`cargo insta review`).
+fn each_kind_of_email_in_the_demo_reads_as_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = rrn_command()
+        .args(["--config", CONFIG, "demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let emails = emails_in(&dir.path().join("maildir"));
+    // (snapshot, recipient, what the subject says), the first email that matches each.
+    let kinds = [
+        (
+            "agency_letter",
+            "safeguarding-lead@police.example",
+            "please send your",
+        ),
+        (
+            "reminder",
+            "safeguarding-lead@police.example",
+            "due Thu 7 Jan",
+        ),
+        ("due_today", "safeguarding@education.example", "due today"),
+        (
+            "overdue_owner",
+            "safeguarding@education.example",
+            "overdue since",
+        ),
+        (
+            "escalation_manager",
+            "head-of-inclusion@education.example",
+            "escalation",
+        ),
+        (
+            "escalation_chair",
+            "executive-chair@partnership.example",
+            "escalation",
+        ),
+        (
+            "chair_notice",
+            "executive-chair@partnership.example",
+            "Rapid Review started",
+        ),
+        (
+            "national_panel",
+            "national-panel@panel.example",
+            "(for information)",
+        ),
+        (
+            "digest_of_several",
+            "business-team@partnership.example",
+            "3 tasks",
+        ),
+        (
+            "daily_summary",
+            "business-team@partnership.example",
+            "summary Fri 8 Jan",
+        ),
+    ];
+    for (name, to, says) in kinds {
+        let email = emails
+            .iter()
+            .find(|e| {
+                header(e, "To").is_some_and(|t| t.contains(&format!("<{to}>")))
+                    && header(e, "Subject").is_some_and(|s| s.contains(says))
+            })
+            .unwrap_or_else(|| panic!("no {name} email to {to} saying {says}"));
+        let mut shown = String::new();
+        for field in ["From", "Reply-To", "To", "Subject"] {
+            shown.push_str(&format!("{field}: {}\n", header(email, field).unwrap()));
+        }
+        let attachment = email.contains("filename=\"deadlines.ics\"");
+        shown.push_str(&format!("Attachment deadlines.ics: {attachment}\n\n"));
+        shown.push_str(&crate::story::part(email, "text/plain").unwrap());
+        insta::assert_snapshot!(name, shown);
+    }
 }
 
 fn the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on() {

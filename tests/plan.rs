@@ -21,6 +21,8 @@ trials!(
     after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skipped,
     closed_cases_and_done_milestones_produce_nothing,
     a_digest_per_recipient_most_urgent_first_and_letters_on_their_own,
+    a_chair_notice_logged_when_notices_went_out_on_the_opening_day_is_not_sent_again,
+    the_owner_of_an_overdue_task_is_told_once_on_its_first_overdue_working_day,
 );
 
 struct World {
@@ -94,9 +96,9 @@ type Row = (
 /// 22 December; summaries, chair informed, progress meeting 7 January; panel and summary 11
 /// January; sign-off, final version, PDG chair 14 January; submission 15 January) and the
 /// policy: reminders 3 and 1 working days before and on the due day, the day-1 letters, and the
-/// ladder (manager from 1 working day overdue, Executive Chair from 3, every 2 working days).
-const EXPECTED: [Row; 28] = [
-    ("2026-12-16", "executive_chair", "chair_notice", "-", 0, 0),
+/// ladder (the owner on the first working day overdue, the manager from 1 working day overdue,
+/// Executive Chair from 3, every 2 working days); the Executive Chair's notice on day 0.
+const EXPECTED: [Row; 29] = [
     (
         "2026-12-18",
         "csc_manager",
@@ -122,6 +124,9 @@ const EXPECTED: [Row; 28] = [
         1,
         0,
     ),
+    // The Rapid Review started on day 0: the Executive Chair hears of it then, with its dates
+    // (not on the 16th, when the case was opened and day 0 was not yet known).
+    ("2026-12-21", "executive_chair", "chair_notice", "-", 0, 0),
     // Day 1: one letter to each agency's safeguarding lead.
     (
         "2026-12-22",
@@ -214,7 +219,15 @@ const EXPECTED: [Row; 28] = [
         0,
         0,
     ),
-    // Education is 1 working day overdue: its manager is told.
+    // Education is 1 working day overdue: its lead is told, and its manager asked to chase.
+    (
+        "2027-01-08",
+        "agency_lead:education",
+        "overdue",
+        "agency_summary/education",
+        0,
+        0,
+    ),
     (
         "2027-01-08",
         "agency_manager:education",
@@ -486,10 +499,16 @@ fn after_three_days_down_the_current_state_is_sent_once_and_stale_reminders_skip
         ),
         "{rows:#?}"
     );
+    // The lead never heard that the summary is overdue (the 8th fell in the downtime): that is
+    // still true and still theirs to act on, so it goes late, as an escalation does.
+    assert!(
+        has(true, "agency_lead:education", "overdue", &education, 0, 0),
+        "{rows:#?}"
+    );
     // And nothing is sent twice or for days gone by.
     assert_eq!(
         rows.iter().filter(|r| r.0 && r.3 == education).count(),
-        1,
+        2,
         "{rows:#?}"
     );
 
@@ -591,4 +610,63 @@ fn a_digest_per_recipient_most_urgent_first_and_letters_on_their_own() {
             assert_eq!(item.case.as_ref().map(CaseRef::as_str), Some("RR-2026-014"));
         }
     }
+}
+
+/// Issue 12: the Chair's notice moved from the opening day to day 0. Its key names the case,
+/// the rule and the Chair, not a day, so one an earlier version logged on the opening day is
+/// the same notice: a database upgraded mid-case does not tell the Chair twice.
+fn a_chair_notice_logged_when_notices_went_out_on_the_opening_day_is_not_sent_again() {
+    let world = World::new();
+    let planner = world.planner();
+    let case = christmas_case();
+    let day0 = date("2026-12-21");
+    let old_key = "RR-2026-014/-/-/chair_notice/0/0/executive-chair@partnership.example";
+    let notices = |logged: &dyn Fn(&NotificationKey) -> bool| -> Vec<String> {
+        decide(
+            planner.plan_case(&case, day0, None).unwrap(),
+            world.timeline.policy(),
+            day0,
+            logged,
+        )
+        .iter()
+        .map(|d| d.notification())
+        .filter(|n| n.rule == Rule::ChairNotice)
+        .map(|n| n.key.as_str().to_owned())
+        .collect()
+    };
+    assert_eq!(notices(&|_| false), [old_key]);
+    assert!(notices(&|k| k.as_str() == old_key).is_empty());
+    // Before day 0 was recorded there was nothing to tell.
+    assert!(
+        planner
+            .plan_case(&case, date("2026-12-18"), None)
+            .unwrap()
+            .iter()
+            .all(|p| p.notification.rule != Rule::ChairNotice)
+    );
+}
+
+/// Issue 12: the owner hears that their task is overdue on its first overdue working day (Friday
+/// 8 January for a summary due Thursday 7th), with whose task it is left to the ladder, and the
+/// calendar date it became overdue; a run on a later day proposes that same notice for the 8th,
+/// so the log keeps it from going twice.
+fn the_owner_of_an_overdue_task_is_told_once_on_its_first_overdue_working_day() {
+    let world = World::new();
+    let planner = world.planner();
+    let case = christmas_case();
+    let overdue = |today: &str| -> Vec<(NaiveDate, String, Option<NaiveDate>)> {
+        planner
+            .plan_case(&case, date(today), None)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.notification)
+            .filter(|n| n.rule == Rule::Overdue)
+            .map(|n| (n.scheduled, n.key.as_str().to_owned(), n.item.overdue_since))
+            .collect()
+    };
+    let key = "RR-2026-014/agency_summary/education/overdue/0/0/safeguarding@education.example";
+    let expected = vec![(date("2027-01-08"), key.to_owned(), Some(date("2027-01-08")))];
+    assert!(overdue("2027-01-07").is_empty());
+    assert_eq!(overdue("2027-01-08"), expected);
+    assert_eq!(overdue("2027-01-12"), expected);
 }

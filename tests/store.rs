@@ -1170,7 +1170,10 @@ fn a_run_queues_each_notification_once_and_records_what_it_skips(db: &TestDb) {
         3
     );
     assert!(rows.iter().all(|r| r["status"] == "sent"), "{outbox}");
-    assert_eq!(std::fs::read_dir(db.maildir()).unwrap().count(), 6);
+    assert_eq!(
+        std::fs::read_dir(db.maildir().join("new")).unwrap().count(),
+        6
+    );
 
     // The same day again: nothing new.
     let again = run_once(db, "2026-12-22");
@@ -1889,14 +1892,22 @@ fn an_outbox_row_no_message_can_be_made_of_fails_alone_and_can_be_cancelled(db: 
             .any(|r| r["kind"] == "delivery_failure" && r["status"] == "sent"),
         "{rows:?}"
     );
-    let names: Vec<String> = std::fs::read_dir(db.maildir())
+    // A Maildir message's name starts with its outbox row.
+    let names: Vec<String> = std::fs::read_dir(db.maildir().join("new"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(!names.contains(&format!("{police:08}.eml")), "{names:?}");
-    assert!(!names.contains(&format!("{health:08}.eml")), "{names:?}");
+    let of_row = |id: i64| format!("{id:08}.");
+    assert!(
+        !names.iter().any(|n| n.starts_with(&of_row(police))),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with(&of_row(health))),
+        "{names:?}"
+    );
     for name in &names {
-        let message = std::fs::read_to_string(db.maildir().join(name)).unwrap();
+        let message = std::fs::read_to_string(db.maildir().join("new").join(name)).unwrap();
         assert!(!message.contains("evil.example"), "{message}");
     }
 
@@ -1919,9 +1930,13 @@ fn an_outbox_row_no_message_can_be_made_of_fails_alone_and_can_be_cancelled(db: 
     let later = run_once(db, "2026-12-23T09:00");
     assert_eq!(later["delivery"]["failed"], 0, "{later}");
     assert!(
-        !std::fs::read_dir(db.maildir())
+        !std::fs::read_dir(db.maildir().join("new"))
             .unwrap()
-            .any(|e| e.unwrap().file_name() == format!("{health:08}.eml").as_str())
+            .any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&of_row(health)))
     );
 
     // Each cancel is in the case's audit trail with who did it.

@@ -33,7 +33,7 @@ const EDUCATION_LEAD: &str = "safeguarding@education.example";
 const EDUCATION_MANAGER: &str = "head-of-inclusion@education.example";
 
 /// The chair notice is about the case, not a milestone: its item carries this title.
-const CHAIR_NOTICE: &str = "A Rapid Review is in progress";
+const CHAIR_NOTICE: &str = "Rapid Review started";
 
 /// England and Wales bank holidays in the story: not working days, nothing is sent.
 const BANK_HOLIDAYS: [&str; 3] = ["2026-12-25", "2026-12-28", "2027-01-01"];
@@ -73,19 +73,20 @@ type Row = (
 /// summary 11 January (12); sign-off, final version, PDG chair 14 January (15); submission
 /// 15 January (16). The policy: the owner is reminded 3 and 1 working days before and on the
 /// due day, unless done by then; day-1 letters to each agency's lead; the Executive Chair told
-/// at opening; overdue, the manager from 1 working day and the Executive Chair from 3, each
-/// every 2 working days. One digest per recipient a day; each letter on its own.
+/// on day 0; overdue, the owner on the first working day, the manager from 1 working day and the
+/// Executive Chair from 3, each every 2 working days. One digest per recipient a day; each letter on its own.
 #[rustfmt::skip]
 const EXPECTED: &[Row] = &[
-    // Wed 16 December, the case opens (aware): the Executive Chair is told.
-    ("2026-12-16", EXECUTIVE_CHAIR,   Digest,       CASE, &[CHAIR_NOTICE]),
     // Fri 18th: the notification is due in 3 working days (Wed 23rd).
     ("2026-12-18", CSC_MANAGER,       Digest,       CASE, &["ofsted_notification"]),
     // Mon 21st, day 0 (recorded this morning): the copy and the letters are due tomorrow. Their
     // 3-days-before reminders fell before day 0 was known and are not proposed. The notification
     // itself is done, so its 1-day-before reminder (22nd) never comes.
+    // The Rapid Review has started: the Executive Chair is told, with its day 0 and key dates
+    // (not on the 16th, when the case opened: there was no day 0 and no date to give yet).
     ("2026-12-21", BUSINESS_TEAM,     Digest,       CASE, &["agency_letters"]),
     ("2026-12-21", CSC_MANAGER,       Digest,       CASE, &["business_team_copy"]),
+    ("2026-12-21", EXECUTIVE_CHAIR,   Digest,       CASE, &[CHAIR_NOTICE]),
     // Tue 22nd, day 1: a letter to each agency's lead. Copy and letters were done today: no
     // due-today reminder.
     ("2026-12-22", EDUCATION_LEAD,    AgencyLetter, CASE, &["agency_summary/education"]),
@@ -105,8 +106,9 @@ const EXPECTED: &[Row] = &[
     ("2027-01-06", PANEL,             Digest,       CASE, &["panel_review"]),
     // Thu 7th, day 10: due today; health sent theirs this morning, education's is missing.
     ("2027-01-07", EDUCATION_LEAD,    Digest,       CASE, &["agency_summary/education"]),
-    // Fri 8th, day 11: education 1 working day overdue, its manager is told (rung 1); 1 day
-    // before day 12.
+    // Fri 8th, day 11: education 1 working day overdue: its lead is told it is overdue, its
+    // manager is asked to chase it (rung 1); 1 day before day 12.
+    ("2027-01-08", EDUCATION_LEAD,    Digest,       CASE, &["agency_summary/education"]),
     ("2027-01-08", EDUCATION_MANAGER, Digest,       CASE, &["agency_summary/education"]),
     ("2027-01-08", BUSINESS_TEAM,     Digest,       CASE, &["summary_and_outcome"]),
     ("2027-01-08", PANEL,             Digest,       CASE, &["panel_review"]),
@@ -177,8 +179,54 @@ fn address(mailbox: &str) -> String {
     }
 }
 
+/// What every email must be: a subject of at most 77 characters after the marking with no word
+/// twice in a row; plain text in lines of at most 72 characters (unless one word is longer),
+/// with dates capitalised ("Friday 15 January 2027", never "friday 15 january").
+fn check_lines_and_subject(subject: &str, text: &str) {
+    let after_marking = subject
+        .strip_prefix("OFFICIAL-SENSITIVE ")
+        .unwrap_or(subject);
+    assert!(
+        after_marking.chars().count() <= 77,
+        "{} characters: {subject}",
+        after_marking.chars().count()
+    );
+    let words: Vec<String> = subject
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    assert!(
+        words.windows(2).all(|w| w[0] != w[1]),
+        "a doubled word in {subject}"
+    );
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 72 || line.split_whitespace().count() == 1,
+            "a line of {} characters: {line:?}",
+            line.chars().count()
+        );
+    }
+    for name in [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "january",
+        "december",
+    ] {
+        assert!(
+            !text.split_whitespace().any(|w| w == name),
+            "{name} in lower case in\n{text}"
+        );
+    }
+}
+
 /// A part of a message by its content type, decoded, with LF line ends.
-fn part(message: &str, content_type: &str) -> Option<String> {
+pub(crate) fn part(message: &str, content_type: &str) -> Option<String> {
     let start = message.find(&format!("Content-Type: {content_type}"))?;
     let part = &message[start..];
     let (headers, rest) = part
@@ -283,49 +331,66 @@ fn read_email(envelope: &[String], message: &str, ids: &HashMap<String, String>)
             .cloned()
     };
 
-    let (kind, cases, titles) =
-        if text.contains("has started a Rapid Review in which your agency is involved") {
-            // The day-1 letter: "Rapid Review, case REF" and "Please send your <title>, requested
-            // by <date>."
-            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            let case = flat
-                .split("Rapid Review, case ")
-                .nth(1)
-                .and_then(|r| r.split(' ').next())
-                .unwrap_or_else(|| panic!("a letter about no case:\n{text}"));
-            let title = flat
-                .split("Please send your ")
-                .nth(1)
-                .and_then(|r| r.split(", requested by ").next())
-                .unwrap_or_else(|| panic!("a letter asks for nothing:\n{text}"));
-            (AgencyLetter, vec![case.to_owned()], vec![title.to_owned()])
-        } else {
-            // A digest: "1. Case RR-2026-014: <title> (flowchart step 4)", one line per item.
-            let mut cases = Vec::new();
-            let mut titles = Vec::new();
-            for line in text.lines() {
-                let Some((number, rest)) = line.split_once(". Case ") else {
-                    continue;
-                };
-                if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
-                    continue;
-                }
-                let (case, title) = rest.split_once(": ").unwrap();
-                cases.push(case.to_owned());
-                titles.push(title.split(" (flowchart step ").next().unwrap().to_owned());
+    check_lines_and_subject(&subject, &text);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (kind, cases, titles) = if flat.contains("has started a Rapid Review, case ") {
+        // The day-1 letter: "Please send the <title> for REF by <date>." first, then "… has
+        // started a Rapid Review, case REF, in which your agency is involved."
+        let case = flat
+            .split("has started a Rapid Review, case ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap_or_else(|| panic!("a letter about no case:\n{text}"));
+        let title = flat
+            .split("Please send the ")
+            .nth(1)
+            .and_then(|r| r.split(&format!(" for {case} by ")).next())
+            .unwrap_or_else(|| panic!("a letter asks for nothing:\n{text}"));
+        (AgencyLetter, vec![case.to_owned()], vec![title.to_owned()])
+    } else {
+        // A digest: "1. Case RR-2026-014: <title>", one per item (wrapped: read unwrapped),
+        // the title one the timeline knows, with its agency in brackets after it.
+        let mut known: Vec<&str> = ids.keys().map(String::as_str).collect();
+        known.push(CHAIR_NOTICE);
+        let words: Vec<&str> = flat.split(' ').collect();
+        let mut cases = Vec::new();
+        let mut titles = Vec::new();
+        for at in 0..words.len().saturating_sub(3) {
+            let number = words[at].strip_suffix('.').unwrap_or("");
+            if number.is_empty()
+                || !number.chars().all(|c| c.is_ascii_digit())
+                || words[at + 1] != "Case"
+            {
+                continue;
             }
-            let stated = if text.contains("One Rapid Review item needs your attention") {
-                1
-            } else {
-                text.split(" Rapid Review items need your attention")
-                    .next()
-                    .and_then(|t| t.rsplit('\n').next())
-                    .and_then(|n| n.trim().parse().ok())
-                    .unwrap_or_else(|| panic!("neither a letter nor a digest:\n{text}"))
+            let Some(case) = words[at + 2].strip_suffix(':') else {
+                continue;
             };
-            assert_eq!(titles.len(), stated, "items read from\n{text}");
-            (Digest, cases, titles)
-        };
+            let rest = words[at + 3..].join(" ");
+            let title = known
+                .iter()
+                .filter(|t| rest.starts_with(**t))
+                .max_by_key(|t| t.len())
+                .unwrap_or_else(|| panic!("an item with no known title: {rest}"));
+            let after = &rest[title.len()..];
+            let title = match after.strip_prefix(" (").and_then(|a| a.split_once(')')) {
+                Some((agency, _)) => format!("{title} ({agency})"),
+                None => title.to_string(),
+            };
+            cases.push(case.to_owned());
+            titles.push(title);
+        }
+        // "Please see to these 3 Rapid Review tasks …" or "… these 2 overdue Rapid Review
+        // tasks"; one item's email opens with its request.
+        let stated = flat
+            .split("these ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        assert_eq!(titles.len(), stated, "items read from\n{text}");
+        (Digest, cases, titles)
+    };
     let mut cases = cases;
     cases.sort();
     cases.dedup();
@@ -334,13 +399,47 @@ fn read_email(envelope: &[String], message: &str, ids: &HashMap<String, String>)
     if titles == [CHAIR_NOTICE] {
         assert_eq!(
             subject,
-            format!("OFFICIAL-SENSITIVE Rapid Review {case} is in progress")
+            format!("OFFICIAL-SENSITIVE {case}: Rapid Review started, day 0 Mon 21 Dec 2026")
         );
+        for key_date in [
+            "Day 0, the day the notification went to Ofsted: Monday 21 December 2026",
+            "Individual Agency Summary: Thursday 7 January 2027",
+            "review group panel: Monday 11 January 2027",
+            "Review Panel: Friday 15 January 2027",
+        ] {
+            assert!(flat.contains(key_date), "{key_date} not in\n{text}");
+        }
+    }
+    if subject.contains(" escalation: ") {
+        assert!(
+            flat.starts_with("OFFICIAL-SENSITIVE Escalation: please "),
+            "{text}"
+        );
+        assert!(flat.contains("Whose task: "), "{text}");
+        assert!(flat.contains("since Friday 8 January 2027"), "{text}");
     }
 
     // Items about a milestone have a deadline in the calendar attachment, which also says the
     // agency; others (the chair notice) keep their title.
     let deadlines = deadlines(message);
+    // The national panel's note that the submission arrived is a courtesy: no deadline is
+    // left to put in a calendar, and it asks nothing of its reader.
+    if subject.ends_with("(for information)") {
+        assert!(
+            deadlines.is_empty(),
+            "a calendar for a deadline met:\n{message}"
+        );
+        assert!(!flat.contains("needs your attention"), "{text}");
+        assert!(flat.contains("Nothing is needed from you"), "{text}");
+        let mut milestones: Vec<String> = titles.iter().filter_map(|t| id_of(t)).collect();
+        milestones.sort();
+        return Email {
+            to,
+            kind,
+            case,
+            milestones,
+        };
+    }
     let mut from_titles: Vec<String> = titles.iter().filter_map(|t| id_of(t)).collect();
     let mut from_calendar: Vec<String> = deadlines
         .iter()

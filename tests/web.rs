@@ -60,6 +60,10 @@ pub(crate) fn trials() -> Vec<Trial> {
         "web::the_main_steps_work_with_the_keyboard_alone",
         the_main_steps_work_with_the_keyboard_alone,
     ));
+    trials.push(browser_trial(
+        "web::every_kind_of_email_reads_in_a_browser_at_375_and_1000_px_with_or_without_css",
+        every_kind_of_email_reads_in_a_browser_at_375_and_1000_px_with_or_without_css,
+    ));
     trials
 }
 
@@ -1186,4 +1190,137 @@ fn an_admin_sets_a_new_password_and_the_old_one_stops_working() {
     assert_eq!(status, 303);
     assert!(sign_in(&workspace, VIEWER).is_err());
     sign_in(&workspace, (VIEWER.0, "a brand new viewer passphrase")).expect("the new password");
+}
+
+/// Issue 12: the HTML part of every kind of email the demo sends, as a mail client would show
+/// it: inline styles only (no `<style>`, `<link>` or class), no images or anything fetched from
+/// elsewhere, no sideways scrolling on a 375 px phone, and the same words with every style
+/// taken away. Screenshots at 375 and 1000 px go to `target/screenshots/email-*.png`.
+fn every_kind_of_email_reads_in_a_browser_at_375_and_1000_px_with_or_without_css(
+    browser: &Browser,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = rrn_command()
+        .args(["--config", CONFIG, "demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{demo:?}");
+    let new = dir.path().join("maildir/new");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let messages: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    // (name, recipient, what its subject says): the first that matches.
+    let kinds = [
+        (
+            "agency-letter",
+            "safeguarding-lead@police.example",
+            "please send your",
+        ),
+        (
+            "reminder",
+            "safeguarding-lead@police.example",
+            "due Thu 7 Jan",
+        ),
+        (
+            "overdue-owner",
+            "safeguarding@education.example",
+            "overdue since",
+        ),
+        (
+            "escalation-chair",
+            "executive-chair@partnership.example",
+            "escalation",
+        ),
+        (
+            "chair-notice",
+            "executive-chair@partnership.example",
+            "Rapid Review started",
+        ),
+        (
+            "national-panel",
+            "national-panel@panel.example",
+            "(for information)",
+        ),
+        ("digest", "business-team@partnership.example", "3 tasks"),
+        (
+            "daily-summary",
+            "business-team@partnership.example",
+            "summary Fri 8 Jan",
+        ),
+    ];
+    block_on(async {
+        let client = browser.client().await;
+        for (name, to, says) in kinds {
+            let message = messages
+                .iter()
+                .find(|m| {
+                    crate::common::header(m, "To").is_some_and(|t| t.contains(to))
+                        && crate::common::header(m, "Subject").is_some_and(|s| s.contains(says))
+                })
+                .unwrap_or_else(|| panic!("no {name} email"));
+            let html = crate::story::part(message, "text/html").unwrap();
+            for banned in [
+                "<style", "<link", "class=", "<img", "url(", "src=", "<script",
+            ] {
+                assert!(
+                    !html.contains(banned),
+                    "{banned} in the {name} email:\n{html}"
+                );
+            }
+            let file = dir.path().join(format!("{name}.html"));
+            std::fs::write(&file, &html).unwrap();
+            client
+                .goto(&format!("file://{}", file.display()))
+                .await
+                .unwrap();
+            for width in [375, 1000] {
+                screenshot(&client, &format!("email-{name}"), width).await;
+            }
+            client.set_window_size(375, 1000).await.unwrap();
+            let wide: i64 = client
+                .execute("return document.documentElement.scrollWidth;", vec![])
+                .await
+                .unwrap()
+                .as_i64()
+                .unwrap();
+            assert!(
+                wide <= 375,
+                "the {name} email scrolls sideways on a phone: {wide} px"
+            );
+            let styled: String = client
+                .execute("return document.body.innerText;", vec![])
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let bare: String = client
+                .execute(
+                    "document.querySelectorAll('[style]').forEach(e => e.removeAttribute('style'));\
+                     return document.body.innerText;",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(words(&styled), words(&bare), "{name}");
+            assert!(
+                bare.contains("RR-DEMO-001") || name == "daily-summary",
+                "{bare}"
+            );
+            assert!(bare.starts_with("OFFICIAL-SENSITIVE"), "{name}: {bare}");
+            client.set_window_size(1280, 1000).await.unwrap();
+        }
+        client.close().await.unwrap();
+    });
 }

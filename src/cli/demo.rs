@@ -22,8 +22,9 @@ use crate::store::Store;
 /// clock runs across Christmas and New Year.
 const AWARE: (i32, u32, u32) = (2026, 12, 16);
 const DAY0: (i32, u32, u32) = (2026, 12, 21);
-/// The last agency's summary arrives this many working days late.
-const LATE_BY: i32 = 3;
+/// The last agency's summary arrives this many working days late: late enough for its lead to
+/// be told, its manager to be asked to chase and the Executive Chair to be asked to step in.
+const LATE_BY: i32 = 4;
 
 pub(super) fn run(
     runtime: &Runtime,
@@ -104,16 +105,18 @@ pub(super) fn run(
         print(
             out,
             &format!(
-                "\nThe emails are .eml files in {}\nThe demo database is {}\n",
-                maildir.display(),
-                dir.join("demo.db").display()
+                "\nThe emails are in the Maildir {maildir}; to read them in a mail client: \
+                 mutt -f {maildir}\nThe demo database is {}\n",
+                dir.join("demo.db").display(),
+                maildir = maildir.display(),
             ),
         )
     })
 }
 
+/// The messages delivered into the Maildir (its `new/`, which the demo's reader has not opened).
 fn emails(maildir: &Path) -> std::collections::HashSet<PathBuf> {
-    std::fs::read_dir(maildir)
+    std::fs::read_dir(maildir.join("new"))
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default()
 }
@@ -144,6 +147,8 @@ fn throwaway(loaded: &mut Loaded, dir: Option<PathBuf>) -> Result<(PathBuf, Path
     let maildir = dir.join("maildir");
     loaded.config.database.url = Some(format!("sqlite://{}", dir.join("demo.db").display()));
     loaded.config.mail.transport = Transport::Maildir;
+    // The business team's daily summary is one of the emails a newcomer should see.
+    loaded.config.mail.heartbeat = true;
     loaded.config.mail.maildir = Some(maildir.clone());
     Ok((dir, maildir))
 }

@@ -12,11 +12,15 @@ use lettre::message::{Attachment, Mailbox, MultiPart};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use chrono::{DateTime, Utc};
+
 use super::error::MailError;
 use super::ids::id_part;
+use super::{words, wrap};
 use crate::config::Config;
 use crate::domain::agency::AgencyId;
-use crate::domain::plan::{Capacity, Email, EmailKind};
+use crate::domain::plan::{Capacity, Email, EmailKind, Rule};
+use crate::domain::timeline::long_date;
 
 /// The templates each partnership can edit, with built-in copies of the shipped ones.
 const TEMPLATES: [(&str, &str); 10] = [
@@ -79,7 +83,27 @@ struct ItemContext<'a> {
     due: Option<String>,
     status: &'a str,
     derivation: Option<&'a str>,
+    /// Where the agencies stand; left out for an agency's own lead, whose part it is.
     progress: Option<&'a str>,
+    /// The rule that planned it: `reminder`, `escalation`, `chair_notice`, …
+    rule: &'static str,
+    /// What the reader is asked to do and by when, in a sentence.
+    request: String,
+    /// The item's state in a sentence: "Due in 3 working days, on Thursday 7 January 2027."
+    when: String,
+    escalation: bool,
+    /// Nothing is asked of the reader (the Chair's notice, the national panel's note).
+    for_information: bool,
+    /// Whose task an overdue one is.
+    owner: Option<&'a str>,
+    overdue_since: Option<String>,
+    key_dates: Vec<KeyDateContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct KeyDateContext<'a> {
+    label: &'a str,
+    date: String,
 }
 
 #[derive(Serialize)]
@@ -95,6 +119,16 @@ struct TemplateContext<'a> {
     marking: &'a str,
     recipient: RecipientContext<'a>,
     reply_to: Person<'a>,
+    /// The recipient is the reply-to address (the business team): not told to write to itself.
+    reply_to_self: bool,
+    /// The email's first sentence: what the reader must do and by when.
+    headline: String,
+    /// Some item counts from "day 0": the email says once what that is.
+    mentions_day0: bool,
+    /// Every item is for information only.
+    for_information: bool,
+    /// The daily summary's day in words.
+    date: Option<String>,
     items: Vec<ItemContext<'a>>,
     /// The daily summary's figures; only in heartbeat emails.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -203,6 +237,39 @@ impl Renderer {
     }
 
     fn context<'a>(&'a self, email: &'a Email) -> TemplateContext<'a> {
+        let reader = &email.recipient.role;
+        let items: Vec<ItemContext<'a>> = email
+            .items
+            .iter()
+            .map(|n| ItemContext {
+                case: n.case.as_ref().map_or("", |c| c.as_str()),
+                title: &n.item.title,
+                step: n.item.step,
+                due: n.item.due.map(long_date),
+                status: &n.item.status,
+                derivation: n.item.derivation.as_deref(),
+                progress: match reader {
+                    Capacity::AgencyLead(_) => None,
+                    _ => n.item.progress.as_deref(),
+                },
+                rule: n.rule.as_str(),
+                request: words::request(n, reader),
+                when: words::when(n),
+                escalation: n.rule == Rule::Escalation,
+                for_information: words::for_information(n),
+                owner: n.item.owner.as_deref(),
+                overdue_since: n.item.overdue_since.map(long_date),
+                key_dates: n
+                    .item
+                    .key_dates
+                    .iter()
+                    .map(|k| KeyDateContext {
+                        label: &k.label,
+                        date: long_date(k.date),
+                    })
+                    .collect(),
+            })
+            .collect();
         TemplateContext {
             partnership: &self.partnership,
             marking: &self.marking,
@@ -214,19 +281,19 @@ impl Renderer {
                 name: self.reply_to.name.as_deref().unwrap_or(""),
                 email: self.reply_to.email.as_ref(),
             },
-            items: email
-                .items
+            reply_to_self: email
+                .recipient
+                .email
+                .as_str()
+                .eq_ignore_ascii_case(self.reply_to.email.as_ref()),
+            headline: words::headline(email),
+            // Only where a derivation is shown (not in a note for information).
+            mentions_day0: items
                 .iter()
-                .map(|n| ItemContext {
-                    case: n.case.as_ref().map_or("", |c| c.as_str()),
-                    title: &n.item.title,
-                    step: n.item.step,
-                    due: n.item.due.map(crate::domain::timeline::long_date),
-                    status: &n.item.status,
-                    derivation: n.item.derivation.as_deref(),
-                    progress: n.item.progress.as_deref(),
-                })
-                .collect(),
+                .any(|i| !i.for_information && i.derivation.is_some_and(|d| d.contains("day 0"))),
+            for_information: !items.is_empty() && items.iter().all(|i| i.for_information),
+            date: email.heartbeat.as_ref().map(|h| long_date(h.date)),
+            items,
             summary: email.heartbeat.as_ref(),
         }
     }
@@ -251,7 +318,7 @@ impl Renderer {
             Ok(text)
         };
         Ok((
-            render(format!("{base}.txt"))?,
+            wrap::wrap(&render(format!("{base}.txt"))?, wrap::WIDTH),
             render(format!("{base}.html"))?,
         ))
     }
@@ -316,7 +383,13 @@ impl Renderer {
 
     /// The message for one outbox row. Its Message-ID is derived from the row, so a re-send
     /// after a crash carries the same ID; every message of a case refers to the case's thread.
-    pub fn render(&self, email: &Email, outbox_id: i64) -> Result<Message, MailError> {
+    /// `now` is the moment it is sent (simulated under `--at`), for its `Date:` header.
+    pub fn render(
+        &self,
+        email: &Email,
+        outbox_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Message, MailError> {
         let base = match email.kind {
             EmailKind::Digest => "digest",
             EmailKind::AgencyLetter => "agency_letter",
@@ -345,8 +418,9 @@ impl Renderer {
             cases.dedup();
             cases
         };
-        let subject = self.subject(email, &cases);
+        let subject = clean(&format!("{} {}", self.marking, words::subject(email)));
         let mut builder = Message::builder()
+            .date(now.into())
             .from(self.from.clone())
             .reply_to(self.reply_to.clone())
             .to(to)
@@ -357,7 +431,12 @@ impl Renderer {
             builder = builder.in_reply_to(thread.clone()).references(thread);
         }
         let body = MultiPart::alternative_plain_html(text, html);
-        let body = match self.deadlines(email, outbox_id) {
+        // A note that a deadline was met has no deadline to put in a calendar.
+        let deadlines = match email.items.iter().all(words::for_information) {
+            true => None,
+            false => self.deadlines(email, outbox_id),
+        };
+        let body = match deadlines {
             Some(ics) => MultiPart::mixed().multipart(body).singlepart(
                 Attachment::new("deadlines.ics".to_owned()).body(
                     ics,
@@ -398,6 +477,7 @@ impl Renderer {
         report: &FailureReport,
         admin: &Mailbox,
         outbox_id: i64,
+        now: DateTime<Utc>,
     ) -> Result<Message, MailError> {
         let (template, subject) = match report.relay_fault {
             None => (
@@ -418,6 +498,7 @@ impl Renderer {
         let (text, html) = self.render_pair(template, &self.failure_context(report))?;
         let subject = clean(&subject);
         Message::builder()
+            .date(now.into())
             .from(self.from.clone())
             .reply_to(self.reply_to.clone())
             .to(admin.clone())
@@ -425,64 +506,6 @@ impl Renderer {
             .message_id(Some(format!("<rrn.outbox.{outbox_id}@{}>", self.domain)))
             .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| MailError::Message(e.to_string()))
-    }
-
-    fn subject(&self, email: &Email, cases: &[&str]) -> String {
-        let first = email.items.first();
-        let text = match (email.kind, cases, email.items.len()) {
-            (EmailKind::Heartbeat, _, _) => {
-                let summary = email.heartbeat.as_ref();
-                let figure = |f: fn(&crate::domain::plan::Heartbeat) -> usize| summary.map_or(0, f);
-                let mut text = format!(
-                    "{} Rapid Review daily summary: {} open cases, {} overdue, {} due soon",
-                    self.marking,
-                    figure(|s| s.open_cases),
-                    figure(|s| s.overdue),
-                    figure(|s| s.due_soon)
-                );
-                if figure(|s| s.failed_emails) > 0 {
-                    text.push_str(&format!(", {} emails failed", figure(|s| s.failed_emails)));
-                }
-                text
-            }
-            (EmailKind::AgencyLetter, _, _) => format!(
-                "{} Rapid Review {}: Individual Agency Summary {}",
-                self.marking,
-                cases.first().unwrap_or(&""),
-                first.map_or("", |n| n.item.status.as_str())
-            ),
-            (EmailKind::Digest, [case], 1)
-                if first.is_some_and(|n| n.rule == crate::domain::plan::Rule::ChairNotice) =>
-            {
-                format!("{} Rapid Review {case} is in progress", self.marking)
-            }
-            (EmailKind::Digest, [case], 1) => format!(
-                "{} Rapid Review {case}: {} {}",
-                self.marking,
-                first.map_or("", |n| n.item.title.as_str()),
-                first.map_or("", |n| n.item.status.as_str())
-            ),
-            (EmailKind::Digest, _, n) => {
-                let overdue = email
-                    .items
-                    .iter()
-                    .filter(|i| i.item.status.starts_with("overdue"))
-                    .count();
-                let plural = if n == 1 { "" } else { "s" };
-                if overdue > 0 {
-                    format!(
-                        "{} Rapid Review: {n} item{plural} need attention, {overdue} overdue",
-                        self.marking
-                    )
-                } else {
-                    format!(
-                        "{} Rapid Review: {n} item{plural} need attention",
-                        self.marking
-                    )
-                }
-            }
-        };
-        clean(&text)
     }
 }
 
@@ -513,7 +536,11 @@ pub fn sample_email() -> Email {
             due: Some(date),
             status: "due in 3 working days".to_owned(),
             derivation: Some("Due Thursday 7 January 2027: working day 10 after day 0.".to_owned()),
-            progress: Some("1 of 3 received".to_owned()),
+            progress: Some(
+                "1 of the 3 agencies has sent theirs (health); still to come: police, education"
+                    .to_owned(),
+            ),
+            ..Item::default()
         },
     );
     Email {

@@ -1,4 +1,5 @@
-//! The transports that carry a message: `.eml` files in a maildir folder, or SMTP.
+//! The transports that carry a message: a Maildir folder (`tmp/`, `new/`, `cur/`, which mutt,
+//! Thunderbird and Evolution open as a folder), or SMTP.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,7 +16,8 @@ use crate::config::{Config, SmtpTls, Transport};
 
 /// Where messages go.
 pub enum Mailer {
-    /// `.eml` files in a folder.
+    /// A Maildir: each message written into `tmp/` under a unique name, then renamed into
+    /// `new/`, so a mail client never sees half a message.
     Maildir(PathBuf),
     Smtp(Box<SmtpSession>),
 }
@@ -97,26 +99,13 @@ impl Mailer {
         }
     }
 
-    /// Sends one message, named `name` in a maildir (the file is written atomically), and says
-    /// what the transport answered.
+    /// Sends one message (in a Maildir, its unique file name starts with `name`, so listing
+    /// `new/` shows the outbox's order), and says what the transport answered.
     pub async fn send(&self, message: &Message, name: &str) -> Result<String, SendError> {
         match self {
-            Mailer::Maildir(folder) => {
-                let path = folder.join(format!("{name}.eml"));
-                let write = || -> std::io::Result<()> {
-                    std::fs::create_dir_all(folder)?;
-                    let mut file = tempfile::NamedTempFile::new_in(folder)?;
-                    std::io::Write::write_all(&mut file, &message.formatted())?;
-                    file.as_file().sync_all()?;
-                    file.persist(&path)?;
-                    Ok(())
-                };
-                write()
-                    .map(|()| format!("written to {}", path.display()))
-                    .map_err(|e| {
-                        SendError::Transient(format!("writing to {}: {e}", folder.display()))
-                    })
-            }
+            Mailer::Maildir(folder) => write_maildir(folder, name, &message.formatted())
+                .map(|path| format!("written to {}", path.display()))
+                .map_err(|e| SendError::Transient(format!("writing to {}: {e}", folder.display()))),
             Mailer::Smtp(session) => session.send(message).await.map(|response| {
                 format!(
                     "{} {}",
@@ -126,4 +115,45 @@ impl Mailer {
             }),
         }
     }
+}
+
+/// Writes one message into the Maildir `folder` (creating `tmp/`, `new/` and `cur/`): into
+/// `tmp/` under a name no other delivery uses (`NAME.P<pid>.<random>.<host>`, as the Maildir
+/// convention asks: unique, without `/` or `:`), synced, then renamed into `new/`. The path in
+/// `new/`.
+pub(crate) fn write_maildir(folder: &Path, name: &str, message: &[u8]) -> std::io::Result<PathBuf> {
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(folder.join(sub))?;
+    }
+    let host: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name: String = name
+        .chars()
+        .map(|c| if c == '/' || c == ':' { '_' } else { c })
+        .collect();
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("{name}.P{}.", std::process::id()))
+        .suffix(&format!(".{host}"))
+        .rand_bytes(10)
+        .tempfile_in(folder.join("tmp"))?;
+    std::io::Write::write_all(&mut file, message)?;
+    file.as_file().sync_all()?;
+    let unique = file
+        .path()
+        .file_name()
+        .expect("a temporary file has a name")
+        .to_owned();
+    let new = folder.join("new").join(unique);
+    file.persist_noclobber(&new).map_err(|e| e.error)?;
+    Ok(new)
 }

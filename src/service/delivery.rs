@@ -300,7 +300,7 @@ async fn deliver_one(
             return Ok(None);
         }
     };
-    match render(renderer, admin, row, email.as_ref()) {
+    match render(renderer, admin, row, email.as_ref(), clock()) {
         Err(e) => {
             fail(
                 store,
@@ -519,9 +519,10 @@ fn render(
     admin: Option<&Mailbox>,
     row: &Claimed,
     email: Option<&Email>,
+    now: DateTime<Utc>,
 ) -> Result<lettre::Message, MailError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        build(renderer, admin, row, email)
+        build(renderer, admin, row, email, now)
     }))
     .unwrap_or_else(|panic| {
         let why = panic
@@ -541,18 +542,19 @@ fn build(
     admin: Option<&Mailbox>,
     row: &Claimed,
     email: Option<&Email>,
+    now: DateTime<Utc>,
 ) -> Result<lettre::Message, MailError> {
     if row.kind == OutboxKind::DeliveryFailure {
         let report: FailureReport = serde_json::from_str(&row.email)
             .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
         let admin = admin.ok_or_else(|| MailError::Message("no admin contact".to_owned()))?;
-        renderer.render_failure(&report, admin, row.id)
+        renderer.render_failure(&report, admin, row.id, now)
     } else if let Some(email) = email {
-        renderer.render(email, row.id)
+        renderer.render(email, row.id, now)
     } else {
         let email: Email = serde_json::from_str(&row.email)
             .map_err(|e| MailError::Message(format!("outbox row {}: {e}", row.id)))?;
-        renderer.render(&email, row.id)
+        renderer.render(&email, row.id, now)
     }
 }
 

@@ -169,6 +169,7 @@ mod tests {
                 status: "overdue".to_owned(),
                 derivation: None,
                 progress: None,
+                ..Item::default()
             },
         );
         notification.milestone = Some("ias".to_owned());

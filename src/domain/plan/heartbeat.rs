@@ -72,6 +72,7 @@ impl Planner<'_> {
                     status,
                     derivation: None,
                     progress: None,
+                    ..Item::default()
                 },
             );
             line.urgency = Urgency::of(state.status);

@@ -61,6 +61,9 @@ pub enum Rule {
     NationalPanelDelay,
     /// A line of the business team's daily summary.
     Heartbeat,
+    /// The first working day a task is overdue: its owner is told (the ladder tells others).
+    /// Last in the list, so no other rule's key or order moves.
+    Overdue,
 }
 
 impl Rule {
@@ -75,7 +78,8 @@ impl Rule {
             Rule::ChairNotice => rules.chair_notice,
             Rule::Reminder => rules.reminder,
             Rule::DueToday => rules.due_today,
-            Rule::Escalation => rules.escalation,
+            // Still true and still the owner's to act on, as an escalation is.
+            Rule::Escalation | Rule::Overdue => rules.escalation,
             Rule::NationalPanelSubmitted | Rule::NationalPanelDelay => rules.national_panel,
             // Yesterday's summary is of no use today.
             Rule::Heartbeat => CatchUp::Skip,
@@ -148,8 +152,9 @@ pub struct Recipient {
 }
 
 /// What a notification says about its milestone; only the case reference, titles, dates and
-/// counts: nothing about the child exists to say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// counts: nothing about the child exists to say. Fields added later default when an older
+/// outbox row is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     pub title: String,
     pub step: Option<u32>,
@@ -157,8 +162,27 @@ pub struct Item {
     /// "overdue by 3 working days", "due in 1 working day", "due today".
     pub status: String,
     pub derivation: Option<String>,
-    /// For per-agency milestones: "2 of 3 received".
+    /// For per-agency milestones: "2 of the 3 agencies have sent theirs (police, health)".
     pub progress: Option<String>,
+    /// Whose task it is, for an overdue one: "Education Safeguarding Lead".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The first working day it was overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_since: Option<NaiveDate>,
+    /// When it was done (the national panel's courtesy note).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_on: Option<NaiveDate>,
+    /// The Chair's notice: day 0, then the deadlines the Chair will hear about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_dates: Vec<KeyDate>,
+}
+
+/// A date the Executive Chair's notice names: what, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDate {
+    pub label: String,
+    pub date: NaiveDate,
 }
 
 /// One planned notification.

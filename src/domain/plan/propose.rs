@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use super::recipients::{ToWhom, Unaddressed, unaddressed};
 use super::words::{due_in_words, overdue_words, progress, status_words};
-use super::{Item, Notification, NotificationKey, Planner, Proposal, Rule};
+use super::{Item, KeyDate, Notification, NotificationKey, Planner, Proposal, Rule};
 use crate::domain::calendar::OutOfRange;
 use crate::domain::case::CaseOverview;
 use crate::domain::timeline::{
@@ -131,7 +131,7 @@ impl Planner<'_> {
             since,
             planned: Vec::new(),
         };
-        self.chair_notice(&mut out, today);
+        self.chair_notice(&mut out, states, today);
         for state in states {
             let milestone = self
                 .timeline
@@ -148,7 +148,14 @@ impl Planner<'_> {
             if let Status::Overdue { working_days } = state.status
                 && milestone.policy.escalate != Some(false)
             {
-                self.escalation(&mut out, state, due, working_days, &item)?;
+                let since = self.calendar.add_working_days(due, 1)?;
+                let overdue = |status: String, owner: Option<String>| Item {
+                    overdue_since: Some(since),
+                    owner,
+                    ..item(status)
+                };
+                self.overdue(&mut out, state, since, working_days, &overdue);
+                self.escalation(&mut out, state, due, working_days, &overdue)?;
             }
         }
         Ok(out.planned)
@@ -179,30 +186,69 @@ impl Planner<'_> {
                 )
             }),
             progress: progress(states, state),
+            ..Item::default()
         }
     }
 
-    /// The Executive Chair hears that a Rapid Review is in progress. Dated the day the case was
-    /// opened, whatever the day of the run: an occurrence whose day moved with `today` would be
-    /// proposed anew by every later run. A run for a day before the case was opened (a replay)
-    /// has nothing to tell the Chair yet.
-    fn chair_notice(&self, out: &mut Proposals, today: NaiveDate) {
-        let opened_on = out.case.opened_on;
-        if !self.policy().chair_notice || opened_on > today {
+    /// The Executive Chair hears that a Rapid Review has started, with its day 0 and key dates.
+    /// Dated day 0 (or the day the case was opened, if later), whatever the day of the run: an
+    /// occurrence whose day moved with `today` would be proposed anew by every later run. Until
+    /// day 0 is recorded there is no Rapid Review to tell of yet, and no dates to give. The key
+    /// (case, rule, Chair) is what it was when the notice was dated the opening day, so a notice
+    /// already logged is not sent again.
+    fn chair_notice(&self, out: &mut Proposals, states: &[MilestoneState], today: NaiveDate) {
+        let day0_id = self.timeline.day0_milestone();
+        let Some(day0) = states
+            .iter()
+            .find(|s| s.id == day0_id)
+            .and_then(|s| s.completed_on)
+        else {
+            return;
+        };
+        let scheduled = day0.max(out.case.opened_on);
+        if !self.policy().chair_notice || scheduled > today {
             return;
         }
         out.push(
-            Occurrence::once(Rule::ChairNotice, None, opened_on, Urgency::NOTICE),
+            Occurrence::once(Rule::ChairNotice, None, scheduled, Urgency::NOTICE),
             &|| self.role_contact(Role::ExecutiveChair),
             || Item {
-                title: "A Rapid Review is in progress".to_owned(),
-                step: Some(4),
-                due: None,
-                status: "opened".to_owned(),
-                derivation: None,
-                progress: None,
+                title: "Rapid Review started".to_owned(),
+                status: format!("started on {}", long_date(day0)),
+                key_dates: self.key_dates(states, day0),
+                ..Item::default()
             },
         );
+    }
+
+    /// Day 0, then the due dates of the agencies' summaries (the letters' milestone), the
+    /// panel's review and the submission to the national panel, in that order; one line per
+    /// milestone, however many agencies.
+    fn key_dates(&self, states: &[MilestoneState], day0: NaiveDate) -> Vec<KeyDate> {
+        let policy = self.policy();
+        let mut dates = vec![KeyDate {
+            label: "Day 0, the day the notification went to Ofsted".to_owned(),
+            date: day0,
+        }];
+        let panel = states.iter().find(|s| s.owner == Role::Panel).map(|s| s.id);
+        let wanted = [
+            policy.agency_letter_milestone.as_deref(),
+            panel,
+            policy.national_panel_milestone.as_deref(),
+        ];
+        for id in wanted.into_iter().flatten() {
+            if let Some((title, due)) = states
+                .iter()
+                .find(|s| s.id == id)
+                .and_then(|s| s.due.map(|due| (s.title, due)))
+            {
+                dates.push(KeyDate {
+                    label: title.to_owned(),
+                    date: due,
+                });
+            }
+        }
+        dates
     }
 
     /// The day-1 letters asking each agency's lead for its part.
@@ -254,7 +300,10 @@ impl Planner<'_> {
                     Urgency::NOTICE,
                 ),
                 &to_panel,
-                || item(format!("sent on {}", long_date(on))),
+                || Item {
+                    done_on: Some(on),
+                    ..item(format!("sent on {}", long_date(on)))
+                },
             );
         }
         if policy.national_panel_delay_notice
@@ -352,15 +401,37 @@ impl Planner<'_> {
         );
     }
 
+    /// The owner hears on the first working day a task is overdue (`since`), once: the ladder
+    /// then tells their manager and the Executive Chair.
+    fn overdue(
+        &self,
+        out: &mut Proposals,
+        state: &MilestoneState,
+        since: NaiveDate,
+        working_days: i32,
+        item: &dyn Fn(String, Option<String>) -> Item,
+    ) {
+        out.push(
+            Occurrence::once(Rule::Overdue, Some(state), since, Urgency::of(state.status)),
+            &|| self.owner(state),
+            || item(overdue_words(working_days), None),
+        );
+    }
+
     /// The escalation ladder while overdue: each repeat of each rung `working_days` reached.
+    /// Each item names whose task it is.
     fn escalation(
         &self,
         out: &mut Proposals,
         state: &MilestoneState,
         due: NaiveDate,
         working_days: i32,
-        item: &dyn Fn(String) -> Item,
+        item: &dyn Fn(String, Option<String>) -> Item,
     ) -> Result<(), OutOfRange> {
+        let owner = || match self.owner(state) {
+            Ok(owner) => owner.name,
+            Err(_) => state.owner.to_string(),
+        };
         let policy = self.policy();
         for (index, rung) in policy.escalation.iter().enumerate() {
             let to = || match rung.to {
@@ -383,7 +454,7 @@ impl Planner<'_> {
                         urgency: Urgency::of(state.status),
                     },
                     &to,
-                    || item(overdue_words(working_days)),
+                    || item(overdue_words(working_days), Some(owner())),
                 );
             }
         }

@@ -127,6 +127,7 @@ mod tests {
                 status: "due in 1 working day".to_owned(),
                 derivation: None,
                 progress: None,
+                ..Item::default()
             },
         );
         n.milestone = Some("ias".to_owned());

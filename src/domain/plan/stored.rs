@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Email, EmailKind, Heartbeat, Item, Notification, NotificationKey, Recipient, Rule};
+use super::{
+    Email, EmailKind, Heartbeat, Item, KeyDate, Notification, NotificationKey, Recipient, Rule,
+};
 use crate::domain::agency::AgencyId;
 use crate::domain::case::CaseRef;
 use chrono::NaiveDate;
@@ -46,6 +48,10 @@ impl Serialize for ItemsOut<'_> {
                     status: &item.status,
                     derivation: item.derivation.as_deref(),
                     progress: item.progress.as_deref(),
+                    owner: item.owner.as_deref(),
+                    overdue_since: item.overdue_since,
+                    done_on: item.done_on,
+                    key_dates: &item.key_dates,
                 },
             }
         }))
@@ -87,6 +93,14 @@ struct BodyOut<'a> {
     derivation: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overdue_since: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    done_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "<[KeyDate]>::is_empty")]
+    key_dates: &'a [KeyDate],
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -198,6 +212,7 @@ mod tests {
             status: "due today".to_owned(),
             derivation: Some("Due Thursday 7 January 2027: …".to_owned()),
             progress: None,
+            ..Item::default()
         }
     }
 
