@@ -213,6 +213,7 @@ on_both_backends!(
     time_travel_before_day0_shows_day0_as_not_yet_happened,
     a_failed_migration_leaves_the_database_as_it_was,
     plan_previews_a_case_day_by_day_and_writes_nothing,
+    listings_are_aligned_tables_with_counts_in_words_and_no_machine_keys,
     a_run_queues_each_notification_once_and_records_what_it_skips,
     a_change_between_runs_brings_back_the_cases_history,
     a_log_written_before_the_0004_layout_still_dedups,
@@ -1093,8 +1094,105 @@ fn plan_previews_a_case_day_by_day_and_writes_nothing(db: &TestDb) {
     );
     let now = db.rrn(&["plan", "--at", "2026-12-22"]);
     assert!(now.status.success(), "{now:?}");
-    assert!(String::from_utf8_lossy(&now.stdout).contains("agency_letter"));
+    assert!(String::from_utf8_lossy(&now.stdout).contains("police lead"));
     assert_eq!(db.dump(), before, "planning writes nothing");
+}
+
+/// Issue 12: `rrn plan`, `outbox list`, `status` and `case list` are tables a person scans:
+/// a header, aligned columns, counts in words, every case an email covers, no machine keys.
+fn listings_are_aligned_tables_with_counts_in_words_and_no_machine_keys(db: &TestDb) {
+    open_christmas_case(db);
+    // One case: the singular, everywhere.
+    let status = db.rrn(&["status", "--at", "2026-12-21"]);
+    let status = String::from_utf8(status.stdout).unwrap();
+    assert!(
+        status.contains("cases:      1 open case, 0 milestones overdue"),
+        "{status}"
+    );
+    let listed = db.case(&["list", "--at", "2026-12-21"]);
+    assert!(listed.starts_with("REFERENCE    DAY 0 "), "{listed}");
+    assert!(listed.ends_with("\n1 case\n"), "{listed}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.csv");
+    std::fs::write(
+        &file,
+        "reference,aware,day0,agencies\nRR-2026-015,2026-12-16,2026-12-21,police\n",
+    )
+    .unwrap();
+    assert_eq!(
+        db.case(&["import", file.to_str().unwrap()]),
+        format!("imported 1 case from {}\n", file.display())
+    );
+
+    // The plan: a header, words for whom and what; keys and rule names only in JSON.
+    let plan = String::from_utf8(db.rrn(&["plan", "--at", "2026-12-22"]).stdout).unwrap();
+    let mut lines = plan.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "DO    CASE          MILESTONE                     TO                        WHAT"
+    );
+    assert!(
+        plan.contains(
+            "send  RR-2026-014   agency_summary (police)       police lead               letter"
+        ),
+        "{plan}"
+    );
+    assert!(
+        !plan
+            .split_whitespace()
+            .any(|w| w == "agency_letter" || w.starts_with("agency_lead:")),
+        "{plan}"
+    );
+    let keys = json(&db.rrn_json(&["plan", "--at", "2026-12-22"]));
+    assert!(keys[0]["key"].is_string(), "{keys}");
+
+    // The outbox names both cases of a digest that covers both, and the header lines up.
+    run_once(db, "2026-12-22");
+    let outbox = String::from_utf8(db.rrn(&["outbox", "list"]).stdout).unwrap();
+    let header = outbox.lines().next().unwrap();
+    assert!(
+        header.starts_with("ID  QUEUED            STATUS  KIND "),
+        "{outbox}"
+    );
+    let cases_at = header.find("CASES").unwrap();
+    let digest = outbox
+        .lines()
+        .find(|l| l.contains("csc-manager@"))
+        .unwrap_or_else(|| panic!("{outbox}"));
+    assert_eq!(&digest[cases_at..], "RR-2026-014, RR-2026-015", "{outbox}");
+    assert!(outbox.contains("agency letter") && !outbox.contains("agency_letter"));
+    assert!(outbox.trim_end().ends_with(" emails"), "{outbox}");
+    let rows = json(&db.rrn_json(&["outbox", "list"]));
+    let chair = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["recipient"].as_str().unwrap().starts_with("csc-manager@"))
+        .unwrap();
+    assert_eq!(
+        chair["cases"],
+        serde_json::json!(["RR-2026-014", "RR-2026-015"])
+    );
+
+    // A month on, more than 10 milestones are overdue: the 10 longest overdue, then a count.
+    let status = String::from_utf8(db.rrn(&["status", "--at", "2027-01-25"]).stdout).unwrap();
+    assert!(status.contains("cases:      2 open cases, "), "{status}");
+    let listed: Vec<&str> = status
+        .lines()
+        .skip_while(|l| *l != "most overdue:")
+        .skip(2)
+        .take_while(|l| !l.starts_with("  and "))
+        .collect();
+    assert_eq!(listed.len(), 10, "{status}");
+    let overdue = json(&db.rrn_json(&["status", "--at", "2027-01-25"]))["overdue"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        status.contains(&format!("  and {} more: `rrn case list`\n", overdue - 10)),
+        "{status}"
+    );
+    assert!(listed[0].contains("working days"), "{status}");
 }
 
 /// `rrn run --once --at DAY`: the run's report (the delivery report is under `delivery`).

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use tokio::runtime::Runtime;
 
-use super::output::not_written;
+use super::table::{Table, column, count, line_width};
 use super::{
     CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, print,
     print_json, usage,
@@ -263,12 +263,20 @@ async fn change_case(
                 .map_err(CliError::Usage)?;
             if super::export::is_json(&file, &bytes) {
                 let records = super::export::read_records(&file, bytes)?;
-                let count = work.restore(records, &file.display().to_string()).await?;
-                format!("restored {count} cases from {}", file.display())
+                let n = work.restore(records, &file.display().to_string()).await?;
+                format!(
+                    "restored {} from {}",
+                    count(n, "case", "cases"),
+                    file.display()
+                )
             } else {
                 let rows = read_csv(&file, bytes)?;
-                let count = work.import(rows).await?;
-                format!("imported {count} cases from {}", file.display())
+                let n = work.import(rows).await?;
+                format!(
+                    "imported {} from {}",
+                    count(n, "case", "cases"),
+                    file.display()
+                )
             }
         }
         CaseCommand::List { .. } | CaseCommand::Show { .. } | CaseCommand::Export { .. } => {
@@ -301,34 +309,31 @@ async fn case_lines(
     Ok(summaries)
 }
 
-/// The table of `rrn case list`, a line at a time.
+/// The table of `rrn case list`: most urgent first, a count below it.
 fn list_table(summaries: &[CaseLine], out: &mut dyn Write) -> Result<(), CliError> {
-    let width = summaries
-        .iter()
-        .map(|s| s.reference.as_str().len())
-        .max()
-        .unwrap_or(0)
-        .clamp(9, 40);
-    writeln!(
-        out,
-        "{:<width$} {:<10} {:<28} {:<10} STATUS",
-        "REFERENCE", "DAY 0", "NEXT MILESTONE", "DUE"
-    )
-    .map_err(not_written)?;
+    if summaries.is_empty() {
+        return print(out, "no cases\n");
+    }
+    let mut table = Table::new(&[
+        column("REFERENCE", 24),
+        column("DAY 0", 10),
+        column("NEXT MILESTONE", 34),
+        column("DUE", 10),
+        column("STATUS", 30),
+    ]);
     let date = |d: Option<NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
     for s in summaries {
-        writeln!(
-            out,
-            "{:<width$} {:<10} {:<28} {:<10} {}",
-            s.reference,
+        table.row(vec![
+            s.reference.to_string(),
             date(s.day0),
-            s.next_milestone.as_deref().unwrap_or("-"),
+            s.next_milestone.clone().unwrap_or_else(|| "-".to_owned()),
             date(s.next_due),
-            s.describe_status()
-        )
-        .map_err(not_written)?;
+            s.describe_status(),
+        ]);
     }
-    Ok(())
+    let mut text = table.render("", line_width());
+    text.push_str(&format!("{}\n", count(summaries.len(), "case", "cases")));
+    print(out, &text)
 }
 
 /// One case with its milestones and audit trail. Free text (actors, notes, reasons) is printed

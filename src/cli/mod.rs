@@ -15,6 +15,7 @@ mod output;
 mod plan;
 mod run;
 mod status;
+mod table;
 mod timeline;
 mod user;
 mod web;
