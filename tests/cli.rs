@@ -192,6 +192,19 @@ fn the_division_flag_counts_with_that_divisions_bank_holidays() {
         .ok(),
         "2024-01-03\n"
     );
+    // Typed as a person would (issue 12): the same division.
+    assert_eq!(
+        rrn(&[
+            "calendar",
+            "workday",
+            "2024-01-01",
+            "1",
+            "--division",
+            "Scotland"
+        ])
+        .ok(),
+        "2024-01-03\n"
+    );
 }
 
 fn holidays_are_listed_one_a_line_as_date_tab_title() {

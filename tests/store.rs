@@ -214,6 +214,8 @@ on_both_backends!(
     a_failed_migration_leaves_the_database_as_it_was,
     plan_previews_a_case_day_by_day_and_writes_nothing,
     listings_are_aligned_tables_with_counts_in_words_and_no_machine_keys,
+    identifiers_a_person_types_are_the_same_in_any_case,
+    a_database_holding_two_references_that_differ_only_in_case_migrates_and_keeps_both,
     a_run_queues_each_notification_once_and_records_what_it_skips,
     a_change_between_runs_brings_back_the_cases_history,
     a_log_written_before_the_0004_layout_still_dedups,
@@ -1193,6 +1195,174 @@ fn listings_are_aligned_tables_with_counts_in_words_and_no_machine_keys(db: &Tes
         "{status}"
     );
     assert!(listed[0].contains("working days"), "{status}");
+}
+
+/// Issue 12: `rr-2026-050` is `RR-2026-050` (stored as first spelled), `Police` is `police`,
+/// `Agency_Summary` is `agency_summary`, `YES` is `yes`; a second case that differs only in
+/// case is refused and changes nothing.
+fn identifiers_a_person_types_are_the_same_in_any_case(db: &TestDb) {
+    db.case(&[
+        "open",
+        "RR-2026-050",
+        "--aware",
+        "2026-12-16",
+        "--day0",
+        "2026-12-21",
+        "--agency",
+        "Police",
+        "--agency",
+        "HEALTH",
+    ]);
+    let shown = json(&db.case(&["show", "rr-2026-050", "--format", "json"]));
+    assert_eq!(shown["reference"], "RR-2026-050");
+    assert_eq!(shown["agencies"], serde_json::json!(["health", "police"]));
+
+    let before = db.dump();
+    let again = db.case_output(&[
+        "open",
+        "rr-2026-050",
+        "--aware",
+        "2026-12-16",
+        "--agency",
+        "police",
+    ]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("case rr-2026-050 (as `RR-2026-050`: references are the same whatever their case) already exists"),
+        "{said}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("again.csv");
+    std::fs::write(
+        &file,
+        "reference,aware,day0,agencies\nrr-2026-050,2026-12-16,,police\n\
+         RR-2026-051,2026-12-16,,police\nrr-2026-051,2026-12-16,,police\n",
+    )
+    .unwrap();
+    let import = db.case_output(&["import", file.to_str().unwrap()]);
+    assert_eq!(import.status.code(), Some(2), "{import:?}");
+    let said = String::from_utf8_lossy(&import.stderr);
+    assert!(
+        said.contains("line 2, field reference: case rr-2026-050 (as `RR-2026-050`"),
+        "{said}"
+    );
+    assert!(
+        said.contains("line 4, field reference: rr-2026-051 is also on line 3 (as `RR-2026-051`"),
+        "{said}"
+    );
+    assert_eq!(db.dump(), before, "refusals change nothing");
+
+    db.case(&[
+        "complete",
+        "rr-2026-050",
+        "Agency_Summary",
+        "--agency",
+        "POLICE",
+        "--on",
+        "2026-12-22",
+    ]);
+    db.case(&["local-review", "Rr-2026-050", "YES"]);
+    let shown = json(&db.case(&["show", "RR-2026-050", "--format", "json"]));
+    assert_eq!(shown["local_review_proposed"], true, "{shown}");
+    let police = shown["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "agency_summary" && m["agency"] == "police")
+        .unwrap();
+    assert_eq!(police["status"], "done_on_time", "{police}");
+    db.case(&[
+        "uncomplete",
+        "RR-2026-050",
+        "AGENCY_SUMMARY",
+        "--agency",
+        "Police",
+    ]);
+    let preview = db.rrn(&[
+        "plan",
+        "--from",
+        "2026-12-21",
+        "--to",
+        "2026-12-22",
+        "--case",
+        "rr-2026-050",
+    ]);
+    assert!(preview.status.success(), "{preview:?}");
+    assert!(String::from_utf8_lossy(&preview.stdout).contains("RR-2026-050"));
+}
+
+/// Migration 0011 adds the case-folded unique index. A database that already holds `RR-1` and
+/// `rr-1` (allowed before it) migrates all the same and keeps both: each spelling still finds
+/// its own case, and no third spelling can be opened.
+fn a_database_holding_two_references_that_differ_only_in_case_migrates_and_keeps_both(db: &TestDb) {
+    let backend = if db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let old = tempfile::tempdir().unwrap();
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0011" {
+            std::fs::copy(&path, old.path().join(name)).unwrap();
+        }
+    }
+    let statements = [
+        "INSERT INTO cases (reference, aware_on, created_at, updated_at) VALUES \
+         ('RR-1', '2026-12-16', '2026-12-16T09:00:00+00:00', '2026-12-16T09:00:00+00:00'), \
+         ('rr-1', '2026-12-17', '2026-12-17T09:00:00+00:00', '2026-12-17T09:00:00+00:00')",
+        "INSERT INTO case_agencies (case_id, agency_id, added_at) \
+         SELECT id, 'police', '2026-12-16T09:00:00+00:00' FROM cases",
+    ];
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        let migrator = sqlx::migrate::Migrator::new(old.path()).await.unwrap();
+        match &store {
+            Store::Sqlite(pool) => {
+                migrator.run(pool).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(pool).await.unwrap();
+                }
+            }
+            Store::Postgres(pool) => {
+                migrator.run(pool).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(pool).await.unwrap();
+                }
+            }
+        }
+    });
+    let migrated = db.rrn(&["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let aware = |reference: &str| {
+        json(&db.case(&["show", reference, "--format", "json"]))["aware"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(aware("RR-1"), "2026-12-16");
+    assert_eq!(aware("rr-1"), "2026-12-17");
+    assert_eq!(
+        aware("Rr-1"),
+        "2026-12-16",
+        "another spelling finds the first"
+    );
+    let third = db.case_output(&[
+        "open",
+        "rR-1",
+        "--aware",
+        "2026-12-16",
+        "--agency",
+        "police",
+    ]);
+    assert_eq!(third.status.code(), Some(2), "{third:?}");
+    let listed = json(&db.case(&["list", "--format", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 }
 
 /// `rrn run --once --at DAY`: the run's report (the delivery report is under `delivery`).

@@ -24,13 +24,17 @@ impl Casework<'_> {
                         let field: &str = refusal.field.into();
                         let message = refusal.message;
                         problems.push((line, format!("line {line}, field {field}: {message}")));
-                    } else if let Some(first) = seen.insert(opening.reference.clone(), line) {
+                    } else if let Some((first, spelled)) = seen.insert(
+                        opening.reference.as_str().to_ascii_lowercase(),
+                        (line, opening.reference.to_string()),
+                    ) {
                         problems.push((
                             line,
                             format!(
-                                "line {line}, field reference: {} is also on line {first}: each \
-                                 case once",
-                                opening.reference
+                                "line {line}, field reference: {} is also on line {first}{}: \
+                                 each case once",
+                                opening.reference,
+                                same_but_case(&spelled, opening.reference.as_str())
                             ),
                         ));
                     } else {
@@ -41,19 +45,16 @@ impl Casework<'_> {
         }
         let mut tx = self.store.begin().await?;
         let references: Vec<&CaseRef> = openings.iter().map(|(_, o)| &o.reference).collect();
-        let existing: std::collections::HashSet<String> = tx
-            .existing_references(&references)
-            .await?
-            .into_iter()
-            .collect();
+        let existing = tx.existing_references(&references).await?;
         for (line, opening) in &openings {
-            if existing.contains(opening.reference.as_str()) {
+            if let Some(stored) = existing.get(opening.reference.as_str()) {
                 problems.push((
                     *line,
                     format!(
-                        "line {line}, field reference: case {} already exists: remove the row \
+                        "line {line}, field reference: case {}{} already exists: remove the row \
                          or change the reference",
-                        opening.reference
+                        opening.reference,
+                        same_but_case(stored, opening.reference.as_str())
                     ),
                 ));
             }
@@ -97,5 +98,15 @@ impl Casework<'_> {
         })?;
         tx.commit().await?;
         Ok(openings.len())
+    }
+}
+
+/// " (as `RR-2026-050`)" when a reference was matched in another spelling: references are the
+/// same whatever their case.
+pub(super) fn same_but_case(stored: &str, given: &str) -> String {
+    if stored == given {
+        String::new()
+    } else {
+        format!(" (as `{stored}`: references are the same whatever their case)")
     }
 }

@@ -122,8 +122,22 @@ impl Casework<'_> {
         Ok((id, case))
     }
 
+    /// The milestone `id` names, exactly or else without regard to case when only one
+    /// matches so (`Agency_Summary` is `agency_summary`).
     fn milestone(&self, id: &str) -> Result<&crate::domain::timeline::Milestone, CaseworkError> {
-        self.timeline.milestone(id).ok_or_else(|| {
+        let id = id.trim();
+        let folded = || {
+            let mut matches = self
+                .timeline
+                .milestones()
+                .iter()
+                .filter(|m| m.id.eq_ignore_ascii_case(id));
+            match (matches.next(), matches.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        };
+        self.timeline.milestone(id).or_else(folded).ok_or_else(|| {
             let ids: Vec<&str> = self
                 .timeline
                 .milestones()

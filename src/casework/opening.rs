@@ -201,10 +201,13 @@ impl Casework<'_> {
         Ok(())
     }
     async fn open_in(&self, tx: &mut Tx, opening: &Opening) -> Result<(), CaseworkError> {
-        if tx.case(&opening.reference, true).await?.is_some() {
+        if let Some((_, case)) = tx.case(&opening.reference, true).await? {
             return refuse(format!(
-                "case {} already exists: choose another reference, or see it with `rrn case show {}`",
-                opening.reference, opening.reference
+                "case {}{} already exists: choose another reference, or see it with `rrn case \
+                 show {}`",
+                opening.reference,
+                super::import::same_but_case(case.reference.as_str(), opening.reference.as_str()),
+                case.reference
             ));
         }
         let id = tx

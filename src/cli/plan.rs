@@ -61,7 +61,11 @@ pub(super) fn run(
         if args.case.is_some() {
             store
                 .scan_cases(StatusFilter::Open, |case| {
-                    if args.case.as_ref().is_none_or(|r| *r == case.reference) {
+                    if args
+                        .case
+                        .as_ref()
+                        .is_none_or(|r| r.as_str().eq_ignore_ascii_case(case.reference.as_str()))
+                    {
                         cases.push(case);
                     }
                 })

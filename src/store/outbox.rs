@@ -219,9 +219,9 @@ impl Store {
             sqlx::query_as::<_, Listed>(
                 "SELECT o.id, o.created_at, c.reference, o.kind, o.recipient, o.status, o.attempts, \
                  o.last_error, o.email FROM outbox o JOIN cases c ON c.id = o.case_id \
-                 WHERE c.reference = $1 ORDER BY o.id DESC",
+                 WHERE lower(c.reference) = $1 ORDER BY o.id DESC",
             )
-            .bind(reference.as_str())
+            .bind(reference.as_str().to_ascii_lowercase())
             .fetch_all(&mut **conn)
             .await?
         });
