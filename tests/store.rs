@@ -203,6 +203,7 @@ on_both_backends!(
     every_refused_input_leaves_the_database_exactly_as_it_was,
     a_csv_import_is_all_or_nothing_and_reports_every_bad_row,
     a_csv_import_writes_what_opening_each_case_writes,
+    a_csv_from_a_uk_spreadsheet_imports_and_every_bad_field_is_reported,
     export_writes_the_import_columns_first_and_reimports,
     a_closed_case_leaves_the_list_and_refuses_changes_until_reopened,
     agencies_can_be_added_and_removed_but_not_with_recorded_work,
@@ -673,6 +674,71 @@ fn a_csv_import_is_all_or_nothing_and_reports_every_bad_row(db: &TestDb) {
     assert_eq!(shown["agencies"], serde_json::json!(["health", "police"]));
 }
 
+/// Issue 12: what a business officer's Excel writes imports: UK dates, a quoted agencies cell
+/// with commas and capitals, rows of nothing but commas; and a bad file names every bad field
+/// of every row, with what was read.
+fn a_csv_from_a_uk_spreadsheet_imports_and_every_bad_field_is_reported(db: &TestDb) {
+    assert!(db.rrn(&["migrate"]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("excel.csv");
+    std::fs::write(
+        &file,
+        "\u{feff}Reference,Aware,Day0,Agencies\r\n\
+         RR-2026-060,13/25/2026,12/25/2026,\"Police, Nobody\"\r\n\
+         bad ref,1/2/26,31/11/2026,police\r\n\
+         ,,,\r\n",
+    )
+    .unwrap();
+    let before = db.dump();
+    let output = db.case_output(&["import", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "line 2, field aware: 13/25/2026 is not a date: day 13, month 25",
+        "line 2, field day0: 12/25/2026 is not a date: day 12, month 25",
+        "line 2, field agencies: unknown agency `nobody`",
+        "line 3, field reference: invalid case reference `bad ref`",
+        "line 3, field aware: 1/2/26 is not a date: give the year in four digits",
+        "line 3, field day0: 31/11/2026 is not a date: day 31, month 11",
+    ] {
+        assert!(stderr.contains(expected), "want `{expected}` in:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("line 4"),
+        "a row of commas is no case: {stderr}"
+    );
+    assert!(
+        stderr.contains("2 rows refused (6 problems), nothing imported"),
+        "{stderr}"
+    );
+    assert_eq!(db.dump(), before);
+
+    std::fs::write(
+        &file,
+        "\u{feff}reference,aware,day0,agencies\r\n\
+         RR-2026-060,1/12/2026,02/12/2026,\"Police, HEALTH\"\r\n\
+         RR-2026-061,2026-12-07,,\" education ; police \"\r\n\
+         ,,,\r\n,,,\r\n",
+    )
+    .unwrap();
+    assert_eq!(
+        db.case(&["import", file.to_str().unwrap()]),
+        format!("imported 2 cases from {}\n", file.display())
+    );
+    let shown = json(&db.case(&["show", "RR-2026-060", "--format", "json"]));
+    assert_eq!(shown["aware"], "2026-12-01");
+    assert_eq!(shown["day0"], "2026-12-02");
+    assert_eq!(shown["agencies"], serde_json::json!(["health", "police"]));
+
+    // What the export writes, the import reads back: the same cases in another database.
+    let exported = db.case(&["export"]);
+    let other = TestDb::sqlite();
+    let again = dir.path().join("exported.csv");
+    std::fs::write(&again, &exported).unwrap();
+    other.case(&["import", again.to_str().unwrap()]);
+    assert_eq!(other.case(&["export"]), exported);
+}
+
 /// `dump` with the real-time stamps (agencies added, completions recorded, audit entries)
 /// blanked: two databases written at different moments compare equal on everything else.
 fn dump_without_real_times(db: &TestDb) -> String {
@@ -811,24 +877,38 @@ fn export_writes_the_import_columns_first_and_reimports(db: &TestDb) {
         "--agency",
         "probation",
     ]);
+    // What Excel opens without its wizard (issue 12): UTF-8 with a byte-order mark, dates as
+    // DD/MM/YYYY by default.
     let exported = db.case(&["export"]);
     let mut lines = exported.lines();
     assert!(
         lines
             .next()
             .unwrap()
-            .starts_with("reference,aware,day0,agencies,status")
+            .starts_with("\u{feff}reference,aware,day0,agencies,status")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter().any(
-            |r| r.starts_with("RR-2026-014,2026-12-16,2026-12-21,education;health;police,open")
-        )
+            |r| r.starts_with("RR-2026-014,16/12/2026,21/12/2026,education;health;police,open")
+        ),
+        "{exported}"
     );
     assert!(
         rows.iter()
-            .any(|r| r.starts_with("RR-2026-030,2026-12-10,,probation,open"))
+            .any(|r| r.starts_with("RR-2026-030,10/12/2026,,probation,open"))
+    );
+    // `[csv] date_format = "ISO"` writes ISO dates instead.
+    let iso = db
+        .command(&["case", "export", "--at", AT])
+        .env("RRN_CSV__DATE_FORMAT", "ISO")
+        .output()
+        .unwrap();
+    let iso = String::from_utf8(iso.stdout).unwrap();
+    assert!(
+        iso.contains("\nRR-2026-030,2026-12-10,,probation,open"),
+        "{iso}"
     );
 
     let other = TestDb::sqlite();

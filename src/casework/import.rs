@@ -5,8 +5,17 @@ use super::{Casework, CaseworkError};
 use crate::domain::case::CaseRef;
 use crate::store::{NewCase, NewCaseRows, Opened, StoreError};
 
-/// A CSV row by its line number: parsed, or why not (naming the field).
-pub type ImportRow = (usize, Result<Opening, String>);
+/// A CSV row by its line number: parsed, or why not.
+pub type ImportRow = (usize, Result<Opening, Unparsed>);
+
+/// A row some field of which could not be read: every such field's problem (`field aware: …`),
+/// and the agencies that could be, which are checked against the config all the same so that
+/// one pass reports every bad field.
+#[derive(Debug, Clone, Default)]
+pub struct Unparsed {
+    pub problems: Vec<String>,
+    pub agencies: Option<Vec<crate::domain::agency::AgencyId>>,
+}
 
 impl Casework<'_> {
     /// Opens every case or none: every bad row is reported with its line number and field.
@@ -16,15 +25,32 @@ impl Casework<'_> {
         let mut seen = std::collections::HashMap::new();
         for (line, row) in rows {
             match row {
-                Err(problem) => problems.push((line, format!("line {line}, {problem}"))),
+                Err(unparsed) => {
+                    for problem in unparsed.problems {
+                        problems.push((line, format!("line {line}, {problem}")));
+                    }
+                    for id in unparsed.agencies.iter().flatten() {
+                        if self.config.agency(id).is_none() {
+                            let message = self.unknown_agency(id, FieldNames::CSV.agency);
+                            problems
+                                .push((line, format!("line {line}, field agencies: {message}")));
+                            break;
+                        }
+                    }
+                }
                 Ok(mut opening) => {
                     opening.agencies.sort();
                     opening.agencies.dedup();
-                    if let Err(refusal) = self.check_opening(&opening, &FieldNames::CSV) {
+                    let refused = self.check_opening_fields(&opening, &FieldNames::CSV);
+                    for refusal in &refused {
                         let field: &str = refusal.field.into();
-                        let message = refusal.message;
+                        let message = &refusal.message;
                         problems.push((line, format!("line {line}, field {field}: {message}")));
-                    } else if let Some((first, spelled)) = seen.insert(
+                    }
+                    if !refused.is_empty() {
+                        continue;
+                    }
+                    if let Some((first, spelled)) = seen.insert(
                         opening.reference.as_str().to_ascii_lowercase(),
                         (line, opening.reference.to_string()),
                     ) {

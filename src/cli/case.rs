@@ -8,12 +8,13 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use tokio::runtime::Runtime;
 
+use super::spreadsheet;
 use super::table::{Table, column, count, line_width};
 use super::{
     CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, print,
     print_json, usage,
 };
-use crate::casework::{Casework, ImportRow, Opening};
+use crate::casework::{Casework, ImportRow, Opening, Unparsed};
 use crate::config::Config;
 use crate::config::default_sqlite_url;
 use crate::domain::address::escape_hidden;
@@ -479,21 +480,31 @@ fn read_csv(file: &Path, bytes: Vec<u8>) -> Result<Vec<ImportRow>, CliError> {
                 let line = line_at(e.position());
                 rows.push((
                     line,
-                    Err(format!("unreadable row ({e}): save the file as UTF-8 CSV")),
+                    Err(Unparsed {
+                        problems: vec![format!("unreadable row ({e}): save the file as UTF-8 CSV")],
+                        agencies: None,
+                    }),
                 ));
                 continue;
             }
         };
+        // Excel writes rows that are empty or only commas below the data: not cases.
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
         let line = line_at(record.position());
         if record.len() < CSV_COLUMNS.len() {
             rows.push((
                 line,
-                Err(format!(
-                    "field {}: missing (the row has {} of the columns {})",
-                    CSV_COLUMNS[record.len()],
-                    record.len(),
-                    CSV_COLUMNS.join(",")
-                )),
+                Err(Unparsed {
+                    problems: vec![format!(
+                        "field {}: missing (the row has {} of the columns {})",
+                        CSV_COLUMNS[record.len()],
+                        record.len(),
+                        CSV_COLUMNS.join(",")
+                    )],
+                    agencies: None,
+                }),
             ));
             continue;
         }
@@ -502,29 +513,35 @@ fn read_csv(file: &Path, bytes: Vec<u8>) -> Result<Vec<ImportRow>, CliError> {
     Ok(rows)
 }
 
-fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
-    let date = |field: &str, value: &str| {
-        crate::domain::calendar::parse_date(value).map_err(|e| format!("field {field}: {e}"))
-    };
-    let reference = CaseRef::parse(&record[0]).map_err(|e| format!("field reference: {e}"))?;
-    let aware = date("aware", &record[1])?;
+/// One row: every field read, and every one that cannot be named (not only the first).
+fn parse_row(record: &csv::StringRecord) -> Result<Opening, Unparsed> {
+    fn field<T>(problems: &mut Vec<String>, name: &str, read: Result<T, String>) -> Option<T> {
+        read.map_err(|e| problems.push(format!("field {name}: {e}")))
+            .ok()
+    }
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let reference = field(
+        p,
+        "reference",
+        CaseRef::parse(&record[0]).map_err(|e| e.to_string()),
+    );
+    let aware = field(p, "aware", spreadsheet::uk_date(&record[1]));
     let day0 = match &record[2] {
-        "" => None,
-        value => Some(date("day0", value)?),
+        "" => Some(None),
+        value => field(p, "day0", spreadsheet::uk_date(value)).map(Some),
     };
-    let agencies = record[3]
-        .split(';')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(|a| AgencyId::parse(a).map_err(|e| format!("field agencies: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Opening {
-        reference,
-        aware,
-        day0,
-        agencies,
-        local_review_proposed: false,
-    })
+    let agencies = field(p, "agencies", spreadsheet::agencies(&record[3]));
+    match (reference, aware, day0, agencies) {
+        (Some(reference), Some(aware), Some(day0), Some(agencies)) => Ok(Opening {
+            reference,
+            aware,
+            day0,
+            agencies,
+            local_review_proposed: false,
+        }),
+        (.., agencies) => Err(Unparsed { problems, agencies }),
+    }
 }
 
 /// Cases as CSV, evaluated and written in the same single pass that reads them: a case at a
@@ -535,6 +552,9 @@ async fn export_csv(
     status: StatusArg,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    // The byte-order mark tells Excel the file is UTF-8; the import skips it.
+    out.write_all(spreadsheet::BOM.as_bytes())
+        .context("writing CSV")?;
     let mut writer = csv::Writer::from_writer(out);
     let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
     header.extend([
@@ -548,12 +568,15 @@ async fn export_csv(
     writer.write_record(&header).context("writing CSV")?;
     // The first failed write; the scan goes on to its end without writing more.
     let mut written = Ok(());
+    let date_format = ctx.config.csv.date_format;
     store
         .scan_cases(status.into(), |case| {
             let summary = evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today())
                 .ok()
                 .map(|states| CaseLine::new(&case, &states));
-            let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
+            let date = |d: Option<NaiveDate>| {
+                d.map_or(String::new(), |d| spreadsheet::write_date(d, date_format))
+            };
             let agencies: Vec<&str> = case.facts.agencies.iter().map(AgencyId::as_str).collect();
             let (state, reason) = match &case.state {
                 crate::domain::case::CaseState::Open => ("open", String::new()),

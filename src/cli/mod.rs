@@ -14,6 +14,7 @@ mod export;
 mod output;
 mod plan;
 mod run;
+mod spreadsheet;
 mod status;
 mod table;
 mod timeline;

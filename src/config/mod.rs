@@ -85,6 +85,7 @@ pub struct Config {
     pub contacts: ContactsSection,
     pub agencies: Vec<Agency>,
     pub web: WebSection,
+    pub csv: CsvSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +101,7 @@ struct RawConfig {
     service: ServiceSection,
     contacts: ContactsSection,
     agency: Vec<RawAgency>,
+    csv: CsvSection,
     web: WebSection,
 }
 
@@ -212,6 +214,7 @@ impl Config {
             contacts: raw.contacts,
             agencies,
             web: raw.web,
+            csv: raw.csv,
         })
     }
 
