@@ -43,11 +43,34 @@ pub(super) fn migrate(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let store = runtime.block_on(open_store(&config))?;
-    print(
-        out,
-        &format!("database is up to date ({})\n", store.backend()),
-    )
+    let url = config
+        .database
+        .url
+        .clone()
+        .unwrap_or_else(default_sqlite_url);
+    let (store, applied) = runtime
+        .block_on(async {
+            let store = Store::connect(&url).await?;
+            let applied = store.migrate().await?;
+            Ok::<_, crate::store::StoreError>((store, applied))
+        })
+        .context("opening the database")?;
+    let mut text = String::new();
+    for migration in &applied {
+        let _ = writeln!(text, "applied {migration}");
+    }
+    let _ = writeln!(
+        text,
+        "{} ({}): {}",
+        if applied.is_empty() {
+            "database is up to date"
+        } else {
+            "database migrated"
+        },
+        store.backend(),
+        count(applied.len(), "migration applied", "migrations applied")
+    );
+    print(out, &text)
 }
 
 /// `rrn backup FILE`: a consistent copy of the SQLite database in a new file.
