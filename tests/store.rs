@@ -694,12 +694,12 @@ fn a_csv_from_a_uk_spreadsheet_imports_and_every_bad_field_is_reported(db: &Test
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     for expected in [
-        "line 2, field aware: 13/25/2026 is not a date: day 13, month 25",
-        "line 2, field day0: 12/25/2026 is not a date: day 12, month 25",
+        "line 2, field aware: `13/25/2026` is not a date: day 13, month 25",
+        "line 2, field day0: `12/25/2026` is not a date: day 12, month 25",
         "line 2, field agencies: unknown agency `nobody`",
         "line 3, field reference: invalid case reference `bad ref`",
-        "line 3, field aware: 1/2/26 is not a date: give the year in four digits",
-        "line 3, field day0: 31/11/2026 is not a date: day 31, month 11",
+        "line 3, field aware: `1/2/26` is not a date: give the year in four digits",
+        "line 3, field day0: `31/11/2026` is not a date: day 31, month 11",
     ] {
         assert!(stderr.contains(expected), "want `{expected}` in:\n{stderr}");
     }

@@ -17,7 +17,7 @@ pub(super) fn uk_date(text: &str) -> Result<NaiveDate, String> {
     if let Ok(date) = crate::domain::calendar::parse_date(text) {
         return Ok(date);
     }
-    let shown = crate::domain::diagnostic::excerpt(text);
+    let shown = format!("`{}`", crate::domain::diagnostic::excerpt(text));
     let parts: Vec<&str> = text.split('/').collect();
     let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
         n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
@@ -107,11 +107,11 @@ mod tests {
     fn a_us_shaped_or_impossible_date_is_refused_with_what_was_read() {
         assert_eq!(
             uk_date("13/25/2026").unwrap_err(),
-            "13/25/2026 is not a date: day 13, month 25; dates are day/month/year"
+            "`13/25/2026` is not a date: day 13, month 25; dates are day/month/year"
         );
         assert_eq!(
             uk_date("12/25/2026").unwrap_err(),
-            "12/25/2026 is not a date: day 12, month 25; dates are day/month/year: for day 25 \
+            "`12/25/2026` is not a date: day 12, month 25; dates are day/month/year: for day 25 \
              of month 12, write 25/12/2026"
         );
         assert!(
