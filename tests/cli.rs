@@ -14,6 +14,8 @@ use crate::common;
 use common::rrn_command;
 
 trials!(
+    a_closed_postgresql_port_is_said_at_once_with_where_it_looked,
+    migrate_reports_what_it_applied,
     working_day_10_after_monday_21_december_2026_skips_christmas_and_new_year,
     a_negative_count_goes_back_to_earlier_working_days,
     working_day_0_is_the_date_itself_even_on_a_bank_holiday,
@@ -140,6 +142,46 @@ fn temp_config(text: &str) -> (tempfile::TempDir, PathBuf) {
 // ---------------------------------------------------------------------------------------------
 // Working-day arithmetic
 
+/// Issue 12: a PostgreSQL URL whose port nobody listens on fails within 5 s (not after the
+/// pool's 10 s), naming the host, port and database and what to check.
+fn a_closed_postgresql_port_is_said_at_once_with_where_it_looked() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("postgres://rrn@127.0.0.1:{port}/partnership");
+    let started = std::time::Instant::now();
+    let listed = rrn(&["--database", &url, "case", "list"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{listed:#?}"
+    );
+    assert_eq!(listed.code, Some(1), "{listed:#?}");
+    let place = format!("cannot connect to PostgreSQL at 127.0.0.1:{port}, database `partnership`");
+    for expected in [place.as_str(), "pg_isready", "[database] url"] {
+        assert!(
+            listed.stderr.contains(expected),
+            "want {expected}: {listed:#?}"
+        );
+    }
+}
+
+/// Issue 12: `rrn migrate` says which migrations it applied, and that none were needed after.
+fn migrate_reports_what_it_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rrn.db").display());
+    let first = rrn(&["--database", &url, "migrate"]);
+    let said = first.ok();
+    assert!(said.starts_with("applied 0001 cases\n"), "{said}");
+    assert!(said.contains("applied 0011 folded references\n"), "{said}");
+    assert!(said.ends_with(" migrations applied\n"), "{said}");
+    let again = rrn(&["--database", &url, "migrate"]);
+    assert_eq!(
+        again.ok(),
+        "database is up to date (sqlite): 0 migrations applied\n"
+    );
+}
+
 fn working_day_10_after_monday_21_december_2026_skips_christmas_and_new_year() {
     // 22, 23, 24, 29, 30, 31 December, 4, 5, 6, 7 January: 25 and 28 December and 1 January
     // are bank holidays.
@@ -188,6 +230,19 @@ fn the_division_flag_counts_with_that_divisions_bank_holidays() {
             "1",
             "--division",
             "scotland"
+        ])
+        .ok(),
+        "2024-01-03\n"
+    );
+    // Typed as a person would (issue 12): the same division.
+    assert_eq!(
+        rrn(&[
+            "calendar",
+            "workday",
+            "2024-01-01",
+            "1",
+            "--division",
+            "Scotland"
         ])
         .ok(),
         "2024-01-03\n"

@@ -203,6 +203,7 @@ on_both_backends!(
     every_refused_input_leaves_the_database_exactly_as_it_was,
     a_csv_import_is_all_or_nothing_and_reports_every_bad_row,
     a_csv_import_writes_what_opening_each_case_writes,
+    a_csv_from_a_uk_spreadsheet_imports_and_every_bad_field_is_reported,
     export_writes_the_import_columns_first_and_reimports,
     a_closed_case_leaves_the_list_and_refuses_changes_until_reopened,
     agencies_can_be_added_and_removed_but_not_with_recorded_work,
@@ -213,6 +214,9 @@ on_both_backends!(
     time_travel_before_day0_shows_day0_as_not_yet_happened,
     a_failed_migration_leaves_the_database_as_it_was,
     plan_previews_a_case_day_by_day_and_writes_nothing,
+    listings_are_aligned_tables_with_counts_in_words_and_no_machine_keys,
+    identifiers_a_person_types_are_the_same_in_any_case,
+    a_database_holding_two_references_that_differ_only_in_case_migrates_and_keeps_both,
     a_run_queues_each_notification_once_and_records_what_it_skips,
     a_change_between_runs_brings_back_the_cases_history,
     a_log_written_before_the_0004_layout_still_dedups,
@@ -670,6 +674,71 @@ fn a_csv_import_is_all_or_nothing_and_reports_every_bad_row(db: &TestDb) {
     assert_eq!(shown["agencies"], serde_json::json!(["health", "police"]));
 }
 
+/// Issue 12: what a business officer's Excel writes imports: UK dates, a quoted agencies cell
+/// with commas and capitals, rows of nothing but commas; and a bad file names every bad field
+/// of every row, with what was read.
+fn a_csv_from_a_uk_spreadsheet_imports_and_every_bad_field_is_reported(db: &TestDb) {
+    assert!(db.rrn(&["migrate"]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("excel.csv");
+    std::fs::write(
+        &file,
+        "\u{feff}Reference,Aware,Day0,Agencies\r\n\
+         RR-2026-060,13/25/2026,12/25/2026,\"Police, Nobody\"\r\n\
+         bad ref,1/2/26,31/11/2026,police\r\n\
+         ,,,\r\n",
+    )
+    .unwrap();
+    let before = db.dump();
+    let output = db.case_output(&["import", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "line 2, field aware: `13/25/2026` is not a date: day 13, month 25",
+        "line 2, field day0: `12/25/2026` is not a date: day 12, month 25",
+        "line 2, field agencies: unknown agency `nobody`",
+        "line 3, field reference: invalid case reference `bad ref`",
+        "line 3, field aware: `1/2/26` is not a date: give the year in four digits",
+        "line 3, field day0: `31/11/2026` is not a date: day 31, month 11",
+    ] {
+        assert!(stderr.contains(expected), "want `{expected}` in:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("line 4"),
+        "a row of commas is no case: {stderr}"
+    );
+    assert!(
+        stderr.contains("2 rows refused (6 problems), nothing imported"),
+        "{stderr}"
+    );
+    assert_eq!(db.dump(), before);
+
+    std::fs::write(
+        &file,
+        "\u{feff}reference,aware,day0,agencies\r\n\
+         RR-2026-060,1/12/2026,02/12/2026,\"Police, HEALTH\"\r\n\
+         RR-2026-061,2026-12-07,,\" education ; police \"\r\n\
+         ,,,\r\n,,,\r\n",
+    )
+    .unwrap();
+    assert_eq!(
+        db.case(&["import", file.to_str().unwrap()]),
+        format!("imported 2 cases from {}\n", file.display())
+    );
+    let shown = json(&db.case(&["show", "RR-2026-060", "--format", "json"]));
+    assert_eq!(shown["aware"], "2026-12-01");
+    assert_eq!(shown["day0"], "2026-12-02");
+    assert_eq!(shown["agencies"], serde_json::json!(["health", "police"]));
+
+    // What the export writes, the import reads back: the same cases in another database.
+    let exported = db.case(&["export"]);
+    let other = TestDb::sqlite();
+    let again = dir.path().join("exported.csv");
+    std::fs::write(&again, &exported).unwrap();
+    other.case(&["import", again.to_str().unwrap()]);
+    assert_eq!(other.case(&["export"]), exported);
+}
+
 /// `dump` with the real-time stamps (agencies added, completions recorded, audit entries)
 /// blanked: two databases written at different moments compare equal on everything else.
 fn dump_without_real_times(db: &TestDb) -> String {
@@ -808,24 +877,38 @@ fn export_writes_the_import_columns_first_and_reimports(db: &TestDb) {
         "--agency",
         "probation",
     ]);
+    // What Excel opens without its wizard (issue 12): UTF-8 with a byte-order mark, dates as
+    // DD/MM/YYYY by default.
     let exported = db.case(&["export"]);
     let mut lines = exported.lines();
     assert!(
         lines
             .next()
             .unwrap()
-            .starts_with("reference,aware,day0,agencies,status")
+            .starts_with("\u{feff}reference,aware,day0,agencies,status")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter().any(
-            |r| r.starts_with("RR-2026-014,2026-12-16,2026-12-21,education;health;police,open")
-        )
+            |r| r.starts_with("RR-2026-014,16/12/2026,21/12/2026,education;health;police,open")
+        ),
+        "{exported}"
     );
     assert!(
         rows.iter()
-            .any(|r| r.starts_with("RR-2026-030,2026-12-10,,probation,open"))
+            .any(|r| r.starts_with("RR-2026-030,10/12/2026,,probation,open"))
+    );
+    // `[csv] date_format = "ISO"` writes ISO dates instead.
+    let iso = db
+        .command(&["case", "export", "--at", AT])
+        .env("RRN_CSV__DATE_FORMAT", "ISO")
+        .output()
+        .unwrap();
+    let iso = String::from_utf8(iso.stdout).unwrap();
+    assert!(
+        iso.contains("\nRR-2026-030,2026-12-10,,probation,open"),
+        "{iso}"
     );
 
     let other = TestDb::sqlite();
@@ -1093,8 +1176,273 @@ fn plan_previews_a_case_day_by_day_and_writes_nothing(db: &TestDb) {
     );
     let now = db.rrn(&["plan", "--at", "2026-12-22"]);
     assert!(now.status.success(), "{now:?}");
-    assert!(String::from_utf8_lossy(&now.stdout).contains("agency_letter"));
+    assert!(String::from_utf8_lossy(&now.stdout).contains("police lead"));
     assert_eq!(db.dump(), before, "planning writes nothing");
+}
+
+/// Issue 12: `rrn plan`, `outbox list`, `status` and `case list` are tables a person scans:
+/// a header, aligned columns, counts in words, every case an email covers, no machine keys.
+fn listings_are_aligned_tables_with_counts_in_words_and_no_machine_keys(db: &TestDb) {
+    open_christmas_case(db);
+    // One case: the singular, everywhere.
+    let status = db.rrn(&["status", "--at", "2026-12-21"]);
+    let status = String::from_utf8(status.stdout).unwrap();
+    assert!(
+        status.contains("cases:      1 open case, 0 milestones overdue"),
+        "{status}"
+    );
+    let listed = db.case(&["list", "--at", "2026-12-21"]);
+    assert!(listed.starts_with("REFERENCE    DAY 0 "), "{listed}");
+    assert!(listed.ends_with("\n1 case\n"), "{listed}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.csv");
+    std::fs::write(
+        &file,
+        "reference,aware,day0,agencies\nRR-2026-015,2026-12-16,2026-12-21,police\n",
+    )
+    .unwrap();
+    assert_eq!(
+        db.case(&["import", file.to_str().unwrap()]),
+        format!("imported 1 case from {}\n", file.display())
+    );
+
+    // The plan: a header, words for whom and what; keys and rule names only in JSON.
+    let plan = String::from_utf8(db.rrn(&["plan", "--at", "2026-12-22"]).stdout).unwrap();
+    let mut lines = plan.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "DO    CASE          MILESTONE                     TO                        WHAT"
+    );
+    assert!(
+        plan.contains(
+            "send  RR-2026-014   agency_summary (police)       police lead               letter"
+        ),
+        "{plan}"
+    );
+    assert!(
+        !plan
+            .split_whitespace()
+            .any(|w| w == "agency_letter" || w.starts_with("agency_lead:")),
+        "{plan}"
+    );
+    let keys = json(&db.rrn_json(&["plan", "--at", "2026-12-22"]));
+    assert!(keys[0]["key"].is_string(), "{keys}");
+
+    // The outbox names both cases of a digest that covers both, and the header lines up.
+    run_once(db, "2026-12-22");
+    let outbox = String::from_utf8(db.rrn(&["outbox", "list"]).stdout).unwrap();
+    let header = outbox.lines().next().unwrap();
+    assert!(
+        header.starts_with("ID  QUEUED            STATUS  KIND "),
+        "{outbox}"
+    );
+    let cases_at = header.find("CASES").unwrap();
+    let digest = outbox
+        .lines()
+        .find(|l| l.contains("csc-manager@"))
+        .unwrap_or_else(|| panic!("{outbox}"));
+    assert_eq!(&digest[cases_at..], "RR-2026-014, RR-2026-015", "{outbox}");
+    assert!(outbox.contains("agency letter") && !outbox.contains("agency_letter"));
+    assert!(outbox.trim_end().ends_with(" emails"), "{outbox}");
+    let rows = json(&db.rrn_json(&["outbox", "list"]));
+    let chair = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["recipient"].as_str().unwrap().starts_with("csc-manager@"))
+        .unwrap();
+    assert_eq!(
+        chair["cases"],
+        serde_json::json!(["RR-2026-014", "RR-2026-015"])
+    );
+
+    // A month on, more than 10 milestones are overdue: the 10 longest overdue, then a count.
+    let status = String::from_utf8(db.rrn(&["status", "--at", "2027-01-25"]).stdout).unwrap();
+    assert!(status.contains("cases:      2 open cases, "), "{status}");
+    let listed: Vec<&str> = status
+        .lines()
+        .skip_while(|l| *l != "most overdue:")
+        .skip(2)
+        .take_while(|l| !l.starts_with("  and "))
+        .collect();
+    assert_eq!(listed.len(), 10, "{status}");
+    let overdue = json(&db.rrn_json(&["status", "--at", "2027-01-25"]))["overdue"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        status.contains(&format!("  and {} more: `rrn case list`\n", overdue - 10)),
+        "{status}"
+    );
+    assert!(listed[0].contains("working days"), "{status}");
+}
+
+/// Issue 12: `rr-2026-050` is `RR-2026-050` (stored as first spelled), `Police` is `police`,
+/// `Agency_Summary` is `agency_summary`, `YES` is `yes`; a second case that differs only in
+/// case is refused and changes nothing.
+fn identifiers_a_person_types_are_the_same_in_any_case(db: &TestDb) {
+    db.case(&[
+        "open",
+        "RR-2026-050",
+        "--aware",
+        "2026-12-16",
+        "--day0",
+        "2026-12-21",
+        "--agency",
+        "Police",
+        "--agency",
+        "HEALTH",
+    ]);
+    let shown = json(&db.case(&["show", "rr-2026-050", "--format", "json"]));
+    assert_eq!(shown["reference"], "RR-2026-050");
+    assert_eq!(shown["agencies"], serde_json::json!(["health", "police"]));
+
+    let before = db.dump();
+    let again = db.case_output(&[
+        "open",
+        "rr-2026-050",
+        "--aware",
+        "2026-12-16",
+        "--agency",
+        "police",
+    ]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("case rr-2026-050 (as `RR-2026-050`: references are the same whatever their case) already exists"),
+        "{said}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("again.csv");
+    std::fs::write(
+        &file,
+        "reference,aware,day0,agencies\nrr-2026-050,2026-12-16,,police\n\
+         RR-2026-051,2026-12-16,,police\nrr-2026-051,2026-12-16,,police\n",
+    )
+    .unwrap();
+    let import = db.case_output(&["import", file.to_str().unwrap()]);
+    assert_eq!(import.status.code(), Some(2), "{import:?}");
+    let said = String::from_utf8_lossy(&import.stderr);
+    assert!(
+        said.contains("line 2, field reference: case rr-2026-050 (as `RR-2026-050`"),
+        "{said}"
+    );
+    assert!(
+        said.contains("line 4, field reference: rr-2026-051 is also on line 3 (as `RR-2026-051`"),
+        "{said}"
+    );
+    assert_eq!(db.dump(), before, "refusals change nothing");
+
+    db.case(&[
+        "complete",
+        "rr-2026-050",
+        "Agency_Summary",
+        "--agency",
+        "POLICE",
+        "--on",
+        "2026-12-22",
+    ]);
+    db.case(&["local-review", "Rr-2026-050", "YES"]);
+    let shown = json(&db.case(&["show", "RR-2026-050", "--format", "json"]));
+    assert_eq!(shown["local_review_proposed"], true, "{shown}");
+    let police = shown["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "agency_summary" && m["agency"] == "police")
+        .unwrap();
+    assert_eq!(police["status"], "done_on_time", "{police}");
+    db.case(&[
+        "uncomplete",
+        "RR-2026-050",
+        "AGENCY_SUMMARY",
+        "--agency",
+        "Police",
+    ]);
+    let preview = db.rrn(&[
+        "plan",
+        "--from",
+        "2026-12-21",
+        "--to",
+        "2026-12-22",
+        "--case",
+        "rr-2026-050",
+    ]);
+    assert!(preview.status.success(), "{preview:?}");
+    assert!(String::from_utf8_lossy(&preview.stdout).contains("RR-2026-050"));
+}
+
+/// Migration 0011 adds the case-folded unique index. A database that already holds `RR-1` and
+/// `rr-1` (allowed before it) migrates all the same and keeps both: each spelling still finds
+/// its own case, and no third spelling can be opened.
+fn a_database_holding_two_references_that_differ_only_in_case_migrates_and_keeps_both(db: &TestDb) {
+    let backend = if db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let old = tempfile::tempdir().unwrap();
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0011" {
+            std::fs::copy(&path, old.path().join(name)).unwrap();
+        }
+    }
+    let statements = [
+        "INSERT INTO cases (reference, aware_on, created_at, updated_at) VALUES \
+         ('RR-1', '2026-12-16', '2026-12-16T09:00:00+00:00', '2026-12-16T09:00:00+00:00'), \
+         ('rr-1', '2026-12-17', '2026-12-17T09:00:00+00:00', '2026-12-17T09:00:00+00:00')",
+        "INSERT INTO case_agencies (case_id, agency_id, added_at) \
+         SELECT id, 'police', '2026-12-16T09:00:00+00:00' FROM cases",
+    ];
+    block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        let migrator = sqlx::migrate::Migrator::new(old.path()).await.unwrap();
+        match &store {
+            Store::Sqlite(pool) => {
+                migrator.run(pool).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(pool).await.unwrap();
+                }
+            }
+            Store::Postgres(pool) => {
+                migrator.run(pool).await.unwrap();
+                for sql in statements {
+                    sqlx::query(sql).execute(pool).await.unwrap();
+                }
+            }
+        }
+    });
+    let migrated = db.rrn(&["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let aware = |reference: &str| {
+        json(&db.case(&["show", reference, "--format", "json"]))["aware"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(aware("RR-1"), "2026-12-16");
+    assert_eq!(aware("rr-1"), "2026-12-17");
+    assert_eq!(
+        aware("Rr-1"),
+        "2026-12-16",
+        "another spelling finds the first"
+    );
+    let third = db.case_output(&[
+        "open",
+        "rR-1",
+        "--aware",
+        "2026-12-16",
+        "--agency",
+        "police",
+    ]);
+    assert_eq!(third.status.code(), Some(2), "{third:?}");
+    let listed = json(&db.case(&["list", "--format", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 }
 
 /// `rrn run --once --at DAY`: the run's report (the delivery report is under `delivery`).

@@ -5,8 +5,17 @@ use super::{Casework, CaseworkError};
 use crate::domain::case::CaseRef;
 use crate::store::{NewCase, NewCaseRows, Opened, StoreError};
 
-/// A CSV row by its line number: parsed, or why not (naming the field).
-pub type ImportRow = (usize, Result<Opening, String>);
+/// A CSV row by its line number: parsed, or why not.
+pub type ImportRow = (usize, Result<Opening, Unparsed>);
+
+/// A row some field of which could not be read: every such field's problem (`field aware: …`),
+/// and the agencies that could be, which are checked against the config all the same so that
+/// one pass reports every bad field.
+#[derive(Debug, Clone, Default)]
+pub struct Unparsed {
+    pub problems: Vec<String>,
+    pub agencies: Option<Vec<crate::domain::agency::AgencyId>>,
+}
 
 impl Casework<'_> {
     /// Opens every case or none: every bad row is reported with its line number and field.
@@ -16,21 +25,42 @@ impl Casework<'_> {
         let mut seen = std::collections::HashMap::new();
         for (line, row) in rows {
             match row {
-                Err(problem) => problems.push((line, format!("line {line}, {problem}"))),
+                Err(unparsed) => {
+                    for problem in unparsed.problems {
+                        problems.push((line, format!("line {line}, {problem}")));
+                    }
+                    for id in unparsed.agencies.iter().flatten() {
+                        if self.config.agency(id).is_none() {
+                            let message = self.unknown_agency(id, FieldNames::CSV.agency);
+                            problems
+                                .push((line, format!("line {line}, field agencies: {message}")));
+                            break;
+                        }
+                    }
+                }
                 Ok(mut opening) => {
                     opening.agencies.sort();
                     opening.agencies.dedup();
-                    if let Err(refusal) = self.check_opening(&opening, &FieldNames::CSV) {
+                    let refused = self.check_opening_fields(&opening, &FieldNames::CSV);
+                    for refusal in &refused {
                         let field: &str = refusal.field.into();
-                        let message = refusal.message;
+                        let message = &refusal.message;
                         problems.push((line, format!("line {line}, field {field}: {message}")));
-                    } else if let Some(first) = seen.insert(opening.reference.clone(), line) {
+                    }
+                    if !refused.is_empty() {
+                        continue;
+                    }
+                    if let Some((first, spelled)) = seen.insert(
+                        opening.reference.as_str().to_ascii_lowercase(),
+                        (line, opening.reference.to_string()),
+                    ) {
                         problems.push((
                             line,
                             format!(
-                                "line {line}, field reference: {} is also on line {first}: each \
-                                 case once",
-                                opening.reference
+                                "line {line}, field reference: {} is also on line {first}{}: \
+                                 each case once",
+                                opening.reference,
+                                same_but_case(&spelled, opening.reference.as_str())
                             ),
                         ));
                     } else {
@@ -41,19 +71,16 @@ impl Casework<'_> {
         }
         let mut tx = self.store.begin().await?;
         let references: Vec<&CaseRef> = openings.iter().map(|(_, o)| &o.reference).collect();
-        let existing: std::collections::HashSet<String> = tx
-            .existing_references(&references)
-            .await?
-            .into_iter()
-            .collect();
+        let existing = tx.existing_references(&references).await?;
         for (line, opening) in &openings {
-            if existing.contains(opening.reference.as_str()) {
+            if let Some(stored) = existing.get(opening.reference.as_str()) {
                 problems.push((
                     *line,
                     format!(
-                        "line {line}, field reference: case {} already exists: remove the row \
+                        "line {line}, field reference: case {}{} already exists: remove the row \
                          or change the reference",
-                        opening.reference
+                        opening.reference,
+                        same_but_case(stored, opening.reference.as_str())
                     ),
                 ));
             }
@@ -97,5 +124,15 @@ impl Casework<'_> {
         })?;
         tx.commit().await?;
         Ok(openings.len())
+    }
+}
+
+/// " (as `RR-2026-050`)" when a reference was matched in another spelling: references are the
+/// same whatever their case.
+pub(super) fn same_but_case(stored: &str, given: &str) -> String {
+    if stored == given {
+        String::new()
+    } else {
+        format!(" (as `{stored}`: references are the same whatever their case)")
     }
 }

@@ -14,7 +14,7 @@ mod restore;
 mod sessions;
 
 pub use accounts::{Accounts, MIN_PASSWORD_CHARS, check_password};
-pub use import::ImportRow;
+pub use import::{ImportRow, Unparsed};
 pub use opening::{MAX_AWARE_AGE_YEARS, Opening};
 pub use sessions::{Session, Sessions, SignInRefusal, random_token};
 
@@ -33,7 +33,8 @@ pub enum CaseworkError {
     #[error("{0}")]
     Refused(String),
     /// Several rows of an import were refused; nothing was written.
-    #[error("{} refused, nothing imported:\n{}", plural(.0.len(), "row"), .0.join("\n"))]
+    /// Each problem starts `line N, `; a row may have several.
+    #[error("{}, nothing imported:\n{}", rows_refused(.0), .0.join("\n"))]
     RefusedRows(Vec<String>),
     /// A file to restore was refused: each problem with its place in the document; nothing
     /// was written.
@@ -41,6 +42,21 @@ pub enum CaseworkError {
     RefusedFile(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// "2 rows refused (5 problems)": the rows by the lines the problems name.
+fn rows_refused(problems: &[String]) -> String {
+    let mut lines: Vec<&str> = problems
+        .iter()
+        .map(|p| p.split(',').next().unwrap_or(p))
+        .collect();
+    lines.dedup();
+    let rows = plural(lines.len(), "row");
+    if lines.len() == problems.len() {
+        format!("{rows} refused")
+    } else {
+        format!("{rows} refused ({})", plural(problems.len(), "problem"))
+    }
 }
 
 fn plural(n: usize, noun: &str) -> String {
@@ -122,8 +138,22 @@ impl Casework<'_> {
         Ok((id, case))
     }
 
+    /// The milestone `id` names, exactly or else without regard to case when only one
+    /// matches so (`Agency_Summary` is `agency_summary`).
     fn milestone(&self, id: &str) -> Result<&crate::domain::timeline::Milestone, CaseworkError> {
-        self.timeline.milestone(id).ok_or_else(|| {
+        let id = id.trim();
+        let folded = || {
+            let mut matches = self
+                .timeline
+                .milestones()
+                .iter()
+                .filter(|m| m.id.eq_ignore_ascii_case(id));
+            match (matches.next(), matches.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        };
+        self.timeline.milestone(id).or_else(folded).ok_or_else(|| {
             let ids: Vec<&str> = self
                 .timeline
                 .milestones()

@@ -50,7 +50,7 @@ pub(super) struct Refusal {
 pub(super) struct FieldNames {
     aware: &'static str,
     day0: &'static str,
-    agency: &'static str,
+    pub(super) agency: &'static str,
     at_least_one_agency: &'static str,
 }
 
@@ -86,7 +86,6 @@ pub struct Opening {
 }
 
 impl Casework<'_> {
-    /// Checks an opening against the config and the calendar, without the database.
     /// Checks an opening against the config, the calendar and the timeline, without the
     /// database; a refusal names the field as `names` calls it.
     pub(super) fn check_opening(
@@ -94,19 +93,38 @@ impl Casework<'_> {
         opening: &Opening,
         names: &FieldNames,
     ) -> Result<(), Refusal> {
-        let refuse = |field: Field, message: String| Err(Refusal { field, message });
+        match self.check_opening_fields(opening, names).into_iter().next() {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        }
+    }
+
+    /// Every field of an opening that is refused, each once (a CSV import reports them all).
+    pub(super) fn check_opening_fields(
+        &self,
+        opening: &Opening,
+        names: &FieldNames,
+    ) -> Vec<Refusal> {
+        let mut refused: Vec<Refusal> = Vec::new();
+        let mut refuse = |field: Field, message: String| {
+            if !refused.iter().any(|r| r.field == field) {
+                refused.push(Refusal { field, message });
+            }
+        };
         let (aware, day0) = (names.aware, names.day0);
         for (field, name, date) in [
             (Field::Aware, aware, Some(opening.aware)),
             (Field::Day0, day0, opening.day0),
         ] {
             if let Some(Err(e)) = date.map(|d| self.calendar.is_working_day(d)) {
-                return refuse(field, format!("{name} {}: {e}", date.expect("some")));
+                refuse(field, format!("{name} {}: {e}", date.expect("some")));
             }
         }
-        self.check_agencies(opening, names)?;
+        if let Err(refusal) = self.check_agencies(opening, names) {
+            refuse(refusal.field, refusal.message);
+        }
         if opening.aware > self.today {
-            return refuse(
+            refuse(
                 Field::Aware,
                 format!(
                     "{aware} {} is in the future (today is {}): give the day the local \
@@ -120,7 +138,7 @@ impl Casework<'_> {
             .checked_sub_months(chrono::Months::new(12 * MAX_AWARE_AGE_YEARS))
             .unwrap_or(NaiveDate::MIN);
         if opening.aware < oldest {
-            return refuse(
+            refuse(
                 Field::Aware,
                 format!(
                     "{aware} {} is more than {MAX_AWARE_AGE_YEARS} years before today ({}): a \
@@ -131,7 +149,7 @@ impl Casework<'_> {
         }
         if let Some(date) = opening.day0 {
             if date < opening.aware {
-                return refuse(
+                refuse(
                     Field::Day0,
                     format!(
                         "{day0} {date} is before {aware} {}: day 0 (the notification to Ofsted) \
@@ -141,7 +159,7 @@ impl Casework<'_> {
                 );
             }
             if date > self.today {
-                return refuse(
+                refuse(
                     Field::Day0,
                     format!(
                         "{day0} {date} is in the future (today is {}): give day 0 once the \
@@ -151,6 +169,7 @@ impl Casework<'_> {
                 );
             }
         }
+        let dates_refused = refused.iter().any(|r| r.field != Field::Agencies);
         // Every date the timeline derives for the case must be one the calendar answers, or
         // the case would fail at every run instead of being refused now.
         let facts = crate::domain::timeline::CaseFacts {
@@ -160,16 +179,28 @@ impl Casework<'_> {
             completions: Vec::new(),
             local_review_proposed: opening.local_review_proposed,
         };
-        if let Err(e) = evaluate(self.timeline, self.calendar, &facts, self.today) {
-            return refuse(
-                Field::Aware,
-                format!(
+        if !dates_refused && let Err(e) = evaluate(self.timeline, self.calendar, &facts, self.today)
+        {
+            refused.push(Refusal {
+                field: Field::Aware,
+                message: format!(
                     "{aware} {}: the timeline cannot be worked out from it ({e}): check the date",
                     opening.aware
                 ),
-            );
+            });
         }
-        Ok(())
+        // In the order of the columns, whichever check found them.
+        refused.sort_by_key(|r| r.field as u8);
+        refused
+    }
+
+    /// Why `id`, given as `field`, is refused: it is none of the config's agencies.
+    pub(super) fn unknown_agency(&self, id: &AgencyId, field: &str) -> String {
+        format!(
+            "unknown agency `{id}` for {field}: expected one of {} (the [[agency]] entries of \
+             the config)",
+            self.known_agencies()
+        )
     }
 
     /// An opening names at least one agency, each one of the config's.
@@ -191,20 +222,19 @@ impl Casework<'_> {
         }
         for id in &opening.agencies {
             if self.config.agency(id).is_none() {
-                return refuse(format!(
-                    "unknown agency `{id}` for {agency}: expected one of {} (the [[agency]] \
-                 entries of the config)",
-                    self.known_agencies()
-                ));
+                return refuse(self.unknown_agency(id, agency));
             }
         }
         Ok(())
     }
     async fn open_in(&self, tx: &mut Tx, opening: &Opening) -> Result<(), CaseworkError> {
-        if tx.case(&opening.reference, true).await?.is_some() {
+        if let Some((_, case)) = tx.case(&opening.reference, true).await? {
             return refuse(format!(
-                "case {} already exists: choose another reference, or see it with `rrn case show {}`",
-                opening.reference, opening.reference
+                "case {}{} already exists: choose another reference, or see it with `rrn case \
+                 show {}`",
+                opening.reference,
+                super::import::same_but_case(case.reference.as_str(), opening.reference.as_str()),
+                case.reference
             ));
         }
         let id = tx

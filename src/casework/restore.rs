@@ -24,23 +24,23 @@ impl Casework<'_> {
         let mut problems = Vec::new();
         let mut seen = HashMap::new();
         for (i, record) in records.iter().enumerate() {
-            if let Some(first) = seen.insert(record.reference.clone(), i) {
+            if let Some((first, spelled)) = seen.insert(
+                record.reference.as_str().to_ascii_lowercase(),
+                (i, record.reference.to_string()),
+            ) {
                 problems.push(format!(
-                    "cases[{i}].reference: {} is also cases[{first}]: each case once",
-                    record.reference
+                    "cases[{i}].reference: {} is also cases[{first}]{}: each case once",
+                    record.reference,
+                    super::import::same_but_case(&spelled, record.reference.as_str())
                 ));
             }
             check_record(i, record, &mut problems);
         }
         let mut tx = self.store.begin().await?;
         let references: Vec<_> = records.iter().map(|r| &r.reference).collect();
-        let existing: HashSet<String> = tx
-            .existing_references(&references)
-            .await?
-            .into_iter()
-            .collect();
+        let existing = tx.existing_references(&references).await?;
         for (i, record) in records.iter().enumerate() {
-            if existing.contains(record.reference.as_str()) {
+            if existing.contains_key(record.reference.as_str()) {
                 problems.push(format!(
                     "cases[{i}].reference: case {} already exists in this database: a JSON \
                      import restores into an empty database; give another with --database URL",

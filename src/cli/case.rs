@@ -8,12 +8,13 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use tokio::runtime::Runtime;
 
-use super::output::not_written;
+use super::spreadsheet;
+use super::table::{Table, column, count, line_width};
 use super::{
     CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, print,
     print_json, usage,
 };
-use crate::casework::{Casework, ImportRow, Opening};
+use crate::casework::{Casework, ImportRow, Opening, Unparsed};
 use crate::config::Config;
 use crate::config::default_sqlite_url;
 use crate::domain::address::escape_hidden;
@@ -42,11 +43,34 @@ pub(super) fn migrate(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let config = load_config(config_path)?;
-    let store = runtime.block_on(open_store(&config))?;
-    print(
-        out,
-        &format!("database is up to date ({})\n", store.backend()),
-    )
+    let url = config
+        .database
+        .url
+        .clone()
+        .unwrap_or_else(default_sqlite_url);
+    let (store, applied) = runtime
+        .block_on(async {
+            let store = Store::connect(&url).await?;
+            let applied = store.migrate().await?;
+            Ok::<_, crate::store::StoreError>((store, applied))
+        })
+        .context("opening the database")?;
+    let mut text = String::new();
+    for migration in &applied {
+        let _ = writeln!(text, "applied {migration}");
+    }
+    let _ = writeln!(
+        text,
+        "{} ({}): {}",
+        if applied.is_empty() {
+            "database is up to date"
+        } else {
+            "database migrated"
+        },
+        store.backend(),
+        count(applied.len(), "migration applied", "migrations applied")
+    );
+    print(out, &text)
 }
 
 /// `rrn backup FILE`: a consistent copy of the SQLite database in a new file.
@@ -263,12 +287,20 @@ async fn change_case(
                 .map_err(CliError::Usage)?;
             if super::export::is_json(&file, &bytes) {
                 let records = super::export::read_records(&file, bytes)?;
-                let count = work.restore(records, &file.display().to_string()).await?;
-                format!("restored {count} cases from {}", file.display())
+                let n = work.restore(records, &file.display().to_string()).await?;
+                format!(
+                    "restored {} from {}",
+                    count(n, "case", "cases"),
+                    file.display()
+                )
             } else {
                 let rows = read_csv(&file, bytes)?;
-                let count = work.import(rows).await?;
-                format!("imported {count} cases from {}", file.display())
+                let n = work.import(rows).await?;
+                format!(
+                    "imported {} from {}",
+                    count(n, "case", "cases"),
+                    file.display()
+                )
             }
         }
         CaseCommand::List { .. } | CaseCommand::Show { .. } | CaseCommand::Export { .. } => {
@@ -301,34 +333,31 @@ async fn case_lines(
     Ok(summaries)
 }
 
-/// The table of `rrn case list`, a line at a time.
+/// The table of `rrn case list`: most urgent first, a count below it.
 fn list_table(summaries: &[CaseLine], out: &mut dyn Write) -> Result<(), CliError> {
-    let width = summaries
-        .iter()
-        .map(|s| s.reference.as_str().len())
-        .max()
-        .unwrap_or(0)
-        .clamp(9, 40);
-    writeln!(
-        out,
-        "{:<width$} {:<10} {:<28} {:<10} STATUS",
-        "REFERENCE", "DAY 0", "NEXT MILESTONE", "DUE"
-    )
-    .map_err(not_written)?;
+    if summaries.is_empty() {
+        return print(out, "no cases\n");
+    }
+    let mut table = Table::new(&[
+        column("REFERENCE", 24),
+        column("DAY 0", 10),
+        column("NEXT MILESTONE", 34),
+        column("DUE", 10),
+        column("STATUS", 30),
+    ]);
     let date = |d: Option<NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
     for s in summaries {
-        writeln!(
-            out,
-            "{:<width$} {:<10} {:<28} {:<10} {}",
-            s.reference,
+        table.row(vec![
+            s.reference.to_string(),
             date(s.day0),
-            s.next_milestone.as_deref().unwrap_or("-"),
+            s.next_milestone.clone().unwrap_or_else(|| "-".to_owned()),
             date(s.next_due),
-            s.describe_status()
-        )
-        .map_err(not_written)?;
+            s.describe_status(),
+        ]);
     }
-    Ok(())
+    let mut text = table.render("", line_width());
+    text.push_str(&format!("{}\n", count(summaries.len(), "case", "cases")));
+    print(out, &text)
 }
 
 /// One case with its milestones and audit trail. Free text (actors, notes, reasons) is printed
@@ -474,21 +503,31 @@ fn read_csv(file: &Path, bytes: Vec<u8>) -> Result<Vec<ImportRow>, CliError> {
                 let line = line_at(e.position());
                 rows.push((
                     line,
-                    Err(format!("unreadable row ({e}): save the file as UTF-8 CSV")),
+                    Err(Unparsed {
+                        problems: vec![format!("unreadable row ({e}): save the file as UTF-8 CSV")],
+                        agencies: None,
+                    }),
                 ));
                 continue;
             }
         };
+        // Excel writes rows that are empty or only commas below the data: not cases.
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
         let line = line_at(record.position());
         if record.len() < CSV_COLUMNS.len() {
             rows.push((
                 line,
-                Err(format!(
-                    "field {}: missing (the row has {} of the columns {})",
-                    CSV_COLUMNS[record.len()],
-                    record.len(),
-                    CSV_COLUMNS.join(",")
-                )),
+                Err(Unparsed {
+                    problems: vec![format!(
+                        "field {}: missing (the row has {} of the columns {})",
+                        CSV_COLUMNS[record.len()],
+                        record.len(),
+                        CSV_COLUMNS.join(",")
+                    )],
+                    agencies: None,
+                }),
             ));
             continue;
         }
@@ -497,29 +536,35 @@ fn read_csv(file: &Path, bytes: Vec<u8>) -> Result<Vec<ImportRow>, CliError> {
     Ok(rows)
 }
 
-fn parse_row(record: &csv::StringRecord) -> Result<Opening, String> {
-    let date = |field: &str, value: &str| {
-        crate::domain::calendar::parse_date(value).map_err(|e| format!("field {field}: {e}"))
-    };
-    let reference = CaseRef::parse(&record[0]).map_err(|e| format!("field reference: {e}"))?;
-    let aware = date("aware", &record[1])?;
+/// One row: every field read, and every one that cannot be named (not only the first).
+fn parse_row(record: &csv::StringRecord) -> Result<Opening, Unparsed> {
+    fn field<T>(problems: &mut Vec<String>, name: &str, read: Result<T, String>) -> Option<T> {
+        read.map_err(|e| problems.push(format!("field {name}: {e}")))
+            .ok()
+    }
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let reference = field(
+        p,
+        "reference",
+        CaseRef::parse(&record[0]).map_err(|e| e.to_string()),
+    );
+    let aware = field(p, "aware", spreadsheet::uk_date(&record[1]));
     let day0 = match &record[2] {
-        "" => None,
-        value => Some(date("day0", value)?),
+        "" => Some(None),
+        value => field(p, "day0", spreadsheet::uk_date(value)).map(Some),
     };
-    let agencies = record[3]
-        .split(';')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(|a| AgencyId::parse(a).map_err(|e| format!("field agencies: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Opening {
-        reference,
-        aware,
-        day0,
-        agencies,
-        local_review_proposed: false,
-    })
+    let agencies = field(p, "agencies", spreadsheet::agencies(&record[3]));
+    match (reference, aware, day0, agencies) {
+        (Some(reference), Some(aware), Some(day0), Some(agencies)) => Ok(Opening {
+            reference,
+            aware,
+            day0,
+            agencies,
+            local_review_proposed: false,
+        }),
+        (.., agencies) => Err(Unparsed { problems, agencies }),
+    }
 }
 
 /// Cases as CSV, evaluated and written in the same single pass that reads them: a case at a
@@ -530,6 +575,9 @@ async fn export_csv(
     status: StatusArg,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    // The byte-order mark tells Excel the file is UTF-8; the import skips it.
+    out.write_all(spreadsheet::BOM.as_bytes())
+        .context("writing CSV")?;
     let mut writer = csv::Writer::from_writer(out);
     let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
     header.extend([
@@ -543,12 +591,15 @@ async fn export_csv(
     writer.write_record(&header).context("writing CSV")?;
     // The first failed write; the scan goes on to its end without writing more.
     let mut written = Ok(());
+    let date_format = ctx.config.csv.date_format;
     store
         .scan_cases(status.into(), |case| {
             let summary = evaluate(&ctx.timeline, &ctx.calendar, &case.facts, ctx.today())
                 .ok()
                 .map(|states| CaseLine::new(&case, &states));
-            let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
+            let date = |d: Option<NaiveDate>| {
+                d.map_or(String::new(), |d| spreadsheet::write_date(d, date_format))
+            };
             let agencies: Vec<&str> = case.facts.agencies.iter().map(AgencyId::as_str).collect();
             let (state, reason) = match &case.state {
                 crate::domain::case::CaseState::Open => ("open", String::new()),

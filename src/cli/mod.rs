@@ -14,7 +14,9 @@ mod export;
 mod output;
 mod plan;
 mod run;
+mod spreadsheet;
 mod status;
+mod table;
 mod timeline;
 mod user;
 mod web;
@@ -238,7 +240,7 @@ pub enum CaseCommand {
         #[arg(long, value_parser = parse_date)]
         day0: Option<NaiveDate>,
         /// An involved agency (repeat for each), as in the config's [[agency]] ids
-        #[arg(long = "agency", value_name = "ID", required = true)]
+        #[arg(long = "agency", value_name = "ID", required = true, value_parser = parse_agency)]
         agencies: Vec<AgencyId>,
         /// The Rapid Review proposed a local child safeguarding practice review
         #[arg(long)]
@@ -247,9 +249,9 @@ pub enum CaseCommand {
     /// Add or remove involved agencies
     Agencies {
         reference: CaseRef,
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = parse_agency)]
         add: Vec<AgencyId>,
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = parse_agency)]
         remove: Vec<AgencyId>,
     },
     /// Record a milestone as done
@@ -258,7 +260,7 @@ pub enum CaseCommand {
         /// A milestone id from the timeline (see `rrn timeline`)
         milestone: String,
         /// The agency, for per-agency milestones such as agency_summary
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = parse_agency)]
         agency: Option<AgencyId>,
         /// The day it was done (YYYY-MM-DD) [default: today]
         #[arg(long, value_parser = parse_date)]
@@ -271,7 +273,7 @@ pub enum CaseCommand {
     Uncomplete {
         reference: CaseRef,
         milestone: String,
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = parse_agency)]
         agency: Option<AgencyId>,
     },
     /// Close a case; nothing more is sent for it
@@ -317,8 +319,22 @@ pub enum StatusArg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct YesNo(pub bool);
 
+/// An agency id as typed: `Police` is `police` (the config's ids are lower case).
+fn parse_agency(s: &str) -> Result<AgencyId, String> {
+    AgencyId::parse(&s.trim().to_ascii_lowercase()).map_err(|e| e.to_string())
+}
+
+/// A division as typed: `Scotland` is `scotland`.
+fn parse_division(s: &str) -> Result<Division, String> {
+    s.trim()
+        .to_ascii_lowercase()
+        .parse()
+        .map_err(|e: crate::domain::calendar::UnknownDivision| e.to_string())
+}
+
+/// `yes`/`no` (or `true`/`false`) in any case: `Yes` and `NO` too.
 fn parse_yes_no(s: &str) -> Result<YesNo, String> {
-    match s {
+    match s.trim().to_ascii_lowercase().as_str() {
         "yes" | "true" => Ok(YesNo(true)),
         "no" | "false" => Ok(YesNo(false)),
         _ => Err(format!("`{s}` is not yes or no")),
@@ -367,7 +383,7 @@ pub enum CalendarCommand {
 pub struct DivisionArg {
     /// Bank-holiday division: england-and-wales, scotland or northern-ireland [default: the
     /// config's]
-    #[arg(long, value_name = "DIVISION")]
+    #[arg(long, value_name = "DIVISION", value_parser = parse_division)]
     pub division: Option<Division>,
 }
 
@@ -380,7 +396,7 @@ pub struct TimelineArgs {
     #[arg(long, value_parser = parse_date)]
     pub day0: Option<NaiveDate>,
     /// An involved agency (repeat for each); per-agency milestones get a row each
-    #[arg(long = "agency", value_name = "ID")]
+    #[arg(long = "agency", value_name = "ID", value_parser = parse_agency)]
     pub agencies: Vec<crate::domain::agency::AgencyId>,
     /// The Rapid Review proposed a local child safeguarding practice review
     #[arg(long)]

@@ -10,9 +10,10 @@ use tokio::runtime::Runtime;
 
 use super::case::open_store;
 use super::output::not_written;
+use super::table::{Column, Layout, column, count, line_width};
 use super::{CliError, Format, PlanArgs, load, print, print_json, usage};
 use crate::domain::case::CaseOverview;
-use crate::domain::plan::{Decision, group, preview};
+use crate::domain::plan::{Capacity, Decision, Rule, group, preview};
 use crate::store::StatusFilter;
 
 /// The longest preview: a year, past any Rapid Review and its local review's publication, and
@@ -60,7 +61,11 @@ pub(super) fn run(
         if args.case.is_some() {
             store
                 .scan_cases(StatusFilter::Open, |case| {
-                    if args.case.as_ref().is_none_or(|r| *r == case.reference) {
+                    if args
+                        .case
+                        .as_ref()
+                        .is_none_or(|r| r.as_str().eq_ignore_ascii_case(case.reference.as_str()))
+                    {
                         cases.push(case);
                     }
                 })
@@ -96,9 +101,13 @@ pub(super) fn run(
         // After a failed write the planning goes on to its end without writing more.
         let mut written = Ok(());
         let mut printed = 0usize;
+        let layout = Layout::fixed(&COLUMNS, "", line_width());
         let decided =
             crate::service::evaluation::decide_each(&store, &planner, today, false, |decisions| {
                 let mut text = String::new();
+                if printed == 0 && args.format == Format::Table && !decisions.is_empty() {
+                    text.push_str(&layout.header(&COLUMNS));
+                }
                 for decision in &decisions {
                     match args.format {
                         Format::Json => {
@@ -107,7 +116,7 @@ pub(super) fn run(
                                 &serde_json::to_string_pretty(decision).expect("serialisable"),
                             );
                         }
-                        Format::Table => line(&mut text, "", decision),
+                        Format::Table => text.push_str(&line(&layout, decision)),
                     }
                     printed += 1;
                 }
@@ -135,43 +144,92 @@ pub(super) fn run(
     })
 }
 
-fn line(out: &mut String, prefix: &str, decision: &Decision) {
+/// The plan's columns, fixed so that a plan is printed as it is decided.
+const COLUMNS: [Column; 5] = [
+    column("DO", 4),
+    column("CASE", 12),
+    column("MILESTONE", 28),
+    column("TO", 24),
+    column("WHAT", 24),
+];
+
+/// A decision's row: who it is for and what it is, in words; the reason when it is skipped.
+fn line(layout: &Layout, decision: &Decision) -> String {
     let n = decision.notification();
     let milestone = match (&n.milestone, &n.agency) {
-        (Some(m), Some(a)) => format!("{m}/{a}"),
+        (Some(m), Some(a)) => format!("{m} ({a})"),
         (Some(m), None) => m.clone(),
         (None, _) => "-".to_owned(),
     };
     let (what, why) = match decision {
-        Decision::Send { .. } => ("send", String::new()),
-        Decision::Skip { reason, .. } => ("skip", format!("  ({reason})")),
+        Decision::Send { .. } => ("send", None),
+        Decision::Skip { reason, .. } => ("skip", Some(reason)),
     };
-    writeln!(
-        out,
-        "{prefix}{what:<4}  {:<26}  {:<12}  {:<30}  {:<24}  {}{why}",
-        n.recipient.role,
+    let mut text = layout.line(&[
+        what,
         n.case.as_ref().map_or("-", |c| c.as_str()),
-        milestone,
-        n.rule.as_str(),
-        n.key
-    )
-    .expect("String");
+        &milestone,
+        &recipient_words(&n.recipient.role),
+        &rule_words(n.rule, n.rung, n.repeat),
+    ]);
+    // Why a skip is skipped, on lines of its own under the row.
+    if let Some(why) = why {
+        text.push_str(&layout.note(&format!("why not: {why}")));
+    }
+    text
+}
+
+/// Who a notification is for, as the business team would say it.
+fn recipient_words(role: &Capacity) -> String {
+    match role {
+        Capacity::Role(role) => role.as_str().replace('_', " "),
+        Capacity::AgencyLead(agency) => format!("{agency} lead"),
+        Capacity::AgencyManager(agency) => format!("{agency} lead's manager"),
+        Capacity::Unaddressed => "nobody holds the role".to_owned(),
+    }
+}
+
+/// What kind of notification it is, in words.
+fn rule_words(rule: Rule, rung: u32, repeat: u32) -> String {
+    match rule {
+        Rule::AgencyLetter => "letter".to_owned(),
+        Rule::ChairNotice => "notice of a new case".to_owned(),
+        Rule::Reminder => match rung {
+            1 => "reminder, 1 day before".to_owned(),
+            n => format!("reminder, {n} days before"),
+        },
+        Rule::DueToday => "due today".to_owned(),
+        Rule::Escalation => match repeat {
+            0 => format!("escalation {rung}"),
+            r => format!("escalation {rung}, repeat {r}"),
+        },
+        Rule::NationalPanelSubmitted => "submission recorded".to_owned(),
+        Rule::NationalPanelDelay => "submission overdue".to_owned(),
+        Rule::Heartbeat => "daily summary".to_owned(),
+        Rule::Overdue => "overdue, to its owner".to_owned(),
+    }
 }
 
 fn preview_table(days: &[(NaiveDate, Vec<Decision>)]) -> String {
+    let layout = Layout::fixed(&COLUMNS, "  ", line_width());
     let mut out = String::new();
     for (day, decisions) in days {
         if decisions.is_empty() {
             continue;
         }
         let emails = group(decisions);
-        let count = match emails.len() {
-            1 => "1 email".to_owned(),
-            n => format!("{n} emails"),
-        };
-        writeln!(out, "{} ({count})", day.format("%a %Y-%m-%d")).expect("String");
+        if out.is_empty() {
+            out.push_str(&layout.header(&COLUMNS));
+        }
+        writeln!(
+            out,
+            "{} ({})",
+            day.format("%a %Y-%m-%d"),
+            count(emails.len(), "email", "emails")
+        )
+        .expect("String");
         for decision in decisions {
-            line(&mut out, "  ", decision);
+            out.push_str(&line(&layout, decision));
         }
     }
     if out.is_empty() {

@@ -1,7 +1,6 @@
 //! `rrn run --once` and `rrn outbox list`, `retry` and `cancel`.
 
 use crate::service::retry::Retried;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::Utc;
@@ -9,14 +8,16 @@ use tokio::runtime::Runtime;
 
 use super::case::open_store;
 use super::error::config_error;
+use super::table::{Table, column, count, line_width};
 use super::{CliError, Format, OutboxArgs, RunArgs, load_config, print, print_json, usage};
 use lettre::message::Mailbox;
 
 use crate::config::state_dir;
+use crate::domain::address::escape_hidden;
 use crate::mail::{Mailer, Renderer};
 use crate::service::delivery::Claimer;
 use crate::service::{Service, StepReport};
-use crate::store::{Cancel, OutboxStatus};
+use crate::store::{Cancel, OutboxKind, OutboxRow, OutboxStatus};
 
 pub(super) fn run(
     runtime: &Runtime,
@@ -130,28 +131,61 @@ pub(super) fn outbox(
         let rows = store.outbox(status).await?;
         match args.format {
             Format::Json => print_json(out, &rows),
-            Format::Table => {
-                let mut text = format!(
-                    "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}\n",
-                    "ID", "QUEUED", "STATUS", "KIND", "CASE", "RECIPIENT"
-                );
-                for row in rows {
-                    writeln!(
-                        text,
-                        "{:>6}  {:<20}  {:<9}  {:<13}  {:<14}  {}",
-                        row.id,
-                        row.created_at.format("%Y-%m-%d %H:%M:%SZ"),
-                        row.status.as_str(),
-                        row.kind.as_str(),
-                        row.case.as_deref().unwrap_or("-"),
-                        row.recipient
-                    )
-                    .expect("String");
-                }
-                print(out, &text)
-            }
+            Format::Table => print(out, &outbox_table(&rows, config.partnership.timezone)),
         }
     })
+}
+
+/// The outbox for a person: queued in local time, every case an email covers, the last error
+/// wrapped in its column; the machine names (`in_flight`, `agency_letter`) only in JSON.
+fn outbox_table(rows: &[OutboxRow], tz: chrono_tz::Tz) -> String {
+    if rows.is_empty() {
+        return "no emails\n".to_owned();
+    }
+    let mut table = Table::new(&[
+        column("ID", 8),
+        column("QUEUED", 16),
+        column("STATUS", 9),
+        column("KIND", 14),
+        column("TO", 36),
+        column("CASES", 40),
+    ]);
+    for row in rows {
+        let error = row.last_error.as_deref().map(|e| {
+            format!(
+                "last error ({}): {}",
+                count(row.attempts.max(0) as usize, "try", "tries"),
+                escape_hidden(e)
+            )
+        });
+        table.row_with_note(
+            vec![
+                row.id.to_string(),
+                row.created_at
+                    .with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                row.status.as_str().replace('_', " "),
+                match row.kind {
+                    OutboxKind::Digest => "digest",
+                    OutboxKind::AgencyLetter => "agency letter",
+                    OutboxKind::Heartbeat => "daily summary",
+                    OutboxKind::DeliveryFailure => "failure report",
+                }
+                .to_owned(),
+                row.recipient.clone(),
+                if row.cases.is_empty() {
+                    "-".to_owned()
+                } else {
+                    row.cases.join(", ")
+                },
+            ],
+            error,
+        );
+    }
+    let mut text = table.render("", line_width());
+    text.push_str(&format!("{}\n", count(rows.len(), "email", "emails")));
+    text
 }
 
 pub(super) fn retry(

@@ -8,8 +8,12 @@ use serde::Serialize;
 use tokio::runtime::Runtime;
 
 use super::case::open_store;
+use super::table::{Table, column, count, line_width, thousands};
 use super::{CliError, Format, StatusArgs, load, print, print_json};
-use crate::service::observe::Snapshot;
+use crate::service::observe::{Overdue, Snapshot};
+
+/// How many overdue milestones (and failed cases) `rrn status` lists: a screen, not every line.
+const MOST_URGENT: usize = 10;
 
 #[derive(Serialize)]
 struct Leader {
@@ -79,7 +83,7 @@ pub(super) fn run(
     })
 }
 
-/// `rrn status` for a person: one fact per line, the failed and overdue below.
+/// `rrn status` for a person: a screen's worth, one fact per line, the most overdue below.
 fn table(status: &Status, tz: chrono_tz::Tz) -> String {
     let local = |at: chrono::DateTime<Utc>| {
         at.with_timezone(&tz)
@@ -117,44 +121,74 @@ fn table(status: &Status, tz: chrono_tz::Tz) -> String {
     let _ = write!(
         out,
         "emails:     {} pending, {} in flight, {} sent, {} failed",
-        e.pending, e.in_flight, e.sent, e.failed
+        thousands(e.pending as usize),
+        thousands(e.in_flight as usize),
+        thousands(e.sent as usize),
+        thousands(e.failed as usize)
     );
     if e.cancelled > 0 {
-        let _ = write!(out, ", {} cancelled", e.cancelled);
+        let _ = write!(out, ", {} cancelled", thousands(e.cancelled as usize));
     }
     out.push('\n');
-    let _ = writeln!(out, "open cases: {}", status.snapshot.open_cases);
+    let overdue = &status.snapshot.overdue;
+    let _ = writeln!(
+        out,
+        "cases:      {}, {}",
+        count(status.snapshot.open_cases, "open case", "open cases"),
+        count(overdue.len(), "milestone overdue", "milestones overdue")
+    );
     let failed = &status.snapshot.failed_cases;
     if !failed.is_empty() {
         let _ = writeln!(
             out,
-            "failed:     {} case{} the last run could not plan (nothing is sent for \
-             them until fixed):",
-            failed.len(),
-            if failed.len() == 1 { "" } else { "s" }
+            "failed:     {} the last run could not plan (nothing is sent for them until fixed):",
+            count(failed.len(), "case", "cases")
         );
-        for f in failed {
+        for f in failed.iter().take(MOST_URGENT) {
             let _ = writeln!(out, "  {f}");
         }
-    }
-    if status.snapshot.overdue.is_empty() {
-        let _ = writeln!(out, "overdue:    none");
-    } else {
-        let _ = writeln!(out, "overdue:");
-        let _ = writeln!(
-            out,
-            "  {:<14}  {:<32}  {:<12}  {:<10}  WORKING DAYS",
-            "CASE", "MILESTONE", "AGENCY", "DUE"
-        );
-        for o in &status.snapshot.overdue {
+        if failed.len() > MOST_URGENT {
             let _ = writeln!(
                 out,
-                "  {:<14}  {:<32}  {:<12}  {:<10}  {}",
-                o.case,
-                o.milestone,
-                o.agency.as_deref().unwrap_or("-"),
+                "  and {} more: `rrn status --format json`",
+                thousands(failed.len() - MOST_URGENT)
+            );
+        }
+    }
+    if !overdue.is_empty() {
+        let mut most: Vec<&Overdue> = overdue.iter().collect();
+        // The longest overdue first; the earliest due, then the case, among equals.
+        most.sort_by(|a, b| {
+            b.working_days
+                .cmp(&a.working_days)
+                .then(a.due.cmp(&b.due))
+                .then(a.case.cmp(&b.case))
+                .then(a.milestone.cmp(&b.milestone))
+                .then(a.agency.cmp(&b.agency))
+        });
+        let _ = writeln!(out, "most overdue:");
+        let mut table = Table::new(&[
+            column("CASE", 24),
+            column("MILESTONE", 32),
+            column("AGENCY", 16),
+            column("DUE", 10),
+            column("OVERDUE", 24),
+        ]);
+        for o in most.iter().take(MOST_URGENT) {
+            table.row(vec![
+                o.case.clone(),
+                o.milestone.clone(),
+                o.agency.clone().unwrap_or_else(|| "-".to_owned()),
                 o.due.map(|d| d.to_string()).unwrap_or_default(),
-                o.working_days
+                count(o.working_days as usize, "working day", "working days"),
+            ]);
+        }
+        out.push_str(&table.render("  ", line_width()));
+        if most.len() > MOST_URGENT {
+            let _ = writeln!(
+                out,
+                "  and {} more: `rrn case list`",
+                thousands(most.len() - MOST_URGENT)
             );
         }
     }

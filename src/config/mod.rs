@@ -85,6 +85,7 @@ pub struct Config {
     pub contacts: ContactsSection,
     pub agencies: Vec<Agency>,
     pub web: WebSection,
+    pub csv: CsvSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +101,7 @@ struct RawConfig {
     service: ServiceSection,
     contacts: ContactsSection,
     agency: Vec<RawAgency>,
+    csv: CsvSection,
     web: WebSection,
 }
 
@@ -147,8 +149,8 @@ impl Config {
             ),
             None => (String::new(), "built-in defaults".to_owned()),
         };
-        let mut raw: RawConfig = toml::from_str(&text)
-            .map_err(|e| ConfigError::Invalid(Diagnostic::from_toml(&name, &text, &e)))?;
+        let mut raw: RawConfig =
+            toml::from_str(&text).map_err(|e| ConfigError::Invalid(in_words(&name, &text, &e)))?;
 
         if let Some(overridden) = with_overrides(&text, env)? {
             // Re-read from text: `Spanned` values only deserialize from a TOML document.
@@ -216,6 +218,7 @@ impl Config {
                 tls_key: resolve(raw.web.tls_key),
                 ..raw.web
             },
+            csv: raw.csv,
         })
     }
 
@@ -381,3 +384,55 @@ fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(),
 
 #[cfg(test)]
 mod tests;
+
+/// A TOML error at its place, with serde's type names (`invalid type: string "10", expected
+/// u64`) put in words: "poll_seconds: a number of seconds, e.g. 10, not the text \"10\"".
+fn in_words(file: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim_end();
+    let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|m| m.split_once(", expected "))
+    else {
+        return Diagnostic::from_toml(file, text, error);
+    };
+    // The key is what comes before `=` on the value's line.
+    let start = span.start.min(text.len());
+    let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
+    let key = line.split('=').next().unwrap_or("").trim();
+    let wanted = match expected.trim() {
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
+            if key.ends_with("_seconds") {
+                "a number of seconds, e.g. 10".to_owned()
+            } else if key.ends_with("_minutes") {
+                "a number of minutes, e.g. 30".to_owned()
+            } else if key.ends_with("port") {
+                "a port number, e.g. 587".to_owned()
+            } else {
+                "a whole number, e.g. 10".to_owned()
+            }
+        }
+        "a boolean" => "true or false (without quotes)".to_owned(),
+        "a string" => "text in quotes".to_owned(),
+        "a sequence" => "a list in square brackets, e.g. [\"a\", \"b\"]".to_owned(),
+        other => other.to_owned(),
+    };
+    let got = if let Some(s) = found.strip_prefix("string ") {
+        format!("the text {s}")
+    } else if let Some(n) = found
+        .strip_prefix("integer ")
+        .or_else(|| found.strip_prefix("floating point "))
+    {
+        format!("the number {}", n.trim_matches('`'))
+    } else if let Some(b) = found.strip_prefix("boolean ") {
+        b.trim_matches('`').to_owned()
+    } else {
+        found.to_owned()
+    };
+    let named = if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    };
+    Diagnostic::at(file, text, span, format!("{named}{wanted}, not {got}"))
+}

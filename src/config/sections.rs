@@ -275,6 +275,29 @@ pub enum LogFormat {
     Json,
 }
 
+/// `[csv]`: the case CSV as `rrn case export` writes it (import reads both date shapes).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsvSection {
+    pub date_format: DateFormat,
+}
+
+/// How the CSV export writes dates: `"DD/MM/YYYY"`, which a UK Excel opens as dates, or
+/// `"ISO"` (`YYYY-MM-DD`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum DateFormat {
+    #[default]
+    #[serde(rename = "DD/MM/YYYY", alias = "dd/mm/yyyy")]
+    Uk,
+    #[serde(
+        rename = "ISO",
+        alias = "iso",
+        alias = "YYYY-MM-DD",
+        alias = "yyyy-mm-dd"
+    )]
+    Iso,
+}
+
 /// `[web]`: the workspace served by `rrn web`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

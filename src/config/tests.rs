@@ -194,3 +194,24 @@ fn the_sending_window_is_parsed_at_load_and_a_bad_one_is_refused_at_its_key() {
         "{backwards}"
     );
 }
+
+/// Issue 12: a value of the wrong type is refused at its place, in words.
+#[test]
+fn a_value_of_the_wrong_type_is_refused_in_words_at_its_place() {
+    let refused = |toml: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rrn.toml");
+        std::fs::write(&file, toml).unwrap();
+        Config::load_from(Some(&file), &[]).unwrap_err().to_string()
+    };
+    let said = refused("[schedule]\npoll_seconds = \"10\"\n");
+    assert!(
+        said.contains(":2:16: poll_seconds: a number of seconds, e.g. 10, not the text \"10\""),
+        "{said}"
+    );
+    let said = refused("[mail]\nheartbeat = \"yes\"\n");
+    assert!(
+        said.contains("heartbeat: true or false (without quotes), not the text \"yes\""),
+        "{said}"
+    );
+}

@@ -96,14 +96,18 @@ impl Tx {
         reference: &CaseRef,
         lock: bool,
     ) -> Result<Option<(CaseId, Case)>, StoreError> {
+        // Without regard to case (migration 0011); of two cases an older database holds that
+        // differ only in case, the spelling typed exactly, else the first.
         const SELECT: &str = "SELECT id, reference, aware_on, day0_on, status, closed_reason, \
-             local_review_proposed, created_at, updated_at FROM cases WHERE reference = $1";
+             local_review_proposed, created_at, updated_at FROM cases \
+             WHERE lower(reference) = $1 ORDER BY reference = $2 DESC, id LIMIT 1";
         const SELECT_FOR_UPDATE: &str = "SELECT id, reference, aware_on, day0_on, status, \
              closed_reason, local_review_proposed, created_at, updated_at FROM cases \
-             WHERE reference = $1 FOR UPDATE";
+             WHERE lower(reference) = $1 ORDER BY reference = $2 DESC, id LIMIT 1 FOR UPDATE";
         on_backend!(&mut self.0, conn, PG => {
             let query = if PG && lock { SELECT_FOR_UPDATE } else { SELECT };
             let Some(row) = sqlx::query(query)
+                .bind(reference.as_str().to_ascii_lowercase())
                 .bind(reference.as_str())
                 .fetch_optional(&mut **conn)
                 .await?

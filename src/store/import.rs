@@ -31,24 +31,42 @@ pub struct Opened<'a> {
 }
 
 impl Tx {
-    /// The references among `references` that already name a case, in one query whatever
-    /// their number (an import checks all its rows at once).
+    /// The references among `references` that already name a case without regard to case,
+    /// each with the spelling the case has, in one query whatever their number (an import
+    /// checks all its rows at once).
     pub async fn existing_references(
         &mut self,
         references: &[&CaseRef],
-    ) -> Result<Vec<String>, StoreError> {
-        Ok(self.case_ids(references).await?.into_keys().collect())
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let stored: std::collections::HashMap<String, String> = self
+            .case_ids(references)
+            .await?
+            .into_keys()
+            .map(|r| (r.to_ascii_lowercase(), r))
+            .collect();
+        Ok(references
+            .iter()
+            .filter_map(|r| {
+                let found = stored.get(&r.as_str().to_ascii_lowercase())?;
+                Some((r.as_str().to_owned(), found.clone()))
+            })
+            .collect())
     }
-    /// The row ids of the cases named in `references`, by reference, in one query.
+
+    /// The row ids of the cases named in `references` (without regard to case), by the
+    /// reference each case has, in one query.
     pub async fn case_ids(
         &mut self,
         references: &[&CaseRef],
     ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
-        let names: Vec<&str> = references.iter().map(|r| r.as_str()).collect();
+        let names: Vec<String> = references
+            .iter()
+            .map(|r| r.as_str().to_ascii_lowercase())
+            .collect();
         let rows: Vec<(String, i64)> = match &mut self.0 {
             Inner::Sqlite(conn) => {
                 sqlx::query_as(
-                    "SELECT reference, id FROM cases WHERE reference IN \
+                    "SELECT reference, id FROM cases WHERE lower(reference) IN \
                      (SELECT value FROM json_each($1))",
                 )
                 .bind(serde_json::to_string(&names).expect("strings serialise"))
@@ -56,10 +74,12 @@ impl Tx {
                 .await?
             }
             Inner::Postgres(conn) => {
-                sqlx::query_as("SELECT reference, id FROM cases WHERE reference = ANY($1::text[])")
-                    .bind(&names)
-                    .fetch_all(&mut **conn)
-                    .await?
+                sqlx::query_as(
+                    "SELECT reference, id FROM cases WHERE lower(reference) = ANY($1::text[])",
+                )
+                .bind(&names)
+                .fetch_all(&mut **conn)
+                .await?
             }
         };
         Ok(rows.into_iter().collect())

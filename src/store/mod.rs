@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How long the first connection to PostgreSQL may take before a command says it cannot reach
+/// the server.
+const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -45,6 +49,19 @@ pub enum StoreError {
     CreateFolder {
         path: PathBuf,
         reason: std::io::Error,
+    },
+    #[error(
+        "cannot connect to PostgreSQL at {host}:{port}, database `{database}`: {reason}. Check \
+         that the server runs and listens there (`pg_isready -h {host} -p {port}`), that \
+         [database] url (or --database) names the right host, port and database, and that \
+         the database exists and the user may connect (pg_hba.conf, the password)"
+    )]
+    PostgresUnreachable {
+        host: String,
+        port: u16,
+        database: String,
+        /// The server's or the network's answer, or that none came in time.
+        reason: String,
     },
     #[error("cannot connect to the {backend} database: {reason}")]
     Connect {
@@ -267,6 +284,33 @@ impl Store {
                         "lock_timeout",
                         format!("{}s", POSTGRES_LOCK_TIMEOUT.as_secs()),
                     )]);
+                // One connection first, bounded: a closed port or a wrong database is said at
+                // once, with where it looked, instead of after the pool's acquire timeout.
+                let unreachable = |reason: String| StoreError::PostgresUnreachable {
+                    host: options.get_host().to_owned(),
+                    port: options.get_port(),
+                    database: options
+                        .get_database()
+                        .unwrap_or("(the user's name)")
+                        .to_owned(),
+                    reason,
+                };
+                let probe = tokio::time::timeout(
+                    POSTGRES_CONNECT_TIMEOUT,
+                    <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+                );
+                match probe.await {
+                    Err(_) => {
+                        return Err(unreachable(format!(
+                            "no answer within {} s",
+                            POSTGRES_CONNECT_TIMEOUT.as_secs()
+                        )));
+                    }
+                    Ok(Err(e)) => return Err(unreachable(e.to_string())),
+                    Ok(Ok(probe)) => {
+                        let _ = sqlx::Connection::close(probe).await;
+                    }
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(Duration::from_secs(10))
@@ -285,7 +329,9 @@ impl Store {
     /// Applies the embedded migrations of this backend; each runs in its own transaction.
     /// PostgreSQL serialises concurrent migrators with an advisory lock; sqlx has no lock for
     /// SQLite, so two processes starting on a new file take an exclusive lock on a file beside it.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    /// Returns the migrations it applied (`0011 folded references`), none when up to date.
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let before = self.applied_migrations().await?;
         match self {
             Store::Sqlite(pool) => {
                 let marker = sqlite_migration_lock(pool);
@@ -309,7 +355,36 @@ impl Store {
             }
             Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        let after = self.applied_migrations().await?;
+        Ok(after
+            .into_iter()
+            .filter(|m| !before.contains(m))
+            .map(|(version, description)| format!("{version:04} {description}"))
+            .collect())
+    }
+
+    /// The migrations the database records as applied, oldest first (none on a new one).
+    async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        const APPLIED: &str =
+            "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+        Ok(match self {
+            Store::Sqlite(pool) => {
+                if !has_migrations(pool).await? {
+                    return Ok(Vec::new());
+                }
+                sqlx::query_as(APPLIED).fetch_all(pool).await?
+            }
+            Store::Postgres(pool) => {
+                let exists: bool =
+                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                        .fetch_one(pool)
+                        .await?;
+                if !exists {
+                    return Ok(Vec::new());
+                }
+                sqlx::query_as(APPLIED).fetch_all(pool).await?
+            }
+        })
     }
 
     pub fn backend(&self) -> &'static str {

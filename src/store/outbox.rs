@@ -88,6 +88,48 @@ pub struct OutboxRow {
     pub status: OutboxStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
+    /// Every case the email covers (a digest covers several), in the order it lists them.
+    #[sqlx(skip)]
+    pub cases: Vec<String>,
+}
+
+/// An outbox row as a listing reads it: with the email, to name the cases it covers.
+#[derive(sqlx::FromRow)]
+struct Listed {
+    #[sqlx(flatten)]
+    row: OutboxRow,
+    email: String,
+}
+
+/// The part of a planned email that names its cases (a failure report has none).
+#[derive(serde::Deserialize)]
+struct CasesOf {
+    #[serde(default)]
+    items: Vec<CaseOf>,
+}
+
+#[derive(serde::Deserialize)]
+struct CaseOf {
+    case: Option<String>,
+}
+
+impl Listed {
+    /// The row with the cases its email covers: those of its items, each once, else the
+    /// row's own case.
+    fn into_row(self) -> OutboxRow {
+        let mut row = self.row;
+        if let Ok(email) = serde_json::from_str::<CasesOf>(&self.email) {
+            for case in email.items.into_iter().filter_map(|i| i.case) {
+                if !row.cases.contains(&case) {
+                    row.cases.push(case);
+                }
+            }
+        }
+        if row.cases.is_empty() {
+            row.cases.extend(row.case.clone());
+        }
+        row
+    }
 }
 
 /// An outbox row claimed for delivery (now in flight).
@@ -150,9 +192,9 @@ impl Store {
         };
         let mut tx = self.read().await?;
         let rows = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query_as::<_, OutboxRow>(
+            sqlx::query_as::<_, Listed>(
                 "SELECT o.id, o.created_at, c.reference, o.kind, o.recipient, o.status, o.attempts, \
-                 o.last_error FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
+                 o.last_error, o.email FROM outbox o LEFT JOIN cases c ON c.id = o.case_id \
                  WHERE o.status IN ($1, $2, $3, $4, $5) ORDER BY o.id DESC",
             )
             .bind(a)
@@ -164,7 +206,7 @@ impl Store {
             .await?
         });
         tx.rollback().await?;
-        Ok(rows)
+        Ok(rows.into_iter().map(Listed::into_row).collect())
     }
 
     /// The outbox rows of one case, newest first.
@@ -174,17 +216,17 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let mut tx = self.read().await?;
         let rows = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query_as::<_, OutboxRow>(
+            sqlx::query_as::<_, Listed>(
                 "SELECT o.id, o.created_at, c.reference, o.kind, o.recipient, o.status, o.attempts, \
-                 o.last_error FROM outbox o JOIN cases c ON c.id = o.case_id \
-                 WHERE c.reference = $1 ORDER BY o.id DESC",
+                 o.last_error, o.email FROM outbox o JOIN cases c ON c.id = o.case_id \
+                 WHERE lower(c.reference) = $1 ORDER BY o.id DESC",
             )
-            .bind(reference.as_str())
+            .bind(reference.as_str().to_ascii_lowercase())
             .fetch_all(&mut **conn)
             .await?
         });
         tx.rollback().await?;
-        Ok(rows)
+        Ok(rows.into_iter().map(Listed::into_row).collect())
     }
 
     /// How many outbox rows are in each status (pending, in flight, sent, failed, cancelled).

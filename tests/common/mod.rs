@@ -18,6 +18,8 @@ pub(crate) const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/rrn
 /// (`Command::env`), never to the test process: the tests share one process.
 pub(crate) fn rrn_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rrn"));
+    // The listings' tables wrap at `$COLUMNS`: the tests' expected lines are at the default.
+    command.env_remove("COLUMNS");
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("RRN_") {
             command.env_remove(name);
