@@ -7,6 +7,7 @@
 
 mod cleartext;
 mod database;
+mod reach;
 mod schedule;
 mod sections;
 
@@ -15,6 +16,7 @@ use database::{DATABASE_OVERRIDE, resolve_sqlite_url};
 pub use database::{
     SERVICE_STATE_DIR, default_sqlite_url, override_database, shown_url, state_dir,
 };
+use reach::check_reach;
 pub use schedule::{Schedule, ScheduleError};
 pub use sections::*;
 
@@ -179,6 +181,7 @@ impl Config {
             ));
         }
         check_plaintext(&raw.smtp, &name, &text)?;
+        check_reach(&raw.mail, &raw.contacts, &agencies, &name, &text)?;
         let base = file
             .and_then(Path::parent)
             .map(Path::to_path_buf)

@@ -131,6 +131,9 @@ pub struct MailSection {
     /// next 3 working days, what is overdue, what failed to send. If it stops, the service is
     /// down.
     pub heartbeat: bool,
+    /// Accept addresses whose domain has no dot (`lead@council`), for a relay that delivers
+    /// such names inside one organisation; refused otherwise, as a typing slip.
+    pub allow_local_domains: bool,
 }
 
 impl Default for MailSection {
@@ -145,6 +148,7 @@ impl Default for MailSection {
             window_start: NaiveTime::from_hms_opt(8, 0, 0).expect("a time"),
             window_end: NaiveTime::from_hms_opt(18, 0, 0).expect("a time"),
             heartbeat: false,
+            allow_local_domains: false,
         }
     }
 }

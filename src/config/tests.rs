@@ -215,3 +215,40 @@ fn a_value_of_the_wrong_type_is_refused_in_words_at_its_place() {
         "{said}"
     );
 }
+
+#[test]
+fn settings_under_which_mail_reaches_no_one_are_refused_with_where_they_are() {
+    let admin = "[contacts]\nadmin = { name = \"IT\", email = \"it@council.example\" }\n";
+    // SMTP with no relay named would quietly try localhost.
+    let err = load_text(&format!("[mail]\ntransport = \"smtp\"\n\n{admin}"), &[]).unwrap_err();
+    assert!(err.refused());
+    let err = err.to_string();
+    assert!(
+        err.contains("rrn.toml:2:13") && err.contains("[smtp] host"),
+        "{err}"
+    );
+    // SMTP with no one to tell of a failed email.
+    let err = load_text(
+        "[mail]\ntransport = \"smtp\"\n\n[smtp]\nhost = \"smtp.council.example\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("[contacts] admin"), "{err}");
+    let smtp = format!(
+        "[mail]\ntransport = \"smtp\"\n\n[smtp]\nhost = \"smtp.council.example\"\n\n{admin}"
+    );
+    assert!(load_text(&smtp, &[]).is_ok());
+
+    // An address whose domain has no dot is a slip, unless the relay delivers such names.
+    let local = "[contacts]\ncsc_manager = { name = \"CSC\", email = \"csc-manager@council\" }\n";
+    let err = load_text(local, &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("rrn.toml:2:39")
+            && err.contains("csc-manager@council")
+            && err.contains("allow_local_domains"),
+        "{err}"
+    );
+    let allowed = format!("[mail]\nallow_local_domains = true\n\n{local}");
+    assert!(load_text(&allowed, &[]).is_ok());
+}
