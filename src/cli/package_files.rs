@@ -33,7 +33,8 @@ pub(super) fn write(dir: &Path, out: &mut dyn std::io::Write) -> Result<(), CliE
 }
 
 /// A page for the command and, recursively, one for each visible subcommand
-/// (`rrn-case.1`, `rrn-case-open.1`); the hidden developer commands get none.
+/// (`rrn-case.1`, `rrn-case-open.1`); the hidden developer commands and clap's `help`
+/// subcommands get none.
 fn write_man_pages(command: &clap::Command, man: &Path) -> anyhow::Result<()> {
     let mut command = command.clone();
     command.build();
@@ -47,7 +48,11 @@ fn write_page(command: &clap::Command, man: &Path) -> anyhow::Result<()> {
         .render(&mut page)
         .with_context(|| format!("rendering {}", path.display()))?;
     std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
-    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+    // clap's own `help` subcommands say what `--help` says: no page of their own.
+    for sub in command
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         write_page(sub, man)?;
     }
     Ok(())
