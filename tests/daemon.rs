@@ -17,6 +17,7 @@ trials!(
     the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_secrets,
     json_logs_are_one_object_per_line,
     systemd_hears_ready_status_watchdog_and_stopping,
+    a_refused_reload_leads_the_status_line_and_rrn_status_until_a_good_one,
     a_notify_socket_nobody_reads_never_stalls_the_daemon,
     at_start_the_daemon_catches_up_a_scheduled_run_it_missed_and_only_that,
     a_run_over_many_cases_feeds_the_watchdog_between_pages,
@@ -225,8 +226,11 @@ fn the_daemon_picks_up_changes_reloads_on_sighup_stops_on_sigterm_and_logs_no_se
     wait_for("the first run", Duration::from_secs(20), || {
         daemon.log().contains("first run")
     });
-    let (status, body) = http_get(http_port, "/healthz");
-    assert_eq!(status, 200, "{body}");
+    // The run is logged before its delivery pass ends and the health is recorded: on a busy
+    // machine /healthz may still say "no run has completed yet" for a moment.
+    wait_for("/healthz to answer 200", Duration::from_secs(20), || {
+        http_get(http_port, "/healthz").0 == 200
+    });
 
     // A second daemon on the same SQLite file is refused, and told why.
     let second = setup.rrn(&["run"]);
@@ -464,6 +468,78 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
     receive(&mut messages, &|m| {
         m.iter().any(|m| m.contains("STOPPING=1"))
     });
+    assert!(daemon.child.wait().unwrap().success());
+}
+
+/// Issue 13: `systemctl reload` cannot fail, so a refused reload must show where an
+/// administrator looks: the STATUS line of `systemctl status`, and `rrn status`.
+fn a_refused_reload_leads_the_status_line_and_rrn_status_until_a_good_one() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let config = config_copy(dir.path());
+    let mut setup = Setup::embedded(
+        dir,
+        vec![("NOTIFY_SOCKET", socket_path.display().to_string())],
+    );
+    setup.config = config;
+    let mut daemon = setup.start("refused");
+    let next_status = |what: &str, wanted: &dyn Fn(&str) -> bool| -> String {
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = socket
+                .recv(&mut buffer)
+                .unwrap_or_else(|e| panic!("no STATUS {what} in time ({e})"));
+            let message = String::from_utf8_lossy(&buffer[..n]).into_owned();
+            if let Some(line) = message.lines().find_map(|l| l.strip_prefix("STATUS="))
+                && wanted(line)
+            {
+                return line.to_owned();
+            }
+        }
+    };
+    next_status("at start", &|l| l.starts_with("next run "));
+    let reload_line = || -> Option<String> {
+        let output = setup.rrn(&["status"]);
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("reload:"))
+            .map(str::to_owned)
+    };
+
+    let good = std::fs::read_to_string(&setup.config).unwrap();
+    std::fs::write(&setup.config, good.replace("[mail]", "[mail]\nbogus = 1")).unwrap();
+    daemon.signal("HUP");
+    let refused = next_status("after the refusal", &|l| {
+        l.starts_with("configuration reload refused at ")
+    });
+    // The file, line and column, the old configuration's next run and queue after it.
+    assert!(refused.contains("rrn.toml:"), "{refused}");
+    assert!(refused.contains("; next run "), "{refused}");
+    assert!(!refused.contains('\n'), "{refused}");
+
+    // The file fixed but not yet reloaded: `rrn status` says the daemon still refuses it.
+    std::fs::write(&setup.config, &good).unwrap();
+    let shown = reload_line().expect("a reload: line in rrn status");
+    assert!(
+        shown.contains("configuration reload refused at") && shown.contains("previous"),
+        "{shown}"
+    );
+
+    daemon.signal("HUP");
+    next_status("after a good reload", &|l| l.starts_with("next run "));
+    wait_for(
+        "rrn status without the refusal",
+        Duration::from_secs(10),
+        || reload_line().is_none(),
+    );
+    daemon.signal("TERM");
     assert!(daemon.child.wait().unwrap().success());
 }
 

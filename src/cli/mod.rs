@@ -12,6 +12,7 @@ mod dev;
 mod error;
 mod export;
 mod output;
+mod package_files;
 mod plan;
 mod run;
 mod spreadsheet;
@@ -38,12 +39,21 @@ use error::usage;
 pub use output::Stdout;
 use output::{print, print_json};
 
+/// `rrn --version`: the version and the commit it was built from (build.rs; `unknown` outside a
+/// git checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RRN_GIT_COMMIT"),
+    ")"
+);
+
 /// Keeps child-safeguarding Rapid Reviews on their working-day clock.
 ///
 /// Reads cases, evaluates each against the Rapid Review timeline in working days (England and
 /// Wales bank holidays by default) and tells the people who must act.
 #[derive(Debug, Parser)]
-#[command(name = "rrn", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "rrn", version = VERSION, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Config file [default search: $RRN_CONFIG, /etc/rapid-review-notifier/rrn.toml,
     /// ./config/rrn.toml, then built-in defaults]
@@ -123,7 +133,7 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         actor: Option<String>,
     },
-    /// Tools for developers: seeding a database for measurements
+    /// Tools for developers: seeding a database for measurements, the package's man pages
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
 }
@@ -147,6 +157,11 @@ pub enum DevCommand {
         /// How many emails
         #[arg(long, default_value_t = 1000)]
         emails: usize,
+    },
+    /// Write the man pages and shell completions the Debian package installs (deploy/build-deb)
+    PackageFiles {
+        /// The folder to write man/ and completions/ into
+        dir: PathBuf,
     },
 }
 
@@ -620,6 +635,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             dev::seed(rt, config, cases, seed, at.at, out)
         }
         Command::Dev(DevCommand::Enqueue { emails }) => dev::enqueue(rt, config, emails, out),
+        Command::Dev(DevCommand::PackageFiles { dir }) => package_files::write(&dir, out),
     };
     // Nothing left behind (a connection closing, a blocking task) may hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

@@ -20,6 +20,9 @@ struct Leader {
     instance: String,
     since: chrono::DateTime<Utc>,
     seen_at: chrono::DateTime<Utc>,
+    /// The configuration reload it refused ("configuration reload refused at 14:02: …"): it
+    /// runs on the configuration it had before, until a good reload or a restart.
+    reload_refused: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -49,14 +52,12 @@ pub(super) fn run(
         let store = open_store(&loaded.config).await?;
         let snapshot =
             Snapshot::take(&store, &loaded.timeline, &loaded.calendar, loaded.today()).await?;
-        let leader = store
-            .leader()
-            .await?
-            .map(|(instance, since, seen_at)| Leader {
-                instance,
-                since,
-                seen_at,
-            });
+        let leader = store.leader().await?.map(|row| Leader {
+            instance: row.instance,
+            since: row.since,
+            seen_at: row.seen_at,
+            reload_refused: row.reload_refused,
+        });
         let status = Status {
             config: loaded
                 .config
@@ -117,6 +118,17 @@ fn table(status: &Status, tz: chrono_tz::Tz) -> String {
             None => "no daemon has run on this database".to_owned(),
         }
     );
+    if let Some(refused) = status
+        .leader
+        .as_ref()
+        .and_then(|l| l.reload_refused.as_ref())
+    {
+        let _ = writeln!(
+            out,
+            "reload:     {refused} (the daemon runs on its previous configuration until a \
+             good reload or a restart)"
+        );
+    }
     let e = status.snapshot.emails;
     let _ = write!(
         out,

@@ -16,6 +16,17 @@ use super::{Inner, Store, StoreError};
 /// The advisory lock key of the leader on PostgreSQL ("rrn" and 1).
 const LEADER_LOCK: i64 = 0x0072_726e_0000_0001;
 
+/// The `leader` row: who said last that it leads, and what it refused to reload.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LeaderRecord {
+    /// Host, process id and start time.
+    pub instance: String,
+    pub since: DateTime<Utc>,
+    pub seen_at: DateTime<Utc>,
+    /// "configuration reload refused at 14:02: …" until a good reload or a restart.
+    pub reload_refused: Option<String>,
+}
+
 /// Held by the one instance that plans and delivers; dropped, it lets another take over.
 pub enum Leadership {
     SqliteFile(std::fs::File),
@@ -99,35 +110,39 @@ impl Store {
         }
     }
 
-    /// Records that `instance` leads (called by the leader on each loop).
+    /// Records that `instance` leads (called by the leader on each loop), with the reload it
+    /// refused since it started, if any.
     pub async fn record_leader(
         &self,
         instance: &str,
         since: DateTime<Utc>,
         now: DateTime<Utc>,
+        reload_refused: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_backend!(&mut tx.0, conn, _PG => {
             sqlx::query(
-                "INSERT INTO leader (id, instance, since, seen_at) VALUES (1, $1, $2, $3) \
-                 ON CONFLICT (id) DO UPDATE SET instance = $1, since = $2, seen_at = $3",
+                "INSERT INTO leader (id, instance, since, seen_at, reload_refused) \
+                 VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE \
+                 SET instance = $1, since = $2, seen_at = $3, reload_refused = $4",
             )
             .bind(instance)
             .bind(since)
             .bind(now)
+            .bind(reload_refused)
             .execute(&mut **conn)
             .await?;
         });
         tx.commit().await
     }
 
-    /// The instance that last said it leads: (instance, since, last seen).
-    pub async fn leader(
-        &self,
-    ) -> Result<Option<(String, DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+    /// The instance that last said it leads.
+    pub async fn leader(&self) -> Result<Option<LeaderRecord>, StoreError> {
         let mut tx = self.read().await?;
         let row = on_backend!(&mut tx.0, conn, _PG => {
-            sqlx::query_as("SELECT instance, since, seen_at FROM leader WHERE id = 1")
+            sqlx::query_as(
+                "SELECT instance, since, seen_at, reload_refused FROM leader WHERE id = 1",
+            )
                 .fetch_optional(&mut **conn)
                 .await?
         });

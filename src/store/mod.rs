@@ -190,7 +190,7 @@ mod restore;
 mod revision;
 mod runs;
 
-pub use leadership::{LeadError, Leadership};
+pub use leadership::{LeadError, LeaderRecord, Leadership};
 pub use owner::{RootGuard, guard_root};
 
 /// `count` new ids from the identity sequence of `table`'s `id`, in one round trip, so that

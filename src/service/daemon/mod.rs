@@ -10,7 +10,8 @@
 //! SIGTERM/SIGINT: planning stops at once (its transaction rolls back), delivery ends after the
 //! message in flight (at most [`STOP_GRACE`]), and what was claimed but not sent is given back.
 //! SIGHUP: the config, timeline and templates are loaded again; if they are invalid the error
-//! is logged and the old ones stay.
+//! is logged, the old ones stay, and the refusal leads the STATUS line (and the `leader` row
+//! `rrn status` reads) until a good reload or a restart: `systemctl reload` itself cannot fail.
 
 mod clock;
 mod systemd;
@@ -35,7 +36,9 @@ use crate::service::observe::{Observed, Snapshot};
 use crate::store::{LastRun, LeadError, Leadership, Store};
 
 use clock::ClockWatch;
-use systemd::{notify, redact_addresses, status, status_line, watchdog_interval};
+use systemd::{
+    notify, redact_addresses, refused_reload_line, status, status_line, watchdog_interval,
+};
 use wakeups::{listen_for_signals, start_ticker};
 
 /// How long a stopping daemon waits for the message in flight.
@@ -109,7 +112,17 @@ async fn daemon(
             let _ = notify(&[sd_notify::NotifyState::Watchdog]);
         }
         if woke == Wake::Reload {
-            daemon.service = reload(daemon.config_path.as_deref(), daemon.service);
+            daemon.refused_reload = match reload(daemon.config_path.as_deref(), &mut daemon.service)
+            {
+                Ok(()) => None,
+                Err(reason) => {
+                    let zone = daemon.service.config.partnership.timezone;
+                    Some(refused_reload_line(
+                        Utc::now().with_timezone(&zone).time(),
+                        &reason,
+                    ))
+                }
+            };
             let fresh = poll_interval(&daemon.service, watchdog);
             if fresh.period() != poll.period() {
                 poll = fresh;
@@ -155,6 +168,9 @@ struct Daemon {
     leadership: Option<Leadership>,
     leading_since: DateTime<Utc>,
     last_status: String,
+    /// "configuration reload refused at 14:02: …" since the last refused reload, until a good
+    /// one: it leads the STATUS line and is recorded in the `leader` row.
+    refused_reload: Option<String>,
     marks: Marks,
     clock: ClockWatch,
     /// Whether the hold for an unconfirmed clock was logged (once per hold).
@@ -217,6 +233,7 @@ impl Daemon {
             leadership,
             leading_since: Utc::now(),
             last_status: String::new(),
+            refused_reload: None,
             marks: Marks::default(),
             clock: ClockWatch::default(),
             gap_reported: false,
@@ -250,7 +267,7 @@ impl Daemon {
         self.observed.set_leader(leading);
         if !leading {
             let line = format!("standby: another instance leads ({})", self.store.backend());
-            status(&mut self.last_status, line);
+            self.status(line);
         }
         leading
     }
@@ -260,7 +277,7 @@ impl Daemon {
     async fn wake(&mut self, stop: &CancellationToken, now: DateTime<Utc>) -> bool {
         if let Some(reason) = self.clock.hold(now) {
             self.observed.record_failure(now, reason.clone());
-            status(&mut self.last_status, format!("holding: {reason}"));
+            self.status(format!("holding: {reason}"));
             return false;
         }
         // Across a restart the clock watch starts afresh: the database's last run says how far
@@ -319,9 +336,23 @@ impl Daemon {
     async fn report(&mut self) {
         let _ = self
             .store
-            .record_leader(&self.claimer.owner, self.leading_since, Utc::now())
+            .record_leader(
+                &self.claimer.owner,
+                self.leading_since,
+                Utc::now(),
+                self.refused_reload.as_deref(),
+            )
             .await;
         let line = status_line(&self.service, &self.store, Utc::now()).await;
+        self.status(line);
+    }
+
+    /// Sends `line` as the STATUS, after a refused reload if there is one.
+    fn status(&mut self, line: String) {
+        let line = match &self.refused_reload {
+            Some(refused) => format!("{refused}; {line}"),
+            None => line,
+        };
         status(&mut self.last_status, line);
     }
 }
@@ -481,8 +512,9 @@ fn watchdog_ping() {
     }
 }
 
-/// Loads the config again; keeps `current` if the new one is invalid.
-fn reload(config_path: Option<&Path>, current: Service) -> Service {
+/// Loads the config again into `current`; leaves it as it was, and says why (addresses
+/// redacted), if the new one is invalid.
+fn reload(config_path: Option<&Path>, current: &mut Service) -> Result<(), String> {
     let loaded = Config::load(config_path)
         .map_err(anyhow::Error::new)
         .and_then(|config| {
@@ -502,14 +534,13 @@ fn reload(config_path: Option<&Path>, current: Service) -> Service {
                      effect at the next restart"
                 );
             }
-            service
+            *current = service;
+            Ok(())
         }
         Err(e) => {
-            error!(
-                "the new configuration is invalid, keeping the old one: {}",
-                redact_addresses(&format!("{e:#}"))
-            );
-            current
+            let reason = redact_addresses(&format!("{e:#}"));
+            error!("the new configuration is invalid, keeping the old one: {reason}");
+            Err(reason)
         }
     }
 }

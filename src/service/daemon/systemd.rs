@@ -41,6 +41,26 @@ pub(super) async fn status_line(service: &Service, store: &Store, now: DateTime<
         Err(e) => format!("next run {next}; database unavailable: {e}"),
     }
 }
+/// The STATUS line's lead after a refused reload: the local time and the first line of the
+/// reason (a config error's `file:line:column: message`; its quoted source line and caret stay
+/// in the journal), at most [`REFUSAL_CHARS`] characters of it.
+pub(super) fn refused_reload_line(at: chrono::NaiveTime, reason: &str) -> String {
+    let first = reason
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid");
+    let mut shown: String = first.chars().take(REFUSAL_CHARS).collect();
+    if shown.len() < first.len() {
+        shown.push('…');
+    }
+    format!(
+        "configuration reload refused at {}: {shown}",
+        at.format("%H:%M")
+    )
+}
+/// A STATUS line is one line of `systemctl status`: the reason is cut there.
+const REFUSAL_CHARS: usize = 160;
 /// Sends `line` as the STATUS, when it differs from the `last` one sent.
 pub(super) fn status(last: &mut String, line: String) {
     if line != *last {
