@@ -715,16 +715,20 @@ fn a_daemon_whose_wall_clock_jumps_days_ahead_says_so_and_plans_nothing(library:
     let offset = dir.path().join("faketime");
     std::fs::write(&offset, "+0\n").unwrap();
     let setup = Setup::embedded(dir, vec![("RRN_SCHEDULE__POLL_SECONDS", "1".to_owned())]);
+    // The wall clock from the file (the offset from the real time), read afresh every time; the
+    // monotonic clock left real, as it is when an administrator or NTP steps the clock.
+    let faked = |mut command: Command| {
+        command
+            .env("LD_PRELOAD", library)
+            .env_remove("FAKETIME")
+            .env("FAKETIME_TIMESTAMP_FILE", &offset)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("DONT_FAKE_MONOTONIC", "1");
+        command
+    };
     let log = setup.dir.path().join("jump.log");
-    let mut command = setup.command(&["run"]);
+    let mut command = faked(setup.command(&["run"]));
     command
-        // The wall clock from the file (the offset from the real time), read afresh every time;
-        // the monotonic clock left real, as it is when an administrator or NTP steps the clock.
-        .env("LD_PRELOAD", library)
-        .env_remove("FAKETIME")
-        .env("FAKETIME_TIMESTAMP_FILE", &offset)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("DONT_FAKE_MONOTONIC", "1")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap());
     let mut daemon = Daemon {
@@ -767,15 +771,6 @@ fn a_daemon_whose_wall_clock_jumps_days_ahead_says_so_and_plans_nothing(library:
     );
 
     // Started again with the clock still a month ahead: the restart does not accept it.
-    let faked = |mut command: Command| {
-        command
-            .env("LD_PRELOAD", library)
-            .env_remove("FAKETIME")
-            .env("FAKETIME_TIMESTAMP_FILE", &offset)
-            .env("FAKETIME_NO_CACHE", "1")
-            .env("DONT_FAKE_MONOTONIC", "1");
-        command
-    };
     let log = setup.dir.path().join("restart.log");
     let mut command = faked(setup.command(&["run"]));
     command
