@@ -756,6 +756,8 @@ fn importing_a_feed_with_a_line_break_in_a_title_is_refused_and_leaves_the_feed_
         run.stderr.contains("2029-06-15") && run.stderr.contains("control"),
         "{run:#?}"
     );
+    // The file is in the feed's shape: no reminder of the shape after the reason (#11).
+    assert!(!run.stderr.contains("expected an object"), "{run:#?}");
 }
 
 fn a_feed_with_a_byte_order_mark_is_imported_and_read() {

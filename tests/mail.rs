@@ -290,11 +290,29 @@ fn a_relay_that_refuses_every_message_alike_keeps_them_queued_and_tells_the_admi
     assert_eq!(again["delivery"]["relay_fault_told"], false, "{again}");
     assert_eq!(relay_notices(), ["pending"]);
 
+    // A person sees it without the log: `rrn status`, and the run's table (#11).
+    let status = setup.rrn(&["status", "--at", "2026-12-22T09:04"]);
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{status:?}");
+    assert!(
+        said.contains("delivery:   7 emails tried and waiting to be tried again")
+            && said.contains("the mail server said: permanent error (550): Mailbox unavailable"),
+        "{said}"
+    );
+    let table = setup.rrn(&["run", "--once", "--at", "2026-12-22T09:06"]);
+    let said = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success(), "{table:?}");
+    assert!(
+        said.contains("0 sent, 7 to retry, 0 failed")
+            && said.contains("delivery stopped: the mail relay refused all 7 messages"),
+        "{said}"
+    );
+
     // The relay is fixed: the retries go out, each once, and the admin reads what happened.
     for address in ADDRESSES {
         mailbox.forget(address);
     }
-    let second = setup.run("2026-12-22T09:10");
+    let second = setup.run("2026-12-22T09:30");
     assert_eq!(second["delivery"]["sent"], 7, "{second}");
     let received = mailbox.received();
     assert_eq!(received.len(), 7);

@@ -188,6 +188,11 @@ fn a_table_lock_held_by_another_session_times_out_with_a_clear_message(db: &Test
             stderr.contains("stayed locked by another session for 30 s"),
             "{stderr}"
         );
+        // Which command waited, so the person knows what did not happen (#11).
+        assert!(
+            stderr.contains("`rrn case close` could not finish"),
+            "{stderr}"
+        );
         assert!(waited < std::time::Duration::from_secs(60), "{waited:?}");
         sqlx::raw_sql("ROLLBACK")
             .execute(&mut holder)
@@ -345,6 +350,29 @@ fn a_backup_holds_every_case_and_never_overwrites(db: &TestDb) {
         "{again:?}"
     );
     assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // A folder that does not exist is said in words, not as SQLite's code 14 (#11).
+    let nowhere = db.dir().join("no-such-folder/backup.db");
+    let refused = db.rrn(&["backup", &nowhere.display().to_string()]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(said.contains("no-such-folder does not exist"), "{said}");
+    // A mistyped database path is not created empty and "backed up" (#11).
+    let typo = db.dir().join("rnn.db");
+    let refused = rrn_command()
+        .args(["--config", CONFIG, "--database"])
+        .arg(format!("sqlite://{}", typo.display()))
+        .arg("backup")
+        .arg(db.dir().join("backup2.db"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        said.contains("there is no database at") && said.contains("rnn.db"),
+        "{said}"
+    );
+    assert!(!typo.exists() && !db.dir().join("backup2.db").exists());
 }
 
 fn open_christmas_case(db: &TestDb) {

@@ -86,7 +86,32 @@ pub(super) fn backup(
             file.display()
         )));
     }
+    if let Some(folder) = file.parent().filter(|f| !f.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        return Err(usage(anyhow::anyhow!(
+            "the folder {} does not exist: create it first, or give a file in a folder that \
+             does (nothing was backed up)",
+            folder.display()
+        )));
+    }
     let config = load_config(config_path)?;
+    let url = config
+        .database
+        .url
+        .clone()
+        .unwrap_or_else(default_sqlite_url);
+    // A backup reads a database; opening a mistyped path would create an empty one and
+    // "back it up".
+    if let Some(source) = crate::store::Store::sqlite_file(&url)
+        && !source.exists()
+    {
+        return Err(usage(anyhow::anyhow!(
+            "there is no database at {}: check `--database`, `RRN_DATABASE__URL` or \
+             `[database] url` (`rrn status` shows the database in use); nothing was backed up",
+            source.display()
+        )));
+    }
     let store = runtime.block_on(open_store(&config))?;
     if store.backend() != "sqlite" {
         return Err(usage(anyhow::anyhow!(

@@ -639,5 +639,47 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
     };
     // Nothing left behind (a connection closing, a blocking task) may hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    result
+    result.map_err(name_the_waiter)
+}
+
+/// A lock timeout said with the command that waited (`rrn case complete waited 30 s …`): the
+/// store knows how long, the edge what for.
+fn name_the_waiter(error: CliError) -> CliError {
+    use crate::store::StoreError::Locked;
+    // The wrappers that are `transparent` hide the store's error from `chain()`: ask them.
+    let locked = |e: &anyhow::Error| {
+        e.chain().any(|cause| {
+            matches!(cause.downcast_ref(), Some(Locked(_)))
+                || matches!(
+                    cause.downcast_ref(),
+                    Some(crate::casework::CaseworkError::Store(Locked(_)))
+                )
+                || matches!(
+                    cause.downcast_ref(),
+                    Some(crate::service::delivery::DeliveryError::Store(Locked(_)))
+                )
+                || matches!(
+                    cause.downcast_ref(),
+                    Some(crate::store::LeadError::Store(Locked(_)))
+                )
+        })
+    };
+    let waiter = || {
+        use clap::CommandFactory as _;
+        let mut words = vec!["rrn".to_owned()];
+        let matches = Cli::command()
+            .try_get_matches_from(std::env::args_os())
+            .ok();
+        let mut current = matches.as_ref();
+        while let Some((name, sub)) = current.and_then(|m| m.subcommand()) {
+            words.push(name.to_owned());
+            current = Some(sub);
+        }
+        format!("`{}` could not finish", words.join(" "))
+    };
+    match error {
+        CliError::Usage(e) if locked(&e) => CliError::Usage(e.context(waiter())),
+        CliError::Failed(e) if locked(&e) => CliError::Failed(e.context(waiter())),
+        other => other,
+    }
 }

@@ -88,7 +88,7 @@ pub(super) fn run(
                         delivery.sent, delivery.retrying, delivery.failed
                     )
                 };
-                let text = format!(
+                let mut text = format!(
                     "run for {}: {} open cases, {} emails queued, {} skipped, {} cases failed; \
                      delivery: {delivered}\n",
                     report.today,
@@ -97,6 +97,15 @@ pub(super) fn run(
                     report.skipped,
                     report.failed_cases.len()
                 );
+                if let Some(why) = &delivery.unavailable {
+                    text.push_str(&format!(
+                        "delivery stopped: {} (`rrn status` shows what waits)\n",
+                        escape_hidden(why)
+                    ));
+                }
+                if delivery.relay_fault_told {
+                    text.push_str("a notice of it to the admin contact is queued with them\n");
+                }
                 print(out, &text)?;
             }
         }

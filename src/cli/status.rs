@@ -10,7 +10,9 @@ use tokio::runtime::Runtime;
 use super::case::open_store;
 use super::table::{Table, column, count, line_width, thousands};
 use super::{CliError, Format, StatusArgs, load, print, print_json};
+use crate::domain::address::escape_hidden;
 use crate::service::observe::{Overdue, Snapshot};
+use crate::store::Waiting;
 
 /// How many overdue milestones (and failed cases) `rrn status` lists: a screen, not every line.
 const MOST_URGENT: usize = 10;
@@ -34,6 +36,8 @@ struct Status {
     backend: &'static str,
     next_run: Option<chrono::DateTime<Utc>>,
     leader: Option<Leader>,
+    /// Emails tried and not yet taken by the mail server.
+    waiting: Waiting,
     #[serde(flatten)]
     snapshot: Snapshot,
 }
@@ -58,6 +62,7 @@ pub(super) fn run(
             seen_at: row.seen_at,
             reload_refused: row.reload_refused,
         });
+        let waiting = store.waiting(now).await?;
         let status = Status {
             config: loaded
                 .config
@@ -75,6 +80,7 @@ pub(super) fn run(
             backend: store.backend(),
             next_run: schedule.next_after(now),
             leader,
+            waiting,
             snapshot,
         };
         match args.format {
@@ -142,6 +148,40 @@ fn table(status: &Status, tz: chrono_tz::Tz) -> String {
         let _ = write!(out, ", {} cancelled", thousands(e.cancelled as usize));
     }
     out.push('\n');
+    let w = &status.waiting;
+    if w.retrying > 0 {
+        let _ = write!(
+            out,
+            "delivery:   {} tried and waiting to be tried again",
+            count(w.retrying as usize, "email", "emails")
+        );
+        if let Some(since) = w.since {
+            let _ = write!(out, " (the oldest queued {})", local(since));
+        }
+        out.push('\n');
+        if let Some(error) = &w.last_error {
+            let _ = writeln!(
+                out,
+                "            the mail server said: {}",
+                escape_hidden(error)
+            );
+        }
+        if let Some(next) = w.next_try {
+            let _ = write!(out, "            next try {}; ", local(next));
+        } else {
+            out.push_str("            ");
+        }
+        out.push_str("`rrn outbox list --status pending` lists them\n");
+    }
+    if w.abandoned > 0 {
+        let _ = writeln!(
+            out,
+            "delivery:   {} claimed by a sender that stopped before finishing; the next \
+             delivery sends {} again",
+            count(w.abandoned as usize, "email was", "emails were"),
+            if w.abandoned == 1 { "it" } else { "them" }
+        );
+    }
     let overdue = &status.snapshot.overdue;
     let _ = writeln!(
         out,

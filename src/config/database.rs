@@ -32,23 +32,26 @@ pub fn shown_url(url: &str) -> String {
 /// every other path in the config is), so that the database does not depend on the folder a
 /// command happens to run in. Other URLs, absolute paths and `:memory:` are kept as they are.
 pub(super) fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    let Some((path, query)) = relative_sqlite_path(url) else {
         return url.to_owned();
     };
-    let (path, query) = rest
-        .split_once('?')
-        .map_or((rest, None), |(p, q)| (p, Some(q)));
-    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
-        return url.to_owned();
-    }
     let joined = base.join(path);
     match query {
         Some(query) => format!("sqlite://{}?{query}", joined.display()),
         None => format!("sqlite://{}", joined.display()),
     }
+}
+
+/// The relative file path of an SQLite URL (and its `?query`), if it has one.
+pub(super) fn relative_sqlite_path(url: &str) -> Option<(&str, Option<&str>)> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(p, q)| (p, Some(q)));
+    (!path.is_empty() && !path.starts_with(':') && !Path::new(path).is_absolute())
+        .then_some((path, query))
 }
 
 /// The packaged service's state folder (systemd's `StateDirectory=`, owned by its user): the

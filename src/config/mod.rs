@@ -8,11 +8,12 @@
 mod cleartext;
 mod database;
 mod reach;
+mod relocate;
 mod schedule;
 mod sections;
 
 use cleartext::check_plaintext;
-use database::{DATABASE_OVERRIDE, resolve_sqlite_url};
+use database::{DATABASE_OVERRIDE, relative_sqlite_path, resolve_sqlite_url};
 pub use database::{
     SERVICE_STATE_DIR, default_sqlite_url, override_database, shown_url, state_dir,
 };
@@ -154,13 +155,22 @@ impl Config {
         let mut raw: RawConfig =
             toml::from_str(&text).map_err(|e| ConfigError::Invalid(in_words(&name, &text, &e)))?;
 
-        if let Some(overridden) = with_overrides(&text, env)? {
+        let (written_name, written) = (name.clone(), text.clone());
+        let mut applied = Vec::new();
+        if let Some((overridden, overrides)) = with_overrides(&text, env)? {
             // Re-read from text: `Spanned` values only deserialize from a TOML document.
             text = overridden;
             name = format!("{name} with RRN_* overrides");
             raw = toml::from_str(&text).expect("each override was checked as it was applied");
+            applied = overrides;
         }
-        let agencies = unique_agencies(std::mem::take(&mut raw.agency), &name, &text)?;
+        // A refusal of the overridden document, put at the variable or the file's own line.
+        let placed = |error: ConfigError| match applied.is_empty() {
+            true => error,
+            false => relocate::relocate(error, &text, &written_name, &written, &applied),
+        };
+        let agencies =
+            unique_agencies(std::mem::take(&mut raw.agency), &name, &text).map_err(placed)?;
 
         let runs = Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
         if raw.mail.window_end <= raw.mail.window_start {
@@ -180,8 +190,8 @@ impl Config {
                     .to_owned(),
             ));
         }
-        check_plaintext(&raw.smtp, &name, &text)?;
-        check_reach(&raw.mail, &raw.contacts, &agencies, &name, &text)?;
+        check_plaintext(&raw.smtp, &name, &text).map_err(placed)?;
+        check_reach(&raw.mail, &raw.contacts, &agencies, &name, &text).map_err(placed)?;
         let base = file
             .and_then(Path::parent)
             .map(Path::to_path_buf)
@@ -191,6 +201,18 @@ impl Config {
         mail.maildir = resolve(mail.maildir);
         mail.templates = resolve(mail.templates);
         let mut database = raw.database;
+        if file.is_none()
+            && let Some(url) = &database.url
+            && let Some((path, _)) = relative_sqlite_path(url)
+        {
+            // Without a config file there is no folder to be relative to but the current one,
+            // which differs between the daemon, a timer and a person's shell.
+            return Err(ConfigError::Setting(format!(
+                "RRN_DATABASE__URL: the SQLite path `{path}` is relative and there is no config \
+                 file for it to be relative to, so each folder a command runs in would get its \
+                 own database: give an absolute path, e.g. sqlite:///var/lib/rapid-review-notifier/rrn.db"
+            )));
+        }
         // Absolute, so that the database a daemon and a CLI in another folder open is the same.
         let absolute_base = std::path::absolute(&base).unwrap_or_else(|_| base.clone());
         database.url = database
@@ -269,7 +291,12 @@ impl Config {
 
 /// The config text with the `RRN_<SECTION>__<KEY>` variables of `env` applied, each checked as
 /// it is applied; `None` when there are none.
-fn with_overrides(text: &str, env: &[(String, String)]) -> Result<Option<String>, ConfigError> {
+/// The document with every `RRN_*__*` override of `env` applied, and each variable applied with
+/// its key path; `None` when there are none.
+fn with_overrides(
+    text: &str,
+    env: &[(String, String)],
+) -> Result<Option<(String, Vec<relocate::Applied>)>, ConfigError> {
     let overrides: Vec<(&String, &String)> = env
         .iter()
         .filter(|(k, _)| k.starts_with(OVERRIDE_PREFIX) && k.contains("__"))
@@ -279,10 +306,15 @@ fn with_overrides(text: &str, env: &[(String, String)]) -> Result<Option<String>
         return Ok(None);
     }
     let mut table: toml::Table = text.parse().expect("parsed once already");
+    let mut applied = Vec::with_capacity(overrides.len());
     for (var, value) in overrides {
         apply_override(&mut table, var, value)?;
+        applied.push((var.clone(), override_path(var)));
     }
-    Ok(Some(toml::to_string(&table).expect("a table serializes")))
+    Ok(Some((
+        toml::to_string(&table).expect("a table serializes"),
+        applied,
+    )))
 }
 
 /// The `[[agency]]` entries, refused at the second of two with one id.
@@ -333,6 +365,14 @@ pub fn locate(
         .find(|p| p.exists()))
 }
 
+/// The key path `RRN_SECTION__KEY` sets: `["section", "key"]`.
+fn override_path(var: &str) -> Vec<String> {
+    var[OVERRIDE_PREFIX.len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
 /// Sets `section.key` (any depth, split on `__`, lowercased) from `RRN_SECTION__KEY`, and checks
 /// the result still makes a valid config. The value is read as a TOML value when it is one
 /// (`587`, `true`, `["a", "b"]`) and as a string otherwise, or when only a string fits.
@@ -341,10 +381,7 @@ fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(),
         var: var.to_owned(),
         message,
     };
-    let path: Vec<String> = var[OVERRIDE_PREFIX.len()..]
-        .split("__")
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let path = override_path(var);
     if path.iter().any(String::is_empty) {
         return Err(fail(
             "empty key: write RRN_<SECTION>__<KEY>, for example RRN_DATABASE__URL".to_owned(),

@@ -86,7 +86,8 @@ fn plain_text_smtp_is_only_for_a_relay_on_this_machine_and_a_login_over_it_is_as
         err.contains("tls") && err.contains("smtp.partnership.example") && err.contains("starttls"),
         "{err}"
     );
-    // The same from the environment: still refused, located in the overridden text.
+    // The same from the environment: still refused, and said of the variable that set it,
+    // not of a line of a document the person never wrote (#11).
     let err = load_text(
         "",
         &[("RRN_SMTP__HOST", "10.0.0.25"), ("RRN_SMTP__TLS", "none")],
@@ -94,9 +95,18 @@ fn plain_text_smtp_is_only_for_a_relay_on_this_machine_and_a_login_over_it_is_as
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("with RRN_* overrides") && err.contains("10.0.0.25"),
+        err.starts_with("environment variable RRN_SMTP__TLS: [smtp] tls = \"none\"")
+            && err.contains("10.0.0.25"),
         "{err}"
     );
+    // A value the file set, refused because of an override, is at the file's own line.
+    let err = load_text(
+        "# partnership settings\n\n[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"rrn\"\n",
+        &[("RRN_SMTP__PORT", "2525")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("rrn.toml:6:12: [smtp] username"), "{err}");
 
     for host in ["localhost", "127.0.0.1", "::1", "127.0.0.2"] {
         let config = load_text(&format!("[smtp]\nhost = \"{host}\"\ntls = \"none\"\n"), &[]);
@@ -150,6 +160,27 @@ fn a_relative_sqlite_path_is_relative_to_the_config_folder() {
         ("postgres://rrn@db/rrn", "postgres://rrn@db/rrn"),
     ] {
         assert_eq!(super::resolve_sqlite_url(url, base), resolved, "{url}");
+    }
+}
+
+#[test]
+fn a_relative_sqlite_path_without_a_config_file_is_refused_as_ambiguous() {
+    let env = |url: &str| vec![("RRN_DATABASE__URL".to_owned(), url.to_owned())];
+    let err = Config::load_from(None, &env("sqlite://rrn.db"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("RRN_DATABASE__URL") && err.contains("`rrn.db` is relative"),
+        "{err}"
+    );
+    assert!(err.contains("give an absolute path"), "{err}");
+    // Absolute paths, memory and PostgreSQL are not ambiguous.
+    for url in [
+        "sqlite:///var/lib/rrn/rrn.db",
+        "sqlite::memory:",
+        "postgres://rrn@db/rrn",
+    ] {
+        assert!(Config::load_from(None, &env(url)).is_ok(), "{url}");
     }
 }
 

@@ -26,7 +26,7 @@ pub use amend::FailedRow;
 pub use cases::NewCase;
 pub use import::{NewCaseRows, Opened};
 pub use log::LogEntry;
-pub use outbox::{Cancel, Claimed, OutboxCounts, OutboxKind, OutboxRow, OutboxStatus};
+pub use outbox::{Cancel, Claimed, OutboxCounts, OutboxKind, OutboxRow, OutboxStatus, Waiting};
 pub use queue::{Batch, NewEmail};
 pub use restore::RestoredCase;
 pub use runs::{LastRun, RunCounts};
@@ -221,6 +221,18 @@ impl Store {
         let store = Self::connect(url).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The file an SQLite URL names (`None` for PostgreSQL, an in-memory database or a URL
+    /// that does not parse): for commands that must not create the database they read.
+    pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+        if scheme(url) != "sqlite" {
+            return None;
+        }
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        let file = options.get_filename();
+        (!file.as_os_str().is_empty() && !file.to_string_lossy().starts_with(':'))
+            .then(|| file.to_owned())
     }
 
     /// Connects without migrating.

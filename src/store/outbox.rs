@@ -168,6 +168,22 @@ pub struct OutboxCounts {
     pub cancelled: u64,
 }
 
+/// Emails the relay has not taken yet although they were tried: what `rrn status` shows so
+/// that a stuck or refusing relay is seen without reading the log.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Waiting {
+    /// Queued again after a failed try.
+    pub retrying: u64,
+    /// Claimed by a sender whose lease has lapsed: it stopped before saying what happened.
+    pub abandoned: u64,
+    /// When the oldest of them was queued.
+    pub since: Option<DateTime<Utc>>,
+    /// The next try of any of them.
+    pub next_try: Option<DateTime<Utc>>,
+    /// What the mail server said at the latest failed try.
+    pub last_error: Option<String>,
+}
+
 /// What `rrn outbox cancel` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cancel {
@@ -253,10 +269,51 @@ impl Store {
         Ok(counts)
     }
 
-    /// Copies what SQLite's write-ahead log holds into the database file, as far as it can
-    /// without waiting for anyone (nothing to do on PostgreSQL). SQLite's own checkpoints run
-    /// inside the commit that fills the log; a run calls this on another connection after each
-    /// page it wrote, so the copying overlaps the next page's writes instead.
+    /// The emails tried and not yet taken by the relay, as of `now` (see [`Waiting`]).
+    pub async fn waiting(&self, now: DateTime<Utc>) -> Result<Waiting, StoreError> {
+        let mut tx = self.read().await?;
+        let waiting = on_backend!(&mut tx.0, conn, _PG => {
+            let (retrying,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM outbox WHERE status = 'pending' AND last_error IS NOT NULL")
+                    .fetch_one(&mut **conn)
+                    .await?;
+            let (abandoned,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM outbox WHERE status = 'in_flight' \
+                 AND lease_until IS NOT NULL AND lease_until < $1",
+            )
+            .bind(now)
+            .fetch_one(&mut **conn)
+            .await?;
+            let since: Option<(DateTime<Utc>,)> = sqlx::query_as(
+                "SELECT created_at FROM outbox WHERE status = 'pending' \
+                 AND last_error IS NOT NULL ORDER BY created_at LIMIT 1",
+            )
+            .fetch_optional(&mut **conn)
+            .await?;
+            let next_try: Option<(DateTime<Utc>,)> = sqlx::query_as(
+                "SELECT next_attempt_at FROM outbox WHERE status = 'pending' \
+                 AND last_error IS NOT NULL ORDER BY next_attempt_at LIMIT 1",
+            )
+            .fetch_optional(&mut **conn)
+            .await?;
+            let last_error: Option<(String,)> = sqlx::query_as(
+                "SELECT last_error FROM outbox WHERE status = 'pending' \
+                 AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(&mut **conn)
+            .await?;
+            Waiting {
+                retrying: retrying as u64,
+                abandoned: abandoned as u64,
+                since: since.map(|(at,)| at),
+                next_try: next_try.map(|(at,)| at),
+                last_error: last_error.map(|(e,)| e),
+            }
+        });
+        tx.rollback().await?;
+        Ok(waiting)
+    }
+
     /// A consistent copy of the SQLite database in the new file `to` (`VACUUM INTO`, safe while
     /// the daemon runs); on PostgreSQL, `pg_dump` is the tool.
     pub async fn backup(&self, to: &Path) -> Result<(), StoreError> {
@@ -276,6 +333,10 @@ impl Store {
         }
     }
 
+    /// Copies what SQLite's write-ahead log holds into the database file, as far as it can
+    /// without waiting for anyone (nothing to do on PostgreSQL). SQLite's own checkpoints run
+    /// inside the commit that fills the log; a run calls this on another connection after each
+    /// page it wrote, so the copying overlaps the next page's writes instead.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         if let Store::Sqlite(pool) = self {
             sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")

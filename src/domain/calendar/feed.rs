@@ -38,6 +38,10 @@ pub enum FeedError {
          by division, each with `division` and `events` of `title`, `date`, `notes`, `bunting`)"
     )]
     Shape { origin: String, message: String },
+    /// In the feed's shape, but holding something no feed may (a title with a line break, an
+    /// event outside the calendar's years): the shape's reminder would not help.
+    #[error("{origin} cannot be used: {message}")]
+    Content { origin: String, message: String },
 }
 
 #[derive(Deserialize)]
@@ -105,6 +109,10 @@ impl HolidayFeed {
             origin: origin.to_owned(),
             message,
         };
+        let content = |message: String| FeedError::Content {
+            origin: origin.to_owned(),
+            message,
+        };
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let raw: BTreeMap<String, RawDivision> =
             serde_json::from_str(text).map_err(|e| shape(e.to_string()))?;
@@ -112,24 +120,24 @@ impl HolidayFeed {
         for (key, raw_division) in raw {
             let division: Division = key.parse().map_err(|e| shape(format!("{e}")))?;
             if raw_division.division != key {
-                return Err(shape(format!(
+                return Err(content(format!(
                     "division `{key}` says its name is `{}`",
                     raw_division.division
                 )));
             }
             if raw_division.events.is_empty() {
-                return Err(shape(format!("division `{key}` has no events")));
+                return Err(content(format!("division `{key}` has no events")));
             }
             let mut holidays: Vec<Holiday> = Vec::with_capacity(raw_division.events.len());
             for event in raw_division.events {
                 if !(FIRST_YEAR..=LAST_YEAR).contains(&event.date.year()) {
-                    return Err(shape(format!(
+                    return Err(content(format!(
                         "division `{key}` has an event on {} outside {FIRST_YEAR}-{LAST_YEAR}",
                         event.date
                     )));
                 }
                 if event.title.trim().is_empty() {
-                    return Err(shape(format!(
+                    return Err(content(format!(
                         "division `{key}` has an event on {} with no title",
                         event.date
                     )));
@@ -137,7 +145,7 @@ impl HolidayFeed {
                 // Titles are printed one a line (`rrn calendar holidays`) and into emails: a
                 // line break would split the listing, an escape rewrite the terminal.
                 if let Some(hidden) = crate::domain::address::first_hidden(&event.title) {
-                    return Err(shape(format!(
+                    return Err(content(format!(
                         "division `{key}` has an event on {} whose title holds {hidden}, a \
                          control or invisible formatting character (a line break, tab or \
                          escape): titles are plain text",
@@ -162,14 +170,14 @@ impl HolidayFeed {
                 let listed = holidays.iter().filter(|h| h.date.year() == year).count();
                 let statutory = rules::statutory_holidays(division, year).len();
                 if listed < statutory {
-                    return Err(shape(format!(
+                    return Err(content(format!(
                         "division `{key}` lists {listed} events in {year}, fewer than the \
                          {statutory} bank holidays of a full year: use the complete feed"
                     )));
                 }
             }
             if let Some(pair) = holidays.windows(2).find(|w| w[0].date == w[1].date) {
-                return Err(shape(format!(
+                return Err(content(format!(
                     "division `{key}` lists {} twice",
                     pair[0].date
                 )));
