@@ -19,6 +19,7 @@ trials!(
     outside_the_sending_window_emails_wait_and_then_go,
     over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice,
     a_relay_that_refuses_every_message_alike_keeps_them_queued_and_tells_the_admin_once,
+    a_rehearsal_never_sends_through_a_relay_on_another_machine,
     a_retry_after_a_run_already_sent_it_to_the_new_address_is_withdrawn,
     what_no_longer_holds_when_an_email_is_about_to_go_is_left_out,
     a_queued_email_goes_to_the_recipient_the_config_names_when_it_is_sent,
@@ -332,6 +333,28 @@ fn a_relay_that_refuses_every_message_alike_keeps_them_queued_and_tells_the_admi
     );
     assert!(notice.contains("550"), "{notice}");
     assert_eq!(relay_notices(), ["sent"]);
+}
+
+/// `--rehearse` dates a run ahead on a throwaway copy; through the real relay its emails would
+/// reach the real leads in the config, so it is refused, and nothing is queued (#11).
+fn a_rehearsal_never_sends_through_a_relay_on_another_machine() {
+    let env = [
+        ("RRN_MAIL__TRANSPORT", "smtp"),
+        ("RRN_SMTP__HOST", "smtp.partnership.example"),
+    ];
+    let setup = Setup::new(&env);
+    let before = setup.rrn(&["outbox", "list", "--format", "json"]);
+    let refused = setup.rrn(&["run", "--once", "--at", "2026-12-22T09:00"]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        said.contains(
+            "--rehearse would send its emails through the relay smtp.partnership.example"
+        ) && said.contains("transport = \"maildir\""),
+        "{said}"
+    );
+    let after = setup.rrn(&["outbox", "list", "--format", "json"]);
+    assert_eq!(before.stdout, after.stdout);
 }
 
 fn over_smtp_a_451_is_retried_a_550_is_reported_to_admin_and_nothing_is_sent_twice() {

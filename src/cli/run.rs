@@ -34,6 +34,15 @@ pub(super) fn run(
         return crate::service::daemon::run(runtime, config_path).map_err(config_error);
     }
     let config = load_config(config_path)?;
+    if args.rehearse.rehearse
+        && let Some(host) = config.relay_beyond_this_machine()
+    {
+        return Err(usage(anyhow::anyhow!(
+            "--rehearse would send its emails through the relay {host}, to the real people in \
+             the config: rehearse with [mail] transport = \"maildir\" (RRN_MAIL__TRANSPORT=maildir) \
+             or a test relay on this machine; nothing was done"
+        )));
+    }
     let tz = config.partnership.timezone;
     let at = crate::service::moment::now_or(args.at.at, tz)?;
     crate::service::moment::refuse_ahead(

@@ -45,7 +45,7 @@ pub(super) fn check_plaintext(
 }
 
 /// Whether `host` names this machine without asking DNS: `localhost` or a loopback address.
-fn is_loopback(host: &str) -> bool {
+pub(super) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host

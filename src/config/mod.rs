@@ -118,6 +118,13 @@ struct RawAgency {
 }
 
 impl Config {
+    /// The relay's host when mail goes through SMTP to another machine: what a rehearsal must
+    /// not reach, since its emails would land in real people's inboxes.
+    pub fn relay_beyond_this_machine(&self) -> Option<&str> {
+        (self.mail.transport == Transport::Smtp && !cleartext::is_loopback(&self.smtp.host))
+            .then_some(self.smtp.host.as_str())
+    }
+
     /// The local times of `[mail] window_start` and `window_end` (the end after the start).
     pub fn sending_window(&self) -> (chrono::NaiveTime, chrono::NaiveTime) {
         (self.mail.window_start, self.mail.window_end)
