@@ -39,6 +39,7 @@ mod calendar;
 mod cli;
 mod daemon;
 mod failover;
+mod impact;
 mod mail;
 mod plan;
 mod schedule;
@@ -57,6 +58,7 @@ fn main() {
         daemon::trials(),
         daemon::faketime_trials(),
         failover::trials(),
+        impact::trials(),
         mail::trials(),
         mail::postgres_trials(),
         plan::trials(),

@@ -10,12 +10,24 @@ use super::{CalendarCommand, CliError, load_config, print, usage};
 use crate::domain::calendar::{Division, HolidayFeed};
 
 pub(super) fn run(
+    runtime: &tokio::runtime::Runtime,
     config: Option<&Path>,
     command: CalendarCommand,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let config = load_config(config)?;
-    if let CalendarCommand::Import { file } = &command {
+    if let CalendarCommand::Import {
+        file,
+        dry_run,
+        format,
+        at,
+    } = &command
+    {
+        if *dry_run {
+            let today =
+                crate::service::moment::now_or(at.at, config.partnership.timezone)?.date_naive();
+            return dry_run_import(runtime, &config, file, today, *format, out);
+        }
         return print(out, &import(&config, file)?);
     }
     let feed = config.holiday_feed()?;
@@ -43,6 +55,42 @@ pub(super) fn run(
         CalendarCommand::Import { .. } => unreachable!("handled above"),
     };
     print(out, &text)
+}
+
+/// `rrn calendar import FILE --dry-run`: the due dates the file would move, and nothing
+/// installed.
+fn dry_run_import(
+    runtime: &tokio::runtime::Runtime,
+    config: &crate::config::Config,
+    file: &Path,
+    today: chrono::NaiveDate,
+    format: super::Format,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let text = HolidayFeed::read(file).map_err(usage)?;
+    let new_feed = HolidayFeed::parse(&text, &file.display().to_string()).map_err(usage)?;
+    let timeline = config.load_timeline()?;
+    let (in_use, new) = (
+        config.calendar(&config.holiday_feed()?, None),
+        config.calendar(&new_feed, None),
+    );
+    let rules = |calendar| crate::domain::impact::Rules {
+        timeline: &timeline,
+        calendar,
+    };
+    super::impact::show(
+        runtime,
+        config,
+        rules(&in_use),
+        rules(&new),
+        format!(
+            "the bank holidays of {} (nothing installed)",
+            file.display()
+        ),
+        today,
+        format,
+        out,
+    )
 }
 
 /// Validates `file` as a feed and, only if it is valid, replaces the configured feed file with it

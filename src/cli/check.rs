@@ -13,12 +13,16 @@ use crate::service::moment;
 const SUBMISSION_MILESTONE: &str = "national_panel_submission";
 
 pub(super) fn run(
+    runtime: &tokio::runtime::Runtime,
     config_path: Option<&Path>,
     args: CheckConfigArgs,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let today = moment::now_or(args.at.at, config.partnership.timezone)?.date_naive();
+    if let (true, Some(against)) = (args.impact, &args.against) {
+        return impact(runtime, &config, against, today, args.format, out);
+    }
 
     let mut problems = Vec::new();
     let timeline = config
@@ -72,6 +76,41 @@ pub(super) fn run(
     }
     text.push_str("ok\n");
     print(out, &text)
+}
+
+/// `check-config --impact --against OLD`: the due dates this configuration moves compared
+/// with the old one, on the database this configuration uses.
+fn impact(
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+    against: &Path,
+    today: NaiveDate,
+    format: super::Format,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
+    let old = load_config(Some(against))?;
+    let (old_timeline, new_timeline) = (old.load_timeline()?, config.load_timeline()?);
+    let (old_calendar, new_calendar) = (
+        old.calendar(&old.holiday_feed()?, None),
+        config.calendar(&config.holiday_feed()?, None),
+    );
+    use crate::domain::impact::Rules;
+    super::impact::show(
+        runtime,
+        config,
+        Rules {
+            timeline: &old_timeline,
+            calendar: &old_calendar,
+        },
+        Rules {
+            timeline: &new_timeline,
+            calendar: &new_calendar,
+        },
+        format!("the configuration in {}", against.display()),
+        today,
+        format,
+        out,
+    )
 }
 
 fn warnings(

@@ -11,6 +11,7 @@ mod demo;
 mod dev;
 mod error;
 mod export;
+mod impact;
 mod output;
 mod package_files;
 mod plan;
@@ -391,6 +392,14 @@ pub enum CalendarCommand {
     Import {
         /// The downloaded file (https://www.gov.uk/bank-holidays.json)
         file: PathBuf,
+        /// Install nothing: show every due date of the open cases the file would move
+        #[arg(long)]
+        dry_run: bool,
+        /// The form of --dry-run's output
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        at: AtArg,
     },
 }
 
@@ -510,6 +519,16 @@ pub enum OutboxStatusArg {
 pub struct CheckConfigArgs {
     #[command(flatten)]
     pub at: AtArg,
+    /// Show every due date of the open cases that this configuration would move compared with
+    /// the one given with --against, before it takes effect
+    #[arg(long, requires = "against")]
+    pub impact: bool,
+    /// The configuration to compare with (the file as it was before the edit)
+    #[arg(long, value_name = "OLD_CONFIG", requires = "impact")]
+    pub against: Option<PathBuf>,
+    /// The form of --impact's output
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -610,9 +629,9 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
         .context("starting the async runtime")?;
     let (rt, config) = (&runtime, cli.config.as_deref());
     let result = match cli.command {
-        Command::Calendar(command) => calendar::run(config, command, out),
+        Command::Calendar(command) => calendar::run(rt, config, command, out),
         Command::Timeline(args) => timeline::run(config, args, out),
-        Command::CheckConfig(args) => check::run(config, args, out),
+        Command::CheckConfig(args) => check::run(rt, config, args, out),
         Command::Case(args) => case::run(rt, config, args, out),
         Command::Migrate => case::migrate(rt, config, out),
         Command::Backup { file } => case::backup(rt, config, &file, out),

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod case;
 pub mod contacts;
 pub mod diagnostic;
+pub mod impact;
 pub mod listing;
 pub mod plan;
 pub mod record;
