@@ -15,7 +15,6 @@ mod output;
 mod package_files;
 mod plan;
 mod run;
-mod spreadsheet;
 mod status;
 mod table;
 mod timeline;
