@@ -52,6 +52,26 @@ pub(crate) fn trials() -> Vec<Trial> {
         "web::the_last_admin_cannot_be_taken_away".into(),
         the_last_admin_cannot_be_taken_away,
     ));
+    for (name, test) in [
+        (
+            "web::an_upload_with_bad_rows_lists_each_row_and_field_and_opens_no_case",
+            an_upload_with_bad_rows_lists_each_row_and_field_and_opens_no_case as fn(),
+        ),
+        (
+            "web::a_good_upload_opens_every_case_and_says_which_spaces_it_removed",
+            a_good_upload_opens_every_case_and_says_which_spaces_it_removed,
+        ),
+        (
+            "web::an_upload_without_its_token_or_by_a_viewer_is_refused_and_changes_nothing",
+            an_upload_without_its_token_or_by_a_viewer_is_refused_and_changes_nothing,
+        ),
+        (
+            "web::an_admin_enables_a_disabled_account_and_it_signs_in_with_its_old_password",
+            an_admin_enables_a_disabled_account_and_it_signs_in_with_its_old_password,
+        ),
+    ] {
+        trials.push(crate::trial(name.into(), test));
+    }
     trials.push(browser_trial(
         "web::a_caseworker_runs_a_case_from_the_browser",
         a_caseworker_runs_a_case_from_the_browser,
@@ -241,21 +261,43 @@ fn http(
     cookie: &str,
     form: &str,
 ) -> (u16, String, String) {
+    http_body(
+        address,
+        method,
+        path,
+        cookie,
+        "application/x-www-form-urlencoded",
+        form.as_bytes(),
+    )
+}
+
+/// [`http`] with a body of any content type (an upload's `multipart/form-data`).
+fn http_body(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     stream
-        .set_write_timeout(Some(Duration::from_secs(5)))
+        .set_write_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let request = format!(
+    let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nCookie: {cookie}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server that answers before the whole body is sent (a refusal) may close the socket.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     let status = head
         .split(' ')
@@ -1323,4 +1365,271 @@ fn every_kind_of_email_reads_in_a_browser_at_375_and_1000_px_with_or_without_css
         }
         client.close().await.unwrap();
     });
+}
+
+/// A `multipart/form-data` body of `parts` (name, file name, content), in that order.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "rrn-test-7f3a9c";
+    let mut body = Vec::new();
+    for (name, file, content) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match file {
+            Some(file) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                     Content-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// Uploads `csv` to `/import` as the form does: the token first, then the file.
+fn upload(workspace: &Workspace, cookie: &str, token: &str, csv: &str) -> (u16, String, String) {
+    let (content_type, body) = multipart(&[
+        ("csrf_token", None, token.as_bytes()),
+        ("file", Some("cases.csv"), csv.as_bytes()),
+    ]);
+    http_body(
+        workspace.address,
+        "POST",
+        "/import",
+        cookie,
+        &content_type,
+        &body,
+    )
+}
+
+/// Today as the workspace's clock has it, day-first as a UK spreadsheet writes it, and ISO.
+fn today_both_ways() -> (String, String) {
+    let today = chrono::Utc::now().date_naive();
+    (today.format("%d/%m/%Y").to_string(), today.to_string())
+}
+
+fn an_upload_with_bad_rows_lists_each_row_and_field_and_opens_no_case() {
+    let workspace = Workspace::start();
+    open_case(&workspace, "RR-2026-050");
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (status, _, page) = http(workspace.address, "GET", "/import", &cookie, "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
+    let token = csrf_token(&page);
+    let (uk, iso) = today_both_ways();
+    let csv = format!(
+        "reference,aware,day0,agencies\n\
+         RR-IMP-1,{uk},,police;health\n\
+         RR-IMP-2,13/25/2026,,police\n\
+         RR-IMP-3,{iso},,police;fire brigade\n\
+         rr-2026-050,{iso},,police\n\
+         RR-IMP-1,{iso},,health\n"
+    );
+    let before = workspace.dump();
+    let (status, _, page) = upload(&workspace, &cookie, &token, &csv);
+    assert_eq!(status, 400, "{page}");
+    let page = page.replace("&#x2f;", "/");
+    for expected in [
+        "4 rows of the file cannot be imported, so nothing was imported",
+        "Line 3, aware: `13/25/2026` is not a date",
+        "Line 4, agencies:",
+        "Line 5, reference: case rr-2026-050 (as `RR-2026-050`",
+        "Line 6, reference: RR-IMP-1 is also on line 2",
+        "govuk-error-summary",
+        "id=\"refused-rows\"",
+    ] {
+        assert!(page.contains(expected), "{expected:?} in {page}");
+    }
+    assert_eq!(workspace.dump(), before, "a refused import writes nothing");
+    // A file without the columns is refused whole, and so is one that is not there.
+    let (status, _, page) = upload(&workspace, &cookie, &token, "ref;date\nRR-1;x\n");
+    assert_eq!(status, 400);
+    assert!(page.contains("the header must start with"), "{page}");
+    let (status, _, page) = upload(&workspace, &cookie, &token, "");
+    assert_eq!(status, 400);
+    assert!(page.contains("The file is empty"), "{page}");
+    // No file chosen: the browser sends the part with no name and nothing in it.
+    let (content_type, body) = multipart(&[
+        ("csrf_token", None, token.as_bytes()),
+        ("file", Some(""), b"".as_slice()),
+    ]);
+    let (status, _, page) = http_body(
+        workspace.address,
+        "POST",
+        "/import",
+        &cookie,
+        &content_type,
+        &body,
+    );
+    assert_eq!(status, 400);
+    assert!(page.contains("Choose a CSV file"), "{page}");
+    assert_eq!(workspace.dump(), before);
+}
+
+fn a_good_upload_opens_every_case_and_says_which_spaces_it_removed() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/", &cookie, "");
+    assert!(
+        page.contains("href=\"/import\""),
+        "linked from the case list"
+    );
+    let (_, _, page) = http(workspace.address, "GET", "/import", &cookie, "");
+    let token = csrf_token(&page);
+    let (uk, iso) = today_both_ways();
+    let csv = format!(
+        "\u{feff}reference,aware,day0,agencies\r\n\
+         RR-IMP-1,{uk},{uk},police;health\r\n\
+         RR-IMP-2,{iso},,\" Police ; education \"\r\n"
+    );
+    let (status, _, page) = upload(&workspace, &cookie, &token, &csv);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("2 cases were opened from cases.csv"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Spaces around 1 value was removed: line 3 agencies."),
+        "{page}"
+    );
+    let list = workspace.rrn(&["case", "list"]);
+    assert!(
+        list.contains("RR-IMP-1") && list.contains("RR-IMP-2"),
+        "{list}"
+    );
+    let shown = workspace.rrn(&["case", "show", "RR-IMP-2"]);
+    assert!(
+        shown.contains(CASEWORKER.0),
+        "audited as the person: {shown}"
+    );
+    // The command line says the same of a file with spaces.
+    let file = workspace.dir.path().join("more.csv");
+    std::fs::write(
+        &file,
+        format!("reference,aware,day0,agencies\nRR-IMP-3 ,{iso},, police\n"),
+    )
+    .unwrap();
+    let said = workspace.rrn(&["case", "import", file.to_str().unwrap(), "--actor", "test"]);
+    assert!(
+        said.contains("imported 1 case")
+            && said
+                .contains("spaces around 2 values were removed: line 2 reference, line 2 agencies"),
+        "{said}"
+    );
+}
+
+fn an_upload_without_its_token_or_by_a_viewer_is_refused_and_changes_nothing() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/import", &cookie, "");
+    let token = csrf_token(&page);
+    let (_, iso) = today_both_ways();
+    let csv = format!("reference,aware,day0,agencies\nRR-FORGED-1,{iso},,police\n");
+    let viewer = sign_in(&workspace, VIEWER).unwrap();
+    let before = workspace.dump();
+    let post = |cookie: &str, parts: &[(&str, Option<&str>, &[u8])]| {
+        let (content_type, body) = multipart(parts);
+        http_body(
+            workspace.address,
+            "POST",
+            "/import",
+            cookie,
+            &content_type,
+            &body,
+        )
+    };
+    let file = ("file", Some("cases.csv"), csv.as_bytes());
+    // No token; a wrong one; the right one but after the file (the guard reads only the first
+    // part); the right one in a url-encoded form.
+    for (what, parts) in [
+        ("no token", vec![file]),
+        (
+            "a wrong token",
+            vec![("csrf_token", None, b"0000".as_slice()), file],
+        ),
+        (
+            "the token after the file",
+            vec![file, ("csrf_token", None, token.as_bytes())],
+        ),
+    ] {
+        let (status, _, page) = post(&cookie, &parts);
+        assert_eq!(status, 403, "{what}: {page}");
+        assert!(page.contains("nothing was changed"), "{what}: {page}");
+    }
+    let (status, _, _) = http(
+        workspace.address,
+        "POST",
+        "/import",
+        &cookie,
+        &form_encode(&[("csrf_token", &token), ("file", &csv)]),
+    );
+    assert_eq!(status, 403, "a url-encoded form is no upload");
+    // A file over 5 MB: refused with the limit in words (a larger request the guard refuses
+    // with 413 before any handler, by the same bound).
+    let big = format!("{csv}{}", " ".repeat(5 * 1024 * 1024));
+    let (status, _, page) = upload(&workspace, &cookie, &token, &big);
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("larger than 5 MB"), "{page}");
+    // A viewer with a good token of their own is refused by role.
+    let (status, _, _) = http(workspace.address, "GET", "/import", &viewer, "");
+    assert_eq!(status, 403);
+    let (_, _, page) = http(workspace.address, "GET", "/", &viewer, "");
+    assert!(!page.contains("href=\"/import\""), "{page}");
+    let viewer_token = csrf_token(&page);
+    let (status, _, page) = upload(&workspace, &viewer, &viewer_token, &csv);
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("needs the caseworker role"), "{page}");
+    assert_eq!(workspace.dump(), before, "nothing was imported");
+}
+
+fn an_admin_enables_a_disabled_account_and_it_signs_in_with_its_old_password() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, ADMIN).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/users", &cookie, "");
+    let token = csrf_token(&page);
+    let act = |action: &str| {
+        let form = form_encode(&[
+            ("csrf_token", &token),
+            ("action", action),
+            ("email", VIEWER.0),
+        ]);
+        http(workspace.address, "POST", "/users", &cookie, &form)
+    };
+    let (status, _, page) = act("enable");
+    assert_eq!(status, 400, "an active account is not enabled again");
+    assert!(page.contains("is not disabled"), "{page}");
+    let (status, _, _) = act("disable");
+    assert_eq!(status, 303);
+    assert!(sign_in(&workspace, VIEWER).is_err());
+    let (_, _, page) = http(workspace.address, "GET", "/users", &cookie, "");
+    assert!(
+        page.contains("value=\"enable\""),
+        "an Enable button: {page}"
+    );
+    let (status, head, _) = act("enable");
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /users?done=enable"), "{head}");
+    sign_in(&workspace, VIEWER).expect("the old password works again");
+    // From the command line too, audited like disable.
+    workspace.rrn(&["user", "disable", VIEWER.0, "--actor", "test"]);
+    let said = workspace.rrn(&["user", "enable", VIEWER.0, "--actor", "test"]);
+    assert!(said.contains("enabled"), "{said}");
+    assert!(workspace.rrn(&["user", "list"]).contains("active"));
+    let output = rrn_command()
+        .envs(workspace.env.iter().map(|(k, v)| (k, v)))
+        .args([
+            "--config", CONFIG, "user", "enable", VIEWER.0, "--actor", "test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not disabled"));
+    let dump = workspace.dump();
+    assert_eq!(dump.matches("account-enable").count(), 2, "{dump}");
 }

@@ -12,6 +12,7 @@ mod case;
 mod cases;
 mod form;
 mod guard;
+mod import;
 mod listing;
 mod pages;
 mod sign_in;
@@ -119,20 +120,28 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/cases/{reference}/local-review", post(case::local_review))
         .route("/cases/{reference}/close", post(case::close))
         .route("/cases/{reference}/reopen", post(case::reopen));
+    let uploads = Router::new().route("/import", get(import::form).post(import::upload));
     let admin = Router::new()
         .route("/outbox", get(admin::outbox))
         .route("/outbox/{id}/retry", post(admin::retry))
         .route("/users", get(admin::users).post(admin::change_user));
-    let by_role = |routes: Router<Arc<Workspace>>, role: Role| {
+    let by_role = |routes: Router<Arc<Workspace>>, role: Role, accepts: guard::Accepts| {
         routes.route_layer(axum::middleware::from_fn_with_state(
-            (workspace.clone(), role),
+            (workspace.clone(), role, accepts),
             guard::require,
         ))
     };
+    use guard::Accepts::{Forms, Uploads};
     Router::new()
-        .merge(by_role(viewer, Role::Viewer))
-        .merge(by_role(caseworker, Role::Caseworker))
-        .merge(by_role(admin, Role::Admin))
+        .merge(by_role(viewer, Role::Viewer, Forms))
+        .merge(by_role(caseworker, Role::Caseworker, Forms))
+        .merge(by_role(admin, Role::Admin, Forms))
+        .merge(
+            // The upload's own bound, for the guard and the handler alike.
+            by_role(uploads, Role::Caseworker, Uploads).layer(
+                axum::extract::DefaultBodyLimit::max(guard::MAX_UPLOAD_BYTES),
+            ),
+        )
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/assets/{file}", get(assets::serve))
