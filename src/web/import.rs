@@ -99,7 +99,7 @@ fn page(
         context! {
             nav => "import",
             columns => CSV_COLUMNS.join(","),
-            agencies => workspace.config.agencies.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(";"),
+            agencies => workspace.config.agencies.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
             error => outcome.error,
             problems => v(&outcome.problems),
             summaries,

@@ -3,7 +3,8 @@
 //! An edge like the CLI: every change is the same [`crate::casework`] call, so a refusal reads
 //! the same and the audit log names the signed-in person. Who may see and do what, and the
 //! CSRF check, are decided in one place, [`guard`]; pages are server-rendered from templates
-//! built into the binary, with GOV.UK Frontend's styles and no script.
+//! built into the binary, with GOV.UK Frontend's styles; one small script of ours confirms and
+//! filters, and every page works without it.
 
 mod admin;
 mod assets;
