@@ -1583,6 +1583,24 @@ fn an_upload_without_its_token_or_by_a_viewer_is_refused_and_changes_nothing() {
     let (status, _, page) = upload(&workspace, &cookie, &token, &big);
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("larger than 5 MB"), "{page}");
+    // A request that says it is larger than the bound is refused before any of it is read.
+    let mut stream =
+        TcpStream::connect_timeout(&workspace.address, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /import HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+        6 * 1024 * 1024
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 5 MB"), "{answer}");
     // A viewer with a good token of their own is refused by role.
     let (status, _, _) = http(workspace.address, "GET", "/import", &viewer, "");
     assert_eq!(status, 403);

@@ -222,9 +222,18 @@ pub(super) async fn require(
                  imported. Split it into smaller files and import each of them.",
             ),
         };
-        let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
+        // A request that says it is larger is refused before any of it is read.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let read = match declared {
+            Some(n) if n > limit as u64 => Err(()),
+            _ => axum::body::to_bytes(body, limit).await.map_err(|_| ()),
+        };
+        let bytes: Bytes = match read {
             Ok(bytes) => bytes,
-            Err(_) => {
+            Err(()) => {
                 return Page::refusal(
                     &workspace,
                     Some(&session),
