@@ -1949,6 +1949,51 @@ fn the_script_confirms_and_filters_and_the_case_page_shows_a_timeline(browser: &
         }
         screenshot(&client, "import-errors", 1280).await;
         screenshot(&client, "import-errors", 375).await;
+        // Corrected, the whole file is imported.
+        std::fs::write(
+            &file,
+            format!(
+                "reference,aware,day0,agencies\nRR-UP-1,{day},,police\nRR-UP-2,{day},{day}, police;health\n",
+                day = today.format("%d/%m/%Y")
+            ),
+        )
+        .unwrap();
+        client
+            .find(Locator::Id("file"))
+            .await
+            .unwrap()
+            .send_keys(file.to_str().unwrap())
+            .await
+            .unwrap();
+        submit(&client, "form[action='/import'] button").await;
+        let banner = client
+            .find(Locator::Css(".govuk-notification-banner"))
+            .await
+            .expect("the confirmation")
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            banner.contains("2 cases were opened from upload.csv"),
+            "{banner}"
+        );
+        let trimmed = client
+            .find(Locator::Id("trimmed"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            trimmed,
+            "Spaces around 1 value was removed: line 3 agencies."
+        );
+        if let Some(axe) = &axe {
+            for v in accessibility_violations(&client, axe).await {
+                violations.push(format!("import done: {v}"));
+            }
+        }
+        screenshot(&client, "import-done", 375).await;
         client.close().await.unwrap();
     });
     assert!(
