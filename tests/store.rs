@@ -749,9 +749,13 @@ fn a_csv_from_a_uk_spreadsheet_imports_and_every_bad_field_is_reported(db: &Test
          ,,,\r\n,,,\r\n",
     )
     .unwrap();
+    // The spaces around a cell are removed, and said so (#14).
     assert_eq!(
         db.case(&["import", file.to_str().unwrap()]),
-        format!("imported 2 cases from {}\n", file.display())
+        format!(
+            "imported 2 cases from {}\nspaces around 1 value was removed: line 3 agencies\n",
+            file.display()
+        )
     );
     let shown = json(&db.case(&["show", "RR-2026-060", "--format", "json"]));
     assert_eq!(shown["aware"], "2026-12-01");

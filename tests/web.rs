@@ -52,9 +52,33 @@ pub(crate) fn trials() -> Vec<Trial> {
         "web::the_last_admin_cannot_be_taken_away".into(),
         the_last_admin_cannot_be_taken_away,
     ));
+    for (name, test) in [
+        (
+            "web::an_upload_with_bad_rows_lists_each_row_and_field_and_opens_no_case",
+            an_upload_with_bad_rows_lists_each_row_and_field_and_opens_no_case as fn(),
+        ),
+        (
+            "web::a_good_upload_opens_every_case_and_says_which_spaces_it_removed",
+            a_good_upload_opens_every_case_and_says_which_spaces_it_removed,
+        ),
+        (
+            "web::an_upload_without_its_token_or_by_a_viewer_is_refused_and_changes_nothing",
+            an_upload_without_its_token_or_by_a_viewer_is_refused_and_changes_nothing,
+        ),
+        (
+            "web::an_admin_enables_a_disabled_account_and_it_signs_in_with_its_old_password",
+            an_admin_enables_a_disabled_account_and_it_signs_in_with_its_old_password,
+        ),
+    ] {
+        trials.push(crate::trial(name.into(), test));
+    }
     trials.push(browser_trial(
         "web::a_caseworker_runs_a_case_from_the_browser",
         a_caseworker_runs_a_case_from_the_browser,
+    ));
+    trials.push(browser_trial(
+        "web::the_script_confirms_and_filters_and_the_case_page_shows_a_timeline",
+        the_script_confirms_and_filters_and_the_case_page_shows_a_timeline,
     ));
     trials.push(browser_trial(
         "web::the_main_steps_work_with_the_keyboard_alone",
@@ -241,21 +265,43 @@ fn http(
     cookie: &str,
     form: &str,
 ) -> (u16, String, String) {
+    http_body(
+        address,
+        method,
+        path,
+        cookie,
+        "application/x-www-form-urlencoded",
+        form.as_bytes(),
+    )
+}
+
+/// [`http`] with a body of any content type (an upload's `multipart/form-data`).
+fn http_body(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     stream
-        .set_write_timeout(Some(Duration::from_secs(5)))
+        .set_write_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let request = format!(
+    let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nCookie: {cookie}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    // A server that answers before the whole body is sent (a refusal) may close the socket.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     let status = head
         .split(' ')
@@ -501,8 +547,22 @@ fn a_viewer_sees_everything_and_can_change_nothing() {
         list.contains("RR-VIEW-1") && !list.contains("Open a case"),
         "{list}"
     );
-    let (status, _, page) = http(workspace.address, "GET", "/cases/RR-VIEW-1", &cookie, "");
+    let (status, head, page) = http(workspace.address, "GET", "/cases/RR-VIEW-1", &cookie, "");
     assert_eq!(status, 200);
+    // Script only from the workspace's own file: none inline, none from elsewhere.
+    assert!(head.contains("script-src 'self';"), "{head}");
+    assert_eq!(
+        page.matches("<script").count(),
+        page.matches("<script src=\"/assets/rrn.js\" defer></script>")
+            .count(),
+        "{page}"
+    );
+    // A reference typed in another case is the same case, at its stored spelling's address.
+    let (status, head, _) = http(workspace.address, "GET", "/cases/rr-view-1", &cookie, "");
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /cases/RR-VIEW-1\r\n"), "{head}");
+    let (status, _, _) = http(workspace.address, "GET", "/cases/rr-view-2", &cookie, "");
+    assert_eq!(status, 404);
     let forms: Vec<&str> = page
         .match_indices("<form method=\"post\" action=\"")
         .map(|(i, _)| &page[i + 28..i + 60])
@@ -615,6 +675,19 @@ fn nothing_is_shown_to_anyone_not_signed_in() {
     assert!(!body.contains("RR-SECRET-1"));
     let (status, _, body) = http(workspace.address, "GET", "/healthz", "", "");
     assert_eq!((status, body.trim()), (200, "ok"));
+    // The styles and the one script come from the binary, to anyone.
+    for (file, kind) in [
+        ("rrn.js", "text/javascript"),
+        ("moj-timeline.min.css", "text/css"),
+        ("MOJ-FRONTEND-LICENCE.txt", "text/plain"),
+    ] {
+        let (status, head, _) = http(workspace.address, "GET", &format!("/assets/{file}"), "", "");
+        assert_eq!(status, 200, "{file}");
+        assert!(
+            head.contains(&format!("content-type: {kind}")),
+            "{file}: {head}"
+        );
+    }
 }
 
 /// chromedriver and a headless chromium session.
@@ -738,26 +811,7 @@ async fn click(client: &Client, css: &str) {
 async fn submit(client: &Client, css: &str) {
     let old = client.find(Locator::Css("html")).await.unwrap();
     click(client, css).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while old.tag_name().await.is_ok() {
-        assert!(
-            Instant::now() < deadline,
-            "no new page within 20 s of clicking {css}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let ready = async {
-        loop {
-            let state = client.execute("return document.readyState", vec![]).await;
-            if state.is_ok_and(|s| s == "complete") {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), ready)
-        .await
-        .expect("the page loads within 20 s");
+    wait_for_new_page(client, &old, &format!("clicking {css}")).await;
 }
 
 async fn select(client: &Client, id: &str, value: &str) {
@@ -938,7 +992,8 @@ fn a_caseworker_runs_a_case_from_the_browser(browser: &Browser) {
         // Close it.
         submit(&client, "a[href='/cases/RR-2026-050']").await;
         fill(&client, "reason", "submitted to the national panel").await;
-        submit(&client, "form[action$='/close'] button").await;
+        // It asks first (the one script), and yes closes it.
+        confirm(&client, "form[action$='/close'] button", true).await;
         let source = client.source().await.unwrap();
         assert!(source.contains("The case was closed"), "{source}");
         client.goto(&workspace.url("/?tab=closed")).await.unwrap();
@@ -1085,18 +1140,15 @@ fn the_main_steps_work_with_the_keyboard_alone(browser: &Browser) {
         type_keys(&client, &label).await;
         tab_to(&client, "form[action$='/complete'] button").await;
         type_keys(&client, &enter).await;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let source = client.source().await.unwrap();
-            if source.contains("recorded as done") {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the completion was not recorded: {source}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until(
+            Duration::from_secs(20),
+            "the completion recorded",
+            async || {
+                let source = client.source().await.ok()?;
+                source.contains("recorded as done").then_some(())
+            },
+        )
+        .await;
         let returns = client
             .find(Locator::Id("returns"))
             .await
@@ -1111,18 +1163,15 @@ fn the_main_steps_work_with_the_keyboard_alone(browser: &Browser) {
 
 /// Waits (at most 20 s) until the browser is at `path`.
 async fn wait_for_path(client: &Client, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let url = client.current_url().await.unwrap();
-        if url.path() == path {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not at {path} within 20 s (at {url})"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(20),
+        &format!("the browser at {path}"),
+        async || {
+            let url = client.current_url().await.ok()?;
+            (url.path() == path).then_some(())
+        },
+    )
+    .await;
 }
 
 fn the_last_admin_cannot_be_taken_away() {
@@ -1323,4 +1372,633 @@ fn every_kind_of_email_reads_in_a_browser_at_375_and_1000_px_with_or_without_css
         }
         client.close().await.unwrap();
     });
+}
+
+/// A `multipart/form-data` body of `parts` (name, file name, content), in that order.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "rrn-test-7f3a9c";
+    let mut body = Vec::new();
+    for (name, file, content) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match file {
+            Some(file) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                     Content-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// Uploads `csv` to `/import` as the form does: the token first, then the file.
+fn upload(workspace: &Workspace, cookie: &str, token: &str, csv: &str) -> (u16, String, String) {
+    let (content_type, body) = multipart(&[
+        ("csrf_token", None, token.as_bytes()),
+        ("file", Some("cases.csv"), csv.as_bytes()),
+    ]);
+    http_body(
+        workspace.address,
+        "POST",
+        "/import",
+        cookie,
+        &content_type,
+        &body,
+    )
+}
+
+/// Today as the workspace's clock has it, day-first as a UK spreadsheet writes it, and ISO.
+fn today_both_ways() -> (String, String) {
+    let today = chrono::Utc::now().date_naive();
+    (today.format("%d/%m/%Y").to_string(), today.to_string())
+}
+
+fn an_upload_with_bad_rows_lists_each_row_and_field_and_opens_no_case() {
+    let workspace = Workspace::start();
+    open_case(&workspace, "RR-2026-050");
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (status, _, page) = http(workspace.address, "GET", "/import", &cookie, "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
+    let token = csrf_token(&page);
+    let (uk, iso) = today_both_ways();
+    let csv = format!(
+        "reference,aware,day0,agencies\n\
+         RR-IMP-1,{uk},,police;health\n\
+         RR-IMP-2,13/25/2026,,police\n\
+         RR-IMP-3,{iso},,police;fire brigade\n\
+         rr-2026-050,{iso},,police\n\
+         RR-IMP-1,{iso},,health\n"
+    );
+    let before = workspace.dump();
+    let (status, _, page) = upload(&workspace, &cookie, &token, &csv);
+    assert_eq!(status, 400, "{page}");
+    let page = page.replace("&#x2f;", "/");
+    for expected in [
+        "4 rows of the file cannot be imported, so nothing was imported",
+        "Line 3, aware: `13/25/2026` is not a date",
+        "Line 4, agencies:",
+        "Line 5, reference: case rr-2026-050 (as `RR-2026-050`",
+        "Line 6, reference: RR-IMP-1 is also on line 2",
+        "govuk-error-summary",
+        "id=\"refused-rows\"",
+    ] {
+        assert!(page.contains(expected), "{expected:?} in {page}");
+    }
+    assert_eq!(workspace.dump(), before, "a refused import writes nothing");
+    // A file without the columns is refused whole, and so is one that is not there.
+    let (status, _, page) = upload(&workspace, &cookie, &token, "ref;date\nRR-1;x\n");
+    assert_eq!(status, 400);
+    assert!(page.contains("the header must start with"), "{page}");
+    let (status, _, page) = upload(&workspace, &cookie, &token, "");
+    assert_eq!(status, 400);
+    assert!(page.contains("The file is empty"), "{page}");
+    // No file chosen: the browser sends the part with no name and nothing in it.
+    let (content_type, body) = multipart(&[
+        ("csrf_token", None, token.as_bytes()),
+        ("file", Some(""), b"".as_slice()),
+    ]);
+    let (status, _, page) = http_body(
+        workspace.address,
+        "POST",
+        "/import",
+        &cookie,
+        &content_type,
+        &body,
+    );
+    assert_eq!(status, 400);
+    assert!(page.contains("Choose a CSV file"), "{page}");
+    assert_eq!(workspace.dump(), before);
+}
+
+fn a_good_upload_opens_every_case_and_says_which_spaces_it_removed() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/", &cookie, "");
+    assert!(
+        page.contains("href=\"/import\""),
+        "linked from the case list"
+    );
+    let (_, _, page) = http(workspace.address, "GET", "/import", &cookie, "");
+    let token = csrf_token(&page);
+    let (uk, iso) = today_both_ways();
+    let csv = format!(
+        "\u{feff}reference,aware,day0,agencies\r\n\
+         RR-IMP-1,{uk},{uk},police;health\r\n\
+         RR-IMP-2,{iso},,\" Police ; education \"\r\n"
+    );
+    let (status, _, page) = upload(&workspace, &cookie, &token, &csv);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("2 cases were opened from cases.csv"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Spaces around 1 value was removed: line 3 agencies."),
+        "{page}"
+    );
+    let list = workspace.rrn(&["case", "list"]);
+    assert!(
+        list.contains("RR-IMP-1") && list.contains("RR-IMP-2"),
+        "{list}"
+    );
+    let shown = workspace.rrn(&["case", "show", "RR-IMP-2"]);
+    assert!(
+        shown.contains(CASEWORKER.0),
+        "audited as the person: {shown}"
+    );
+    // The command line says the same of a file with spaces.
+    let file = workspace.dir.path().join("more.csv");
+    std::fs::write(
+        &file,
+        format!("reference,aware,day0,agencies\nRR-IMP-3 ,{iso},, police\n"),
+    )
+    .unwrap();
+    let said = workspace.rrn(&["case", "import", file.to_str().unwrap(), "--actor", "test"]);
+    assert!(
+        said.contains("imported 1 case")
+            && said
+                .contains("spaces around 2 values were removed: line 2 reference, line 2 agencies"),
+        "{said}"
+    );
+}
+
+fn an_upload_without_its_token_or_by_a_viewer_is_refused_and_changes_nothing() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, CASEWORKER).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/import", &cookie, "");
+    let token = csrf_token(&page);
+    let (_, iso) = today_both_ways();
+    let csv = format!("reference,aware,day0,agencies\nRR-FORGED-1,{iso},,police\n");
+    let viewer = sign_in(&workspace, VIEWER).unwrap();
+    let before = workspace.dump();
+    let post = |cookie: &str, parts: &[(&str, Option<&str>, &[u8])]| {
+        let (content_type, body) = multipart(parts);
+        http_body(
+            workspace.address,
+            "POST",
+            "/import",
+            cookie,
+            &content_type,
+            &body,
+        )
+    };
+    let file = ("file", Some("cases.csv"), csv.as_bytes());
+    // No token; a wrong one; the right one but after the file (the guard reads only the first
+    // part); the right one in a url-encoded form.
+    for (what, parts) in [
+        ("no token", vec![file]),
+        (
+            "a wrong token",
+            vec![("csrf_token", None, b"0000".as_slice()), file],
+        ),
+        (
+            "the token after the file",
+            vec![file, ("csrf_token", None, token.as_bytes())],
+        ),
+    ] {
+        let (status, _, page) = post(&cookie, &parts);
+        assert_eq!(status, 403, "{what}: {page}");
+        assert!(page.contains("nothing was changed"), "{what}: {page}");
+    }
+    let (status, _, _) = http(
+        workspace.address,
+        "POST",
+        "/import",
+        &cookie,
+        &form_encode(&[("csrf_token", &token), ("file", &csv)]),
+    );
+    assert_eq!(status, 403, "a url-encoded form is no upload");
+    // A file over 5 MB: refused with the limit in words (a larger request the guard refuses
+    // with 413 before any handler, by the same bound).
+    let big = format!("{csv}{}", " ".repeat(5 * 1024 * 1024));
+    let (status, _, page) = upload(&workspace, &cookie, &token, &big);
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("larger than 5 MB"), "{page}");
+    // A request that says it is larger than the bound is refused before any of it is read.
+    let mut stream =
+        TcpStream::connect_timeout(&workspace.address, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /import HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+        6 * 1024 * 1024
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 5 MB"), "{answer}");
+    // A viewer with a good token of their own is refused by role.
+    let (status, _, _) = http(workspace.address, "GET", "/import", &viewer, "");
+    assert_eq!(status, 403);
+    let (_, _, page) = http(workspace.address, "GET", "/", &viewer, "");
+    assert!(!page.contains("href=\"/import\""), "{page}");
+    let viewer_token = csrf_token(&page);
+    let (status, _, page) = upload(&workspace, &viewer, &viewer_token, &csv);
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("needs the caseworker role"), "{page}");
+    assert_eq!(workspace.dump(), before, "nothing was imported");
+}
+
+fn an_admin_enables_a_disabled_account_and_it_signs_in_with_its_old_password() {
+    let workspace = Workspace::start();
+    let cookie = sign_in(&workspace, ADMIN).unwrap();
+    let (_, _, page) = http(workspace.address, "GET", "/users", &cookie, "");
+    let token = csrf_token(&page);
+    let act = |action: &str| {
+        let form = form_encode(&[
+            ("csrf_token", &token),
+            ("action", action),
+            ("email", VIEWER.0),
+        ]);
+        http(workspace.address, "POST", "/users", &cookie, &form)
+    };
+    let (status, _, page) = act("enable");
+    assert_eq!(status, 400, "an active account is not enabled again");
+    assert!(page.contains("is not disabled"), "{page}");
+    let (status, _, _) = act("disable");
+    assert_eq!(status, 303);
+    assert!(sign_in(&workspace, VIEWER).is_err());
+    let (_, _, page) = http(workspace.address, "GET", "/users", &cookie, "");
+    assert!(
+        page.contains("value=\"enable\""),
+        "an Enable button: {page}"
+    );
+    let (status, head, _) = act("enable");
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /users?done=enable"), "{head}");
+    sign_in(&workspace, VIEWER).expect("the old password works again");
+    // From the command line too, audited like disable.
+    workspace.rrn(&["user", "disable", VIEWER.0, "--actor", "test"]);
+    let said = workspace.rrn(&["user", "enable", VIEWER.0, "--actor", "test"]);
+    assert!(said.contains("enabled"), "{said}");
+    assert!(workspace.rrn(&["user", "list"]).contains("active"));
+    let output = rrn_command()
+        .envs(workspace.env.iter().map(|(k, v)| (k, v)))
+        .args([
+            "--config", CONFIG, "user", "enable", VIEWER.0, "--actor", "test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not disabled"));
+    let dump = workspace.dump();
+    assert_eq!(dump.matches("account-enable").count(), 2, "{dump}");
+}
+
+/// Polls `probe` (every 50 ms) until it gives a value, for at most `limit` in all, a probe
+/// that hangs included: the one bounded wait of these tests.
+async fn wait_until<T>(
+    limit: Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, probe()).await {
+            Ok(Some(value)) => return value,
+            Ok(None) if Instant::now() < deadline => {}
+            _ => panic!("{what}: not within {limit:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits (at most 20 s) until the page the browser shows is no longer `old` and has loaded.
+async fn wait_for_new_page(client: &Client, old: &fantoccini::elements::Element, after: &str) {
+    // The old page's root element goes stale once the browser has left it.
+    wait_until(
+        Duration::from_secs(20),
+        &format!("a new page after {after}"),
+        async || old.tag_name().await.is_err().then_some(()),
+    )
+    .await;
+    wait_until(Duration::from_secs(20), "the page loads", async || {
+        let state = client.execute("return document.readyState", vec![]).await;
+        state.is_ok_and(|s| s == "complete").then_some(())
+    })
+    .await;
+}
+
+/// Clicks a form's button that asks for a confirmation first: the question it asked, after
+/// saying yes (and waiting for the page it leads to) or no.
+async fn confirm(client: &Client, css: &str, yes: bool) -> String {
+    let old = client.find(Locator::Css("html")).await.unwrap();
+    click(client, css).await;
+    let question = wait_until(
+        Duration::from_secs(10),
+        &format!("a confirmation after clicking {css}"),
+        async || client.get_alert_text().await.ok(),
+    )
+    .await;
+    if yes {
+        client.accept_alert().await.unwrap();
+        wait_for_new_page(client, &old, css).await;
+    } else {
+        client.dismiss_alert().await.unwrap();
+    }
+    question
+}
+
+/// The rows of the case list the browser shows (not hidden by the filter).
+async fn shown_references(client: &Client) -> Vec<String> {
+    let shown = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#cases tbody tr'))\
+               .filter(r => !r.hidden && r.offsetParent !== null)\
+               .map(r => r.getAttribute('data-reference'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(shown).unwrap()
+}
+
+/// Writes a screenshot under target/screenshots/ at `width`, scrolled to `css`.
+async fn screenshot_at(client: &Client, css: &str, name: &str, width: u32) {
+    client.set_window_size(width, 1400).await.unwrap();
+    let element = client.find(Locator::Css(css)).await.unwrap();
+    client
+        .execute(
+            "arguments[0].scrollIntoView()",
+            vec![serde_json::to_value(&element).unwrap()],
+        )
+        .await
+        .unwrap();
+    let png = client.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+    client.set_window_size(1280, 1000).await.unwrap();
+}
+
+/// The one script: Undo, Close and Reopen ask first (no changes nothing), the case list
+/// filters as you type, a reference typed in another case finds its case, and the audit trail
+/// is the MOJ timeline; axe-core finds nothing on these pages either.
+fn the_script_confirms_and_filters_and_the_case_page_shows_a_timeline(browser: &Browser) {
+    let workspace = Workspace::start();
+    let axe = axe_source();
+    if axe.is_none() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("under CI=true axe-core must be installed");
+    }
+    for reference in ["RR-2026-050", "RR-2026-051", "RR-2027-001"] {
+        open_case(&workspace, reference);
+    }
+    let mut violations = Vec::new();
+    block_on(async {
+        let client = browser.client().await;
+        client.goto(&workspace.url("/sign-in")).await.unwrap();
+        fill(&client, "email", CASEWORKER.0).await;
+        fill(&client, "password", CASEWORKER.1).await;
+        submit(&client, "form[action='/sign-in'] button").await;
+
+        // Filter as you type: the rows of the page not matching are hidden at once.
+        client.goto(&workspace.url("/")).await.unwrap();
+        assert_eq!(shown_references(&client).await.len(), 3);
+        fill(&client, "find", "2026-05").await;
+        let mut shown = shown_references(&client).await;
+        shown.sort();
+        assert_eq!(shown, ["RR-2026-050", "RR-2026-051"]);
+        let status = wait_until(Duration::from_secs(10), "the filter's words", async || {
+            let text = client
+                .find(Locator::Id("filter-status"))
+                .await
+                .ok()?
+                .prop("textContent")
+                .await
+                .ok()??;
+            (!text.is_empty()).then_some(text)
+        })
+        .await;
+        assert_eq!(status, "2 of the 3 cases on this page match 2026-05");
+        fill(&client, "find", "rr-2027").await;
+        assert_eq!(shown_references(&client).await, ["RR-2027-001"]);
+        if let Some(axe) = &axe {
+            for v in accessibility_violations(&client, axe).await {
+                violations.push(format!("cases, filtered: {v}"));
+            }
+        }
+        // The server's filter still answers the form.
+        submit(&client, "form[action='/'] button").await;
+        let url = client.current_url().await.unwrap();
+        assert!(
+            url.query().is_some_and(|q| q.starts_with("find=rr-2027&")),
+            "{url}"
+        );
+        assert_eq!(shown_references(&client).await, ["RR-2027-001"]);
+
+        // A reference typed in another case finds its case, at its own address.
+        client
+            .goto(&workspace.url("/cases/rr-2026-050"))
+            .await
+            .unwrap();
+        assert_eq!(
+            client.current_url().await.unwrap().path(),
+            "/cases/RR-2026-050"
+        );
+        let title = client
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(title.starts_with("RR-2026-050"), "{title}");
+
+        // Undo asks first: no leaves the completion as it was, yes undoes it.
+        select(&client, "milestone", "agency_summary|police").await;
+        submit(&client, "form[action$='/complete'] button").await;
+        let before = workspace.dump();
+        let undo = "#undo form button";
+        let question = confirm(&client, undo, false).await;
+        assert!(question.starts_with("Undo "), "{question}");
+        assert!(client.find(Locator::Css(undo)).await.is_ok());
+        assert_eq!(workspace.dump(), before, "no changes nothing");
+        confirm(&client, undo, true).await;
+        let source = client.source().await.unwrap();
+        assert!(source.contains("recorded as not done"), "{source}");
+
+        // Close and Reopen ask too.
+        fill(&client, "reason", "opened in error").await;
+        let question = confirm(&client, "form[action$='/close'] button", false).await;
+        assert_eq!(
+            question,
+            "Close RR-2026-050? Nothing more will be sent for it."
+        );
+        confirm(&client, "form[action$='/close'] button", true).await;
+        assert!(
+            client
+                .source()
+                .await
+                .unwrap()
+                .contains("The case was closed")
+        );
+        let before = workspace.dump();
+        let question = confirm(&client, "#reopen", false).await;
+        assert!(question.starts_with("Reopen RR-2026-050?"), "{question}");
+        assert_eq!(workspace.dump(), before);
+        confirm(&client, "#reopen", true).await;
+        assert!(
+            client
+                .source()
+                .await
+                .unwrap()
+                .contains("The case was reopened")
+        );
+
+        // The audit trail as the MOJ timeline, newest first.
+        let items = client
+            .find_all(Locator::Css("#audit .moj-timeline__item"))
+            .await
+            .unwrap();
+        let mut titles = Vec::new();
+        for item in &items {
+            let title = item
+                .find(Locator::Css(".moj-timeline__title"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            titles.push(title);
+        }
+        assert!(titles.len() >= 5, "{titles:?}");
+        let byline = items[0]
+            .find(Locator::Css(".moj-timeline__byline"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(byline, format!("by {}", CASEWORKER.0));
+        let datetime = items[0]
+            .find(Locator::Css(".moj-timeline__date time"))
+            .await
+            .unwrap()
+            .attr("datetime")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            datetime.ends_with('Z') && datetime.len() == 20,
+            "{datetime}"
+        );
+        if let Some(axe) = &axe {
+            for v in accessibility_violations(&client, axe).await {
+                violations.push(format!("case with its timeline: {v}"));
+            }
+        }
+        for width in [1280, 375] {
+            screenshot_at(&client, "#audit", "case-timeline", width).await;
+        }
+
+        // The import page, and an upload from the browser's own file chooser.
+        client.goto(&workspace.url("/import")).await.unwrap();
+        if let Some(axe) = &axe {
+            for v in accessibility_violations(&client, axe).await {
+                violations.push(format!("import: {v}"));
+            }
+        }
+        let file = workspace.dir.path().join("upload.csv");
+        let today = chrono::Utc::now().date_naive();
+        std::fs::write(
+            &file,
+            format!(
+                "reference,aware,day0,agencies\nRR-UP-1,{},,police\nRR-UP-2,31/02/2026,,police\n",
+                today.format("%d/%m/%Y")
+            ),
+        )
+        .unwrap();
+        client
+            .find(Locator::Id("file"))
+            .await
+            .unwrap()
+            .send_keys(file.to_str().unwrap())
+            .await
+            .unwrap();
+        submit(&client, "form[action='/import'] button").await;
+        let summary = client
+            .find(Locator::Css(".govuk-error-summary"))
+            .await
+            .expect("the error summary")
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            summary.contains("Line 3, aware") && summary.contains("no day 31"),
+            "{summary}"
+        );
+        if let Some(axe) = &axe {
+            for v in accessibility_violations(&client, axe).await {
+                violations.push(format!("import with errors: {v}"));
+            }
+        }
+        screenshot(&client, "import-errors", 1280).await;
+        screenshot(&client, "import-errors", 375).await;
+        // Corrected, the whole file is imported.
+        std::fs::write(
+            &file,
+            format!(
+                "reference,aware,day0,agencies\nRR-UP-1,{day},,police\nRR-UP-2,{day},{day}, police;health\n",
+                day = today.format("%d/%m/%Y")
+            ),
+        )
+        .unwrap();
+        client
+            .find(Locator::Id("file"))
+            .await
+            .unwrap()
+            .send_keys(file.to_str().unwrap())
+            .await
+            .unwrap();
+        submit(&client, "form[action='/import'] button").await;
+        let banner = client
+            .find(Locator::Css(".govuk-notification-banner"))
+            .await
+            .expect("the confirmation")
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            banner.contains("2 cases were opened from upload.csv"),
+            "{banner}"
+        );
+        let trimmed = client
+            .find(Locator::Id("trimmed"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            trimmed,
+            "Spaces around 1 value was removed: line 3 agencies."
+        );
+        if let Some(axe) = &axe {
+            for v in accessibility_violations(&client, axe).await {
+                violations.push(format!("import done: {v}"));
+            }
+        }
+        screenshot(&client, "import-done", 375).await;
+        client.close().await.unwrap();
+    });
+    assert!(
+        violations.is_empty(),
+        "accessibility (axe-core, WCAG 2.2 A and AA):\n{}",
+        violations.join("\n")
+    );
 }

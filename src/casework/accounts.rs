@@ -241,6 +241,20 @@ impl Accounts<'_> {
         Ok(tx.commit().await?)
     }
 
+    /// Lets a disabled account sign in again with the password it had (audited like
+    /// [`Self::disable`]); a new password is [`Self::reset_password`].
+    pub async fn enable(&self, email: &str) -> Result<(), CaseworkError> {
+        let (mut tx, stored) = self.load(email).await?;
+        if !stored.account.disabled {
+            return refuse(format!("{} is not disabled", stored.account.email));
+        }
+        tx.set_account_disabled(stored.id, false).await?;
+        let detail = stored.account.email.to_string();
+        tx.audit(None, self.now, &self.actor, "account-enable", &detail)
+            .await?;
+        Ok(tx.commit().await?)
+    }
+
     /// Gives an account a new password, enables it if it was disabled, and ends its sessions.
     pub async fn reset_password(
         &self,

@@ -12,6 +12,7 @@ mod lifecycle;
 mod opening;
 mod restore;
 mod sessions;
+pub mod spreadsheet;
 
 pub use accounts::{Accounts, MIN_PASSWORD_CHARS, check_password};
 pub use import::{ImportRow, Unparsed};

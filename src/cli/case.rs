@@ -8,13 +8,13 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use tokio::runtime::Runtime;
 
-use super::spreadsheet;
 use super::table::{Table, column, count, line_width};
 use super::{
     CaseArgs, CaseCommand, CliError, Format, Loaded, StatusArg, load, load_config, print,
     print_json, usage,
 };
-use crate::casework::{Casework, ImportRow, Opening, Unparsed};
+use crate::casework::spreadsheet::{self, CSV_COLUMNS};
+use crate::casework::{Casework, ImportRow, Opening};
 use crate::config::Config;
 use crate::config::default_sqlite_url;
 use crate::domain::address::escape_hidden;
@@ -23,9 +23,6 @@ use crate::domain::case::{Case, CaseRef};
 use crate::domain::listing::CaseLine;
 use crate::domain::timeline::{evaluate, explain};
 use crate::store::Store;
-
-/// The CSV columns a case import needs, in this order; export adds its own after them.
-pub(super) const CSV_COLUMNS: [&str; 4] = ["reference", "aware", "day0", "agencies"];
 
 /// The database the config names, or the default SQLite file; migrated on open.
 pub(super) async fn open_store(config: &Config) -> Result<Store, CliError> {
@@ -319,13 +316,17 @@ async fn change_case(
                     file.display()
                 )
             } else {
-                let rows = read_csv(&file, bytes)?;
+                let (rows, trimmed) = read_csv(&file, bytes)?;
                 let n = work.import(rows).await?;
-                format!(
+                let mut said = format!(
                     "imported {} from {}",
                     count(n, "case", "cases"),
                     file.display()
-                )
+                );
+                if let Some(trimmed) = trimmed {
+                    said.push_str(&format!("\n{trimmed}"));
+                }
+                said
             }
         }
         CaseCommand::List { .. } | CaseCommand::Show { .. } | CaseCommand::Export { .. } => {
@@ -472,124 +473,12 @@ fn show_header(case: &Case, today: NaiveDate) -> String {
     )
 }
 
-/// Reads a case CSV; a missing column refuses the whole file, a bad row is reported with its
-/// line number and field.
-fn read_csv(file: &Path, bytes: Vec<u8>) -> Result<Vec<ImportRow>, CliError> {
-    // Spreadsheets write CRLF; the csv crate's line numbers only count LF, so normalise first
-    // (a CR inside a quoted field goes too, which no field of ours needs).
-    let bytes: Vec<u8> = bytes.into_iter().filter(|&b| b != b'\r').collect();
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes.as_slice());
-    let headers = reader
-        .headers()
-        .with_context(|| format!("cannot read the header of {}", file.display()))
-        .map_err(CliError::Usage)?
-        .clone();
-    let found: Vec<String> = headers
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
-    if found.len() < CSV_COLUMNS.len() || found[..CSV_COLUMNS.len()] != CSV_COLUMNS {
-        return Err(usage(anyhow::anyhow!(
-            "{}: the header must start with {} (found: {}); nothing was imported",
-            file.display(),
-            CSV_COLUMNS.join(","),
-            found.join(",")
-        )));
-    }
-    // The line a record starts on, from its byte offset (the csv crate's own line count skips
-    // blank lines). Records come in file order, so the count goes on from the last record's
-    // start: each byte is counted once, and an import is linear in the file's size.
-    let (mut counted_to, mut lines_before) = (0usize, 0usize);
-    let mut line_at = |position: Option<&csv::Position>| {
-        position.map_or(0, |p| {
-            let mut start = (p.byte() as usize).min(bytes.len());
-            while bytes.get(start) == Some(&b'\n') {
-                start += 1; // a blank line before the record
-            }
-            if start < counted_to {
-                (counted_to, lines_before) = (0, 0);
-            }
-            lines_before += bytes[counted_to..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            counted_to = start;
-            lines_before + 1
-        })
-    };
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                let line = line_at(e.position());
-                rows.push((
-                    line,
-                    Err(Unparsed {
-                        problems: vec![format!("unreadable row ({e}): save the file as UTF-8 CSV")],
-                        agencies: None,
-                    }),
-                ));
-                continue;
-            }
-        };
-        // Excel writes rows that are empty or only commas below the data: not cases.
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let line = line_at(record.position());
-        if record.len() < CSV_COLUMNS.len() {
-            rows.push((
-                line,
-                Err(Unparsed {
-                    problems: vec![format!(
-                        "field {}: missing (the row has {} of the columns {})",
-                        CSV_COLUMNS[record.len()],
-                        record.len(),
-                        CSV_COLUMNS.join(",")
-                    )],
-                    agencies: None,
-                }),
-            ));
-            continue;
-        }
-        rows.push((line, parse_row(&record)));
-    }
-    Ok(rows)
-}
-
-/// One row: every field read, and every one that cannot be named (not only the first).
-fn parse_row(record: &csv::StringRecord) -> Result<Opening, Unparsed> {
-    fn field<T>(problems: &mut Vec<String>, name: &str, read: Result<T, String>) -> Option<T> {
-        read.map_err(|e| problems.push(format!("field {name}: {e}")))
-            .ok()
-    }
-    let mut problems = Vec::new();
-    let p = &mut problems;
-    let reference = field(
-        p,
-        "reference",
-        CaseRef::parse(&record[0]).map_err(|e| e.to_string()),
-    );
-    let aware = field(p, "aware", spreadsheet::uk_date(&record[1]));
-    let day0 = match &record[2] {
-        "" => Some(None),
-        value => field(p, "day0", spreadsheet::uk_date(value)).map(Some),
-    };
-    let agencies = field(p, "agencies", spreadsheet::agencies(&record[3]));
-    match (reference, aware, day0, agencies) {
-        (Some(reference), Some(aware), Some(day0), Some(agencies)) => Ok(Opening {
-            reference,
-            aware,
-            day0,
-            agencies,
-            local_review_proposed: false,
-        }),
-        (.., agencies) => Err(Unparsed { problems, agencies }),
-    }
+/// Reads a case CSV ([`spreadsheet::read_cases`]); a missing column refuses the whole file, a
+/// bad row is reported with its line number and field. Also what was trimmed, in words.
+fn read_csv(file: &Path, bytes: Vec<u8>) -> Result<(Vec<ImportRow>, Option<String>), CliError> {
+    let sheet = spreadsheet::read_cases(&bytes)
+        .map_err(|e| usage(anyhow::anyhow!("{}: {e}", file.display())))?;
+    Ok((sheet.rows, spreadsheet::trimmed_note(&sheet.trimmed)))
 }
 
 /// Cases as CSV, evaluated and written in the same single pass that reads them: a case at a

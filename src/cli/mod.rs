@@ -16,7 +16,6 @@ mod output;
 mod package_files;
 mod plan;
 mod run;
-mod spreadsheet;
 mod status;
 mod table;
 mod timeline;
@@ -198,6 +197,8 @@ pub enum UserCommand {
     },
     /// Stop an account signing in, and end its sessions at once
     Disable { email: String },
+    /// Let a disabled account sign in again, with the password it had
+    Enable { email: String },
     /// Give an account a new password (and enable it), ending its sessions
     ResetPassword {
         email: String,

@@ -54,6 +54,10 @@ pub(super) fn run(
                 accounts.disable(&email).await?;
                 format!("disabled {email}: their sessions have ended")
             }
+            UserCommand::Enable { email } => {
+                accounts.enable(&email).await?;
+                format!("enabled {email}: they can sign in again with the password they had")
+            }
             UserCommand::ResetPassword {
                 email,
                 password_file,

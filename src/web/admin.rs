@@ -159,6 +159,9 @@ pub(super) async fn users(
             "add" => "The account was added: they can sign in now.",
             "role" => "The role was changed.",
             "disable" => "The account was disabled and its sessions ended.",
+            "enable" => {
+                "The account was enabled: they can sign in again with the password they had."
+            }
             "password" => "The password was set and the account's sessions ended.",
             _ => return None,
         })
@@ -273,6 +276,7 @@ pub(super) async fn change_user(
             "disable",
         ),
         "disable" => (accounts.disable(&form.email).await, "accounts", "disable"),
+        "enable" => (accounts.enable(&form.email).await, "accounts", "enable"),
         // An admin sets everyone's password but their own (another admin, or `rrn user
         // reset-password`, sets that); setting one also enables a disabled account.
         "password" if own => (

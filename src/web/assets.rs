@@ -1,15 +1,21 @@
-//! The workspace's styles, built into the binary (scripts/build-web-assets): nothing is
-//! fetched from elsewhere, so it works on a closed council network.
+//! The workspace's styles and its one small script, built into the binary
+//! (scripts/build-web-assets): nothing is fetched from elsewhere, so it works on a closed
+//! council network.
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const FILES: [(&str, &str, &str); 3] = [
+const FILES: [(&str, &str, &str); 6] = [
     (
         "govuk-frontend.min.css",
         "text/css; charset=utf-8",
         include_str!("../../assets/web/govuk-frontend.min.css"),
+    ),
+    (
+        "moj-timeline.min.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/web/moj-timeline.min.css"),
     ),
     (
         "rrn.css",
@@ -17,9 +23,19 @@ const FILES: [(&str, &str, &str); 3] = [
         include_str!("rrn.css"),
     ),
     (
+        "rrn.js",
+        "text/javascript; charset=utf-8",
+        include_str!("rrn.js"),
+    ),
+    (
         "GOVUK-FRONTEND-LICENCE.txt",
         "text/plain; charset=utf-8",
         include_str!("../../assets/web/GOVUK-FRONTEND-LICENCE.txt"),
+    ),
+    (
+        "MOJ-FRONTEND-LICENCE.txt",
+        "text/plain; charset=utf-8",
+        include_str!("../../assets/web/MOJ-FRONTEND-LICENCE.txt"),
     ),
 ];
 

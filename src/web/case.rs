@@ -91,7 +91,7 @@ pub(super) async fn show(
     Path(reference): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Response {
-    let done = query.done.as_deref().and_then(done_message);
+    let done = query.done.as_deref().filter(|d| done_message(d).is_some());
     case_page(
         &workspace,
         &signed_in,
@@ -104,7 +104,9 @@ pub(super) async fn show(
     .await
 }
 
-/// The case page, with a refusal (the field at fault and why) or a confirmation.
+/// The case page, with a refusal (the field at fault and why) or a confirmation (`done`, the
+/// action's key). A reference typed in another case (`/cases/rr-2026-050`) is the same case:
+/// shown, the page redirects to the address of the stored spelling, keeping the confirmation.
 async fn case_page(
     workspace: &Workspace,
     signed_in: &SignedIn,
@@ -134,6 +136,12 @@ async fn case_page(
         Ok(None) => return not_found(),
         Err(e) => return Page::failure(workspace, &e.to_string()),
     };
+    if case.reference != reference && status == StatusCode::OK {
+        let done = done.map(|d| format!("?done={d}")).unwrap_or_default();
+        return Redirect::to(&format!("/cases/{}{done}", path_of(&case.reference))).into_response();
+    }
+    let reference = case.reference.clone();
+    let done = done.and_then(done_message);
     let emails = match workspace.store.outbox_of_case(&reference).await {
         Ok(rows) => rows,
         Err(e) => return Page::failure(workspace, &e.to_string()),
@@ -213,6 +221,7 @@ async fn case_page(
         .map(|a| {
             context! {
                 at => workspace.local_time(a.at),
+                datetime => a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 actor => escape_hidden(&a.actor).into_owned(),
                 action => escape_hidden(super::words::audit_action(&a.action)).into_owned(),
                 detail => escape_hidden(&super::words::with_names(workspace, &a.detail)).into_owned(),

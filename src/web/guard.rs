@@ -1,6 +1,7 @@
 //! The one place that decides who may see and do what: the session from its cookie, the role a
 //! route needs, and the CSRF token of every form that changes something (checked before any
-//! handler reads the form). Also the headers every response carries.
+//! handler reads the form: a url-encoded form's `csrf_token` field, or an upload's first part,
+//! which must be `csrf_token`). Also the headers every response carries.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -25,6 +26,18 @@ const SECURE_SESSION_COOKIE: &str = "__Host-rrn_session";
 const SIGN_IN_COOKIE: &str = "rrn_sign_in";
 /// The largest form accepted.
 pub(super) const MAX_FORM_BYTES: usize = 64 * 1024;
+/// The largest file an upload may carry (`/import`), and the whole request around it (the
+/// token, the part headers and boundaries).
+pub(super) const MAX_UPLOAD_FILE_BYTES: usize = 5 * 1024 * 1024;
+pub(super) const MAX_UPLOAD_BYTES: usize = MAX_UPLOAD_FILE_BYTES + 16 * 1024;
+
+/// What the requests of a route group that change something send: url-encoded forms, or
+/// `multipart/form-data` uploads (a file, with the token as the first part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Accepts {
+    Forms,
+    Uploads,
+}
 
 /// The signed-in person of a request, put there by [`require`].
 #[derive(Clone)]
@@ -142,10 +155,27 @@ fn form_token(body: &[u8]) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The `csrf_token` of an upload: its first part, which must have that name; nothing after it
+/// is read here.
+async fn upload_token(parts: &axum::http::request::Parts, bytes: &Bytes) -> Option<String> {
+    use axum::extract::FromRequest as _;
+    let mut probe = Request::new(Body::from(bytes.clone()));
+    *probe.headers_mut() = parts.headers.clone();
+    probe.extensions_mut().extend(parts.extensions.clone());
+    let mut multipart = axum::extract::Multipart::from_request(probe, &())
+        .await
+        .ok()?;
+    let first = multipart.next_field().await.ok()??;
+    if first.name() != Some("csrf_token") {
+        return None;
+    }
+    first.text().await.ok()
+}
+
 /// Lets a request through only with a live session whose role allows `role`; and, unless it
 /// only reads, only with the session's CSRF token in its form. Nothing else decides this.
 pub(super) async fn require(
-    State((workspace, role)): State<(Arc<Workspace>, Role)>,
+    State((workspace, role, accepts)): State<(Arc<Workspace>, Role, Accepts)>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     request: Request,
     next: Next,
@@ -184,18 +214,39 @@ pub(super) async fn require(
     let body = if reads {
         body
     } else {
-        let bytes: Bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        let (limit, too_large) = match accepts {
+            Accepts::Forms => (MAX_FORM_BYTES, "The form was too large to accept."),
+            Accepts::Uploads => (
+                MAX_UPLOAD_BYTES,
+                "The file is larger than 5 MB, the most the workspace accepts, so nothing was \
+                 imported. Split it into smaller files and import each of them.",
+            ),
+        };
+        // A request that says it is larger is refused before any of it is read.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let read = match declared {
+            Some(n) if n > limit as u64 => Err(()),
+            _ => axum::body::to_bytes(body, limit).await.map_err(|_| ()),
+        };
+        let bytes: Bytes = match read {
             Ok(bytes) => bytes,
-            Err(_) => {
+            Err(()) => {
                 return Page::refusal(
                     &workspace,
                     Some(&session),
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "The form was too large to accept.",
+                    too_large,
                 );
             }
         };
-        let given = form_token(&bytes).unwrap_or_default();
+        let given = match accepts {
+            Accepts::Forms => form_token(&bytes),
+            Accepts::Uploads => upload_token(&parts, &bytes).await,
+        }
+        .unwrap_or_default();
         if !same_token(&given, &session.csrf_token) {
             return Page::refusal(
                 &workspace,
@@ -226,7 +277,8 @@ pub(super) fn sign_in_token_matches(headers: &HeaderMap, given: &str) -> bool {
     cookie(headers, SIGN_IN_COOKIE).is_some_and(|expected| same_token(given, expected))
 }
 
-/// The headers of every response: a strict Content-Security-Policy (no script at all), no
+/// The headers of every response: a strict Content-Security-Policy (script only from the
+/// workspace's own files, never inline or `eval`), no
 /// framing, no sniffing, no referrer beyond this site, and nothing with case data cached.
 pub(super) async fn headers(mut response: Response) -> Response {
     let h = response.headers_mut();
@@ -236,7 +288,7 @@ pub(super) async fn headers(mut response: Response) -> Response {
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; \
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");

@@ -3,7 +3,8 @@
 //! An edge like the CLI: every change is the same [`crate::casework`] call, so a refusal reads
 //! the same and the audit log names the signed-in person. Who may see and do what, and the
 //! CSRF check, are decided in one place, [`guard`]; pages are server-rendered from templates
-//! built into the binary, with GOV.UK Frontend's styles and no script.
+//! built into the binary, with GOV.UK Frontend's styles; one small script of ours confirms and
+//! filters, and every page works without it.
 
 mod admin;
 mod assets;
@@ -12,6 +13,7 @@ mod case;
 mod cases;
 mod form;
 mod guard;
+mod import;
 mod listing;
 mod pages;
 mod sign_in;
@@ -119,20 +121,28 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/cases/{reference}/local-review", post(case::local_review))
         .route("/cases/{reference}/close", post(case::close))
         .route("/cases/{reference}/reopen", post(case::reopen));
+    let uploads = Router::new().route("/import", get(import::form).post(import::upload));
     let admin = Router::new()
         .route("/outbox", get(admin::outbox))
         .route("/outbox/{id}/retry", post(admin::retry))
         .route("/users", get(admin::users).post(admin::change_user));
-    let by_role = |routes: Router<Arc<Workspace>>, role: Role| {
+    let by_role = |routes: Router<Arc<Workspace>>, role: Role, accepts: guard::Accepts| {
         routes.route_layer(axum::middleware::from_fn_with_state(
-            (workspace.clone(), role),
+            (workspace.clone(), role, accepts),
             guard::require,
         ))
     };
+    use guard::Accepts::{Forms, Uploads};
     Router::new()
-        .merge(by_role(viewer, Role::Viewer))
-        .merge(by_role(caseworker, Role::Caseworker))
-        .merge(by_role(admin, Role::Admin))
+        .merge(by_role(viewer, Role::Viewer, Forms))
+        .merge(by_role(caseworker, Role::Caseworker, Forms))
+        .merge(by_role(admin, Role::Admin, Forms))
+        .merge(
+            // The upload's own bound, for the guard and the handler alike.
+            by_role(uploads, Role::Caseworker, Uploads).layer(
+                axum::extract::DefaultBodyLimit::max(guard::MAX_UPLOAD_BYTES),
+            ),
+        )
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/assets/{file}", get(assets::serve))

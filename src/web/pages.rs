@@ -13,7 +13,7 @@ pub(super) struct Pages {
     env: Environment<'static>,
 }
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("components.html", include_str!("templates/components.html")),
     ("layout.html", include_str!("templates/layout.html")),
     ("message.html", include_str!("templates/message.html")),
@@ -21,6 +21,7 @@ const TEMPLATES: [(&str, &str); 11] = [
     ("cases.html", include_str!("templates/cases.html")),
     ("case.html", include_str!("templates/case.html")),
     ("new_case.html", include_str!("templates/new_case.html")),
+    ("import.html", include_str!("templates/import.html")),
     ("outbox.html", include_str!("templates/outbox.html")),
     ("users.html", include_str!("templates/users.html")),
     ("due.html", include_str!("templates/due.html")),
