@@ -197,7 +197,7 @@ fn a_closure_day_moves_the_due_dates_after_it_and_says_which_become_due_at_once(
     );
     let said = String::from_utf8_lossy(&table.stdout);
     assert!(
-        said.contains("Wednesday 6 January 2027") && said.contains("now overdue"),
+        said.contains("Wed 6 Jan 2027") && said.contains("now overdue"),
         "{said}"
     );
     assert!(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use tokio::runtime::Runtime;
 
 use super::case::open_store;
-use super::table::{Table, column, count, line_width, thousands};
+use super::table::{Column, Layout, column, count, line_width, thousands};
 use super::{CliError, Format, print, print_json};
 use crate::config::Config;
 use crate::domain::case::FailedCase;
@@ -28,8 +28,19 @@ struct Impact {
     failed_cases: Vec<FailedCase>,
 }
 
+/// The table's columns: old and new side by side, and what the move makes of the task.
+const COLUMNS: [Column; 6] = [
+    column("CASE", 20),
+    column("MILESTONE", 26),
+    column("AGENCY", 12),
+    column("DUE (OLD)", 15),
+    column("DUE (NEW)", 15),
+    column("THEN", 14),
+];
+
 /// Evaluates every open case of `config`'s database under both rules on `today` and prints
-/// what moves.
+/// what moves: JSON whole at the end; the table a line at a time as the cases come, so that a
+/// change moving every date of 100,000 cases is not held in memory twice.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn show(
     runtime: &Runtime,
@@ -48,63 +59,86 @@ pub(super) fn show(
         moved: Vec::new(),
         failed_cases: Vec::new(),
     };
+    let layout = Layout::fixed(&COLUMNS, "  ", line_width());
+    let mut tally = Tally::default();
+    let mut written = Ok(());
+    if format == Format::Table {
+        written = write!(
+            out,
+            "compared with {}, on {}:\n",
+            impact.compared,
+            long_date(today)
+        );
+    }
     runtime.block_on(async {
         let store = open_store(config).await?;
         store
             .scan_cases(StatusFilter::Open, |case| {
                 impact.open_cases += 1;
                 let reference = case.reference.to_string();
-                match moved(before, after, &reference, &case.facts, today) {
-                    Ok(found) => impact.moved.extend(found),
-                    Err(e) => impact.failed_cases.push(FailedCase {
-                        reference: case.reference.clone(),
-                        reason: e.to_string(),
-                    }),
+                let found = match moved(before, after, &reference, &case.facts, today) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        impact.failed_cases.push(FailedCase {
+                            reference: case.reference.clone(),
+                            reason: e.to_string(),
+                        });
+                        return;
+                    }
+                };
+                if format == Format::Json {
+                    impact.moved.extend(found);
+                    return;
+                }
+                tally.cases += usize::from(!found.is_empty());
+                for m in &found {
+                    if tally.moved == 0 && written.is_ok() {
+                        written = out.write_all(layout.header(&COLUMNS).as_bytes());
+                    }
+                    tally.moved += 1;
+                    tally.sooner += usize::from(m.becomes.is_some());
+                    if written.is_ok() {
+                        written = out.write_all(line(&layout, m).as_bytes());
+                    }
                 }
             })
             .await?;
         Ok::<_, CliError>(())
     })?;
+    written.map_err(super::output::not_written)?;
     match format {
         Format::Json => print_json(out, &impact),
-        Format::Table => print(out, &table(&impact)),
+        Format::Table => print(out, &summary(&impact, &tally)),
     }
 }
 
-/// The moves for a person: one line per due date, old and new side by side, and a summary.
-fn table(impact: &Impact) -> String {
+/// What the table's summary counts, as the lines go out.
+#[derive(Default)]
+struct Tally {
+    moved: usize,
+    cases: usize,
+    sooner: usize,
+}
+
+fn line(layout: &Layout, m: &Moved) -> String {
+    // "Thu 7 Jan 2027": the weekday and the date whole, in a column a screen can hold twice.
+    let shown = |date: Option<NaiveDate>| {
+        date.map_or("-".to_owned(), |d| d.format("%a %-d %b %Y").to_string())
+    };
+    layout.line(&[
+        &m.case,
+        &m.milestone,
+        m.agency.as_deref().unwrap_or("-"),
+        &shown(m.before),
+        &shown(m.after),
+        m.becomes.map_or("", |b| b.words()),
+    ])
+}
+
+/// The lines under the table: how much moves, and what would be chased at once.
+fn summary(impact: &Impact, tally: &Tally) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "compared with {}, on {}:",
-        impact.compared,
-        long_date(impact.today)
-    );
-    let shown = |date: Option<NaiveDate>| date.map_or("-".to_owned(), long_date);
-    if !impact.moved.is_empty() {
-        let mut table = Table::new(&[
-            column("CASE", 20),
-            column("MILESTONE", 30),
-            column("AGENCY", 14),
-            column("DUE (OLD)", 26),
-            column("DUE (NEW)", 26),
-            column("THEN", 16),
-        ]);
-        for m in &impact.moved {
-            table.row(vec![
-                m.case.clone(),
-                m.milestone.clone(),
-                m.agency.clone().unwrap_or_else(|| "-".to_owned()),
-                shown(m.before),
-                shown(m.after),
-                m.becomes.map_or("", |b| b.words()).to_owned(),
-            ]);
-        }
-        out.push_str(&table.render("  ", line_width()));
-    }
-    let cases: std::collections::BTreeSet<&str> =
-        impact.moved.iter().map(|m| m.case.as_str()).collect();
-    if impact.moved.is_empty() {
+    if tally.moved == 0 {
         let _ = writeln!(
             out,
             "it moves no due date of the {}",
@@ -114,17 +148,16 @@ fn table(impact: &Impact) -> String {
         let _ = writeln!(
             out,
             "it moves {} in {} of the {}",
-            count(impact.moved.len(), "due date", "due dates"),
-            count(cases.len(), "case", "cases"),
+            count(tally.moved, "due date", "due dates"),
+            count(tally.cases, "case", "cases"),
             count(impact.open_cases, "open case", "open cases"),
         );
     }
-    let sooner = impact.moved.iter().filter(|m| m.becomes.is_some()).count();
-    if sooner > 0 {
+    if tally.sooner > 0 {
         let _ = writeln!(
             out,
             "{} would be due or overdue at once: the next run reminds or chases their owners",
-            count(sooner, "task", "tasks")
+            count(tally.sooner, "task", "tasks")
         );
     }
     for failed in &impact.failed_cases {
