@@ -63,9 +63,9 @@ pub(super) fn show(
     let mut tally = Tally::default();
     let mut written = Ok(());
     if format == Format::Table {
-        written = write!(
+        written = writeln!(
             out,
-            "compared with {}, on {}:\n",
+            "compared with {}, on {}:",
             impact.compared,
             long_date(today)
         );
