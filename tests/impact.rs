@@ -12,6 +12,7 @@ trials!(
     a_closure_day_moves_the_due_dates_after_it_and_says_which_become_due_at_once,
     the_same_configuration_moves_nothing_and_says_so,
     a_dry_run_import_shows_what_a_new_holiday_moves_and_installs_nothing,
+    without_against_it_compares_with_the_rules_the_last_run_planned_with,
 );
 
 /// A folder with the repository's config (`old.toml`), a copy closing the partnership on
@@ -28,6 +29,12 @@ impl Folder {
         let repo = Path::new(CONFIG).parent().unwrap();
         for file in ["timeline.toml", "bank-holidays.json"] {
             std::fs::copy(repo.join(file), dir.path().join(file)).unwrap();
+        }
+        let templates = dir.path().join("templates");
+        std::fs::create_dir(&templates).unwrap();
+        for entry in std::fs::read_dir(repo.join("templates")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), templates.join(entry.file_name())).unwrap();
         }
         let old = std::fs::read_to_string(CONFIG).unwrap();
         assert!(
@@ -275,4 +282,55 @@ fn a_dry_run_import_shows_what_a_new_holiday_moves_and_installs_nothing() {
         "{moved:#?}"
     );
     assert_eq!(std::fs::read(&installed).unwrap(), before);
+}
+
+/// The daemon plans with what it read at its start; the file on disk may have changed since.
+/// Without --against the comparison is with the rules the last run recorded: before any run
+/// there are none, and it says what to do instead.
+fn without_against_it_compares_with_the_rules_the_last_run_planned_with() {
+    let folder = Folder::new("2026-12-29");
+    let before_any_run = folder.rrn(
+        "new.toml",
+        &["check-config", "--impact", "--at", "2027-01-06"],
+    );
+    let said = String::from_utf8_lossy(&before_any_run.stderr);
+    assert_eq!(before_any_run.status.code(), Some(2), "{before_any_run:?}");
+    assert!(
+        said.contains("no run on this database has recorded the rules")
+            && said.contains("--against"),
+        "{said}"
+    );
+    // A run under the old config (no closure), outside the sending window: it plans and
+    // records its rules, and sends nothing.
+    let run = folder.rrn(
+        "old.toml",
+        &["run", "--once", "--rehearse", "--at", "2026-12-22T19:30"],
+    );
+    assert!(run.status.success(), "{run:?}");
+    let report = folder.json(
+        "new.toml",
+        &[
+            "check-config",
+            "--impact",
+            "--at",
+            "2027-01-06",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(report["compared"], "the rules the last run planned with");
+    assert_eq!(moves(&report).len(), 16, "{report}");
+    // The config the run used, compared with itself, moves nothing.
+    let same = folder.json(
+        "old.toml",
+        &[
+            "check-config",
+            "--impact",
+            "--at",
+            "2027-01-06",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(moves(&same), [], "{same}");
 }

@@ -20,8 +20,15 @@ pub(super) fn run(
 ) -> Result<(), CliError> {
     let config = load_config(config_path)?;
     let today = moment::now_or(args.at.at, config.partnership.timezone)?.date_naive();
-    if let (true, Some(against)) = (args.impact, &args.against) {
-        return impact(runtime, &config, against, today, args.format, out);
+    if args.impact {
+        return impact(
+            runtime,
+            &config,
+            args.against.as_deref(),
+            today,
+            args.format,
+            out,
+        );
     }
 
     let mut problems = Vec::new();
@@ -78,23 +85,56 @@ pub(super) fn run(
     print(out, &text)
 }
 
-/// `check-config --impact --against OLD`: the due dates this configuration moves compared
-/// with the old one, on the database this configuration uses.
+/// `check-config --impact [--against OLD]`: the due dates this configuration moves compared
+/// with the rules the last run planned with (or the old file's), on this configuration's
+/// database.
 fn impact(
     runtime: &tokio::runtime::Runtime,
     config: &Config,
-    against: &Path,
+    against: Option<&Path>,
     today: NaiveDate,
     format: super::Format,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CliError> {
-    let old = load_config(Some(against))?;
-    let (old_timeline, new_timeline) = (old.load_timeline()?, config.load_timeline()?);
-    let (old_calendar, new_calendar) = (
-        old.calendar(&old.holiday_feed()?, None),
-        config.calendar(&config.holiday_feed()?, None),
-    );
+    use crate::domain::calendar::{Calendar, HolidayFeed};
     use crate::domain::impact::Rules;
+    use crate::domain::timeline::Timeline;
+    let (old_timeline, old_calendar, compared) = match against {
+        Some(against) => {
+            let old = load_config(Some(against))?;
+            let calendar = old.calendar(&old.holiday_feed()?, None);
+            (
+                old.load_timeline()?,
+                calendar,
+                format!("the configuration in {}", against.display()),
+            )
+        }
+        None => {
+            let used = runtime
+                .block_on(async {
+                    super::case::open_store(config)
+                        .await?
+                        .rules_of_last_run()
+                        .await
+                        .map_err(CliError::from)
+                })?
+                .ok_or_else(|| {
+                    usage(anyhow::anyhow!(
+                        "no run on this database has recorded the rules it planned with (a run \
+                         of this version records them): compare with a copy of the old file, \
+                         `--against OLD_CONFIG`"
+                    ))
+                })?;
+            let origin = "the rules the last run planned with";
+            let timeline = Timeline::parse(&used.timeline, &format!("the timeline {origin}"))?;
+            let feed =
+                HolidayFeed::parse(&used.bank_holidays, &format!("the bank holidays {origin}"))?;
+            let calendar = Calendar::new(&feed, used.division, &used.closure_days);
+            (timeline, calendar, origin.to_owned())
+        }
+    };
+    let new_timeline = config.load_timeline()?;
+    let new_calendar = config.calendar(&config.holiday_feed()?, None);
     super::impact::show(
         runtime,
         config,
@@ -106,7 +146,7 @@ fn impact(
             timeline: &new_timeline,
             calendar: &new_calendar,
         },
-        format!("the configuration in {}", against.display()),
+        compared,
         today,
         format,
         out,

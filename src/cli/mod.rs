@@ -521,10 +521,10 @@ pub struct CheckConfigArgs {
     #[command(flatten)]
     pub at: AtArg,
     /// Show every due date of the open cases that this configuration would move compared with
-    /// the one given with --against, before it takes effect
-    #[arg(long, requires = "against")]
+    /// the rules the last run planned with (or those of --against), before it takes effect
+    #[arg(long)]
     pub impact: bool,
-    /// The configuration to compare with (the file as it was before the edit)
+    /// Compare with this configuration instead (the file as it was before the edit)
     #[arg(long, value_name = "OLD_CONFIG", requires = "impact")]
     pub against: Option<PathBuf>,
     /// The form of --impact's output

@@ -264,17 +264,51 @@ impl Config {
 
     /// The working-day calendar of `division` (the configured one when `None`), closures included.
     pub fn calendar(&self, feed: &HolidayFeed, division: Option<Division>) -> Calendar {
-        let closures: Vec<NaiveDate> = self
-            .partnership
-            .closure_days
-            .iter()
-            .flat_map(|c| c.dates())
-            .collect();
         Calendar::new(
             feed,
             division.unwrap_or(self.partnership.division),
-            &closures,
+            &self.closure_dates(),
         )
+    }
+
+    /// Every date of `[partnership] closure_days`, spans spread out.
+    pub fn closure_dates(&self) -> Vec<NaiveDate> {
+        self.partnership
+            .closure_days
+            .iter()
+            .flat_map(|c| c.dates())
+            .collect()
+    }
+
+    /// The timeline's text and where it comes from (`[timeline] file`, or the built-in one),
+    /// read once: what the service parses is what it records it planned with.
+    pub fn timeline_text(&self) -> Result<(String, String), TimelineError> {
+        match &self.timeline.file {
+            Some(path) => Ok((
+                std::fs::read_to_string(path).map_err(|reason| TimelineError::Read {
+                    path: path.display().to_string(),
+                    reason,
+                })?,
+                path.display().to_string(),
+            )),
+            None => Ok((
+                Timeline::BUILTIN_TEXT.to_owned(),
+                "the built-in timeline".to_owned(),
+            )),
+        }
+    }
+
+    /// The bank-holiday feed's text and where it comes from, read once (see [`timeline_text`]).
+    ///
+    /// [`timeline_text`]: Self::timeline_text
+    pub fn holiday_feed_text(&self) -> Result<(String, String), FeedError> {
+        match &self.calendar.bank_holidays {
+            Some(path) => Ok((HolidayFeed::read(path)?, path.display().to_string())),
+            None => Ok((
+                HolidayFeed::BUILTIN_TEXT.to_owned(),
+                "the built-in bank-holidays feed".to_owned(),
+            )),
+        }
     }
 
     /// The timeline named by `[timeline] file`, or the built-in one.

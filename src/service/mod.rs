@@ -55,6 +55,15 @@ pub struct Service {
     pub mailer: Mailer,
     pub window: SendingWindow,
     pub admin: Option<Mailbox>,
+    /// The texts the timeline and calendar were parsed from, for the record of rules used.
+    rules_texts: RulesTexts,
+}
+
+/// The timeline and bank-holiday texts as the service read them.
+#[derive(Debug, Clone)]
+struct RulesTexts {
+    timeline: String,
+    bank_holidays: String,
 }
 
 /// What one step did.
@@ -67,9 +76,16 @@ pub struct StepReport {
 impl Service {
     /// Builds everything from `config`; `default_maildir` is used when `[mail] maildir` is unset.
     pub fn load(config: Config, default_maildir: &Path) -> Result<Self, ServiceError> {
-        let timeline = config.load_timeline()?;
-        let feed = config.holiday_feed()?;
+        // Read once: what is parsed is what the runs record they planned with.
+        let (timeline_text, timeline_origin) = config.timeline_text()?;
+        let timeline = Timeline::parse(&timeline_text, &timeline_origin)?;
+        let (feed_text, feed_origin) = config.holiday_feed_text()?;
+        let feed = crate::domain::calendar::HolidayFeed::parse(&feed_text, &feed_origin)?;
         let calendar = config.calendar(&feed, None);
+        let rules_texts = RulesTexts {
+            timeline: timeline_text,
+            bank_holidays: feed_text,
+        };
         let (start, end) = config.sending_window();
         let window = SendingWindow {
             start,
@@ -97,6 +113,7 @@ impl Service {
             config,
             timeline,
             calendar,
+            rules_texts,
             renderer,
             mailer,
             window,
@@ -139,6 +156,7 @@ impl Service {
         now: DateTime<Utc>,
         stop: Option<&CancellationToken>,
     ) -> Result<StepReport, ServiceError> {
+        self.remember_rules(store, now).await?;
         let run = run_once(
             store,
             &self.planner(),
@@ -150,6 +168,23 @@ impl Service {
         .await?;
         let delivery = self.deliver(store, claimer, now, stop, None).await?;
         Ok(StepReport { run, delivery })
+    }
+
+    /// Keeps the rules this service plans with, once per fingerprint, for `check-config
+    /// --impact` to compare a change on disk with.
+    pub async fn remember_rules(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let rules = crate::store::RulesUsed {
+            fingerprint: self.planner().fingerprint(),
+            timeline: self.rules_texts.timeline.clone(),
+            bank_holidays: self.rules_texts.bank_holidays.clone(),
+            division: self.config.partnership.division,
+            closure_days: self.config.closure_dates(),
+        };
+        Ok(store.remember_rules(&rules, now).await?)
     }
 
     /// Sends what is queued and due, if `now` is inside the sending window.

@@ -188,10 +188,12 @@ mod owner;
 mod queue;
 mod restore;
 mod revision;
+mod rules;
 mod runs;
 
 pub use leadership::{LeadError, LeaderRecord, Leadership};
 pub use owner::{RootGuard, guard_root};
+pub use rules::RulesUsed;
 
 /// `count` new ids from the identity sequence of `table`'s `id`, in one round trip, so that
 /// rows written in bulk can be named before they are inserted.

@@ -66,6 +66,9 @@ pub struct HolidayFeed {
 }
 
 impl HolidayFeed {
+    /// The text of the feed compiled into the binary.
+    pub const BUILTIN_TEXT: &'static str = BUILTIN_FEED;
+
     /// The feed compiled into the binary (a copy of `config/bank-holidays.json`).
     pub fn builtin() -> Self {
         Self::parse(BUILTIN_FEED, "the built-in bank-holidays feed")

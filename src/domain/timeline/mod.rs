@@ -226,6 +226,9 @@ pub enum TimelineError {
 }
 
 impl Timeline {
+    /// The text of the timeline shipped in `config/timeline.toml`.
+    pub const BUILTIN_TEXT: &'static str = BUILTIN_TIMELINE;
+
     /// The timeline shipped in `config/timeline.toml`.
     pub fn builtin() -> Self {
         Self::parse(BUILTIN_TIMELINE, "the built-in timeline").expect("shipped timeline is valid")

@@ -423,6 +423,7 @@ impl Daemon {
             return Ok(Some(false));
         };
         {
+            service.remember_rules(store, now).await?;
             let planner = service.planner();
             let today = service.today(now);
             let ping = watchdog_ping;
