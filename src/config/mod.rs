@@ -56,8 +56,7 @@ pub enum ConfigError {
     Invalid(Diagnostic),
     #[error("environment variable {var}: {message}")]
     Override { var: String, message: String },
-    #[error(transparent)]
-    Schedule(#[from] crate::config::ScheduleError),
+    /// A refusal with no place in a file (a setting without a config file).
     #[error("{0}")]
     Setting(String),
 }
@@ -179,23 +178,46 @@ impl Config {
         let agencies =
             unique_agencies(std::mem::take(&mut raw.agency), &name, &text).map_err(placed)?;
 
-        let runs = Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
+        // A value's refusal at the value (or the variable that set it).
+        let at = |path: &[&str], index: Option<usize>, message: String| {
+            placed(ConfigError::Invalid(Diagnostic::at(
+                &name,
+                &text,
+                value_span(&text, path, index).unwrap_or(0..0),
+                message,
+            )))
+        };
+        let runs = Schedule::new(&raw.schedule.runs, raw.partnership.timezone)
+            .map_err(|e| at(&["schedule", "runs"], Some(e.index), e.to_string()))?;
         if raw.mail.window_end <= raw.mail.window_start {
-            return Err(ConfigError::Setting(format!(
-                "[mail] window_end {} is not after window_start {}: the window is one span within a day",
-                raw.mail.window_end.format("%H:%M"),
-                raw.mail.window_start.format("%H:%M")
-            )));
-        }
-        if raw.schedule.poll_seconds == 0
-            || raw.service.lease_seconds == 0
-            || raw.smtp.timeout_seconds == 0
-        {
-            return Err(ConfigError::Setting(
-                "[schedule] poll_seconds, [service] lease_seconds and [smtp] timeout_seconds \
-                 must be at least 1"
-                    .to_owned(),
+            let key = match value_span(&text, &["mail", "window_end"], None) {
+                Some(_) => "window_end",
+                None => "window_start",
+            };
+            return Err(at(
+                &["mail", key],
+                None,
+                format!(
+                    "[mail] window_end {} is not after window_start {}: the sending window is \
+                     one span within a day, e.g. window_start = \"08:00\" and window_end = \
+                     \"18:00\"",
+                    raw.mail.window_end.format("%H:%M"),
+                    raw.mail.window_start.format("%H:%M")
+                ),
             ));
+        }
+        for (section, key, seconds) in [
+            ("schedule", "poll_seconds", raw.schedule.poll_seconds),
+            ("service", "lease_seconds", raw.service.lease_seconds),
+            ("smtp", "timeout_seconds", raw.smtp.timeout_seconds),
+        ] {
+            if seconds == 0 {
+                return Err(at(
+                    &[section, key],
+                    None,
+                    format!("[{section}] {key} is 0: give a number of seconds of at least 1"),
+                ));
+            }
         }
         check_plaintext(&raw.smtp, &name, &text).map_err(placed)?;
         check_reach(&raw.mail, &raw.contacts, &agencies, &name, &text).map_err(placed)?;
@@ -322,6 +344,21 @@ fn with_overrides(
         toml::to_string(&table).expect("a table serializes"),
         applied,
     )))
+}
+
+/// Where the value at `path` (`["mail", "window_end"]`), or its `index`-th item, is written in
+/// `text`; `None` when it is not (a default).
+fn value_span(text: &str, path: &[&str], index: Option<usize>) -> Option<std::ops::Range<usize>> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let (first, rest) = path.split_first()?;
+    let mut value = root.get_ref().get(*first)?;
+    for key in rest {
+        value = value.get_ref().get(*key)?;
+    }
+    if let Some(index) = index {
+        value = value.get_ref().get(index)?;
+    }
+    Some(value.span())
 }
 
 /// The `[[agency]]` entries, refused at the second of two with one id.

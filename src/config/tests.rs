@@ -283,3 +283,74 @@ fn settings_under_which_mail_reaches_no_one_are_refused_with_where_they_are() {
     let allowed = format!("[mail]\nallow_local_domains = true\n\n{local}");
     assert!(load_text(&allowed, &[]).is_ok());
 }
+
+/// Issue 12: a cron pattern rrn cannot read is refused at the pattern itself, in our words,
+/// never croner's.
+#[test]
+fn a_schedule_rrn_cannot_read_is_refused_at_the_pattern_in_our_words() {
+    let err = load_text(
+        "[partnership]\nname = \"P\"\n\n[schedule]\nruns = [\"0 8 * * Mon-Fri\", \"0 61 * * *\"]\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.refused());
+    let err = err.to_string();
+    assert!(
+        err.contains(
+            "rrn.toml:5:28: [schedule] runs: `0 61 * * *` is not a schedule rrn understands: \
+             it has hour 61, and an hour is 0 to 23; write five fields `minute hour day month \
+             weekday`, e.g. \"0 8 * * Mon-Fri\""
+        ),
+        "{err}"
+    );
+    let err = load_text("[schedule]\nruns = [\"0 0 8 * * Mon-Fri\"]\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:9:") && err.contains("no seconds field"),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("pattern must"), "{err}");
+}
+
+/// Issue 12: a sending window that is not a time, or that ends before it starts, is refused at
+/// the value.
+#[test]
+fn a_sending_window_that_ends_before_it_starts_is_refused_at_window_end() {
+    let err = load_text(
+        "[mail]\nwindow_start = \"18:00\"\nwindow_end = \"08:00\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("rrn.toml:3:14: [mail] window_end 08:00 is not after window_start 18:00"),
+        "{err}"
+    );
+    let err = load_text("[mail]\nwindow_start = \"19:00\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:16: [mail] window_end 18:00 is not after window_start 19:00"),
+        "{err}"
+    );
+    let err = load_text("[mail]\nwindow_end = \"6pm\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:14") && err.contains("`6pm` is not a time: use HH:MM"),
+        "{err}"
+    );
+}
+
+/// A number of seconds of 0 would spin or never wait: refused at its key.
+#[test]
+fn a_number_of_seconds_of_zero_is_refused_at_its_key() {
+    let err = load_text("[service]\nlease_seconds = 0\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:17: [service] lease_seconds is 0"),
+        "{err}"
+    );
+}
