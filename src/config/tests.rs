@@ -354,3 +354,39 @@ fn a_number_of_seconds_of_zero_is_refused_at_its_key() {
         "{err}"
     );
 }
+
+/// Issue 12: a division is read without regard to case, in the file and in a variable, and a
+/// wrong one is refused naming the three there are.
+#[test]
+fn a_division_is_read_in_any_case_and_a_wrong_one_names_the_three() {
+    for spelling in ["england-and-wales", "England-and-Wales", "ENGLAND-AND-WALES"] {
+        let config = load_text(&format!("[partnership]\ndivision = \"{spelling}\"\n"), &[])
+            .unwrap_or_else(|e| panic!("{spelling}: {e}"));
+        assert_eq!(config.partnership.division, Division::EnglandAndWales);
+    }
+    let config = load_text(
+        "[partnership]\ndivision = \"scotland\"\n",
+        &[("RRN_PARTNERSHIP__DIVISION", "Northern-Ireland")],
+    )
+    .unwrap();
+    assert_eq!(config.partnership.division, Division::NorthernIreland);
+
+    let err = load_text("[partnership]\ndivision = \"Wales\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "rrn.toml:2:12: unknown division `Wales`: write england-and-wales, scotland or \
+             northern-ireland"
+        ),
+        "{err}"
+    );
+    let err = load_text("", &[("RRN_PARTNERSHIP__DIVISION", "WALES")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("RRN_PARTNERSHIP__DIVISION")
+            && err.contains("england-and-wales, scotland or northern-ireland"),
+        "{err}"
+    );
+}
