@@ -359,7 +359,11 @@ fn a_number_of_seconds_of_zero_is_refused_at_its_key() {
 /// wrong one is refused naming the three there are.
 #[test]
 fn a_division_is_read_in_any_case_and_a_wrong_one_names_the_three() {
-    for spelling in ["england-and-wales", "England-and-Wales", "ENGLAND-AND-WALES"] {
+    for spelling in [
+        "england-and-wales",
+        "England-and-Wales",
+        "ENGLAND-AND-WALES",
+    ] {
         let config = load_text(&format!("[partnership]\ndivision = \"{spelling}\"\n"), &[])
             .unwrap_or_else(|e| panic!("{spelling}: {e}"));
         assert_eq!(config.partnership.division, Division::EnglandAndWales);

@@ -97,6 +97,13 @@ impl FromStr for Division {
     }
 }
 
+impl FeedError {
+    /// Whether the file was refused (not a feed, too large), rather than unreadable.
+    pub fn refused(&self) -> bool {
+        !matches!(self, FeedError::Read { .. })
+    }
+}
+
 /// Where a non-working weekday comes from, so an explanation can say why a day did not count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

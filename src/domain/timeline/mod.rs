@@ -225,6 +225,13 @@ pub enum TimelineError {
     Invalid(Diagnostics),
 }
 
+impl TimelineError {
+    /// Whether the file was refused (fix it), rather than unreadable.
+    pub fn refused(&self) -> bool {
+        matches!(self, TimelineError::Invalid(_))
+    }
+}
+
 impl Timeline {
     /// The timeline shipped in `config/timeline.toml`.
     pub fn builtin() -> Self {
