@@ -548,7 +548,7 @@ pub fn sample_email() -> Email {
             step: Some(4),
             due: Some(date),
             status: "due in 3 working days".to_owned(),
-            derivation: Some("Due Thursday 7 January 2027: working day 10 after day 0.".to_owned()),
+            derivation: Some("The due date is working day 10 after day 0.".to_owned()),
             progress: Some(
                 "1 of the 3 agencies has sent theirs (health); still to come: police, education"
                     .to_owned(),

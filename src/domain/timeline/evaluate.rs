@@ -311,8 +311,10 @@ pub fn explain(states: &mut [MilestoneState], calendar: &Calendar) {
     }
 }
 
-/// "Due Thursday 7 January 2027: working day 10 after day 0 (Monday 21 December 2026), not
-/// counting 25 and 28 December and 1 January (bank holidays) or weekends."
+/// "The due date is working day 10 after day 0 (Monday 21 December 2026), not counting 25 and
+/// 28 December and 1 January (bank holidays) or weekends." It goes with the due date wherever
+/// that is shown (an email's "Due in 3 working days, on Thursday 7 January 2027.", a Due
+/// column, a calendar event on the day), so it does not say the date again.
 pub fn explain_due(
     calendar: &Calendar,
     anchor: &Anchor,
@@ -326,8 +328,7 @@ pub fn explain_due(
         Anchor::Milestone(id) => format!("{id} was completed"),
     };
     let head = format!(
-        "Due {}: {offset} after {anchor_words} ({})",
-        long_date(due),
+        "The due date is {offset} after {anchor_words} ({})",
         long_date(anchor_on)
     );
     if matches!(offset, Offset::Months(_)) {
