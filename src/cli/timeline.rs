@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::table::{Table, column, line_width};
 use super::{CliError, Format, TimelineArgs, load, print, print_json, usage};
 use crate::domain::timeline::{CaseFacts, MilestoneState, evaluate, explain};
 
@@ -70,31 +71,29 @@ pub(super) fn run(
     }
 }
 
-/// The evaluated milestones as a table that fits an 80-column terminal.
+/// The evaluated milestones as a table that fits an 80-column terminal (or a narrower
+/// `$COLUMNS`): the status, in words, wraps under itself rather than run past the edge.
 pub(super) fn table(states: &[MilestoneState]) -> String {
-    const NAME_WIDTH: usize = 30;
-    let mut out = format!(
-        "{:<4} {:<NAME_WIDTH$} {:<10} {:<10} {}\n",
-        "STEP", "MILESTONE", "OPENS", "DUE", "STATUS"
-    );
+    let mut table = Table::new(&[
+        column("STEP", 4),
+        column("MILESTONE", 30),
+        column("OPENS", 10),
+        column("DUE", 10),
+        column("STATUS", 30),
+    ]);
+    let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
     for state in states {
-        let mut name = match &state.agency {
+        let name = match &state.agency {
             Some(agency) => format!("{}/{agency}", state.id),
             None => state.id.to_owned(),
         };
-        if name.chars().count() > NAME_WIDTH {
-            name = name.chars().take(NAME_WIDTH - 1).collect::<String>() + "…";
-        }
-        let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
-        writeln!(
-            out,
-            "{:<4} {name:<NAME_WIDTH$} {:<10} {:<10} {}",
-            state.step,
+        table.row(vec![
+            state.step.to_string(),
+            name,
             date(state.opens),
             date(state.due),
-            state.status.describe()
-        )
-        .expect("writing to a String");
+            state.status.describe(),
+        ]);
     }
-    out
+    table.render("", line_width().min(80))
 }

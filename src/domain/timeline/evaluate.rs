@@ -74,17 +74,30 @@ impl Status {
         matches!(self, Status::DoneOnTime | Status::DoneLate { .. })
     }
 
-    /// Short words for tables: "overdue 3 wd", "due today".
+    /// Words for tables: "overdue by 3 working days", "due today".
     pub fn describe(self) -> String {
         match self {
             Status::AwaitingAnchor => "awaiting anchor".to_owned(),
             Status::NotYetOpen => "not yet open".to_owned(),
             Status::Open => "open".to_owned(),
             Status::DueToday => "due today".to_owned(),
-            Status::Overdue { working_days } => format!("overdue {working_days} wd"),
+            Status::Overdue { working_days } => {
+                format!("overdue by {}", working_days_in_words(working_days))
+            }
             Status::DoneOnTime => "done on time".to_owned(),
-            Status::DoneLate { working_days } => format!("done late {working_days} wd"),
+            Status::DoneLate { working_days } => {
+                format!("done {} late", working_days_in_words(working_days))
+            }
         }
+    }
+}
+
+/// "1 working day", "18 working days".
+fn working_days_in_words(n: i32) -> String {
+    if n == 1 {
+        "1 working day".to_owned()
+    } else {
+        format!("{n} working days")
     }
 }
 
