@@ -332,7 +332,7 @@ impl Renderer {
         };
         Ok((
             wrap::wrap(&render(format!("{base}.txt"))?, wrap::WIDTH),
-            render(format!("{base}.html"))?,
+            wrap::dates_unbroken_html(&render(format!("{base}.html"))?),
         ))
     }
 
