@@ -394,3 +394,24 @@ fn a_division_is_read_in_any_case_and_a_wrong_one_names_the_three() {
         "{err}"
     );
 }
+
+/// A schedule or window a variable sets is refused naming the variable.
+#[test]
+fn a_schedule_or_window_from_a_variable_is_refused_naming_the_variable() {
+    let err = load_text("", &[("RRN_SCHEDULE__RUNS", "[\"0 8 * * Mon-Fry\"]")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "environment variable RRN_SCHEDULE__RUNS: [schedule] runs: `0 8 * * Mon-Fry`"
+        ) && err.contains("its weekday `Fry` is not one"),
+        "{err}"
+    );
+    let err = load_text("", &[("RRN_MAIL__WINDOW_END", "07:00")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("environment variable RRN_MAIL__WINDOW_END: [mail] window_end 07:00"),
+        "{err}"
+    );
+}
