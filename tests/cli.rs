@@ -1081,6 +1081,16 @@ fn root_is_refused_the_service_users_database_and_does_not_create_its_folder() {
 // ---------------------------------------------------------------------------------------------
 // Every config error
 
+/// What is wrong, rrn.toml, a file beside it (its name and text), what the message says
+/// (the place first), and the commands that must refuse it.
+type BrokenConfig<'a> = (
+    &'a str,
+    &'a str,
+    Option<(&'a str, String)>,
+    Vec<String>,
+    Vec<&'a [&'a str]>,
+);
+
 /// The repository's templates folder.
 const REPO_TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/templates");
 /// The repository's timeline.
@@ -1109,14 +1119,7 @@ fn every_config_error_exits_2_at_its_file_line_and_column_whichever_command_load
     );
     let send_test = &["send-test", "it-team@council.example"][..];
     let place = |file: &str, line: usize, column: usize| format!("{file}:{line}:{column}: ");
-    // (what is wrong, rrn.toml, a file beside it, where and what the message says, commands)
-    let cases: Vec<(
-        &str,
-        &str,
-        Option<(&str, String)>,
-        Vec<String>,
-        Vec<&[&str]>,
-    )> = vec![
+    let cases: Vec<BrokenConfig> = vec![
         (
             "TOML that does not parse",
             "[partnership\nname = \"P\"\n",
