@@ -28,7 +28,7 @@ pub struct Schedule {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "[schedule] runs: `{pattern}` is not a schedule rrn understands: {problem}; write five \
-     fields `minute hour day month weekday`, e.g. \"0 8 * * Mon-Fri\" (08:00 on working days)"
+     fields `minute hour day month weekday`, e.g. \"0 8 * * Mon-Fri\" (08:00 Monday to Friday)"
 )]
 pub struct ScheduleError {
     /// The pattern's place in `runs`, from 0.
