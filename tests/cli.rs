@@ -1173,6 +1173,16 @@ fn every_config_error_exits_2_at_its_file_line_and_column_whichever_command_load
             vec![check, plan, run_once, send_test],
         ),
         (
+            "a sender that is not an address",
+            "[mail]\nfrom = \"Rapid Review Notifier <rrn-at-partnership>\"\n",
+            None,
+            vec![
+                place("rrn.toml", 2, 8),
+                "is not a sender: invalid email address \"rrn-at-partnership\"".into(),
+            ],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
             "a division that is not one",
             "[partnership]\ndivision = \"Wales\"\n",
             None,

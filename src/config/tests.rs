@@ -415,3 +415,30 @@ fn a_schedule_or_window_from_a_variable_is_refused_naming_the_variable() {
         "{err}"
     );
 }
+
+/// `[mail] from` is checked at its key when the config is loaded, not when the first email is
+/// made (where the mail library's "Invalid input" said nothing of where or why).
+#[test]
+fn a_sender_that_is_not_an_address_is_refused_at_its_key() {
+    for from in [
+        "rrn@partnership.example",
+        "Rapid Review Notifier <rrn@partnership.example>",
+        "\\\"Rapid Review, Notifier\\\" <rrn@partnership.example>",
+    ] {
+        let config = load_text(&format!("[mail]\nfrom = \"{from}\"\n"), &[]);
+        assert!(config.is_ok(), "{from}: {config:?}");
+    }
+    let err = load_text(
+        "[mail]\nfrom = \"Rapid Review <rrn@partnership.example\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(
+            "rrn.toml:2:8: [mail] from `Rapid Review <rrn@partnership.example` is not a \
+             sender: its `<` has no closing `>`"
+        ),
+        "{err}"
+    );
+}
