@@ -459,7 +459,8 @@ fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(),
                 return Ok(());
             }
             Err(e) => {
-                first_error.get_or_insert_with(|| e.message().trim_end().to_owned());
+                // In the words a file's mistake gets; its place is the variable.
+                first_error.get_or_insert_with(|| in_words("", &trial_text, &e).message);
             }
         }
     }
@@ -474,16 +475,68 @@ mod tests;
 fn in_words(file: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim_end();
-    let Some((found, expected)) = message
-        .strip_prefix("invalid type: ")
-        .and_then(|m| m.split_once(", expected "))
-    else {
-        return Diagnostic::from_toml(file, text, error);
-    };
     // The key is what comes before `=` on the value's line.
     let start = span.start.min(text.len());
     let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
     let key = line.split('=').next().unwrap_or("").trim();
+    let named = if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    };
+    let value = text.get(span.clone()).unwrap_or("").trim();
+    // A value of the right type that is not one of the choices, or not a timezone or address.
+    if let Some((variant, expected)) = message
+        .strip_prefix("unknown variant ")
+        .and_then(|m| m.split_once(", expected "))
+    {
+        // serde says "`a` or `b`" for two and "one of `a`, `b`, `c`" for more.
+        let listed: Vec<String> = expected
+            .trim_start_matches("one of ")
+            .split(", ")
+            .flat_map(|c| c.split(" or "))
+            .map(|c| format!("\"{}\"", c.trim().trim_matches('`')))
+            .collect();
+        let choices = match listed.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => listed.concat(),
+        };
+        let variant = variant.trim_matches('`');
+        return Diagnostic::at(
+            file,
+            text,
+            span,
+            format!("{named}\"{variant}\" is not one of the choices: write {choices}"),
+        );
+    }
+    if message.starts_with("failed to parse timezone") {
+        return Diagnostic::at(
+            file,
+            text,
+            span,
+            format!(
+                "{named}{value} is not a timezone: write its IANA name, e.g. \"Europe/London\""
+            ),
+        );
+    }
+    if message == "invalid socket address syntax" {
+        return Diagnostic::at(
+            file,
+            text,
+            span,
+            format!(
+                "{named}{value} is not an address and port: write an IP address and a port, \
+                 e.g. \"127.0.0.1:8080\""
+            ),
+        );
+    }
+    let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|m| m.split_once(", expected "))
+    else {
+        return Diagnostic::from_toml(file, text, error);
+    };
     let wanted = match expected.trim() {
         "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
             if key.ends_with("_seconds") {
@@ -512,11 +565,6 @@ fn in_words(file: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
         b.trim_matches('`').to_owned()
     } else {
         found.to_owned()
-    };
-    let named = if key.is_empty() {
-        String::new()
-    } else {
-        format!("{key}: ")
     };
     Diagnostic::at(file, text, span, format!("{named}{wanted}, not {got}"))
 }

@@ -240,6 +240,35 @@ fn a_value_of_the_wrong_type_is_refused_in_words_at_its_place() {
         said.contains(":2:16: poll_seconds: a number of seconds, e.g. 10, not the text \"10\""),
         "{said}"
     );
+    let said = refused("[partnership]\nstatutory_limit_working_days = -3\n");
+    assert!(
+        said.contains(
+            ":2:32: statutory_limit_working_days: a whole number, e.g. 10, not the number -3"
+        ),
+        "{said}"
+    );
+    let said = refused("[mail]\ntransport = \"smpt\"\n");
+    assert!(
+        said.contains(
+            ":2:13: transport: \"smpt\" is not one of the choices: write \"maildir\" or \"smtp\""
+        ),
+        "{said}"
+    );
+    let said = refused("[csv]\ndate_format = \"MM/DD/YYYY\"\n");
+    assert!(
+        said.contains("write \"DD/MM/YYYY\", \"dd/mm/yyyy\", \"ISO\", \"YYYY-MM-DD\", \"iso\" or \"yyyy-mm-dd\""),
+        "{said}"
+    );
+    let said = refused("[partnership]\ntimezone = \"Europe/Londn\"\n");
+    assert!(
+        said.contains(":2:12: timezone: \"Europe/Londn\" is not a timezone: write its IANA name"),
+        "{said}"
+    );
+    let said = refused("[web]\nlisten = \"localhost:80\"\n");
+    assert!(
+        said.contains(":2:10: listen: \"localhost:80\" is not an address and port"),
+        "{said}"
+    );
     let said = refused("[mail]\nheartbeat = \"yes\"\n");
     assert!(
         said.contains("heartbeat: true or false (without quotes), not the text \"yes\""),
@@ -439,6 +468,26 @@ fn a_sender_that_is_not_an_address_is_refused_at_its_key() {
             "rrn.toml:2:8: [mail] from `Rapid Review <rrn@partnership.example` is not a \
              sender: its `<` has no closing `>`"
         ),
+        "{err}"
+    );
+}
+
+/// A variable's value of the wrong kind is put in the same words as the file's.
+#[test]
+fn a_variable_of_the_wrong_kind_is_refused_in_words() {
+    let err = load_text("", &[("RRN_PARTNERSHIP__TIMEZONE", "Europe/Londn")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "environment variable RRN_PARTNERSHIP__TIMEZONE: timezone: \"Europe/Londn\" is not a \
+         timezone: write its IANA name, e.g. \"Europe/London\""
+    );
+    let err = load_text("", &[("RRN_SCHEDULE__POLL_SECONDS", "-1")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("poll_seconds: a number of seconds, e.g. 10, not the number -1"),
         "{err}"
     );
 }
