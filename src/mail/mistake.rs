@@ -125,8 +125,9 @@ fn undefined(expression: &str, source: &str, context: &Value) -> String {
              variables against those at the top of the built-in template"
         );
     };
+    // A path starts with a name.
     let Some(Step::Key(root)) = steps.first() else {
-        unreachable!("a path starts with a name");
+        return format!("`{expression}` is not defined: check its spelling");
     };
     let mut value = match context.get_attr(root).ok().filter(|v| !v.is_undefined()) {
         Some(value) => value,
