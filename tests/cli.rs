@@ -32,6 +32,7 @@ trials!(
     the_national_panel_submission_is_due_on_working_day_16_across_christmas,
     a_milestone_past_its_due_day_is_overdue_by_working_days,
     the_timeline_table_fits_an_80_column_terminal,
+    the_timeline_table_says_each_status_in_words,
     the_timeline_needs_an_aware_date_or_a_day_0,
     an_unknown_agency_is_refused_and_the_known_ones_are_listed,
     a_day_0_before_the_aware_date_is_refused,
@@ -443,6 +444,29 @@ fn the_timeline_table_fits_an_80_column_terminal() {
             line.chars().count()
         );
     }
+}
+
+/// Issue 12: no jargon a business officer has to decode ("awaiting anchor", "overdue 7 wd").
+fn the_timeline_table_says_each_status_in_words() {
+    let before_day0 = rrn(&[
+        "timeline",
+        "--aware",
+        "2026-12-16",
+        "--agency",
+        "police",
+        "--at",
+        "2026-12-17",
+    ]);
+    let out = before_day0.ok();
+    let copy = out
+        .lines()
+        .find(|l| l.contains("business_team_copy"))
+        .unwrap();
+    assert!(copy.ends_with(" waiting for an earlier step"), "{out}");
+    let late = rrn(&EXAMPLE_CASE);
+    let out = late.ok();
+    assert!(out.contains("overdue by 7 working days"), "{out}");
+    assert!(!out.contains(" wd") && !out.contains("anchor"), "{out}");
 }
 
 fn the_timeline_needs_an_aware_date_or_a_day_0() {

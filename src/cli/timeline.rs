@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::table::{Table, column, line_width};
+use unicode_width::UnicodeWidthStr;
+
+use super::table::{cut, line_width, wrap};
 use super::{CliError, Format, TimelineArgs, load, print, print_json, usage};
 use crate::domain::timeline::{CaseFacts, MilestoneState, evaluate, explain};
 
@@ -72,28 +74,50 @@ pub(super) fn run(
 }
 
 /// The evaluated milestones as a table that fits an 80-column terminal (or a narrower
-/// `$COLUMNS`): the status, in words, wraps under itself rather than run past the edge.
+/// `$COLUMNS`): one space between columns, the milestone column as wide as its widest id (up to
+/// 30), and the status, in words, wrapped under itself rather than run past the edge.
 pub(super) fn table(states: &[MilestoneState]) -> String {
-    let mut table = Table::new(&[
-        column("STEP", 4),
-        column("MILESTONE", 30),
-        column("OPENS", 10),
-        column("DUE", 10),
-        column("STATUS", 30),
-    ]);
+    const MAX_NAME: usize = 30;
     let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
-    for state in states {
-        let name = match &state.agency {
-            Some(agency) => format!("{}/{agency}", state.id),
-            None => state.id.to_owned(),
-        };
-        table.row(vec![
-            state.step.to_string(),
-            name,
-            date(state.opens),
-            date(state.due),
-            state.status.describe(),
-        ]);
+    let rows: Vec<[String; 5]> = states
+        .iter()
+        .map(|state| {
+            let name = match &state.agency {
+                Some(agency) => format!("{}/{agency}", state.id),
+                None => state.id.to_owned(),
+            };
+            [
+                state.step.to_string(),
+                cut(&name, MAX_NAME),
+                date(state.opens),
+                date(state.due),
+                state.status.describe(),
+            ]
+        })
+        .collect();
+    let name_width = rows
+        .iter()
+        .map(|r| r[1].width())
+        .chain(["MILESTONE".len()])
+        .max()
+        .unwrap_or(0);
+    let before = 4 + 1 + name_width + 1 + 10 + 1 + 10 + 1;
+    let status_width = line_width().min(80).saturating_sub(before).max(16);
+    let mut out = String::new();
+    let header = ["STEP", "MILESTONE", "OPENS", "DUE", "STATUS"].map(str::to_owned);
+    for row in std::iter::once(&header).chain(&rows) {
+        let name = format!("{}{}", row[1], " ".repeat(name_width - row[1].width()));
+        let start = format!("{:<4} {name} {:<10} {:<10} ", row[0], row[2], row[3]);
+        for (i, line) in wrap(&row[4], status_width).iter().enumerate() {
+            if i == 0 {
+                out.push_str(&start);
+            } else {
+                out.push('\n');
+                out.push_str(&" ".repeat(before));
+            }
+            out.push_str(line);
+        }
+        out.push('\n');
     }
-    table.render("", line_width().min(80))
+    out
 }

@@ -77,7 +77,7 @@ impl Status {
     /// Words for tables: "overdue by 3 working days", "due today".
     pub fn describe(self) -> String {
         match self {
-            Status::AwaitingAnchor => "awaiting anchor".to_owned(),
+            Status::AwaitingAnchor => "waiting for an earlier step".to_owned(),
             Status::NotYetOpen => "not yet open".to_owned(),
             Status::Open => "open".to_owned(),
             Status::DueToday => "due today".to_owned(),
