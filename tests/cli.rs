@@ -32,6 +32,7 @@ trials!(
     the_national_panel_submission_is_due_on_working_day_16_across_christmas,
     a_milestone_past_its_due_day_is_overdue_by_working_days,
     the_timeline_table_fits_an_80_column_terminal,
+    the_timeline_table_says_each_status_in_words,
     the_timeline_needs_an_aware_date_or_a_day_0,
     an_unknown_agency_is_refused_and_the_known_ones_are_listed,
     a_day_0_before_the_aware_date_is_refused,
@@ -61,6 +62,7 @@ trials!(
     closure_days_do_not_count_as_working_days,
     closure_days_are_listed_among_the_holidays,
     the_database_is_found_from_the_config_folder_and_status_names_it,
+    every_config_error_exits_2_at_its_file_line_and_column_whichever_command_loads_it,
 );
 
 /// The repository's example config, with its bank-holiday file and timeline beside it.
@@ -442,6 +444,29 @@ fn the_timeline_table_fits_an_80_column_terminal() {
             line.chars().count()
         );
     }
+}
+
+/// Issue 12: no jargon a business officer has to decode ("awaiting anchor", "overdue 7 wd").
+fn the_timeline_table_says_each_status_in_words() {
+    let before_day0 = rrn(&[
+        "timeline",
+        "--aware",
+        "2026-12-16",
+        "--agency",
+        "police",
+        "--at",
+        "2026-12-17",
+    ]);
+    let out = before_day0.ok();
+    let copy = out
+        .lines()
+        .find(|l| l.contains("business_team_copy"))
+        .unwrap();
+    assert!(copy.ends_with(" waiting for an earlier step"), "{out}");
+    let late = rrn(&EXAMPLE_CASE);
+    let out = late.ok();
+    assert!(out.contains("overdue by 7 working days"), "{out}");
+    assert!(!out.contains(" wd") && !out.contains("anchor"), "{out}");
 }
 
 fn the_timeline_needs_an_aware_date_or_a_day_0() {
@@ -1074,5 +1099,194 @@ fn root_is_refused_the_service_users_database_and_does_not_create_its_folder() {
             refused.stderr
         );
         assert!(!std::path::Path::new("/var/lib/rapid-review-notifier").exists());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every config error
+
+/// What is wrong, rrn.toml, a file beside it (its name and text), what the message says
+/// (the place first), and the commands that must refuse it.
+type BrokenConfig<'a> = (
+    &'a str,
+    &'a str,
+    Option<(&'a str, String)>,
+    Vec<String>,
+    Vec<&'a [&'a str]>,
+);
+
+/// The repository's templates folder.
+const REPO_TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/templates");
+/// The repository's timeline.
+const REPO_TIMELINE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/timeline.toml");
+
+/// Issue 12: whatever is wrong with the config (rrn.toml, the timeline it names, a template of
+/// its folder), every command that loads it refuses with exit status 2 and the place of the
+/// mistake, `file:line:column` (a template's line), in words.
+fn every_config_error_exits_2_at_its_file_line_and_column_whichever_command_loads_it() {
+    let timeline = std::fs::read_to_string(REPO_TIMELINE).unwrap();
+    let sends = timeline
+        .lines()
+        .position(|l| l == "escalation_max_sends = 3")
+        .expect("the shipped timeline sets escalation_max_sends")
+        + 1;
+    let digest = std::fs::read_to_string(format!("{REPO_TEMPLATES}/digest.txt")).unwrap();
+    let title = digest
+        .lines()
+        .position(|l| l.contains("{{ item.title }}"))
+        .expect("digest.txt shows each item's title")
+        + 1;
+    let (check, plan, run_once) = (
+        &["check-config"][..],
+        &["plan", "--at", "2027-01-05"][..],
+        &["run", "--once", "--at", "2027-01-05", "--rehearse"][..],
+    );
+    let send_test = &["send-test", "it-team@council.example"][..];
+    let place = |file: &str, line: usize, column: usize| format!("{file}:{line}:{column}: ");
+    let cases: Vec<BrokenConfig> = vec![
+        (
+            "TOML that does not parse",
+            "[partnership\nname = \"P\"\n",
+            None,
+            vec![place("rrn.toml", 1, 13), "expected `]`".into()],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "an unknown key",
+            "[mail]\nwindow_strat = \"08:00\"\n",
+            None,
+            vec![place("rrn.toml", 2, 1), "window_strat".into()],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a value of the wrong type",
+            "[schedule]\npoll_seconds = \"10\"\n",
+            None,
+            vec![place("rrn.toml", 2, 16), "a number of seconds".into()],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a cron pattern out of range",
+            "[schedule]\nruns = [\"0 8 * * Mon-Fri\", \"61 12 * * *\"]\n",
+            None,
+            vec![
+                place("rrn.toml", 2, 28),
+                "it has minute 61, and a minute is 0 to 59".into(),
+            ],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a window time that is not a time",
+            "[mail]\nwindow_start = \"8am\"\n",
+            None,
+            vec![place("rrn.toml", 2, 16), "`8am` is not a time".into()],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a window that ends before it starts",
+            "[mail]\nwindow_start = \"18:00\"\nwindow_end = \"08:00\"\n",
+            None,
+            vec![place("rrn.toml", 3, 14), "is not after window_start".into()],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "an address with no domain",
+            "[contacts]\nadmin = { name = \"Desk\", email = \"desk\" }\n",
+            None,
+            vec![place("rrn.toml", 2, 34), "no @domain".into()],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a sender that is not an address",
+            "[mail]\nfrom = \"Rapid Review Notifier <rrn-at-partnership>\"\n",
+            None,
+            vec![
+                place("rrn.toml", 2, 8),
+                "is not a sender: invalid email address \"rrn-at-partnership\"".into(),
+            ],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a division that is not one",
+            "[partnership]\ndivision = \"Wales\"\n",
+            None,
+            vec![
+                place("rrn.toml", 2, 12),
+                "england-and-wales, scotland or northern-ireland".into(),
+            ],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a number of seconds of 0",
+            "[service]\nlease_seconds = 0\n",
+            None,
+            vec![place("rrn.toml", 2, 17), "lease_seconds is 0".into()],
+            vec![check, plan, run_once, send_test],
+        ),
+        (
+            "a policy number out of range",
+            "[timeline]\nfile = \"timeline.toml\"\n",
+            Some((
+                "timeline.toml",
+                timeline.replace("escalation_max_sends = 3", "escalation_max_sends = 500"),
+            )),
+            vec![
+                place("timeline.toml", sends, 24),
+                "500 sends is out of range".into(),
+            ],
+            vec![check, plan, run_once],
+        ),
+        (
+            "a template that names a variable it is not given",
+            "[mail]\ntemplates = \"templates\"\n",
+            Some((
+                "templates/digest.txt",
+                digest.replace("{{ item.title }}", "{{ item.titel }}"),
+            )),
+            vec![
+                format!("templates/digest.txt:{title}: "),
+                "`item.titel` is not defined: `item` has no `titel`".into(),
+            ],
+            vec![check, run_once, send_test],
+        ),
+    ];
+    for (wrong, text, beside, says, commands) in cases {
+        // The database goes after `text`, whose line numbers the places above are.
+        let (dir, config) =
+            temp_config(&format!("{text}\n[database]\nurl = \"sqlite://rrn.db\"\n"));
+        if let Some((name, content)) = &beside {
+            if name.starts_with("templates/") {
+                copy_folder_into(Path::new(REPO_TEMPLATES), &dir.path().join("templates"));
+            }
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        for args in commands {
+            let run = run(rrn_command()
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .env("STATE_DIRECTORY", dir.path().join("state")));
+            assert_eq!(run.code, Some(2), "{wrong}, rrn {args:?}: {run:#?}");
+            assert_eq!(run.stdout, "", "{wrong}, rrn {args:?}: {run:#?}");
+            for said in &says {
+                assert!(
+                    run.stderr.contains(said.as_str()),
+                    "{wrong}, rrn {args:?}: stderr should say {said:?}: {run:#?}"
+                );
+            }
+            assert!(
+                !dir.path().join("rrn.db").exists(),
+                "{wrong}, rrn {args:?}: refused before opening the database"
+            );
+        }
+    }
+}
+
+/// The files of `from` (one level) copied into `to`.
+fn copy_folder_into(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
 }

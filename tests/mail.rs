@@ -30,6 +30,7 @@ trials!(
     the_demo_runs_a_case_day_by_day_into_a_maildir,
     the_maildir_is_one_a_mail_client_opens_and_dates_follow_the_simulated_clock,
     each_kind_of_email_in_the_demo_reads_as_its_snapshot,
+    in_the_html_part_of_every_kind_of_email_no_date_breaks_across_lines,
     the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on,
     a_server_that_swallows_the_message_and_never_answers_costs_one_timeout_and_loses_nothing,
 );
@@ -1119,6 +1120,98 @@ fn each_kind_of_email_in_the_demo_reads_as_its_snapshot() {
         shown.push_str(&crate::story::part(email, "text/plain").unwrap());
         insta::assert_snapshot!(name, shown);
     }
+}
+
+/// The dates in `html`'s text (tags left out) that hold a space a line may break at: a weekday
+/// and its day, a day and its month, a month and its year.
+fn breakable_dates(html: &str) -> Vec<String> {
+    const DAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                // A tag between two words is no space of a date.
+                text.push_str(" | ");
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let bare = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned();
+    let day = |w: &str| (1..=2).contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit());
+    let year = |w: &str| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit());
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|pair| {
+            let (left, right) = (pair[0], pair[1]);
+            let clean = !left.ends_with([',', ';', ':', '.', ')']);
+            let (l, r) = (bare(left), bare(right));
+            clean
+                && ((DAYS.contains(&l.as_str()) && day(&r))
+                    || (day(&l) && MONTHS.contains(&r.as_str()))
+                    || (MONTHS.contains(&l.as_str()) && year(&r)))
+        })
+        .map(|pair| pair.join(" "))
+        .collect()
+}
+
+/// Issue 12: on a phone the HTML part wraps where the screen ends; a date's spaces are
+/// `&nbsp;`, so "Thursday 7 January 2027" never breaks inside (the plain text is wrapped by
+/// rrn itself, never inside a date).
+fn in_the_html_part_of_every_kind_of_email_no_date_breaks_across_lines() {
+    assert_eq!(
+        breakable_dates("<p>Due <strong>Thursday 7 January 2027</strong> or 8&nbsp;May</p>"),
+        ["Thursday 7", "7 January", "January 2027"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = rrn_command()
+        .args(["--config", CONFIG, "demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let emails = emails_in(&dir.path().join("maildir"));
+    assert!(emails.len() > 20, "{} emails", emails.len());
+    let mut dated = 0;
+    for email in &emails {
+        let html = crate::story::part(email, "text/html").expect("every email has an HTML part");
+        let subject = header(email, "Subject").unwrap();
+        assert_eq!(
+            breakable_dates(&html),
+            Vec::<String>::new(),
+            "{subject}:\n{html}"
+        );
+        if html.contains("&nbsp;January&nbsp;2027") {
+            dated += 1;
+        }
+    }
+    assert!(dated > 20, "only {dated} emails show a date");
 }
 
 fn the_daily_summary_goes_to_the_business_team_once_each_working_day_when_turned_on() {

@@ -453,7 +453,15 @@ fn a_case_is_opened_completed_and_shown(db: &TestDb) {
         table.lines().nth(1).unwrap().starts_with("RR-2026-014"),
         "{table}"
     );
-    assert!(table.contains("overdue 18 wd"), "{table}");
+    // In words a business officer reads, on the case's one line.
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with("overdue by 18 working days"),
+        "{table}"
+    );
 }
 
 /// Each command must be refused with status 2, a message naming the problem, and no change.

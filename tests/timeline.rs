@@ -316,15 +316,15 @@ fn each_due_date_explains_itself() {
             .derivation
             .as_deref(),
         Some(
-            "Due Thursday 7 January 2027: working day 10 after day 0 (Monday 21 December 2026), \
-             not counting 25 and 28 December and 1 January (bank holidays) or weekends."
+            "The due date is working day 10 after day 0 (Monday 21 December 2026), not counting \
+             25 and 28 December and 1 January (bank holidays) or weekends."
         )
     );
     assert_eq!(
         find(&states, "agency_letters", None).derivation.as_deref(),
         Some(
-            "Due Tuesday 22 December 2026: working day 1 after day 0 (Monday 21 December 2026), \
-             not counting weekends."
+            "The due date is working day 1 after day 0 (Monday 21 December 2026), not counting \
+             weekends."
         )
     );
 }
@@ -431,8 +431,8 @@ fn a_review_counts_calendar_months_from_the_submission_and_clamps_to_the_months_
     assert_eq!(
         publication.derivation.as_deref(),
         Some(
-            "Due Tuesday 29 February 2028: 6 calendar months after submission was completed \
-             (Tuesday 31 August 2027)."
+            "The due date is 6 calendar months after submission was completed (Tuesday 31 \
+             August 2027)."
         )
     );
 

@@ -2,7 +2,9 @@
 //! from the library's errors that let a handler say `?`.
 //!
 //! Each library error has one meaning here: a refused input is [`CliError::Usage`] (exit status
-//! 2), anything else [`CliError::Failed`] (exit status 1). An error that is a refusal only when
+//! 2), anything else [`CliError::Failed`] (exit status 1). A file the config names (rrn.toml,
+//! the timeline, the bank holidays, the templates) that is refused is a refused input wherever
+//! it is loaded; one that cannot be read is a failure. An error that is a refusal only when
 //! the input was the user's (a date outside the calendar's range: from `rrn calendar workday`,
 //! but not from the demo's own dates) converts to `Failed`, and the handler that took the input
 //! says `.map_err(usage)` where it does.
@@ -48,12 +50,23 @@ pub(super) fn usage(error: impl Into<anyhow::Error>) -> CliError {
 }
 
 /// A config that was refused is an input file refused (status 2); one that cannot be read is
-/// a failure (status 1). For an error that may carry a [`ConfigError`] inside (the daemon's).
+/// a failure (status 1). For an error that may carry a [`ConfigError`] or a [`ServiceError`]
+/// (a timeline, a template) inside (the daemon's).
 pub(super) fn config_error(error: impl Into<anyhow::Error>) -> CliError {
     let error = error.into();
-    match error.downcast_ref::<ConfigError>() {
-        Some(e) if e.refused() => CliError::Usage(error),
-        _ => CliError::Failed(error),
+    let refused = error
+        .downcast_ref::<ConfigError>()
+        .map(ConfigError::refused)
+        .or_else(|| {
+            error
+                .downcast_ref::<ServiceError>()
+                .map(ServiceError::refused)
+        })
+        .unwrap_or(false);
+    if refused {
+        CliError::Usage(error)
+    } else {
+        CliError::Failed(error)
     }
 }
 
@@ -63,15 +76,32 @@ impl From<anyhow::Error> for CliError {
     }
 }
 
-impl From<ConfigError> for CliError {
-    fn from(error: ConfigError) -> Self {
-        if error.refused() {
-            CliError::Usage(error.into())
-        } else {
-            CliError::Failed(error.into())
-        }
-    }
+/// Errors of what the config names (the file itself, the timeline, the bank holidays, the
+/// templates, what the service is built of): a file refused is the user's input (status 2),
+/// one that cannot be read a failure (status 1).
+macro_rules! refused_or_failed {
+    ($($error:ty),* $(,)?) => {
+        $(
+            impl From<$error> for CliError {
+                fn from(error: $error) -> Self {
+                    if error.refused() {
+                        CliError::Usage(error.into())
+                    } else {
+                        CliError::Failed(error.into())
+                    }
+                }
+            }
+        )*
+    };
 }
+
+refused_or_failed!(
+    ConfigError,
+    TimelineError,
+    FeedError,
+    MailError,
+    ServiceError
+);
 
 impl From<CaseworkError> for CliError {
     fn from(error: CaseworkError) -> Self {
@@ -105,12 +135,7 @@ macro_rules! failed_from {
 }
 
 failed_from!(
-    StoreError,
-    LeadError,
-    ServiceError,
-    MailError,
-    TimelineError,
-    FeedError,
+    StoreError, LeadError,
     // A refusal where the date was the user's: see the module's documentation.
     OutOfRange,
 );

@@ -3,6 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use unicode_width::UnicodeWidthStr;
+
+use super::table::{cut, line_width, wrap};
 use super::{CliError, Format, TimelineArgs, load, print, print_json, usage};
 use crate::domain::timeline::{CaseFacts, MilestoneState, evaluate, explain};
 
@@ -70,31 +73,51 @@ pub(super) fn run(
     }
 }
 
-/// The evaluated milestones as a table that fits an 80-column terminal.
+/// The evaluated milestones as a table that fits an 80-column terminal (or a narrower
+/// `$COLUMNS`): one space between columns, the milestone column as wide as its widest id (up to
+/// 30), and the status, in words, wrapped under itself rather than run past the edge.
 pub(super) fn table(states: &[MilestoneState]) -> String {
-    const NAME_WIDTH: usize = 30;
-    let mut out = format!(
-        "{:<4} {:<NAME_WIDTH$} {:<10} {:<10} {}\n",
-        "STEP", "MILESTONE", "OPENS", "DUE", "STATUS"
-    );
-    for state in states {
-        let mut name = match &state.agency {
-            Some(agency) => format!("{}/{agency}", state.id),
-            None => state.id.to_owned(),
-        };
-        if name.chars().count() > NAME_WIDTH {
-            name = name.chars().take(NAME_WIDTH - 1).collect::<String>() + "…";
+    const MAX_NAME: usize = 30;
+    let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
+    let rows: Vec<[String; 5]> = states
+        .iter()
+        .map(|state| {
+            let name = match &state.agency {
+                Some(agency) => format!("{}/{agency}", state.id),
+                None => state.id.to_owned(),
+            };
+            [
+                state.step.to_string(),
+                cut(&name, MAX_NAME),
+                date(state.opens),
+                date(state.due),
+                state.status.describe(),
+            ]
+        })
+        .collect();
+    let name_width = rows
+        .iter()
+        .map(|r| r[1].width())
+        .chain(["MILESTONE".len()])
+        .max()
+        .unwrap_or(0);
+    let before = 4 + 1 + name_width + 1 + 10 + 1 + 10 + 1;
+    let status_width = line_width().min(80).saturating_sub(before).max(16);
+    let mut out = String::new();
+    let header = ["STEP", "MILESTONE", "OPENS", "DUE", "STATUS"].map(str::to_owned);
+    for row in std::iter::once(&header).chain(&rows) {
+        let name = format!("{}{}", row[1], " ".repeat(name_width - row[1].width()));
+        let start = format!("{:<4} {name} {:<10} {:<10} ", row[0], row[2], row[3]);
+        for (i, line) in wrap(&row[4], status_width).iter().enumerate() {
+            if i == 0 {
+                out.push_str(&start);
+            } else {
+                out.push('\n');
+                out.push_str(&" ".repeat(before));
+            }
+            out.push_str(line);
         }
-        let date = |d: Option<chrono::NaiveDate>| d.map_or("-".to_owned(), |d| d.to_string());
-        writeln!(
-            out,
-            "{:<4} {name:<NAME_WIDTH$} {:<10} {:<10} {}",
-            state.step,
-            date(state.opens),
-            date(state.due),
-            state.status.describe()
-        )
-        .expect("writing to a String");
+        out.push('\n');
     }
     out
 }

@@ -56,8 +56,7 @@ pub enum ConfigError {
     Invalid(Diagnostic),
     #[error("environment variable {var}: {message}")]
     Override { var: String, message: String },
-    #[error(transparent)]
-    Schedule(#[from] crate::config::ScheduleError),
+    /// A refusal with no place in a file (a setting without a config file).
     #[error("{0}")]
     Setting(String),
 }
@@ -179,23 +178,46 @@ impl Config {
         let agencies =
             unique_agencies(std::mem::take(&mut raw.agency), &name, &text).map_err(placed)?;
 
-        let runs = Schedule::new(&raw.schedule.runs, raw.partnership.timezone)?;
+        // A value's refusal at the value (or the variable that set it).
+        let at = |path: &[&str], index: Option<usize>, message: String| {
+            placed(ConfigError::Invalid(Diagnostic::at(
+                &name,
+                &text,
+                value_span(&text, path, index).unwrap_or(0..0),
+                message,
+            )))
+        };
+        let runs = Schedule::new(&raw.schedule.runs, raw.partnership.timezone)
+            .map_err(|e| at(&["schedule", "runs"], Some(e.index), e.to_string()))?;
         if raw.mail.window_end <= raw.mail.window_start {
-            return Err(ConfigError::Setting(format!(
-                "[mail] window_end {} is not after window_start {}: the window is one span within a day",
-                raw.mail.window_end.format("%H:%M"),
-                raw.mail.window_start.format("%H:%M")
-            )));
-        }
-        if raw.schedule.poll_seconds == 0
-            || raw.service.lease_seconds == 0
-            || raw.smtp.timeout_seconds == 0
-        {
-            return Err(ConfigError::Setting(
-                "[schedule] poll_seconds, [service] lease_seconds and [smtp] timeout_seconds \
-                 must be at least 1"
-                    .to_owned(),
+            let key = match value_span(&text, &["mail", "window_end"], None) {
+                Some(_) => "window_end",
+                None => "window_start",
+            };
+            return Err(at(
+                &["mail", key],
+                None,
+                format!(
+                    "[mail] window_end {} is not after window_start {}: the sending window is \
+                     one span within a day, e.g. window_start = \"08:00\" and window_end = \
+                     \"18:00\"",
+                    raw.mail.window_end.format("%H:%M"),
+                    raw.mail.window_start.format("%H:%M")
+                ),
             ));
+        }
+        for (section, key, seconds) in [
+            ("schedule", "poll_seconds", raw.schedule.poll_seconds),
+            ("service", "lease_seconds", raw.service.lease_seconds),
+            ("smtp", "timeout_seconds", raw.smtp.timeout_seconds),
+        ] {
+            if seconds == 0 {
+                return Err(at(
+                    &[section, key],
+                    None,
+                    format!("[{section}] {key} is 0: give a number of seconds of at least 1"),
+                ));
+            }
         }
         check_plaintext(&raw.smtp, &name, &text).map_err(placed)?;
         check_reach(&raw.mail, &raw.contacts, &agencies, &name, &text).map_err(placed)?;
@@ -358,6 +380,21 @@ fn with_overrides(
     )))
 }
 
+/// Where the value at `path` (`["mail", "window_end"]`), or its `index`-th item, is written in
+/// `text`; `None` when it is not (a default).
+fn value_span(text: &str, path: &[&str], index: Option<usize>) -> Option<std::ops::Range<usize>> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let (first, rest) = path.split_first()?;
+    let mut value = root.get_ref().get(*first)?;
+    for key in rest {
+        value = value.get_ref().get(*key)?;
+    }
+    if let Some(index) = index {
+        value = value.get_ref().get(index)?;
+    }
+    Some(value.span())
+}
+
 /// The `[[agency]]` entries, refused at the second of two with one id.
 fn unique_agencies(
     raw: Vec<RawAgency>,
@@ -456,7 +493,8 @@ fn apply_override(table: &mut toml::Table, var: &str, value: &str) -> Result<(),
                 return Ok(());
             }
             Err(e) => {
-                first_error.get_or_insert_with(|| e.message().trim_end().to_owned());
+                // In the words a file's mistake gets; its place is the variable.
+                first_error.get_or_insert_with(|| in_words("", &trial_text, &e).message);
             }
         }
     }
@@ -471,16 +509,68 @@ mod tests;
 fn in_words(file: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim_end();
-    let Some((found, expected)) = message
-        .strip_prefix("invalid type: ")
-        .and_then(|m| m.split_once(", expected "))
-    else {
-        return Diagnostic::from_toml(file, text, error);
-    };
     // The key is what comes before `=` on the value's line.
     let start = span.start.min(text.len());
     let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
     let key = line.split('=').next().unwrap_or("").trim();
+    let named = if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    };
+    let value = text.get(span.clone()).unwrap_or("").trim();
+    // A value of the right type that is not one of the choices, or not a timezone or address.
+    if let Some((variant, expected)) = message
+        .strip_prefix("unknown variant ")
+        .and_then(|m| m.split_once(", expected "))
+    {
+        // serde says "`a` or `b`" for two and "one of `a`, `b`, `c`" for more.
+        let listed: Vec<String> = expected
+            .trim_start_matches("one of ")
+            .split(", ")
+            .flat_map(|c| c.split(" or "))
+            .map(|c| format!("\"{}\"", c.trim().trim_matches('`')))
+            .collect();
+        let choices = match listed.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => listed.concat(),
+        };
+        let variant = variant.trim_matches('`');
+        return Diagnostic::at(
+            file,
+            text,
+            span,
+            format!("{named}\"{variant}\" is not one of the choices: write {choices}"),
+        );
+    }
+    if message.starts_with("failed to parse timezone") {
+        return Diagnostic::at(
+            file,
+            text,
+            span,
+            format!(
+                "{named}{value} is not a timezone: write its IANA name, e.g. \"Europe/London\""
+            ),
+        );
+    }
+    if message == "invalid socket address syntax" {
+        return Diagnostic::at(
+            file,
+            text,
+            span,
+            format!(
+                "{named}{value} is not an address and port: write an IP address and a port, \
+                 e.g. \"127.0.0.1:8080\""
+            ),
+        );
+    }
+    let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|m| m.split_once(", expected "))
+    else {
+        return Diagnostic::from_toml(file, text, error);
+    };
     let wanted = match expected.trim() {
         "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => {
             if key.ends_with("_seconds") {
@@ -509,11 +599,6 @@ fn in_words(file: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
         b.trim_matches('`').to_owned()
     } else {
         found.to_owned()
-    };
-    let named = if key.is_empty() {
-        String::new()
-    } else {
-        format!("{key}: ")
     };
     Diagnostic::at(file, text, span, format!("{named}{wanted}, not {got}"))
 }

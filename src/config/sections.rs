@@ -112,7 +112,7 @@ pub struct MailSection {
     /// The folder `maildir` writes `.eml` files into; under the state directory when unset.
     pub maildir: Option<PathBuf>,
     /// The sender, `Name <address>` or a bare address.
-    #[serde(deserialize_with = "header_text")]
+    #[serde(deserialize_with = "sender")]
     pub from: String,
     /// Where replies go; the business team's address when unset.
     pub reply_to: Option<EmailAddress>,
@@ -163,13 +163,36 @@ fn local_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveTime, D
     })
 }
 
-/// Text that goes into every header (`[mail] from`, `marking`): refused at its key when it holds
+/// Text that goes into every header (`[mail] marking`, and `from`): refused at its key when it holds
 /// a control or invisible formatting character, like a name.
 fn header_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     let text = String::deserialize(deserializer)?;
     DisplayName::parse(&text)
         .map(|_| text)
         .map_err(serde::de::Error::custom)
+}
+
+/// `[mail] from`: header text whose address (inside `<>`, or the whole of it) is one, refused at
+/// its key otherwise rather than when the first email is made.
+fn sender<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    let text = String::deserialize(deserializer)?;
+    DisplayName::parse(&text).map_err(D::Error::custom)?;
+    let refused = |why: String| {
+        D::Error::custom(format!(
+            "[mail] from `{text}` is not a sender: {why}; write `Name <address>` or an address, \
+             e.g. \"Rapid Review Notifier <rapid-review@partnership.example>\""
+        ))
+    };
+    let trimmed = text.trim();
+    let address = match trimmed.rsplit_once('<') {
+        Some((_, rest)) => rest
+            .strip_suffix('>')
+            .ok_or_else(|| refused("its `<` has no closing `>` at the end".to_owned()))?,
+        None => trimmed,
+    };
+    EmailAddress::parse(address).map_err(|e| refused(e.to_string()))?;
+    Ok(text)
 }
 
 /// `[mail] transport`

@@ -240,6 +240,35 @@ fn a_value_of_the_wrong_type_is_refused_in_words_at_its_place() {
         said.contains(":2:16: poll_seconds: a number of seconds, e.g. 10, not the text \"10\""),
         "{said}"
     );
+    let said = refused("[partnership]\nstatutory_limit_working_days = -3\n");
+    assert!(
+        said.contains(
+            ":2:32: statutory_limit_working_days: a whole number, e.g. 10, not the number -3"
+        ),
+        "{said}"
+    );
+    let said = refused("[mail]\ntransport = \"smpt\"\n");
+    assert!(
+        said.contains(
+            ":2:13: transport: \"smpt\" is not one of the choices: write \"maildir\" or \"smtp\""
+        ),
+        "{said}"
+    );
+    let said = refused("[csv]\ndate_format = \"MM/DD/YYYY\"\n");
+    assert!(
+        said.contains("write \"DD/MM/YYYY\", \"dd/mm/yyyy\", \"ISO\", \"YYYY-MM-DD\", \"iso\" or \"yyyy-mm-dd\""),
+        "{said}"
+    );
+    let said = refused("[partnership]\ntimezone = \"Europe/Londn\"\n");
+    assert!(
+        said.contains(":2:12: timezone: \"Europe/Londn\" is not a timezone: write its IANA name"),
+        "{said}"
+    );
+    let said = refused("[web]\nlisten = \"localhost:80\"\n");
+    assert!(
+        said.contains(":2:10: listen: \"localhost:80\" is not an address and port"),
+        "{said}"
+    );
     let said = refused("[mail]\nheartbeat = \"yes\"\n");
     assert!(
         said.contains("heartbeat: true or false (without quotes), not the text \"yes\""),
@@ -282,4 +311,183 @@ fn settings_under_which_mail_reaches_no_one_are_refused_with_where_they_are() {
     );
     let allowed = format!("[mail]\nallow_local_domains = true\n\n{local}");
     assert!(load_text(&allowed, &[]).is_ok());
+}
+
+/// Issue 12: a cron pattern rrn cannot read is refused at the pattern itself, in our words,
+/// never croner's.
+#[test]
+fn a_schedule_rrn_cannot_read_is_refused_at_the_pattern_in_our_words() {
+    let err = load_text(
+        "[partnership]\nname = \"P\"\n\n[schedule]\nruns = [\"0 8 * * Mon-Fri\", \"0 61 * * *\"]\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.refused());
+    let err = err.to_string();
+    assert!(
+        err.contains(
+            "rrn.toml:5:28: [schedule] runs: `0 61 * * *` is not a schedule rrn understands: \
+             it has hour 61, and an hour is 0 to 23; write five fields `minute hour day month \
+             weekday`, e.g. \"0 8 * * Mon-Fri\""
+        ),
+        "{err}"
+    );
+    let err = load_text("[schedule]\nruns = [\"0 0 8 * * Mon-Fri\"]\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:9:") && err.contains("no seconds field"),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("pattern must"), "{err}");
+}
+
+/// Issue 12: a sending window that is not a time, or that ends before it starts, is refused at
+/// the value.
+#[test]
+fn a_sending_window_that_ends_before_it_starts_is_refused_at_window_end() {
+    let err = load_text(
+        "[mail]\nwindow_start = \"18:00\"\nwindow_end = \"08:00\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("rrn.toml:3:14: [mail] window_end 08:00 is not after window_start 18:00"),
+        "{err}"
+    );
+    let err = load_text("[mail]\nwindow_start = \"19:00\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:16: [mail] window_end 18:00 is not after window_start 19:00"),
+        "{err}"
+    );
+    let err = load_text("[mail]\nwindow_end = \"6pm\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:14") && err.contains("`6pm` is not a time: use HH:MM"),
+        "{err}"
+    );
+}
+
+/// A number of seconds of 0 would spin or never wait: refused at its key.
+#[test]
+fn a_number_of_seconds_of_zero_is_refused_at_its_key() {
+    let err = load_text("[service]\nlease_seconds = 0\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("rrn.toml:2:17: [service] lease_seconds is 0"),
+        "{err}"
+    );
+}
+
+/// Issue 12: a division is read without regard to case, in the file and in a variable, and a
+/// wrong one is refused naming the three there are.
+#[test]
+fn a_division_is_read_in_any_case_and_a_wrong_one_names_the_three() {
+    for spelling in [
+        "england-and-wales",
+        "England-and-Wales",
+        "ENGLAND-AND-WALES",
+    ] {
+        let config = load_text(&format!("[partnership]\ndivision = \"{spelling}\"\n"), &[])
+            .unwrap_or_else(|e| panic!("{spelling}: {e}"));
+        assert_eq!(config.partnership.division, Division::EnglandAndWales);
+    }
+    let config = load_text(
+        "[partnership]\ndivision = \"scotland\"\n",
+        &[("RRN_PARTNERSHIP__DIVISION", "Northern-Ireland")],
+    )
+    .unwrap();
+    assert_eq!(config.partnership.division, Division::NorthernIreland);
+
+    let err = load_text("[partnership]\ndivision = \"Wales\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "rrn.toml:2:12: unknown division `Wales`: write england-and-wales, scotland or \
+             northern-ireland"
+        ),
+        "{err}"
+    );
+    let err = load_text("", &[("RRN_PARTNERSHIP__DIVISION", "WALES")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("RRN_PARTNERSHIP__DIVISION")
+            && err.contains("england-and-wales, scotland or northern-ireland"),
+        "{err}"
+    );
+}
+
+/// A schedule or window a variable sets is refused naming the variable.
+#[test]
+fn a_schedule_or_window_from_a_variable_is_refused_naming_the_variable() {
+    let err = load_text("", &[("RRN_SCHEDULE__RUNS", "[\"0 8 * * Mon-Fry\"]")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "environment variable RRN_SCHEDULE__RUNS: [schedule] runs: `0 8 * * Mon-Fry`"
+        ) && err.contains("its weekday `Fry` is not one"),
+        "{err}"
+    );
+    let err = load_text("", &[("RRN_MAIL__WINDOW_END", "07:00")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("environment variable RRN_MAIL__WINDOW_END: [mail] window_end 07:00"),
+        "{err}"
+    );
+}
+
+/// `[mail] from` is checked at its key when the config is loaded, not when the first email is
+/// made (where the mail library's "Invalid input" said nothing of where or why).
+#[test]
+fn a_sender_that_is_not_an_address_is_refused_at_its_key() {
+    for from in [
+        "rrn@partnership.example",
+        "Rapid Review Notifier <rrn@partnership.example>",
+        "\\\"Rapid Review, Notifier\\\" <rrn@partnership.example>",
+    ] {
+        let config = load_text(&format!("[mail]\nfrom = \"{from}\"\n"), &[]);
+        assert!(config.is_ok(), "{from}: {config:?}");
+    }
+    let err = load_text(
+        "[mail]\nfrom = \"Rapid Review <rrn@partnership.example\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(
+            "rrn.toml:2:8: [mail] from `Rapid Review <rrn@partnership.example` is not a \
+             sender: its `<` has no closing `>`"
+        ),
+        "{err}"
+    );
+}
+
+/// A variable's value of the wrong kind is put in the same words as the file's.
+#[test]
+fn a_variable_of_the_wrong_kind_is_refused_in_words() {
+    let err = load_text("", &[("RRN_PARTNERSHIP__TIMEZONE", "Europe/Londn")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "environment variable RRN_PARTNERSHIP__TIMEZONE: timezone: \"Europe/Londn\" is not a \
+         timezone: write its IANA name, e.g. \"Europe/London\""
+    );
+    let err = load_text("", &[("RRN_SCHEDULE__POLL_SECONDS", "-1")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("poll_seconds: a number of seconds, e.g. 10, not the number -1"),
+        "{err}"
+    );
 }

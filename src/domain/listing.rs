@@ -89,7 +89,7 @@ impl CaseLine {
         });
     }
 
-    /// "overdue 3 wd", "due today", "closed".
+    /// "overdue by 3 working days", "due today", "closed".
     pub fn describe_status(&self) -> String {
         match (&self.state, self.worst) {
             (CaseState::Closed(_), _) => "closed".to_owned(),

@@ -9,11 +9,10 @@ pub enum MailError {
         path: PathBuf,
         reason: std::io::Error,
     },
-    #[error("template {name}: {reason:#}")]
-    Template {
-        name: String,
-        reason: minijinja::Error,
-    },
+    /// A template that does not parse or render: where (`templates/digest.txt:24`, or the
+    /// built-in one) and what, in words (`item.titel` is not defined, and what there is).
+    #[error("{place}: {message}")]
+    Template { place: String, message: String },
     #[error("template {0} rendered empty: it must say something")]
     EmptyTemplate(String),
     #[error("invalid [mail] {field} `{value}`: {reason}")]
@@ -26,6 +25,17 @@ pub enum MailError {
     Message(String),
     #[error("SMTP settings: {0}")]
     Smtp(String),
+}
+
+impl MailError {
+    /// Whether the partnership's settings were refused (a template, an address), rather than
+    /// a template unreadable or a message not made.
+    pub fn refused(&self) -> bool {
+        matches!(
+            self,
+            MailError::Template { .. } | MailError::EmptyTemplate(_) | MailError::Address { .. }
+        )
+    }
 }
 
 /// A send that did not happen, by what to do next.

@@ -6,6 +6,7 @@
 mod error;
 mod ics;
 mod ids;
+mod mistake;
 mod render;
 mod secret;
 pub mod smtp;

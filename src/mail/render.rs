@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::MailError;
 use super::ids::id_part;
-use super::{words, wrap};
+use super::{mistake, words, wrap};
 use crate::config::Config;
 use crate::domain::agency::AgencyId;
 use crate::domain::plan::{Capacity, Email, EmailKind, Rule};
@@ -157,6 +157,9 @@ pub struct RelayFault {
 /// Renders planned emails into messages.
 pub struct Renderer {
     env: Environment<'static>,
+    /// Each template's name, where it came from (its file, or "the built-in digest.txt") and
+    /// its text, for a mistake's place and words.
+    sources: Vec<(&'static str, String, String)>,
     pub(super) partnership: String,
     pub(super) marking: String,
     from: Mailbox,
@@ -172,30 +175,32 @@ impl Renderer {
     pub fn load(config: &Config) -> Result<Self, MailError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Spans in errors, for the words of a mistake, whatever the build.
+        env.set_debug(true);
+        let mut sources = Vec::with_capacity(TEMPLATES.len());
         for (name, builtin) in TEMPLATES {
-            let source = match &config.mail.templates {
+            let built_in = || (format!("the built-in {name}"), builtin.to_owned());
+            let (place, source) = match &config.mail.templates {
                 Some(folder) => {
                     let path = folder.join(name);
                     match std::fs::read_to_string(&path) {
-                        Ok(source) => source,
+                        Ok(source) => (path.display().to_string(), source),
                         // A folder made before a kind of email was added has no template for
                         // it: that kind uses the built-in one instead of stopping the service.
                         Err(e)
                             if e.kind() == std::io::ErrorKind::NotFound
                                 && ADDED_LATER.contains(&name) =>
                         {
-                            builtin.to_owned()
+                            built_in()
                         }
                         Err(reason) => return Err(MailError::ReadTemplate { path, reason }),
                     }
                 }
-                None => builtin.to_owned(),
+                None => built_in(),
             };
-            env.add_template_owned(name, source)
-                .map_err(|reason| MailError::Template {
-                    name: name.to_owned(),
-                    reason,
-                })?;
+            env.add_template_owned(name, source.clone())
+                .map_err(|e| mistake::in_words(&place, &source, &e, None))?;
+            sources.push((name, place, source));
         }
         let address = |field: &'static str, value: &str| {
             value.parse::<Mailbox>().map_err(|e| MailError::Address {
@@ -226,6 +231,7 @@ impl Renderer {
         };
         let renderer = Self {
             env,
+            sources,
             partnership: config.partnership.name.to_string(),
             marking: config.mail.marking.clone(),
             domain: from.email.domain().to_owned(),
@@ -308,9 +314,16 @@ impl Renderer {
                 .env
                 .get_template(&name)
                 .and_then(|t| t.render(minijinja::value::Serde(context)))
-                .map_err(|reason| MailError::Template {
-                    name: name.clone(),
-                    reason,
+                .map_err(|e| {
+                    let (place, source) = self
+                        .sources
+                        .iter()
+                        .find(|(n, _, _)| *n == name)
+                        .map_or((name.as_str(), ""), |(_, place, source)| {
+                            (place.as_str(), source.as_str())
+                        });
+                    let context = minijinja::Value::from(minijinja::value::Serde(context));
+                    mistake::in_words(place, source, &e, Some(&context))
                 })?;
             if text.trim().is_empty() {
                 return Err(MailError::EmptyTemplate(name));
@@ -319,7 +332,7 @@ impl Renderer {
         };
         Ok((
             wrap::wrap(&render(format!("{base}.txt"))?, wrap::WIDTH),
-            render(format!("{base}.html"))?,
+            wrap::dates_unbroken_html(&render(format!("{base}.html"))?),
         ))
     }
 
@@ -535,7 +548,7 @@ pub fn sample_email() -> Email {
             step: Some(4),
             due: Some(date),
             status: "due in 3 working days".to_owned(),
-            derivation: Some("Due Thursday 7 January 2027: working day 10 after day 0.".to_owned()),
+            derivation: Some("The due date is working day 10 after day 0.".to_owned()),
             progress: Some(
                 "1 of the 3 agencies has sent theirs (health); still to come: police, education"
                     .to_owned(),

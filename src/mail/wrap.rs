@@ -1,6 +1,7 @@
 //! Plain text wrapped for a phone and for `format=flowed`-less mail clients: lines of at most
 //! 72 characters, broken only between words, never inside a date ("Thursday 7 January 2027"
 //! stays on one line). A continuation keeps its line's indent (under the text of a list item).
+//! The HTML part, which the reader's screen wraps, gets `&nbsp;` inside its dates instead.
 
 /// The width of the plain-text part.
 pub const WIDTH: usize = 72;
@@ -146,9 +147,65 @@ pub fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// `html` with the spaces inside each date of its text (not its tags) made `&nbsp;`, so that a
+/// phone's narrow screen never breaks "Thursday 7 January 2027" across lines.
+pub(super) fn dates_unbroken_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    let mut rest = html;
+    while !rest.is_empty() {
+        // A tag goes out as it is; the text up to the next one has its dates glued.
+        if rest.starts_with('<') {
+            let end = rest.find('>').map_or(rest.len(), |i| i + 1);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        let end = rest.find('<').unwrap_or(rest.len());
+        glue_dates(&rest[..end], &mut out);
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// `text` onto `out`, each single space between two words of a date written `&nbsp;`.
+fn glue_dates(text: &str, out: &mut String) {
+    let pieces: Vec<&str> = text.split(' ').collect();
+    for (index, piece) in pieces.iter().enumerate() {
+        if index > 0 {
+            // The words on either side of this space, when they touch it.
+            let left = pieces[index - 1].rsplit(char::is_whitespace).next();
+            let right = piece.split(char::is_whitespace).next();
+            let inside_a_date = match (left, right) {
+                (Some(left), Some(right)) if !left.is_empty() && !right.is_empty() => {
+                    glued(left, right)
+                }
+                _ => false,
+            };
+            out.push_str(if inside_a_date { "&nbsp;" } else { " " });
+        }
+        out.push_str(piece);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_html_the_spaces_of_a_date_are_non_breaking_and_tags_are_left_alone() {
+        assert_eq!(
+            dates_unbroken_html(
+                "<p style=\"margin:0 0 16px\">Due <strong>Thursday 7 January 2027</strong>, \
+                 not counting 25 and 28 December (bank holidays).</p>"
+            ),
+            "<p style=\"margin:0 0 16px\">Due <strong>Thursday&nbsp;7&nbsp;January&nbsp;2027\
+             </strong>, not counting 25 and 28&nbsp;December (bank holidays).</p>"
+        );
+        assert_eq!(
+            dates_unbroken_html("on Friday 15 January 2027. Working day 10"),
+            "on Friday&nbsp;15&nbsp;January&nbsp;2027. Working day 10"
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -45,6 +45,20 @@ pub enum ServiceError {
     Admin(String),
 }
 
+impl ServiceError {
+    /// Whether what the service is built from was refused (the timeline, the bank holidays,
+    /// a template, the admin's address): a config to fix, not a failure.
+    pub fn refused(&self) -> bool {
+        match self {
+            ServiceError::Timeline(e) => e.refused(),
+            ServiceError::Calendar(e) => e.refused(),
+            ServiceError::Mail(e) => e.refused(),
+            ServiceError::Admin(_) => true,
+            ServiceError::Run(_) | ServiceError::Delivery(_) => false,
+        }
+    }
+}
+
 /// The loaded configuration and what is built from it.
 pub struct Service {
     pub config: Config,

@@ -36,7 +36,6 @@ pub const LAST_YEAR: i32 = 2200;
     Ord,
     Hash,
     Serialize,
-    Deserialize,
     IntoStaticStr,
     strum::Display,
     EnumCount,
@@ -62,10 +61,30 @@ impl Division {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// A division as a person writes it, in rrn.toml, a variable or a flag: without regard to
+    /// case or surrounding spaces (`England-and-Wales`, `SCOTLAND`).
+    pub fn parse_typed(s: &str) -> Result<Self, UnknownDivision> {
+        let typed = s.trim();
+        Division::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(typed))
+            .ok_or_else(|| UnknownDivision(s.to_owned()))
+    }
+}
+
+/// As typed ([`Division::parse_typed`]): `division = "Scotland"` in rrn.toml is `scotland`.
+impl<'de> Deserialize<'de> for Division {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Division::parse_typed(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown division `{0}`: expected england-and-wales, scotland or northern-ireland")]
+#[error(
+    "unknown division `{0}`: write england-and-wales, scotland or northern-ireland (in any case)"
+)]
 pub struct UnknownDivision(String);
 
 impl FromStr for Division {
@@ -75,6 +94,13 @@ impl FromStr for Division {
             .into_iter()
             .find(|d| d.as_str() == s)
             .ok_or_else(|| UnknownDivision(s.to_owned()))
+    }
+}
+
+impl FeedError {
+    /// Whether the file was refused (not a feed, too large), rather than unreadable.
+    pub fn refused(&self) -> bool {
+        !matches!(self, FeedError::Read { .. })
     }
 }
 

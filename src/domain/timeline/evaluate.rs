@@ -74,17 +74,30 @@ impl Status {
         matches!(self, Status::DoneOnTime | Status::DoneLate { .. })
     }
 
-    /// Short words for tables: "overdue 3 wd", "due today".
+    /// Words for tables: "overdue by 3 working days", "due today".
     pub fn describe(self) -> String {
         match self {
-            Status::AwaitingAnchor => "awaiting anchor".to_owned(),
+            Status::AwaitingAnchor => "waiting for an earlier step".to_owned(),
             Status::NotYetOpen => "not yet open".to_owned(),
             Status::Open => "open".to_owned(),
             Status::DueToday => "due today".to_owned(),
-            Status::Overdue { working_days } => format!("overdue {working_days} wd"),
+            Status::Overdue { working_days } => {
+                format!("overdue by {}", working_days_in_words(working_days))
+            }
             Status::DoneOnTime => "done on time".to_owned(),
-            Status::DoneLate { working_days } => format!("done late {working_days} wd"),
+            Status::DoneLate { working_days } => {
+                format!("done {} late", working_days_in_words(working_days))
+            }
         }
+    }
+}
+
+/// "1 working day", "18 working days".
+fn working_days_in_words(n: i32) -> String {
+    if n == 1 {
+        "1 working day".to_owned()
+    } else {
+        format!("{n} working days")
     }
 }
 
@@ -311,8 +324,10 @@ pub fn explain(states: &mut [MilestoneState], calendar: &Calendar) {
     }
 }
 
-/// "Due Thursday 7 January 2027: working day 10 after day 0 (Monday 21 December 2026), not
-/// counting 25 and 28 December and 1 January (bank holidays) or weekends."
+/// "The due date is working day 10 after day 0 (Monday 21 December 2026), not counting 25 and
+/// 28 December and 1 January (bank holidays) or weekends." It goes with the due date wherever
+/// that is shown (an email's "Due in 3 working days, on Thursday 7 January 2027.", a Due
+/// column, a calendar event on the day), so it does not say the date again.
 pub fn explain_due(
     calendar: &Calendar,
     anchor: &Anchor,
@@ -326,8 +341,7 @@ pub fn explain_due(
         Anchor::Milestone(id) => format!("{id} was completed"),
     };
     let head = format!(
-        "Due {}: {offset} after {anchor_words} ({})",
-        long_date(due),
+        "The due date is {offset} after {anchor_words} ({})",
         long_date(anchor_on)
     );
     if matches!(offset, Offset::Months(_)) {

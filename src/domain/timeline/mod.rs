@@ -225,6 +225,13 @@ pub enum TimelineError {
     Invalid(Diagnostics),
 }
 
+impl TimelineError {
+    /// Whether the file was refused (fix it), rather than unreadable.
+    pub fn refused(&self) -> bool {
+        matches!(self, TimelineError::Invalid(_))
+    }
+}
+
 impl Timeline {
     /// The text of the timeline shipped in `config/timeline.toml`.
     pub const BUILTIN_TEXT: &'static str = BUILTIN_TIMELINE;
