@@ -86,8 +86,8 @@ pub(super) async fn list(
             .filter(|i| *i < 64)
             .map_or(0, |i| 1u64 << i)
     });
-    let matching = listed.iter().filter(|r| {
-        (find.is_empty() || r.reference.as_str().to_lowercase().contains(&find))
+    let matching = listed.rows.iter().filter(|r| {
+        (find.is_empty() || listed.reference(r).to_lowercase().contains(&find))
             && status.is_none_or(|s| s == tags::key_of(r.worst, closed))
             && agency_bit.is_none_or(|bit| r.agencies & bit != 0)
     });
@@ -99,7 +99,7 @@ pub(super) async fn list(
         .skip((page - 1) * PAGE_SIZE)
         .take(PAGE_SIZE)
         .map(|r| Row {
-            reference: r.reference.to_string(),
+            reference: listed.reference(r).to_owned(),
             day0: r.day0,
             status: tags::words_of(r.worst, closed),
             status_class: tags::class_of(r.worst, closed),
