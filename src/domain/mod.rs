@@ -12,5 +12,6 @@ pub mod diagnostic;
 pub mod listing;
 pub mod plan;
 pub mod record;
+pub mod report;
 pub mod timeline;
 pub mod urgency;
