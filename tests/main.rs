@@ -41,6 +41,7 @@ mod daemon;
 mod failover;
 mod mail;
 mod plan;
+mod report;
 mod schedule;
 mod store;
 mod story;
@@ -60,6 +61,7 @@ fn main() {
         mail::trials(),
         mail::postgres_trials(),
         plan::trials(),
+        report::trials(),
         schedule::trials(),
         store::trials(),
         story::trials(),
