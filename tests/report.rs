@@ -689,6 +689,11 @@ fn the_html_is_one_self_contained_page_with_tables_and_charts() {
     );
     assert_eq!(said, format!("wrote the report to {file_arg}\n"));
     let page = std::fs::read_to_string(&file).unwrap();
+    // Left for a person to look at (the target folder's scratch space).
+    let _ = std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-known-cases.html"),
+        &page,
+    );
     assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en-GB\">"));
     assert!(page.contains(
         "<title>Rapid Review compliance report, 1 December 2026 to 31 January 2027</title>"

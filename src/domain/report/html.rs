@@ -65,7 +65,20 @@ fn day(date: NaiveDate) -> String {
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// `100,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Text for HTML: `&`, `<`, `>` and quotes escaped.
@@ -86,7 +99,7 @@ fn escape(text: &str) -> String {
 
 /// A figure that may not be counted: the number, or a dash.
 fn maybe(n: Option<u64>) -> String {
-    n.map_or("–".to_owned(), |n| n.to_string())
+    n.map_or("–".to_owned(), thousands)
 }
 
 /// `a / b` as a whole percentage, or a dash when `b` is 0.
@@ -110,7 +123,7 @@ fn rapid_reviews(out: &mut String, report: &Report) {
     let rows: [(String, String, String); 7] = [
         (
             "Cases notified to Ofsted (day 0 in the period)".to_owned(),
-            reviews.notified.to_string(),
+            thousands(reviews.notified),
             String::new(),
         ),
         (
@@ -133,7 +146,7 @@ fn rapid_reviews(out: &mut String, report: &Report) {
         ),
         (
             "LCSPRs proposed (of the cases notified)".to_owned(),
-            lcsprs.proposed.to_string(),
+            thousands(lcsprs.proposed),
             String::new(),
         ),
         (
@@ -243,7 +256,7 @@ fn figures_table(out: &mut String, caption: &str, rows: &[MilestoneFigures], by_
             .max_late_working_days
             .map_or("–".to_owned(), |v| v.to_string());
         let delayed = if m.delayed_by_reason.is_empty() {
-            m.delayed.to_string()
+            thousands(m.delayed)
         } else {
             let reasons: Vec<String> = m
                 .delayed_by_reason
@@ -257,12 +270,12 @@ fn figures_table(out: &mut String, caption: &str, rows: &[MilestoneFigures], by_
             )
         };
         for cell in [
-            m.due.to_string(),
-            m.on_time.to_string(),
-            m.late.to_string(),
-            m.open_overdue.to_string(),
-            m.open_not_yet_due.to_string(),
-            m.closed_not_done.to_string(),
+            thousands(m.due),
+            thousands(m.on_time),
+            thousands(m.late),
+            thousands(m.open_overdue),
+            thousands(m.open_not_yet_due),
+            thousands(m.closed_not_done),
             rate,
             median,
             longest,
@@ -277,9 +290,9 @@ fn figures_table(out: &mut String, caption: &str, rows: &[MilestoneFigures], by_
 
 /// The SVG's geometry: labels on the left, bars to the right.
 const WIDTH: u32 = 920;
-const LABEL: u32 = 360;
-const BAR: u32 = 440;
-const ROW: u32 = 30;
+const LABEL: u32 = 330;
+const BAR: u32 = 400;
+const ROW: u32 = 40;
 const TOP: u32 = 34;
 
 /// Horizontal bars: the share done on time of each milestone that fell due (done or overdue).
@@ -301,7 +314,7 @@ fn on_time_chart(out: &mut String, rows: &[&MilestoneFigures]) {
         let _ = writeln!(
             out,
             "<rect x=\"{LABEL}\" y=\"{}\" width=\"{BAR}\" height=\"18\" fill=\"#f3f2f1\"/>",
-            y + 4
+            y + 11
         );
         let words = match m.on_time_rate() {
             Some(rate) => {
@@ -309,13 +322,13 @@ fn on_time_chart(out: &mut String, rows: &[&MilestoneFigures]) {
                 let _ = writeln!(
                     out,
                     "<rect x=\"{LABEL}\" y=\"{}\" width=\"{w}\" height=\"18\" fill=\"#00703c\"/>",
-                    y + 4
+                    y + 11
                 );
                 format!(
                     "{}% ({} of {})",
                     (rate * 100.0).round(),
-                    m.on_time,
-                    m.on_time + m.late + m.open_overdue
+                    thousands(m.on_time),
+                    thousands(m.on_time + m.late + m.open_overdue)
                 )
             }
             None => "not yet due".to_owned(),
@@ -324,7 +337,7 @@ fn on_time_chart(out: &mut String, rows: &[&MilestoneFigures]) {
             out,
             "<text x=\"{}\" y=\"{}\" fill=\"#0b0c0c\">{}</text>",
             LABEL + BAR + 8,
-            y + 18,
+            y + 25,
             escape(&words)
         );
     }
@@ -333,12 +346,16 @@ fn on_time_chart(out: &mut String, rows: &[&MilestoneFigures]) {
 
 /// Two bars per agency milestone and agency: the median and the longest working days late.
 fn lateness_chart(out: &mut String, rows: &[MilestoneFigures]) {
+    // The scale: the longest lateness rounded up to a multiple of 4, so the 4 steps are whole
+    // working days.
     let longest = rows
         .iter()
         .filter_map(|m| m.max_late_working_days)
         .max()
         .unwrap_or(0)
-        .max(1);
+        .max(1)
+        .div_ceil(4)
+        * 4;
     let height = TOP + ROW * rows.len() as u32 + 36;
     let _ = write!(
         out,
@@ -349,25 +366,16 @@ fn lateness_chart(out: &mut String, rows: &[MilestoneFigures]) {
          <title id=\"chart-lateness-title\">Lateness per agency: the median and the longest \
          working days late of each agency's milestones done late in the period</title>\n"
     );
-    let ticks: Vec<String> = (0..=4)
-        .map(|i| {
-            let v = f64::from(longest) * f64::from(i) / 4.0;
-            if v.fract() == 0.0 {
-                format!("{v}")
-            } else {
-                format!("{v:.1}")
-            }
-        })
-        .collect();
+    let ticks: Vec<String> = (0..=4).map(|i| (longest / 4 * i).to_string()).collect();
     let ticks: Vec<&str> = ticks.iter().map(String::as_str).collect();
     axis(out, height - 26, &ticks);
     let scale = |v: f64| (v / f64::from(longest) * f64::from(BAR)).round();
     for (i, m) in rows.iter().enumerate() {
         let y = TOP + ROW * i as u32;
         let name = format!(
-            "{} – {}",
+            "{}: {}",
             m.agency.as_ref().map_or("", |a| a.as_str()),
-            m.milestone
+            m.title
         );
         label(out, y, &name);
         let words = match (m.median_late_working_days, m.max_late_working_days) {
@@ -376,12 +384,18 @@ fn lateness_chart(out: &mut String, rows: &[MilestoneFigures]) {
                     out,
                     "<rect x=\"{LABEL}\" y=\"{}\" width=\"{}\" height=\"18\" fill=\"#f4a79a\"/>\n\
                      <rect x=\"{LABEL}\" y=\"{}\" width=\"{}\" height=\"18\" fill=\"#d4351c\"/>",
-                    y + 4,
+                    y + 11,
                     scale(f64::from(max)),
-                    y + 4,
+                    y + 11,
                     scale(median),
                 );
-                format!("median {median}, longest {max} ({} late)", m.late)
+                format!(
+                    "median {median}, longest {max} ({} late)",
+                    thousands(m.late)
+                )
+            }
+            _ if m.open_overdue > 0 => {
+                format!("none done late; {} overdue", thousands(m.open_overdue))
             }
             _ => "none late".to_owned(),
         };
@@ -393,7 +407,7 @@ fn lateness_chart(out: &mut String, rows: &[MilestoneFigures]) {
         let _ = writeln!(
             out,
             "<text x=\"{x}\" y=\"{}\" fill=\"#0b0c0c\">{}</text>",
-            y + 18,
+            y + 25,
             escape(&words)
         );
     }
@@ -430,23 +444,40 @@ fn axis(out: &mut String, bottom: u32, ticks: &[&str]) {
     }
 }
 
-/// A row's label, right-aligned against the bars, cut to fit.
+/// A row's label, right-aligned against the bars: on one line, or two broken between words,
+/// the second cut to fit.
 fn label(out: &mut String, y: u32, text: &str) {
-    const MOST: usize = 46;
-    let shown = if text.chars().count() > MOST {
-        let cut: String = text.chars().take(MOST - 1).collect();
-        format!("{}…", cut.trim_end())
-    } else {
-        text.to_owned()
-    };
-    let _ = writeln!(
+    const LINE: usize = 44;
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split_whitespace() {
+        let current = lines.last().expect("a line");
+        let fits = current.is_empty() || current.chars().count() + 1 + word.chars().count() <= LINE;
+        if fits || lines.len() == 2 {
+            let current = lines.last_mut().expect("a line");
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        } else {
+            lines.push(word.to_owned());
+        }
+    }
+    if let Some(last) = lines.last_mut().filter(|l| l.chars().count() > LINE) {
+        let cut: String = last.chars().take(LINE - 1).collect();
+        *last = format!("{}…", cut.trim_end());
+    }
+    let x = LABEL - 10;
+    let _ = write!(
         out,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#0b0c0c\"><title>{}</title>{}</text>",
-        LABEL - 10,
-        y + 18,
-        escape(text),
-        escape(&shown)
+        "<text x=\"{x}\" y=\"{}\" text-anchor=\"end\" fill=\"#0b0c0c\"><title>{}</title>",
+        if lines.len() == 1 { y + 25 } else { y + 17 },
+        escape(text)
     );
+    for (i, line) in lines.iter().enumerate() {
+        let dy = if i == 0 { "0" } else { "16" };
+        let _ = write!(out, "<tspan x=\"{x}\" dy=\"{dy}\">{}</tspan>", escape(line));
+    }
+    out.push_str("</text>\n");
 }
 
 fn notes(out: &mut String, report: &Report) {
