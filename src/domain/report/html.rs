@@ -73,7 +73,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -511,9 +511,9 @@ fn notes(out: &mut String, report: &Report) {
             .iter()
             .map(|r| escape(r.as_str()))
             .collect();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<li>Left out, their dates beyond the calendar: {}.</li>\n",
+            "<li>Left out, their dates beyond the calendar: {}.</li>",
             refs.join(", ")
         );
     }
