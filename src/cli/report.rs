@@ -1,7 +1,7 @@
 //! `rrn report`: the compliance report of a period (the last complete April-to-March year by
 //! default) as a table, JSON, CSV or a self-contained HTML page.
 //!
-//! The cases are streamed from the store and folded one at a time into a
+//! The cases are streamed from the store (`Store::scan_every_case`) and folded one at a time into a
 //! [`Tally`](crate::domain::report::Tally), so memory holds one case whatever their number.
 
 use std::fmt::Write as _;
@@ -18,7 +18,6 @@ use super::{CliError, ReportArgs, ReportFormat, load, print, usage};
 use crate::domain::report::{
     Delay, MilestoneFigures, Period, Report, Tally, html, lcspr_publication_milestone,
 };
-use crate::store::StatusFilter;
 
 pub(super) fn run(
     runtime: &Runtime,
@@ -61,7 +60,7 @@ pub(super) fn run(
         let store = open_store(&loaded.config).await?;
         let mut tally = Tally::new(timeline, &loaded.calendar, period, today, publication);
         store
-            .scan_cases(StatusFilter::All, |case| tally.add(&case, delays))
+            .scan_every_case(|case| tally.add(&case, delays))
             .await?;
         Ok::<_, CliError>(tally.finish())
     })?;
