@@ -352,12 +352,6 @@ impl<'t> Tally<'t> {
             .iter()
             .find(|s| s.id == day0_milestone)
             .and_then(|s| s.completed_on);
-        if day0.is_some_and(|d| period.contains(d)) {
-            self.rapid_reviews.notified += 1;
-            if case.facts.local_review_proposed {
-                self.lcsprs.proposed += 1;
-            }
-        }
         // Worked out before anything is counted, so that a case out of range counts nowhere.
         let statutory_limit = day0
             .map(|d| {
@@ -365,6 +359,12 @@ impl<'t> Tally<'t> {
                     .add_working_days(d, STATUTORY_WORKING_DAYS as i32)
             })
             .transpose()?;
+        if day0.is_some_and(|d| period.contains(d)) {
+            self.rapid_reviews.notified += 1;
+            if case.facts.local_review_proposed {
+                self.lcsprs.proposed += 1;
+            }
+        }
         for state in states {
             if let Some(on) = state.completed_on.filter(|&on| period.contains(on)) {
                 if Some(state.id) == self.submission {

@@ -229,3 +229,26 @@ fn the_page_is_self_contained_and_labels_its_tables_and_charts() {
     assert!(page.contains("<th scope=\"col\""));
     assert!(page.contains("<th scope=\"row\""));
 }
+
+#[test]
+fn a_case_beyond_the_calendar_is_named_and_counted_nowhere() {
+    let (timeline, calendar) = (Timeline::builtin(), calendar());
+    let period = Period::new(date("2200-01-01"), date("2200-12-31")).unwrap();
+    let today = date("2200-12-31");
+    let mut tally = Tally::new(&timeline, &calendar, period, today, None);
+    // Day 0 on 2200's last working day: working day 15 after it is past the calendar's end.
+    let facts = CaseFacts {
+        aware: Some(date("2200-12-29")),
+        day0: Some(date("2200-12-31")),
+        agencies: vec![agency("police")],
+        completions: vec![],
+        local_review_proposed: true,
+    };
+    tally.add(&case("RR-2200-1", facts, false), &[]);
+    let report = tally.finish();
+    assert_eq!(report.cases, 1);
+    assert_eq!(report.not_evaluated, [CaseRef::parse("RR-2200-1").unwrap()]);
+    assert_eq!(report.rapid_reviews.notified, 0);
+    assert_eq!(report.lcsprs.proposed, 0);
+    assert!(report.milestones.iter().all(|m| m.due == 0));
+}
