@@ -1,8 +1,9 @@
 //! `rrn report`: the compliance report of a period (the last complete April-to-March year by
 //! default) as a table, JSON, CSV or a self-contained HTML page.
 //!
-//! The cases are streamed from the store (`Store::scan_every_case`) and folded one at a time into a
-//! [`Tally`](crate::domain::report::Tally), so memory holds one case whatever their number.
+//! The cases are streamed from the store (`Store::scan_every_case`) and folded one at a time
+//! into a [`Tally`](crate::domain::report::Tally), so memory holds one case whatever their
+//! number.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -12,12 +13,14 @@ use anyhow::{Context as _, anyhow};
 use tokio::runtime::Runtime;
 
 use super::case::open_store;
-use super::spreadsheet::BOM;
 use super::table::{Table, column, count};
 use super::{CliError, ReportArgs, ReportFormat, load, print, usage};
 use crate::domain::report::{
     Delay, MilestoneFigures, Period, Report, Tally, html, lcspr_publication_milestone,
 };
+
+/// What Excel needs to open a CSV as UTF-8 without its import wizard, as the case export has it.
+const BOM: &str = "\u{feff}";
 
 pub(super) fn run(
     runtime: &Runtime,
