@@ -42,6 +42,7 @@ mod failover;
 mod impact;
 mod mail;
 mod plan;
+mod report;
 mod schedule;
 mod store;
 mod story;
@@ -62,6 +63,7 @@ fn main() {
         mail::trials(),
         mail::postgres_trials(),
         plan::trials(),
+        report::trials(),
         schedule::trials(),
         store::trials(),
         story::trials(),

@@ -15,6 +15,7 @@ mod impact;
 mod output;
 mod package_files;
 mod plan;
+mod report;
 mod run;
 mod status;
 mod table;
@@ -98,6 +99,9 @@ pub enum Command {
     /// The emails queued for delivery
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The compliance report of a period: Rapid Reviews submitted on time, and per milestone and
+    /// agency what fell due, was done on time or late, or is overdue
+    Report(ReportArgs),
     /// Run a sample case day by day into a maildir and show who was emailed and why
     Demo {
         /// Where to put the demo's database and maildir [default: a new temporary folder]
@@ -479,6 +483,38 @@ pub struct StatusArgs {
     pub format: Format,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The period's first day (YYYY-MM-DD), with --to [default: the last complete
+    /// April-to-March year before today]
+    #[arg(long, value_parser = parse_date, requires = "to")]
+    pub from: Option<NaiveDate>,
+    /// The period's last day (YYYY-MM-DD), with --from
+    #[arg(long, value_parser = parse_date, requires = "from")]
+    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub at: AtArg,
+    /// Output: a table for people, JSON or CSV for scripts and spreadsheets, or one
+    /// self-contained HTML page with charts
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write the report to this file (replaced whole) instead of the standard output
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The milestone whose completion is an LCSPR's publication [default: the timeline's last
+    /// `only_if = "local_review"` milestone, if any]
+    #[arg(long, value_name = "ID")]
+    pub lcspr_milestone: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    Html,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
     /// Queued emails, newest first
@@ -641,6 +677,7 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
         }
         Command::Plan(args) => plan::run(rt, config, args, out),
         Command::Status(args) => status::run(rt, config, args, out),
+        Command::Report(args) => report::run(rt, config, args, out),
         Command::Run(args) => run::run(rt, config, args, out),
         Command::Outbox(OutboxCommand::List(args)) => run::outbox(rt, config, args, out),
         Command::Outbox(OutboxCommand::Retry { id }) => run::retry(rt, config, id, out),

@@ -13,5 +13,6 @@ pub mod impact;
 pub mod listing;
 pub mod plan;
 pub mod record;
+pub mod report;
 pub mod timeline;
 pub mod urgency;

@@ -186,6 +186,7 @@ mod log;
 mod outbox;
 mod owner;
 mod queue;
+mod report;
 mod restore;
 mod revision;
 mod rules;

@@ -145,7 +145,7 @@ macro_rules! decode_case_columns {
     }};
 }
 
-fn overview_from_row<R: Row>(row: &R) -> Result<CaseOverview, StoreError>
+pub(super) fn overview_from_row<R: Row>(row: &R) -> Result<CaseOverview, StoreError>
 where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
