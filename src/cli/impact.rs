@@ -4,26 +4,22 @@
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
-use serde::Serialize;
 use tokio::runtime::Runtime;
 
 use super::case::open_store;
 use super::table::{Column, Layout, column, count, line_width, thousands};
-use super::{CliError, Format, print, print_json};
+use super::{CliError, Format, print};
 use crate::config::Config;
 use crate::domain::case::FailedCase;
 use crate::domain::impact::{Moved, Rules, moved};
 use crate::domain::timeline::long_date;
 use crate::store::StatusFilter;
 
-/// Every due date of the open cases that `after` would move compared with `before`.
-#[derive(Serialize)]
+/// What the summary and the JSON's closing fields need once every case is seen.
 struct Impact {
     /// What is compared: "the configuration in FILE" or "the bank holidays of FILE".
     compared: String,
-    today: NaiveDate,
     open_cases: usize,
-    moved: Vec<Moved>,
     /// Cases the calendar could not evaluate under one of the rules (dates beyond its range).
     failed_cases: Vec<FailedCase>,
 }
@@ -39,8 +35,9 @@ const COLUMNS: [Column; 6] = [
 ];
 
 /// Evaluates every open case of `config`'s database under both rules on `today` and prints
-/// what moves: JSON whole at the end; the table a line at a time as the cases come, so that a
-/// change moving every date of 100,000 cases is not held in memory twice.
+/// what moves, a move at a time as the cases come (the table's lines, or the JSON's `moved`
+/// array, one object a line), so that a change moving every date of 100,000 cases is never
+/// held whole. The JSON ends with `open_cases` and `failed_cases`, known only then.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn show(
     runtime: &Runtime,
@@ -54,22 +51,24 @@ pub(super) fn show(
 ) -> Result<(), CliError> {
     let mut impact = Impact {
         compared,
-        today,
         open_cases: 0,
-        moved: Vec::new(),
         failed_cases: Vec::new(),
     };
     let layout = Layout::fixed(&COLUMNS, "  ", line_width());
     let mut tally = Tally::default();
-    let mut written = Ok(());
-    if format == Format::Table {
-        written = writeln!(
+    let mut written = match format {
+        Format::Table => writeln!(
             out,
             "compared with {}, on {}:",
             impact.compared,
             long_date(today)
-        );
-    }
+        ),
+        Format::Json => write!(
+            out,
+            "{{\n  \"compared\": {},\n  \"today\": \"{today}\",\n  \"moved\": [",
+            one_line(&impact.compared)
+        ),
+    };
     runtime.block_on(async {
         let store = open_store(config).await?;
         store
@@ -86,20 +85,25 @@ pub(super) fn show(
                         return;
                     }
                 };
-                if format == Format::Json {
-                    impact.moved.extend(found);
-                    return;
-                }
                 tally.cases += usize::from(!found.is_empty());
                 for m in &found {
-                    if tally.moved == 0 && written.is_ok() {
-                        written = out.write_all(layout.header(&COLUMNS).as_bytes());
+                    if written.is_err() {
+                        return;
                     }
+                    written = match format {
+                        Format::Table if tally.moved == 0 => out
+                            .write_all(layout.header(&COLUMNS).as_bytes())
+                            .and_then(|()| out.write_all(line(&layout, m).as_bytes())),
+                        Format::Table => out.write_all(line(&layout, m).as_bytes()),
+                        Format::Json => write!(
+                            out,
+                            "{}\n    {}",
+                            if tally.moved == 0 { "" } else { "," },
+                            one_line(m)
+                        ),
+                    };
                     tally.moved += 1;
                     tally.sooner += usize::from(m.becomes.is_some());
-                    if written.is_ok() {
-                        written = out.write_all(line(&layout, m).as_bytes());
-                    }
                 }
             })
             .await?;
@@ -107,9 +111,22 @@ pub(super) fn show(
     })?;
     written.map_err(super::output::not_written)?;
     match format {
-        Format::Json => print_json(out, &impact),
+        Format::Json => print(
+            out,
+            &format!(
+                "{}],\n  \"open_cases\": {},\n  \"failed_cases\": {}\n}}\n",
+                if tally.moved == 0 { "" } else { "\n  " },
+                impact.open_cases,
+                one_line(&impact.failed_cases)
+            ),
+        ),
         Format::Table => print(out, &summary(&impact, &tally)),
     }
+}
+
+/// A value as one line of JSON.
+fn one_line(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("plain data serialises")
 }
 
 /// What the table's summary counts, as the lines go out.
