@@ -28,6 +28,10 @@ pub(crate) fn trials() -> Vec<Trial> {
             a_viewer_sees_everything_and_can_change_nothing,
         ),
         crate::trial(
+            "web::every_role_reads_the_compliance_report_and_no_one_else".into(),
+            every_role_reads_the_compliance_report_and_no_one_else,
+        ),
+        crate::trial(
             "web::five_wrong_passwords_lock_the_account_for_a_minute".into(),
             five_wrong_passwords_lock_the_account_for_a_minute,
         ),
@@ -590,6 +594,52 @@ fn a_viewer_sees_everything_and_can_change_nothing() {
     assert_eq!(workspace.dump(), before);
 }
 
+/// `/report` is the page `rrn report --format html` writes, for every signed-in role and no one
+/// else, with its stylesheet as a file of the workspace (its CSP allows no style in a page).
+/// The figures themselves are worked out by hand in `report::`.
+fn every_role_reads_the_compliance_report_and_no_one_else() {
+    let workspace = Workspace::start();
+    open_case(&workspace, "RR-REPORT-1");
+    let (status, head, _) = http(workspace.address, "GET", "/report", "", "");
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /sign-in"), "{head}");
+    let cookie = sign_in(&workspace, VIEWER).unwrap();
+    let (status, head, page) = http(
+        workspace.address,
+        "GET",
+        "/report?from=2026-04-01&to=2027-03-31",
+        &cookie,
+        "",
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(head.contains("style-src 'self';"), "{head}");
+    assert!(
+        page.contains("<h1>1 April 2026 to 31 March 2027</h1>")
+            && page.contains("<link rel=\"stylesheet\" href=\"/assets/report.css\">")
+            && !page.contains("<style>")
+            && !page.contains("<script"),
+        "{page}"
+    );
+    let (status, head, css) = http(workspace.address, "GET", "/assets/report.css", "", "");
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/css"), "{head}");
+    assert!(css.contains("font-family"), "{css}");
+    // The default is the last complete April-to-March year; a period that runs backwards is
+    // refused in words.
+    let (status, _, page) = http(workspace.address, "GET", "/report", &cookie, "");
+    assert_eq!(status, 200);
+    assert!(page.contains("Rapid Review compliance report"), "{page}");
+    let (status, _, page) = http(
+        workspace.address,
+        "GET",
+        "/report?from=2027-01-01&to=2026-01-01",
+        &cookie,
+        "",
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("after it ends on 2026-01-01"), "{page}");
+}
+
 fn five_wrong_passwords_lock_the_account_for_a_minute() {
     let workspace = Workspace::start();
     for attempt in 1..=5 {
@@ -1008,7 +1058,13 @@ fn a_caseworker_runs_a_case_from_the_browser(browser: &Browser) {
             closed.contains("RR-2026-050") && closed.contains("submitted to the national panel"),
             "{closed}"
         );
-        for (path, page) in [("/due", "due soon"), ("/calendar", "calendar")] {
+        // The report first: it is the standalone page (no menu, no sign-out), the calendar
+        // the page the story goes on from.
+        for (path, page) in [
+            ("/report", "report"),
+            ("/due", "due soon"),
+            ("/calendar", "calendar"),
+        ] {
             client.goto(&workspace.url(path)).await.unwrap();
             check(&client, page).await;
         }

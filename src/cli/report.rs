@@ -15,9 +15,7 @@ use tokio::runtime::Runtime;
 use super::case::open_store;
 use super::table::{Table, column, count};
 use super::{CliError, ReportArgs, ReportFormat, load, print, usage};
-use crate::domain::report::{
-    Delay, MilestoneFigures, Period, Report, Tally, html, lcspr_publication_milestone,
-};
+use crate::domain::report::{MilestoneFigures, Period, Report, html, lcspr_publication_milestone};
 
 /// What Excel needs to open a CSV as UTF-8 without its import wizard, as the case export has it.
 const BOM: &str = "\u{feff}";
@@ -56,16 +54,19 @@ pub(super) fn run(
         }
         None => lcspr_publication_milestone(timeline),
     };
-    // Nothing records delays yet (`rrn case delay` is a later part of #16): every case is
-    // counted with none, and the `delayed` figures fill in once delays can be recorded.
-    let delays: &[Delay] = &[];
     let report = runtime.block_on(async {
         let store = open_store(&loaded.config).await?;
-        let mut tally = Tally::new(timeline, &loaded.calendar, period, today, publication);
-        store
-            .scan_every_case(|case| tally.add(&case, delays))
-            .await?;
-        Ok::<_, CliError>(tally.finish())
+        Ok::<_, CliError>(
+            crate::service::report::compile(
+                &store,
+                timeline,
+                &loaded.calendar,
+                period,
+                today,
+                publication,
+            )
+            .await?,
+        )
     })?;
     let text = match args.format {
         ReportFormat::Table => table(&report),

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod evaluation;
 pub mod moment;
 pub mod observe;
+pub mod report;
 pub mod retry;
 
 use std::path::Path;

@@ -6,7 +6,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const FILES: [(&str, &str, &str); 6] = [
+const FILES: [(&str, &str, &str); 7] = [
     (
         "govuk-frontend.min.css",
         "text/css; charset=utf-8",
@@ -21,6 +21,11 @@ const FILES: [(&str, &str, &str); 6] = [
         "rrn.css",
         "text/css; charset=utf-8",
         include_str!("rrn.css"),
+    ),
+    (
+        "report.css",
+        "text/css; charset=utf-8",
+        crate::domain::report::html::STYLE,
     ),
     (
         "rrn.js",

@@ -16,6 +16,7 @@ mod guard;
 mod import;
 mod listing;
 mod pages;
+mod report;
 mod sign_in;
 mod tags;
 pub mod tls;
@@ -112,6 +113,7 @@ pub fn router(workspace: Arc<Workspace>) -> Router {
         .route("/cases/{reference}", get(case::show))
         .route("/due", get(calendar::due))
         .route("/calendar", get(calendar::calendar))
+        .route("/report", get(report::show))
         .route("/sign-out", post(sign_in::sign_out));
     let caseworker = Router::new()
         .route("/cases/new", get(cases::new_form).post(cases::open))

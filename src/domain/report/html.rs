@@ -11,15 +11,28 @@ use chrono::NaiveDate;
 
 use super::{MilestoneFigures, Report};
 
-/// The page.
+/// The page, its stylesheet inside it: one file to keep or send.
 pub fn page(report: &Report) -> String {
+    page_styled(report, &format!("<style>{STYLE}</style>"))
+}
+
+/// The page with its stylesheet at `href` (the workspace serves [`STYLE`] as a file, since its
+/// Content-Security-Policy allows no style inside a page).
+pub fn page_linking(report: &Report, href: &str) -> String {
+    page_styled(
+        report,
+        &format!("<link rel=\"stylesheet\" href=\"{href}\">"),
+    )
+}
+
+fn page_styled(report: &Report, style: &str) -> String {
     let mut out = String::with_capacity(32 * 1024);
     let period = format!("{} to {}", day(report.period.from), day(report.period.to));
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Rapid Review compliance report, {period}</title>\n<style>{STYLE}</style>\n\
+         <title>Rapid Review compliance report, {period}</title>\n{style}\n\
          </head>\n<body>\n<main>\n\
          <p class=\"caption\">Rapid Review compliance report</p>\n\
          <h1>{period}</h1>\n\
@@ -36,7 +49,8 @@ pub fn page(report: &Report) -> String {
     out
 }
 
-const STYLE: &str = "
+/// The page's stylesheet.
+pub const STYLE: &str = "
 *{box-sizing:border-box}
 body{margin:0;background:#fff;color:#0b0c0c;font-family:\"Helvetica Neue\",Helvetica,Arial,sans-serif;font-size:16px;line-height:1.4}
 main{max-width:960px;margin:0 auto;padding:24px 20px 40px}
