@@ -278,10 +278,8 @@ impl Config {
 
     /// The bank-holidays feed named by `[calendar] bank_holidays`, or the built-in copy.
     pub fn holiday_feed(&self) -> Result<HolidayFeed, FeedError> {
-        match &self.calendar.bank_holidays {
-            Some(path) => HolidayFeed::load(path),
-            None => Ok(HolidayFeed::builtin()),
-        }
+        let (text, origin) = self.holiday_feed_text()?;
+        HolidayFeed::parse(&text, &origin)
     }
 
     /// The working-day calendar of `division` (the configured one when `None`), closures included.
@@ -335,10 +333,8 @@ impl Config {
 
     /// The timeline named by `[timeline] file`, or the built-in one.
     pub fn load_timeline(&self) -> Result<Timeline, TimelineError> {
-        match &self.timeline.file {
-            Some(path) => Timeline::load(path),
-            None => Ok(Timeline::builtin()),
-        }
+        let (text, origin) = self.timeline_text()?;
+        Timeline::parse(&text, &origin)
     }
 
     /// The daemon's evaluation schedule, parsed at load.

@@ -75,11 +75,6 @@ impl HolidayFeed {
             .expect("the shipped bank-holidays feed is valid")
     }
 
-    pub fn load(path: &Path) -> Result<Self, FeedError> {
-        let text = Self::read(path)?;
-        Self::parse(&text, &path.display().to_string())
-    }
-
     /// The text of a feed file, refused by its size before it is read whole (at most
     /// [`MAX_FEED_BYTES`], however the file grows while it is read).
     pub fn read(path: &Path) -> Result<String, FeedError> {

@@ -9,7 +9,6 @@ mod parse;
 pub mod policy;
 
 use std::fmt;
-use std::path::Path;
 use strum::{EnumCount, EnumString, IntoStaticStr};
 
 use serde::de::{self, MapAccess, Visitor};
@@ -239,14 +238,6 @@ impl Timeline {
     /// The timeline shipped in `config/timeline.toml`.
     pub fn builtin() -> Self {
         Self::parse(BUILTIN_TIMELINE, "the built-in timeline").expect("shipped timeline is valid")
-    }
-
-    pub fn load(path: &Path) -> Result<Self, TimelineError> {
-        let text = std::fs::read_to_string(path).map_err(|reason| TimelineError::Read {
-            path: path.display().to_string(),
-            reason,
-        })?;
-        Self::parse(&text, &path.display().to_string())
     }
 
     /// Milestones in file order.
